@@ -1,0 +1,164 @@
+import { ArnFormat, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { Construct } from 'constructs';
+import { formatValue, throwIfProblems } from '../private/errors';
+
+const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** SageMaker writes resource names in lowercase inside ARNs. */
+function arnName(name: string): string {
+  return Token.isUnresolved(name) ? name : name.toLowerCase();
+}
+
+/** Actions that read a model package group and its versions. */
+const READ_ACTIONS = ['sagemaker:DescribeModelPackageGroup', 'sagemaker:DescribeModelPackage'];
+
+/** A SageMaker model package group: the versioned catalogue of one model family. */
+export interface IModelPackageGroup extends IResource {
+  /** The group's name. @attribute */
+  readonly modelPackageGroupName: string;
+  /** The group's ARN. @attribute */
+  readonly modelPackageGroupArn: string;
+  /** ARN pattern that matches every model package (version) in the group. */
+  readonly modelPackageArns: string;
+
+  /** Lets the grantee describe the group and its model packages. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+
+  /** Lets the grantee register new model package versions in the group. */
+  grantRegister(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** Grants shared by created and imported model package groups. */
+abstract class ModelPackageGroupBase extends Resource implements IModelPackageGroup {
+  public abstract readonly modelPackageGroupName: string;
+  public abstract readonly modelPackageGroupArn: string;
+
+  public get modelPackageArns(): string {
+    return Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'model-package',
+      resourceName: `${arnName(this.modelPackageGroupName)}/*`,
+      account: this.env.account,
+      region: this.env.region,
+    });
+  }
+
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: READ_ACTIONS,
+      resourceArns: [this.modelPackageGroupArn, this.modelPackageArns],
+    });
+  }
+
+  public grantRegister(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:CreateModelPackage', ...READ_ACTIONS],
+      resourceArns: [this.modelPackageGroupArn, this.modelPackageArns],
+    });
+  }
+}
+
+/** Properties of a {@link ModelPackageGroup}. */
+export interface ModelPackageGroupProps {
+  /**
+   * The group's name: 1-63 letters, digits and hyphens, starting and ending with a letter or digit.
+   * @default - a unique name derived from the construct path
+   */
+  readonly modelPackageGroupName?: string;
+
+  /**
+   * What the group holds, shown in SageMaker Studio.
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * Accounts allowed to read the group's model packages and create models from them, for
+   * staging and production accounts that deploy from a shared registry.
+   * @default - only this account
+   */
+  readonly readerAccounts?: string[];
+}
+
+/**
+ * A SageMaker model package group (`AWS::SageMaker::ModelPackageGroup`) with an optional
+ * resource policy for cross-account readers.
+ */
+export class ModelPackageGroup extends ModelPackageGroupBase {
+  /** Imports a group of this account and region by name. */
+  public static fromModelPackageGroupName(scope: Construct, id: string, modelPackageGroupName: string): IModelPackageGroup {
+    const arn = Stack.of(scope).formatArn({
+      service: 'sagemaker',
+      resource: 'model-package-group',
+      resourceName: arnName(modelPackageGroupName),
+    });
+    return ModelPackageGroup.fromModelPackageGroupArn(scope, id, arn);
+  }
+
+  /** Imports a group, possibly of another account, by ARN. */
+  public static fromModelPackageGroupArn(scope: Construct, id: string, modelPackageGroupArn: string): IModelPackageGroup {
+    const parts = Stack.of(scope).splitArn(modelPackageGroupArn, ArnFormat.SLASH_RESOURCE_NAME);
+    class Import extends ModelPackageGroupBase {
+      public readonly modelPackageGroupArn = modelPackageGroupArn;
+      public readonly modelPackageGroupName = parts.resourceName!;
+    }
+    return new Import(scope, id, { environmentFromArn: modelPackageGroupArn });
+  }
+
+  public readonly modelPackageGroupName: string;
+  public readonly modelPackageGroupArn: string;
+  /** The underlying CloudFormation resource. */
+  public readonly resource: sagemaker.CfnModelPackageGroup;
+
+  constructor(scope: Construct, id: string, props: ModelPackageGroupProps = {}) {
+    super(scope, id);
+    const name = props.modelPackageGroupName
+      ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' }).toLowerCase();
+    const readerAccounts = props.readerAccounts ?? [];
+    throwIfProblems(`Invalid ModelPackageGroup '${this.node.path}'`, [
+      ...(Token.isUnresolved(name) || GROUP_NAME.test(name) ? [] : [
+        `'modelPackageGroupName' must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit, got ${formatValue(name)}`,
+      ]),
+      ...readerAccounts.filter((a) => !Token.isUnresolved(a) && !ACCOUNT_ID.test(a)).map((a) =>
+        `'readerAccounts' must hold 12-digit AWS account ids, got ${formatValue(a)}`),
+    ]);
+
+    this.modelPackageGroupName = name;
+    this.resource = new sagemaker.CfnModelPackageGroup(this, 'Resource', {
+      modelPackageGroupName: name,
+      modelPackageGroupDescription: props.description,
+      modelPackageGroupPolicy: readerAccounts.length > 0 ? this.readerPolicy(readerAccounts) : undefined,
+    });
+    this.modelPackageGroupArn = this.resource.attrModelPackageGroupArn;
+  }
+
+  private readerPolicy(accounts: string[]): iam.PolicyDocument {
+    const principals = accounts.map((a) => new iam.AccountPrincipal(a));
+    const ownArn = Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'model-package-group',
+      resourceName: arnName(this.modelPackageGroupName),
+    });
+    return new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ReadGroupCrossAccount',
+          principals,
+          actions: ['sagemaker:DescribeModelPackageGroup'],
+          resources: [ownArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadVersionsCrossAccount',
+          principals,
+          actions: ['sagemaker:DescribeModelPackage', 'sagemaker:ListModelPackages', 'sagemaker:CreateModel'],
+          resources: [this.modelPackageArns],
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,233 @@
+import { Duration, IResource, RemovalPolicy, Resource } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { formatValue, throwIfProblems } from '../private/errors';
+import { MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
+import { IModelPackageGroup, ModelPackageGroup, ModelPackageGroupProps } from './model-package-group';
+
+/** Where one model version's artifact lives in a registry. */
+export interface ModelArtifactLocation {
+  /** The registry bucket's name. */
+  readonly bucketName: string;
+  /** The artifact's object key: `models/<model>/<version>/model.tar.gz`. */
+  readonly key: string;
+  /** The artifact's `s3://` URI, as SageMaker's `ModelDataUrl` expects it. */
+  readonly s3Uri: string;
+}
+
+/** A model registry: an artifact bucket with a fixed layout, and a model package group. */
+export interface IModelRegistry extends IResource {
+  /** The bucket that holds model artifacts under `models/`. */
+  readonly bucket: s3.IBucket;
+  /** The key that encrypts the bucket, when it is a KMS key. */
+  readonly encryptionKey?: kms.IKey;
+  /** The model package group that new model versions are registered in. */
+  readonly modelPackageGroup: IModelPackageGroup;
+
+  /** Where a model version's artifact lives; rejects invalid model and version names. */
+  artifactLocation(model: string, version: string): ModelArtifactLocation;
+
+  /**
+   * Lets the grantee read artifacts (and decrypt them) and describe registered model versions.
+   * @param objectsKeyPattern the objects to read @default 'models/*'
+   */
+  grantRead(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
+
+  /**
+   * Lets the grantee write artifacts (and encrypt them), as a training job does. It cannot
+   * delete or overwrite history: the bucket keeps every version.
+   * @param objectsKeyPattern the objects to write @default 'models/*'
+   */
+  grantWrite(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
+
+  /** Lets the grantee register model package versions in the registry's model package group. */
+  grantRegister(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** Attributes to import a registry created in another stack or account. */
+export interface ModelRegistryAttributes {
+  /**
+   * The artifact bucket. Import it with its key (`s3.Bucket.fromBucketAttributes(this, 'Bucket',
+   * { bucketName, encryptionKey })`) so that grants include decryption.
+   */
+  readonly bucket: s3.IBucket;
+  /** The model package group, e.g. from `ModelPackageGroup.fromModelPackageGroupArn`. */
+  readonly modelPackageGroup: IModelPackageGroup;
+}
+
+abstract class ModelRegistryBase extends Resource implements IModelRegistry {
+  public abstract readonly bucket: s3.IBucket;
+  public abstract readonly modelPackageGroup: IModelPackageGroup;
+
+  public get encryptionKey(): kms.IKey | undefined {
+    return this.bucket.encryptionKey;
+  }
+
+  public artifactLocation(model: string, version: string): ModelArtifactLocation {
+    const key = modelArtifactKey(model, version);
+    return { bucketName: this.bucket.bucketName, key, s3Uri: this.bucket.s3UrlForObject(key) };
+  }
+
+  public grantRead(grantee: iam.IGrantable, objectsKeyPattern = `${MODELS_PREFIX}*`): iam.Grant {
+    return this.bucket.grantRead(grantee, objectsKeyPattern).combine(this.modelPackageGroup.grantRead(grantee));
+  }
+
+  public grantWrite(grantee: iam.IGrantable, objectsKeyPattern = `${MODELS_PREFIX}*`): iam.Grant {
+    return this.bucket.grantPut(grantee, objectsKeyPattern);
+  }
+
+  public grantRegister(grantee: iam.IGrantable): iam.Grant {
+    return this.modelPackageGroup.grantRegister(grantee);
+  }
+}
+
+/** Properties of a {@link ModelRegistry}. */
+export interface ModelRegistryProps {
+  /**
+   * The KMS key that encrypts artifacts.
+   * @default - a new customer-managed key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The model package group that model versions are registered in.
+   * @default - a group with a generated name, readable by `readerAccounts`
+   */
+  readonly modelPackageGroup?: ModelPackageGroupProps;
+
+  /**
+   * Accounts (staging, production) allowed to read artifacts, decrypt them and read the model
+   * package group, so they deploy from this registry instead of copies.
+   * @default - only this account
+   */
+  readonly readerAccounts?: string[];
+
+  /**
+   * How long a replaced or deleted artifact version is kept before S3 expires it. Whole days.
+   * @default Duration.days(90)
+   */
+  readonly noncurrentVersionExpiration?: Duration;
+
+  /**
+   * How long an unfinished multipart upload may stay before S3 removes its parts. Whole days.
+   * @default Duration.days(7)
+   */
+  readonly abortIncompleteMultipartUploadAfter?: Duration;
+
+  /**
+   * The bucket that receives the registry bucket's server access logs.
+   * @default - a new bucket, encrypted with S3-managed keys (the only kind S3 access logging writes to)
+   */
+  readonly accessLogsBucket?: s3.IBucket;
+
+  /**
+   * How long the created access-log bucket keeps logs. Whole days. Ignored with `accessLogsBucket`.
+   * @default Duration.days(365)
+   */
+  readonly accessLogsRetention?: Duration;
+
+  /**
+   * Deletes the buckets, their objects and the key when the stack is deleted. For throw-away
+   * development environments only: production artifacts must outlive their stack.
+   * @default false - the buckets and key are retained
+   */
+  readonly destroyOnRemoval?: boolean;
+}
+
+const MAX_RETENTION_DAYS = 3650;
+
+function wholeDaysProblems(property: string, value: Duration, max: number): string[] {
+  if (value.isUnresolved()) {
+    return [];
+  }
+  const days = value.toDays({ integral: false });
+  return Number.isInteger(days) && days >= 1 && days <= max
+    ? []
+    : [`'${property}' must be a whole number of days between 1 and ${max}, got ${formatValue(value.toHumanString())}`];
+}
+
+/**
+ * The single home of model artifacts and model versions: a versioned, KMS-encrypted,
+ * TLS-only, access-logged bucket with a fixed layout, and a SageMaker model package group.
+ */
+export class ModelRegistry extends ModelRegistryBase {
+  /** Imports a registry created in another stack or account. */
+  public static fromModelRegistryAttributes(scope: Construct, id: string, attrs: ModelRegistryAttributes): IModelRegistry {
+    class Import extends ModelRegistryBase {
+      public readonly bucket = attrs.bucket;
+      public readonly modelPackageGroup = attrs.modelPackageGroup;
+    }
+    return new Import(scope, id, { environmentFromArn: attrs.modelPackageGroup.modelPackageGroupArn });
+  }
+
+  public readonly bucket: s3.Bucket;
+  public readonly modelPackageGroup: ModelPackageGroup;
+  /** The bucket that receives the registry bucket's server access logs. */
+  public readonly accessLogsBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: ModelRegistryProps = {}) {
+    super(scope, id);
+    const noncurrentVersionExpiration = props.noncurrentVersionExpiration ?? Duration.days(90);
+    const abortIncompleteMultipartUploadAfter = props.abortIncompleteMultipartUploadAfter ?? Duration.days(7);
+    const accessLogsRetention = props.accessLogsRetention ?? Duration.days(365);
+    const readerAccounts = props.readerAccounts ?? [];
+    throwIfProblems(`Invalid ModelRegistry '${this.node.path}'`, [
+      ...wholeDaysProblems('noncurrentVersionExpiration', noncurrentVersionExpiration, MAX_RETENTION_DAYS),
+      ...wholeDaysProblems('abortIncompleteMultipartUploadAfter', abortIncompleteMultipartUploadAfter, 365),
+      ...wholeDaysProblems('accessLogsRetention', accessLogsRetention, MAX_RETENTION_DAYS),
+      ...(props.modelPackageGroup?.readerAccounts ? [
+        "Specify either 'readerAccounts' or 'modelPackageGroup.readerAccounts', not both: 'readerAccounts' covers the group too",
+      ] : []),
+    ]);
+
+    const destroy = props.destroyOnRemoval ?? false;
+    const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.accessLogsBucket = props.accessLogsBucket ?? new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: accessLogsRetention }],
+      removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+
+    const encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `Encrypts model artifacts in the modelship registry ${this.node.path}`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey,
+      bucketKeyEnabled: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'registry/',
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter },
+        { id: 'expire-noncurrent-versions', noncurrentVersionExpiration },
+      ],
+      removalPolicy,
+      autoDeleteObjects: destroy,
+    });
+
+    this.modelPackageGroup = new ModelPackageGroup(this, 'ModelPackageGroup', {
+      ...props.modelPackageGroup,
+      readerAccounts,
+    });
+
+    for (const account of readerAccounts) {
+      this.bucket.grantRead(new iam.AccountPrincipal(account), `${MODELS_PREFIX}*`);
+    }
+  }
+}

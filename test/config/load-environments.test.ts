@@ -1,0 +1,121 @@
+import { ModelshipError } from '../../lib/private/errors';
+import { parseEnvironments, selectEnvironments } from '../../lib/config/load-environments';
+import { cdkJsonContext } from '../helpers';
+
+function problemsOf(raw: unknown): readonly string[] {
+  try {
+    parseEnvironments(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelshipError);
+    return (e as ModelshipError).problems;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('parseEnvironments', () => {
+  test('applies defaults to an empty environment', () => {
+    expect(parseEnvironments({ dev: {} })).toEqual([{
+      name: 'dev',
+      production: false,
+      registry: { removal: 'retain', noncurrentVersionExpirationDays: 90, readerAccounts: [] },
+    }]);
+  });
+
+  test('accepts the environments declared in cdk.json', () => {
+    const environments = parseEnvironments(cdkJsonContext()['modelship:environments']);
+    expect(environments.map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
+    expect(environments.find((e) => e.name === 'prod')?.production).toBe(true);
+  });
+
+  test('keeps account and region when given', () => {
+    const [dev] = parseEnvironments({ dev: { account: '123456789012', region: 'eu-west-1' } });
+    expect(dev).toMatchObject({ account: '123456789012', region: 'eu-west-1' });
+  });
+
+  test('names the environment, key, allowed values and value found for a bad enum', () => {
+    expect(problemsOf({ dev: { registry: { removal: 'delete' } } })).toEqual([
+      "environment 'dev': 'registry.removal' must be one of 'retain', 'destroy', got 'delete'",
+    ]);
+  });
+
+  test('names the range and value for a number out of range', () => {
+    expect(problemsOf({ staging: { registry: { noncurrentVersionExpirationDays: 0 } } })).toEqual([
+      "environment 'staging': 'registry.noncurrentVersionExpirationDays' must be an integer between 1 and 3650, got 0",
+    ]);
+    expect(problemsOf({ staging: { registry: { noncurrentVersionExpirationDays: 1.5 } } })).toEqual([
+      "environment 'staging': 'registry.noncurrentVersionExpirationDays' must be an integer between 1 and 3650, got 1.5",
+    ]);
+  });
+
+  test('rejects a value of the wrong type', () => {
+    expect(problemsOf({ dev: { production: 'yes' } })).toEqual([
+      "environment 'dev': 'production' must be true or false, got 'yes'",
+    ]);
+    expect(problemsOf({ dev: 5 })).toEqual(["environment 'dev' must be an object, got 5"]);
+  });
+
+  test('rejects malformed account ids and regions', () => {
+    expect(problemsOf({ prod: { account: '1234', region: 'mars-1' } })).toEqual([
+      "environment 'prod': 'account' must be a 12-digit AWS account id, got '1234'",
+      "environment 'prod': 'region' must be an AWS region name such as 'eu-west-1', got 'mars-1'",
+    ]);
+    expect(problemsOf({ prod: { registry: { readerAccounts: ['123456789012', 'abc'] } } })).toEqual([
+      "environment 'prod': 'registry.readerAccounts[1]' must be a 12-digit AWS account id, got 'abc'",
+    ]);
+  });
+
+  test('rejects unknown keys and lists the allowed ones', () => {
+    expect(problemsOf({ dev: { colour: 'blue' } })).toEqual([
+      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry')",
+    ]);
+    expect(problemsOf({ dev: { registry: { retention: 3 } } })).toEqual([
+      "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
+    ]);
+  });
+
+  test('rejects destroying the registry in a production environment', () => {
+    expect(problemsOf({ prod: { production: true, registry: { removal: 'destroy' } } })).toEqual([
+      "environment 'prod': 'registry.removal' must be 'retain' in an environment marked production, got 'destroy'",
+    ]);
+  });
+
+  test('rejects invalid environment names', () => {
+    expect(problemsOf({ Dev_1: {} })).toEqual([
+      "environment 'Dev_1' has an invalid name: use lowercase letters, digits and hyphens, starting with a letter, at most 32 characters",
+    ]);
+  });
+
+  test('rejects a missing, empty or non-object config', () => {
+    expect(problemsOf(undefined)).toEqual([
+      "context 'modelship:environments' is missing: declare the environments in cdk.json",
+    ]);
+    expect(problemsOf({})).toEqual(["context 'modelship:environments' must declare at least one environment, got {}"]);
+    expect(problemsOf(['dev'])).toEqual([
+      'context \'modelship:environments\' must be an object with one entry per environment, got ["dev"]',
+    ]);
+  });
+
+  test('reports every problem at once, in one error', () => {
+    expect(() => parseEnvironments({ dev: { production: 1, registry: { removal: 'x' } } }))
+      .toThrow(/Invalid environment config:\n {2}- environment 'dev': 'production'.*\n {2}- environment 'dev': 'registry.removal'/);
+  });
+});
+
+describe('selectEnvironments', () => {
+  const environments = parseEnvironments({ dev: {}, staging: {}, prod: {} });
+
+  test('selects every environment without a selector', () => {
+    expect(selectEnvironments(environments).map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
+  });
+
+  test('selects the named environments, in declaration order', () => {
+    expect(selectEnvironments(environments, 'prod, dev').map((e) => e.name)).toEqual(['dev', 'prod']);
+  });
+
+  test('rejects an unknown environment and lists the known ones', () => {
+    expect(() => selectEnvironments(environments, 'qa'))
+      .toThrow("Invalid context 'env': unknown environment 'qa'; known environments: dev, staging, prod");
+    expect(() => selectEnvironments(environments, 'dev,qa,uat')).toThrow("unknown environment 'qa,uat'");
+    expect(() => selectEnvironments(environments, ' ')).toThrow("unknown environment ' '");
+  });
+});

@@ -1,0 +1,30 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { App, IConstruct, Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+
+/** The context of cdk.json: feature flags and environments, as `cdk synth` sees them. */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context;
+}
+
+/**
+ * An App with cdk.json's context (which `new App()` alone does not read), Lambda bundling
+ * skipped unless a test asks for it, and any extra context.
+ */
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
+  });
+}
+
+/** A stack in a fresh test app. */
+export function testStack(context: Record<string, unknown> = {}): Stack {
+  return new Stack(testApp(context), 'TestStack');
+}
+
+/** The AwsSolutions findings on a scope that nothing acknowledged, as `rule at path` lines. */
+export function nagFindings(scope: IConstruct): string[] {
+  return new AwsSolutionsChecks(scope).validateScope(scope).violations
+    .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));
+}
