@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { App, IConstruct, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 /** The context of cdk.json: feature flags and environments, as `cdk synth` sees them. */
@@ -27,4 +28,9 @@ export function testStack(context: Record<string, unknown> = {}): Stack {
 export function nagFindings(scope: IConstruct): string[] {
   return new AwsSolutionsChecks(scope).validateScope(scope).violations
     .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}`));
+}
+
+/** A template with asset hashes replaced, so a snapshot does not churn when handler code changes. */
+export function maskAssetHashes(template: unknown): unknown {
+  return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{64}/g, '[ASSET HASH]'));
 }

@@ -97,17 +97,21 @@ export class ModelPackageGroup extends ModelPackageGroupBase {
       resource: 'model-package-group',
       resourceName: arnName(modelPackageGroupName),
     });
-    return ModelPackageGroup.fromModelPackageGroupArn(scope, id, arn);
+    return ModelPackageGroup.import(scope, id, modelPackageGroupName, arn);
   }
 
   /** Imports a group, possibly of another account, by ARN. */
   public static fromModelPackageGroupArn(scope: Construct, id: string, modelPackageGroupArn: string): IModelPackageGroup {
-    const parts = Stack.of(scope).splitArn(modelPackageGroupArn, ArnFormat.SLASH_RESOURCE_NAME);
+    const name = Stack.of(scope).splitArn(modelPackageGroupArn, ArnFormat.SLASH_RESOURCE_NAME).resourceName!;
+    return ModelPackageGroup.import(scope, id, name, modelPackageGroupArn);
+  }
+
+  private static import(scope: Construct, id: string, name: string, arn: string): IModelPackageGroup {
     class Import extends ModelPackageGroupBase {
-      public readonly modelPackageGroupArn = modelPackageGroupArn;
-      public readonly modelPackageGroupName = parts.resourceName!;
+      public readonly modelPackageGroupArn = arn;
+      public readonly modelPackageGroupName = name;
     }
-    return new Import(scope, id, { environmentFromArn: modelPackageGroupArn });
+    return new Import(scope, id, { environmentFromArn: arn });
   }
 
   public readonly modelPackageGroupName: string;

@@ -185,12 +185,13 @@ export class ModelRegistry extends ModelRegistryBase {
     const destroy = props.destroyOnRemoval ?? false;
     const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
+    // Object ownership is left to CDK: it grants log delivery by bucket policy, or by ACL in
+    // apps without the `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` flag.
     this.accessLogsBucket = props.accessLogsBucket ?? new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: accessLogsRetention }],
       removalPolicy,
       autoDeleteObjects: destroy,

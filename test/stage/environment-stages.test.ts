@@ -1,0 +1,101 @@
+import { Stack, Stage, Token } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addEnvironmentStages, ModelshipError } from '../../lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { maskAssetHashes, nagFindings, testApp } from '../helpers';
+
+function stacksOf(stage: Stage): Stack[] {
+  return stage.node.findAll().filter((c): c is Stack => Stack.isStack(c));
+}
+
+describe('the example app built from cdk.json', () => {
+  const app = testApp();
+  const stages = addEnvironmentStages(app);
+  const byName = Object.fromEntries(stages.map((s) => [s.stageName, s]));
+
+  test('has one stage per declared environment, each with its registry stack', () => {
+    expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
+    for (const stage of stages) {
+      expect(stacksOf(stage).map((s) => s.stackName)).toEqual([`${stage.stageName}-Registry`]);
+    }
+  });
+
+  test('synthesizes environment-agnostic stacks when no account is configured', () => {
+    for (const stage of stages) {
+      expect(Token.isUnresolved(stage.registryStack.account)).toBe(true);
+      expect(Token.isUnresolved(stage.registryStack.region)).toBe(true);
+    }
+  });
+
+  test('the AwsSolutions check used here does report findings', () => {
+    const probe = new Stack(testApp(), 'Probe');
+    new s3.Bucket(probe, 'Plain');
+    expect(nagFindings(probe)).toEqual(expect.arrayContaining(['AwsSolutions-S1 at Probe/Plain/Resource']));
+  });
+
+  test('has no unacknowledged AwsSolutions findings in any stack', () => {
+    expect(stages.flatMap((stage) => stacksOf(stage).flatMap(nagFindings))).toEqual([]);
+  });
+
+  test('lets dev destroy its registry and makes prod keep it for a year of versions', () => {
+    const dev = Template.fromStack(byName.dev.registryStack);
+    const prod = Template.fromStack(byName.prod.registryStack);
+    dev.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+    prod.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    prod.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: { LifecycleConfiguration: { Rules: [
+        { Id: 'abort-incomplete-multipart-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' },
+        { Id: 'expire-noncurrent-versions', NoncurrentVersionExpiration: { NoncurrentDays: 365 }, Status: 'Enabled' },
+      ] } },
+    });
+  });
+
+  test('describes each stack with its environment', () => {
+    expect(byName.prod.registryStack.templateOptions.description)
+      .toBe('modelship model registry (prod: Production traffic)');
+  });
+
+  test('keeps the dev registry template stable (asset hashes masked)', () => {
+    expect(maskAssetHashes(Template.fromStack(byName.dev.registryStack).toJSON())).toMatchSnapshot();
+  });
+});
+
+describe('environment selection and settings', () => {
+  const environments = {
+    dev: { registry: { removal: 'destroy' } },
+    prod: { account: '123456789012', region: 'eu-west-1', production: true, registry: { readerAccounts: ['210987654321'] } },
+  };
+
+  test('builds only the environments named by -c env', () => {
+    const stages = addEnvironmentStages(testApp({ 'modelship:environments': environments, env: 'prod' }));
+    expect(stages.map((s) => s.stageName)).toEqual(['prod']);
+  });
+
+  test('deploys to the configured account and region', () => {
+    const [prod] = addEnvironmentStages(testApp({ 'modelship:environments': environments, env: 'prod' }));
+    expect(prod.registryStack.account).toBe('123456789012');
+    expect(prod.registryStack.region).toBe('eu-west-1');
+  });
+
+  test('shares the registry with the configured reader accounts', () => {
+    const [prod] = addEnvironmentStages(testApp({ 'modelship:environments': environments, env: 'prod' }));
+    Template.fromStack(prod.registryStack).hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupPolicy: { Statement: [
+        { Principal: { AWS: 'arn:aws:iam::210987654321:root' } },
+        { Principal: { AWS: 'arn:aws:iam::210987654321:root' } },
+      ] },
+    });
+  });
+
+  test('rejects an unknown environment, listing the known ones', () => {
+    expect(() => addEnvironmentStages(testApp({ 'modelship:environments': environments, env: 'qa' })))
+      .toThrow("Invalid context 'env': unknown environment 'qa'; known environments: dev, prod");
+  });
+
+  test('rejects invalid settings before building anything', () => {
+    const app = testApp({ 'modelship:environments': { dev: { region: 'moon' } } });
+    expect(() => addEnvironmentStages(app)).toThrow(ModelshipError);
+    expect(app.node.children).toHaveLength(0);
+  });
+});
