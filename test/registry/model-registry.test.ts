@@ -415,3 +415,29 @@ describe('ModelPackageGroup.fromModelPackageGroupName', () => {
     expect(stack.resolve(group.modelPackageArns)).toBe('arn:aws:sagemaker:us-east-1:555555555555:model-package/churn-models/*');
   });
 });
+
+describe('ModelPackageGroup for another model family', () => {
+  test('has its own name, reader policy and register grant', () => {
+    const stack = testStack();
+    const ranking = new ModelPackageGroup(stack, 'Ranking', { modelPackageGroupName: 'ranking', readerAccounts: ['222222222222'] });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    ranking.grantRegister(role);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupName: 'ranking',
+      ModelPackageGroupPolicy: { Statement: [
+        Match.objectLike({ Sid: 'ReadGroupCrossAccount' }),
+        Match.objectLike({ Sid: 'ReadVersionsCrossAccount' }),
+      ] },
+    });
+    expect(policyStatements(template)).toEqual([{
+      Effect: 'Allow',
+      Action: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      Resource: [
+        stack.resolve(ranking.modelPackageGroupArn),
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':model-package/ranking/*']] },
+      ],
+    }]);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
