@@ -3,8 +3,16 @@ import { formatValue, throwIfProblems } from '../private/errors';
 /** Top-level prefix under which every model's artifacts live. */
 export const MODELS_PREFIX = 'models/';
 
-/** File name of a model version's artifact, as SageMaker hosting expects it. */
-export const MODEL_ARTIFACT_FILE = 'model.tar.gz';
+/**
+ * Where a version's artifact sits below its version prefix. It is where a SageMaker training
+ * job writes it (`<S3OutputPath>/<job name>/output/model.tar.gz`), so with the output path
+ * `models/<model>/` and the job name as version, a trained model lands in place: no copy,
+ * no size limit.
+ */
+export const MODEL_ARTIFACT_FILE = 'output/model.tar.gz';
+
+/** Top-level prefix under which training checkpoints live. */
+export const CHECKPOINTS_PREFIX = 'checkpoints/';
 
 const MODEL_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const MODEL_NAME_RULE = '1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit';
@@ -12,8 +20,9 @@ const MODEL_NAME_RULE = '1-63 lowercase letters, digits and hyphens, starting an
 const VERSION = /^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,126}[A-Za-z0-9])?$/;
 const VERSION_RULE = "1-128 letters, digits, '.', '_', '+' and '-', starting and ending with a letter or digit, without '..'";
 
-function modelNameProblems(model: string): string[] {
-  return MODEL_NAME.test(model) ? [] : [`'model' must be ${MODEL_NAME_RULE}, got ${formatValue(model)}`];
+/** The problems with a model or pipeline name, each naming the property; empty when valid. */
+export function nameProblems(property: string, name: string): string[] {
+  return MODEL_NAME.test(name) ? [] : [`'${property}' must be ${MODEL_NAME_RULE}, got ${formatValue(name)}`];
 }
 
 function versionProblems(version: string): string[] {
@@ -28,17 +37,28 @@ function versionProblems(version: string): string[] {
  * @throws ModelshipError when the model name is not a valid registry name
  */
 export function modelPrefix(model: string): string {
-  throwIfProblems('Invalid model name', modelNameProblems(model));
+  throwIfProblems('Invalid model name', nameProblems('model', model));
   return `${MODELS_PREFIX}${model}/`;
 }
 
 /**
- * The object key of one model version's artifact: `models/<model>/<version>/model.tar.gz`.
+ * The object key of one model version's artifact: `models/<model>/<version>/output/model.tar.gz`.
  * One version has exactly one key, so artifacts are never copied to ad-hoc paths.
  *
  * @throws ModelshipError naming every invalid part
  */
 export function modelArtifactKey(model: string, version: string): string {
-  throwIfProblems('Invalid model artifact', [...modelNameProblems(model), ...versionProblems(version)]);
+  throwIfProblems('Invalid model artifact', [...nameProblems('model', model), ...versionProblems(version)]);
   return `${MODELS_PREFIX}${model}/${version}/${MODEL_ARTIFACT_FILE}`;
+}
+
+/**
+ * The prefix that holds a training pipeline's checkpoints: `checkpoints/<pipeline>/`. Each run
+ * checkpoints below it under its execution name.
+ *
+ * @throws ModelshipError when the pipeline name is not a valid registry name
+ */
+export function checkpointPrefix(pipeline: string): string {
+  throwIfProblems('Invalid pipeline name', nameProblems('pipeline', pipeline));
+  return `${CHECKPOINTS_PREFIX}${pipeline}/`;
 }

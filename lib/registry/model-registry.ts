@@ -11,7 +11,7 @@ import { IModelPackageGroup, ModelPackageGroup, ModelPackageGroupProps } from '.
 export interface ModelArtifactLocation {
   /** The registry bucket's name. */
   readonly bucketName: string;
-  /** The artifact's object key: `models/<model>/<version>/model.tar.gz`. */
+  /** The artifact's object key: `models/<model>/<version>/output/model.tar.gz`. */
   readonly key: string;
   /** The artifact's `s3://` URI, as SageMaker's `ModelDataUrl` expects it. */
   readonly s3Uri: string;

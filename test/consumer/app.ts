@@ -9,7 +9,7 @@ const location: string = registry.artifactLocation('churn', '1.0.0').key;
 const assembly = app.synth();
 const resources = Object.values(assembly.getStackByName('ConsumerStack').template.Resources as Record<string, { Type: string }>);
 const groups = resources.filter((r) => r.Type === 'AWS::SageMaker::ModelPackageGroup').length;
-if (groups !== 1 || location !== 'models/churn/1.0.0/model.tar.gz') {
+if (groups !== 1 || location !== 'models/churn/1.0.0/output/model.tar.gz') {
   throw new Error(`consumer app synthesized ${groups} model package groups and key ${location}`);
 }
 process.stdout.write(`consumer app: synthesized ${resources.length} resources from 'modelship'\n`);

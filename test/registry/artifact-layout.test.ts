@@ -2,10 +2,10 @@ import { modelArtifactKey, modelPrefix } from '../../lib/registry/artifact-layou
 
 describe('model artifact layout', () => {
   test.each([
-    ['churn', '1.4.0', 'models/churn/1.4.0/model.tar.gz'],
-    ['fraud-detector-v2', '2026-11-22_a1b2c3', 'models/fraud-detector-v2/2026-11-22_a1b2c3/model.tar.gz'],
-    ['x', '7', 'models/x/7/model.tar.gz'],
-    ['ranker', '1.0.0+build.5', 'models/ranker/1.0.0+build.5/model.tar.gz'],
+    ['churn', '1.4.0', 'models/churn/1.4.0/output/model.tar.gz'],
+    ['fraud-detector-v2', '2026-11-22_a1b2c3', 'models/fraud-detector-v2/2026-11-22_a1b2c3/output/model.tar.gz'],
+    ['x', '7', 'models/x/7/output/model.tar.gz'],
+    ['ranker', '1.0.0+build.5', 'models/ranker/1.0.0+build.5/output/model.tar.gz'],
   ])('places %s version %s at %s', (model, version, key) => {
     expect(modelArtifactKey(model, version)).toBe(key);
   });

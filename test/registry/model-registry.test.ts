@@ -355,9 +355,9 @@ describe('ModelRegistry.artifactLocation', () => {
   test('gives the key and s3 URI of a model version in the registry bucket', () => {
     const { stack, registry } = registryWithRole();
     const location = registry.artifactLocation('churn', '1.2.0');
-    expect(location.key).toBe('models/churn/1.2.0/model.tar.gz');
+    expect(location.key).toBe('models/churn/1.2.0/output/model.tar.gz');
     expect(stack.resolve(location.s3Uri)).toEqual({
-      'Fn::Join': ['', ['s3://', stack.resolve(registry.bucket.bucketName), '/models/churn/1.2.0/model.tar.gz']],
+      'Fn::Join': ['', ['s3://', stack.resolve(registry.bucket.bucketName), '/models/churn/1.2.0/output/model.tar.gz']],
     });
     expect(stack.resolve(location.bucketName)).toEqual(stack.resolve(registry.bucket.bucketName));
     expect(() => registry.artifactLocation('Churn', '1')).toThrow("'model' must be");
@@ -383,7 +383,7 @@ describe('ModelRegistry.fromModelRegistryAttributes', () => {
   });
 
   test('locates artifacts in the imported bucket', () => {
-    expect(stack.resolve(registry.artifactLocation('churn', '3').s3Uri)).toBe('s3://shared-registry/models/churn/3/model.tar.gz');
+    expect(stack.resolve(registry.artifactLocation('churn', '3').s3Uri)).toBe('s3://shared-registry/models/churn/3/output/model.tar.gz');
   });
 
   test('grants on the imported bucket, key and group ARNs', () => {

@@ -1,0 +1,813 @@
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { formatValue, ModelshipError, throwIfProblems } from '../private/errors';
+import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
+import { HandlerFunction } from '../private/handler-function';
+import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
+import { IModelRegistry } from '../registry/model-registry';
+import { ContainerImage } from './container-image';
+import { hasCapturingGroup } from './non-finite';
+import { MetricThreshold, parseThreshold } from './quality-gate';
+import { TrainingInstanceType } from './training-instance-type';
+
+/** How SageMaker presents a channel's data to the container. */
+export type TrainingInputMode = 'File' | 'Pipe' | 'FastFile';
+
+/** One input channel: a dataset under an S3 prefix. */
+export interface TrainingInput {
+  /** The channel name the container sees (`/opt/ml/input/data/<name>`). */
+  readonly channelName: string;
+  /** The bucket that holds the dataset; read access to the prefix is granted. */
+  readonly bucket: s3.IBucket;
+  /** The dataset's key prefix, e.g. `datasets/churn/train/`. */
+  readonly prefix: string;
+  /** @default - not set */
+  readonly contentType?: string;
+  /** @default 'File' */
+  readonly inputMode?: TrainingInputMode;
+  /** @default 'FullyReplicated' */
+  readonly distribution?: 'FullyReplicated' | 'ShardedByS3Key';
+  /** @default 'None' */
+  readonly compression?: 'None' | 'Gzip';
+}
+
+/** A metric parsed from the training log. */
+export interface TrainingMetric {
+  /** The metric's name, e.g. `validation:auc`. */
+  readonly name: string;
+  /** A regex whose first capturing group is the value, e.g. `val_auc=([0-9.]+)`. At most 500 characters. */
+  readonly regex: string;
+  /**
+   * Stop the job and fail the run as soon as the log shows this metric at NaN or Infinity.
+   * @default false
+   */
+  readonly failOnNonFinite?: boolean;
+}
+
+/** Managed spot training. */
+export interface SpotOptions {
+  /**
+   * How long to wait for spot capacity plus train, at least `maxRuntime`.
+   * @default - twice `maxRuntime`
+   */
+  readonly maxWait?: Duration;
+}
+
+/** How registered versions are served. */
+export interface InferenceOptions {
+  /** @default - the training image */
+  readonly image?: ContainerImage;
+  /** @default ['application/json'] */
+  readonly contentTypes?: string[];
+  /** @default ['application/json'] */
+  readonly responseTypes?: string[];
+}
+
+/** Starts a run when a dataset is complete. */
+export interface NewDataTrigger {
+  /** The dataset bucket. It must send events to EventBridge (enabled here when the bucket is created in this app). */
+  readonly bucket: s3.IBucket;
+  /** The dataset prefix. */
+  readonly prefix: string;
+  /**
+   * Only an object whose key ends with this starts a run, so a dataset of many files starts one.
+   * @default '_SUCCESS'
+   */
+  readonly markerSuffix?: string;
+}
+
+/** Approval status of newly registered versions. */
+export type ModelApprovalStatus = 'PendingManualApproval' | 'Approved';
+
+/** Properties of a {@link TrainingPipeline}. */
+export interface TrainingPipelineProps {
+  /** The model's registry name; it names the output prefix, checkpoints and job names. */
+  readonly model: string;
+  /** The registry that receives the trained artifact, checkpoints and model package. */
+  readonly registry: IModelRegistry;
+  /** The training container. */
+  readonly image: ContainerImage;
+  /** A GPU or accelerator instance type. */
+  readonly instanceType: TrainingInstanceType;
+  /**
+   * Accept a CPU instance type.
+   * @default false
+   */
+  readonly allowCpuInstance?: boolean;
+  /** @default 1 */
+  readonly instanceCount?: number;
+  /** @default Size.gibibytes(50) */
+  readonly volumeSize?: Size;
+  /**
+   * Encrypts the training volume. Not allowed on instance types with local NVMe storage,
+   * which SageMaker encrypts in hardware.
+   * @default - AWS-managed encryption
+   */
+  readonly volumeEncryptionKey?: kms.IKey;
+  /** @default - the registry's key */
+  readonly outputEncryptionKey?: kms.IKey;
+  /** @default - the image's entry point */
+  readonly entryPoint?: string[];
+  /** @default - none */
+  readonly arguments?: string[];
+  /** @default - none */
+  readonly hyperparameters?: Record<string, string>;
+  /** @default - none */
+  readonly environment?: Record<string, string>;
+  /** The input channels. */
+  readonly inputs: TrainingInput[];
+  /** @default Duration.hours(16) */
+  readonly maxRuntime?: Duration;
+  /** @default - on-demand instances */
+  readonly spot?: SpotOptions;
+  /**
+   * Checkpoint to `checkpoints/<model>/<execution>/` in the registry bucket so an interrupted job resumes.
+   * @default - true with spot, false without
+   */
+  readonly checkpoints?: boolean;
+  /** @default - none */
+  readonly metrics?: TrainingMetric[];
+  /**
+   * How often the log is checked for metrics flagged `failOnNonFinite`.
+   * @default Duration.minutes(5)
+   */
+  readonly nonFiniteCheckInterval?: Duration;
+  /**
+   * Thresholds on final metrics, e.g. `['validation:auc >= 0.85']`. A run that misses one fails
+   * without registering.
+   * @default - no gate
+   */
+  readonly qualityGate?: string[];
+  /** @default 'PendingManualApproval' */
+  readonly approvalStatus?: ModelApprovalStatus;
+  /** @default - the training image, JSON in and out */
+  readonly inference?: InferenceOptions;
+  /** @default - no VPC */
+  readonly vpc?: ec2.IVpc;
+  /** @default - the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default - a new security group (open between the job's instances) */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** @default false */
+  readonly networkIsolation?: boolean;
+  /** @default - true when `instanceCount` is more than 1 */
+  readonly interContainerTrafficEncryption?: boolean;
+  /** @default - no schedule */
+  readonly schedule?: events.Schedule;
+  /** @default - no trigger on new data */
+  readonly retrainOnNewData?: NewDataTrigger;
+  /** @default - EventBridge events only */
+  readonly notificationTopic?: sns.ITopic;
+}
+
+/** SageMaker's limits (CreateTrainingJob API reference). */
+const MAX_RUNTIME = Duration.days(28);
+const MAX_METRICS = 40;
+const MAX_REGEX = 500;
+const MAX_CHANNELS = 20;
+const CHANNEL_NAME = /^[A-Za-z0-9.\-_]{1,64}$/;
+const ENV_KEY = /^[a-zA-Z_][a-zA-Z0-9_]{0,511}$/;
+/** Families whose instance storage is NVMe, encrypted in hardware; SageMaker refuses a volume key for them. */
+const NVME_FAMILIES = /^(g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|trn1|trn1n|trn2|[a-z]\d+d)$/;
+/** Job names are `<prefix>-<32 hex characters>`, within SageMaker's 63. */
+const JOB_PREFIX_LENGTH = 30;
+const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
+const LOCAL_CHECKPOINTS = '/opt/ml/checkpoints';
+
+/** The event source of the pipeline's EventBridge events. */
+export const TRAINING_EVENT_SOURCE = 'modelship.training';
+
+function mapProblems(property: string, map: Record<string, string> | undefined, maxEntries: number,
+  keyRule: { test: (k: string) => boolean; text: string }, maxValue: number): string[] {
+  const entries = Object.entries(map ?? {});
+  return [
+    ...(entries.length > maxEntries ? [`'${property}' may have at most ${maxEntries} entries, got ${entries.length}`] : []),
+    ...entries.filter(([k]) => !keyRule.test(k)).map(([k]) => `'${property}' keys must be ${keyRule.text}, got ${formatValue(k)}`),
+    ...entries.filter(([, v]) => typeof v !== 'string' || v.length > maxValue)
+      .map(([k, v]) => `'${property}.${k}' must be a string of at most ${maxValue} characters, got ${formatValue(typeof v === 'string' ? `${v.length} characters` : v)}`),
+  ];
+}
+
+function listProblems(property: string, list: string[] | undefined): string[] {
+  return [
+    ...((list?.length ?? 0) > 100 ? [`'${property}' may have at most 100 items, got ${list?.length}`] : []),
+    ...(list ?? []).filter((a) => a.length === 0 || a.length > 256)
+      .map((a) => `'${property}' items must be 1-256 characters, got ${formatValue(a)}`),
+  ];
+}
+
+/**
+ * A Step Functions workflow that trains a model on SageMaker GPUs and turns the result into a
+ * registered model version: Train (spot, checkpoints, time budget, NaN watch) → Gate (final
+ * metrics against thresholds) → Register (model package) → Notify (EventBridge, SNS).
+ */
+export class TrainingPipeline extends Construct {
+  /** The workflow. */
+  public readonly stateMachine: sfn.StateMachine;
+  /** The role SageMaker assumes to run the training job. */
+  public readonly trainingRole: iam.Role;
+  /** The role the workflow runs as. */
+  public readonly stateMachineRole: iam.IRole;
+  /** The alarm that fires when a run fails. */
+  public readonly failureAlarm: cloudwatch.Alarm;
+  /** The security group of the training job, when it runs in a VPC. */
+  public readonly securityGroups: ec2.ISecurityGroup[];
+  /** Training job names start with this, followed by a hash of the execution. */
+  public readonly jobNamePrefix: string;
+
+  constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
+    super(scope, id);
+    const settings = this.validate(props);
+    const { registry, model } = props;
+    const stack = Stack.of(this);
+    this.jobNamePrefix = model.slice(0, JOB_PREFIX_LENGTH).replace(/-+$/, '');
+
+    this.trainingRole = new iam.Role(this, 'TrainingRole', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: `SageMaker training jobs of the modelship pipeline ${this.node.path}`,
+    });
+    const image = props.image.bind(this.trainingRole);
+    for (const input of props.inputs) {
+      input.bucket.grantRead(this.trainingRole, `${input.prefix}*`);
+    }
+    registry.grantWrite(this.trainingRole, `${modelPrefix(model)}*`);
+    if (settings.checkpoints) {
+      registry.grantWrite(this.trainingRole, `${checkpointPrefix(model)}*`);
+      registry.bucket.grantRead(this.trainingRole, `${checkpointPrefix(model)}*`);
+    }
+    props.outputEncryptionKey?.grantEncrypt(this.trainingRole);
+    props.volumeEncryptionKey?.grant(this.trainingRole, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
+      'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*');
+    this.grantTrainingTelemetry(this.trainingRole);
+
+    this.securityGroups = props.vpc ? (props.securityGroups ?? [this.createSecurityGroup(props.vpc, settings.instanceCount)]) : [];
+    if (props.vpc) {
+      this.grantVpcAccess(this.trainingRole);
+    }
+
+    const trainingJobArns = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'training-job',
+      resourceName: `${this.jobNamePrefix}-*`,
+    });
+
+    const nameRun = new sfn.Pass(this, 'NameRun', {
+      comment: 'Derives the training job name and checkpoint location from the execution',
+      parameters: {
+        jobName: sfn.JsonPath.format(`${this.jobNamePrefix}-{}`, sfn.JsonPath.hash(sfn.JsonPath.executionId, 'MD5')),
+        checkpointUri: sfn.JsonPath.format(
+          `s3://${registry.bucket.bucketName}/${checkpointPrefix(model)}{}/`, sfn.JsonPath.executionName),
+      },
+      resultPath: '$.run',
+    });
+
+    const train = new sfn.CustomState(this, 'Train', {
+      stateJson: {
+        Type: 'Task',
+        Comment: 'Runs the SageMaker training job and waits for it to end',
+        Resource: `arn:${stack.partition}:states:::sagemaker:createTrainingJob.sync`,
+        Parameters: this.trainingJobParameters(props, settings, image),
+      },
+    });
+
+    const branches: sfn.IChainable[] = [train];
+    const watched = (props.metrics ?? []).filter((m) => m.failOnNonFinite);
+    if (watched.length > 0) {
+      branches.push(this.nonFiniteWatch(watched, settings.nonFiniteCheckInterval, trainingJobArns));
+    }
+    const runTraining = new sfn.Parallel(this, 'RunTraining', {
+      comment: 'Trains, and stops the job early if a watched metric becomes NaN or Infinity',
+      resultSelector: { 'job.$': '$[0]' },
+      resultPath: '$.training',
+    });
+    for (const branch of branches) {
+      runTraining.branch(branch);
+    }
+
+    const gateFunction = new HandlerFunction(this, 'GateFunction', {
+      hook: 'training-gate',
+      description: `Quality gate of the modelship training pipeline ${this.node.path}`,
+    });
+    const gate = new tasks.LambdaInvoke(this, 'Gate', {
+      comment: 'Compares final metrics with the quality gate and prepares the model package',
+      lambdaFunction: gateFunction.function,
+      payload: sfn.TaskInput.fromObject({
+        training: sfn.JsonPath.objectAt('$.training.job'),
+        thresholds: settings.thresholds,
+        registration: {
+          model,
+          inferenceImage: props.inference?.image?.bind(this.trainingRole),
+          contentTypes: props.inference?.contentTypes ?? ['application/json'],
+          responseTypes: props.inference?.responseTypes ?? ['application/json'],
+          executionArn: sfn.JsonPath.executionId,
+        },
+      }),
+      payloadResponseOnly: true,
+      resultPath: '$.gate',
+    });
+
+    const register = new tasks.CallAwsService(this, 'Register', {
+      comment: 'Registers the trained model as a new version in the model package group',
+      service: 'sagemaker',
+      action: 'createModelPackage',
+      iamAction: 'sagemaker:CreateModelPackage',
+      iamResources: [registry.modelPackageGroup.modelPackageGroupArn, registry.modelPackageGroup.modelPackageArns],
+      parameters: {
+        ModelPackageGroupName: registry.modelPackageGroup.modelPackageGroupName,
+        ModelApprovalStatus: settings.approvalStatus,
+        ModelPackageDescription: sfn.JsonPath.stringAt('$.gate.modelPackage.ModelPackageDescription'),
+        InferenceSpecification: sfn.JsonPath.objectAt('$.gate.modelPackage.InferenceSpecification'),
+        CustomerMetadataProperties: sfn.JsonPath.objectAt('$.gate.modelPackage.CustomerMetadataProperties'),
+      },
+      resultSelector: { 'ModelPackageArn.$': '$.ModelPackageArn' },
+      resultPath: '$.registration',
+    });
+
+    const failed = this.notify('Failed', {
+      model,
+      status: 'FAILED',
+      executionArn: sfn.JsonPath.executionId,
+      trainingJobName: sfn.JsonPath.stringAt('$.run.jobName'),
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+    }, props.notificationTopic).next(new sfn.Fail(this, 'RunFailed', {
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    }));
+    const succeeded = this.notify('Succeeded', {
+      model,
+      status: 'SUCCEEDED',
+      executionArn: sfn.JsonPath.executionId,
+      trainingJobName: sfn.JsonPath.stringAt('$.run.jobName'),
+      version: sfn.JsonPath.stringAt('$.run.jobName'),
+      modelPackageArn: sfn.JsonPath.stringAt('$.registration.ModelPackageArn'),
+      gate: sfn.JsonPath.objectAt('$.gate.results'),
+    }, props.notificationTopic).next(new sfn.Succeed(this, 'Registered'));
+
+    const missedGate = new sfn.Pass(this, 'GateMissed', {
+      comment: 'Carries the metric values that missed the gate into the failure',
+      parameters: {
+        Error: 'Modelship.QualityGateFailed',
+        Cause: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.gate.results')),
+      },
+      resultPath: '$.error',
+    }).next(failed);
+
+    runTraining.addCatch(failed, { resultPath: '$.error' });
+    gate.addCatch(failed, { resultPath: '$.error' });
+    register.addCatch(failed, { resultPath: '$.error' });
+
+    const definition = nameRun
+      .next(runTraining)
+      .next(gate)
+      .next(new sfn.Choice(this, 'PassedGate')
+        .when(sfn.Condition.booleanEquals('$.gate.passed', true), register.next(succeeded))
+        .otherwise(missedGate));
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: `Trains and registers ${model}`,
+      timeout: settings.maxRuntime.plus(settings.maxWait ?? Duration.seconds(0)).plus(Duration.hours(1)),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'ExecutionLogs', {
+          retention: logs.RetentionDays.ONE_YEAR,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+    });
+    this.stateMachineRole = this.stateMachine.role;
+    this.grantRunTrainingJobs(this.stateMachine, trainingJobArns);
+    this.acknowledgeScopedWildcards(props);
+
+    this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
+      alarmDescription: `A run of the modelship training pipeline for ${model} failed`,
+      metric: this.metricFailed({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.notificationTopic) {
+      this.failureAlarm.addAlarmAction(new cw_actions.SnsAction(props.notificationTopic));
+    }
+
+    this.addTriggers(props);
+  }
+
+  /** Lets the grantee start runs (the CLI's `train start`). */
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  /**
+   * Failed runs.
+   * @default - sum over 5 minutes
+   */
+  public metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricFailed(props);
+  }
+
+  /**
+   * Successful runs.
+   * @default - sum over 5 minutes
+   */
+  public metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricSucceeded(props);
+  }
+
+  /**
+   * How long runs take, in milliseconds.
+   * @default - average over 5 minutes
+   */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricTime(props);
+  }
+
+  private validate(props: TrainingPipelineProps) {
+    const problems: string[] = [];
+    const maxRuntime = props.maxRuntime ?? Duration.hours(16);
+    const maxWait = props.spot ? (props.spot.maxWait ?? Duration.seconds(maxRuntime.toSeconds() * 2)) : undefined;
+    const instanceCount = props.instanceCount ?? 1;
+    const checkpoints = props.checkpoints ?? props.spot !== undefined;
+    const volumeSize = props.volumeSize ?? Size.gibibytes(50);
+    const nonFiniteCheckInterval = props.nonFiniteCheckInterval ?? Duration.minutes(5);
+
+    if (!props.registry) {
+      problems.push("'registry' is required: the trained artifact, its checkpoints and its model package go to a ModelRegistry");
+    }
+    problems.push(...nameProblems('model', props.model));
+    if (!props.instanceType.accelerated && !props.allowCpuInstance) {
+      problems.push(`'instanceType' must be a GPU or accelerator type (g4dn, g5, g6, g6e, p3, p4d, p4de, p5, p5e, trn1, ...) unless 'allowCpuInstance' is true, got '${props.instanceType.name}'`);
+    }
+    if (!Token.isUnresolved(instanceCount) && (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 100)) {
+      problems.push(`'instanceCount' must be an integer between 1 and 100, got ${formatValue(instanceCount)}`);
+    }
+    const volumeGb = volumeSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (!Number.isInteger(volumeGb) || volumeGb < 1 || volumeGb > 16384) {
+      problems.push(`'volumeSize' must be a whole number of GiB between 1 and 16384, got ${formatValue(volumeGb)} GiB`);
+    }
+    if (props.volumeEncryptionKey && NVME_FAMILIES.test(props.instanceType.family)) {
+      problems.push(`'volumeEncryptionKey' is not allowed with '${props.instanceType.name}': its NVMe instance storage is encrypted in hardware and SageMaker rejects a volume key`);
+    }
+    if (!maxRuntime.isUnresolved()) {
+      const seconds = maxRuntime.toSeconds();
+      if (seconds < 1 || seconds > MAX_RUNTIME.toSeconds()) {
+        problems.push(`'maxRuntime' must be between 1 second and 28 days, got ${formatValue(maxRuntime.toHumanString())}`);
+      }
+      if (maxWait && !maxWait.isUnresolved() && maxWait.toSeconds() < seconds) {
+        problems.push(`'spot.maxWait' must be at least 'maxRuntime' (${maxRuntime.toHumanString()}), got ${formatValue(maxWait.toHumanString())}`);
+      }
+    }
+    if (props.spot && !checkpoints) {
+      problems.push("'checkpoints' cannot be false with 'spot': an interrupted spot job resumes only from a checkpoint");
+    }
+    if (props.inputs.length < 1 || props.inputs.length > MAX_CHANNELS) {
+      problems.push(`'inputs' must have between 1 and ${MAX_CHANNELS} channels, got ${props.inputs.length}`);
+    }
+    const channelNames = props.inputs.map((i) => i.channelName);
+    problems.push(
+      ...channelNames.filter((n) => !CHANNEL_NAME.test(n)).map((n) => `'inputs.channelName' must be 1-64 letters, digits, '.', '-' or '_', got ${formatValue(n)}`),
+      ...duplicates(channelNames).map((n) => `'inputs.channelName' must be unique, got ${formatValue(n)} more than once`),
+    );
+    const metrics = props.metrics ?? [];
+    if (metrics.length > MAX_METRICS) {
+      problems.push(`'metrics' may have at most ${MAX_METRICS} definitions, got ${metrics.length}`);
+    }
+    problems.push(
+      ...duplicates(metrics.map((m) => m.name)).map((n) => `'metrics.name' must be unique, got ${formatValue(n)} more than once`),
+      ...metrics.filter((m) => m.name.length < 1 || m.name.length > 255).map((m) => `'metrics.name' must be 1-255 characters, got ${formatValue(m.name)}`),
+      ...metrics.filter((m) => m.regex.length < 1 || m.regex.length > MAX_REGEX)
+        .map((m) => `'metrics.regex' of '${m.name}' must be 1-${MAX_REGEX} characters, got ${m.regex.length}`),
+      ...metrics.filter((m) => !hasCapturingGroup(m.regex))
+        .map((m) => `'metrics.regex' of '${m.name}' must have a capturing group for the value, got ${formatValue(m.regex)}`),
+    );
+    if (!nonFiniteCheckInterval.isUnresolved() && (nonFiniteCheckInterval.toSeconds() < 60 || nonFiniteCheckInterval.toSeconds() > 3600)) {
+      problems.push(`'nonFiniteCheckInterval' must be between 1 minute and 1 hour, got ${formatValue(nonFiniteCheckInterval.toHumanString())}`);
+    }
+    const thresholds: MetricThreshold[] = [];
+    for (const expression of props.qualityGate ?? []) {
+      try {
+        const threshold = parseThreshold(expression);
+        thresholds.push(threshold);
+        if (!metrics.some((m) => m.name === threshold.metric)) {
+          problems.push(`'qualityGate' refers to '${threshold.metric}', which is not in 'metrics' (declared: ${metrics.map((m) => m.name).join(', ') || 'none'})`);
+        }
+      } catch (e) {
+        if (!(e instanceof ModelshipError)) {
+          throw e;
+        }
+        problems.push(...e.problems);
+      }
+    }
+    problems.push(
+      ...mapProblems('hyperparameters', props.hyperparameters, 100, { test: (k) => k.length >= 1 && k.length <= 256, text: '1-256 characters' }, 2500),
+      ...mapProblems('environment', props.environment, 100, { test: (k) => ENV_KEY.test(k), text: 'environment variable names ([a-zA-Z_][a-zA-Z0-9_]*, at most 512 characters)' }, 512),
+      ...listProblems('entryPoint', props.entryPoint),
+      ...listProblems('arguments', props.arguments),
+    );
+    if (props.securityGroups && !props.vpc) {
+      problems.push("'securityGroups' needs 'vpc'");
+    }
+    throwIfProblems(`Invalid TrainingPipeline '${this.node.path}'`, problems);
+
+    return {
+      maxRuntime,
+      maxWait,
+      instanceCount,
+      checkpoints,
+      volumeSize,
+      nonFiniteCheckInterval,
+      thresholds,
+      approvalStatus: props.approvalStatus ?? 'PendingManualApproval',
+      interContainerTrafficEncryption: props.interContainerTrafficEncryption ?? instanceCount > 1,
+    };
+  }
+
+  private trainingJobParameters(props: TrainingPipelineProps, settings: ReturnType<TrainingPipeline['validate']>, image: string) {
+    const { registry } = props;
+    const outputKey = props.outputEncryptionKey ?? registry.encryptionKey;
+    return {
+      'TrainingJobName.$': '$.run.jobName',
+      'RoleArn': this.trainingRole.roleArn,
+      'AlgorithmSpecification': {
+        TrainingImage: image,
+        TrainingInputMode: 'File',
+        ContainerEntrypoint: props.entryPoint,
+        ContainerArguments: props.arguments,
+        MetricDefinitions: props.metrics?.length
+          ? props.metrics.map((m) => ({ Name: m.name, Regex: m.regex }))
+          : undefined,
+        EnableSageMakerMetricsTimeSeries: props.metrics?.length ? true : undefined,
+      },
+      'HyperParameters': props.hyperparameters,
+      'Environment': props.environment,
+      'InputDataConfig': props.inputs.map((input) => ({
+        ChannelName: input.channelName,
+        DataSource: {
+          S3DataSource: {
+            S3DataType: 'S3Prefix',
+            S3Uri: input.bucket.s3UrlForObject(input.prefix),
+            S3DataDistributionType: input.distribution ?? 'FullyReplicated',
+          },
+        },
+        ContentType: input.contentType,
+        InputMode: input.inputMode ?? 'File',
+        CompressionType: input.compression ?? 'None',
+      })),
+      'OutputDataConfig': {
+        S3OutputPath: registry.bucket.s3UrlForObject(modelPrefix(props.model)),
+        KmsKeyId: outputKey?.keyArn,
+      },
+      'ResourceConfig': {
+        InstanceType: props.instanceType.name,
+        InstanceCount: settings.instanceCount,
+        VolumeSizeInGB: settings.volumeSize.toGibibytes(),
+        VolumeKmsKeyId: props.volumeEncryptionKey?.keyArn,
+      },
+      'StoppingCondition': {
+        MaxRuntimeInSeconds: settings.maxRuntime.toSeconds(),
+        MaxWaitTimeInSeconds: settings.maxWait?.toSeconds(),
+      },
+      'EnableManagedSpotTraining': props.spot !== undefined,
+      'CheckpointConfig': settings.checkpoints
+        ? { 'S3Uri.$': '$.run.checkpointUri', 'LocalPath': LOCAL_CHECKPOINTS }
+        : undefined,
+      'VpcConfig': props.vpc
+        ? {
+          SecurityGroupIds: this.securityGroups.map((sg) => sg.securityGroupId),
+          Subnets: props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
+        }
+        : undefined,
+      'EnableNetworkIsolation': props.networkIsolation ?? false,
+      'EnableInterContainerTrafficEncryption': settings.interContainerTrafficEncryption,
+      'Tags': [
+        { Key: 'modelship:model', Value: props.model },
+        { 'Key': 'modelship:execution', 'Value.$': '$$.Execution.Id' },
+      ],
+    };
+  }
+
+  /** A loop that looks at the job's log every interval and stops the job on NaN or Infinity. */
+  private nonFiniteWatch(metrics: TrainingMetric[], interval: Duration, trainingJobArns: string): sfn.IChainable {
+    const watchFunction = new HandlerFunction(this, 'WatchFunction', {
+      hook: 'training-watch',
+      description: `Stops training jobs of ${this.node.path} whose metrics become NaN or Infinity`,
+      timeout: Duration.minutes(1),
+    });
+    watchFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+      resources: [trainingJobArns],
+    }));
+    watchFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:FilterLogEvents'],
+      resources: [Stack.of(this).formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: `${TRAINING_LOG_GROUP}:log-stream:${this.jobNamePrefix}-*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })],
+    }));
+
+    const start = new sfn.Pass(this, 'StartWatch', { result: sfn.Result.fromObject({ state: 'RUNNING', cursor: 0 }), resultPath: '$.watch' });
+    const wait = new sfn.Wait(this, 'WaitBeforeLooking', { time: sfn.WaitTime.duration(interval) });
+    const look = new tasks.LambdaInvoke(this, 'LookForNonFinite', {
+      comment: 'Reads new log lines; stops the job if a watched metric is NaN or Infinity',
+      lambdaFunction: watchFunction.function,
+      payload: sfn.TaskInput.fromObject({
+        trainingJobName: sfn.JsonPath.stringAt('$.run.jobName'),
+        metrics: metrics.map((m) => ({ name: m.name, regex: m.regex })),
+        cursor: sfn.JsonPath.numberAt('$.watch.cursor'),
+      }),
+      payloadResponseOnly: true,
+      resultPath: '$.watch',
+    });
+    return start.next(wait).next(look).next(new sfn.Choice(this, 'MetricsFinite')
+      .when(sfn.Condition.stringEquals('$.watch.state', 'NON_FINITE'), new sfn.Fail(this, 'NonFiniteMetric', {
+        error: 'Modelship.NonFiniteMetric',
+        causePath: sfn.JsonPath.format('{} is not finite; the job was stopped. Log line: {}',
+          sfn.JsonPath.stringAt('$.watch.metric'), sfn.JsonPath.stringAt('$.watch.line')),
+      }))
+      .when(sfn.Condition.stringEquals('$.watch.state', 'DONE'), new sfn.Succeed(this, 'TrainingEnded'))
+      .otherwise(wait));
+  }
+
+  /** EventBridge event (and SNS message) for the end of a run. */
+  private notify(outcome: 'Succeeded' | 'Failed', detail: Record<string, unknown>, topic?: sns.ITopic): sfn.Chain {
+    const event = new tasks.EventBridgePutEvents(this, `Publish${outcome}`, {
+      entries: [{
+        source: TRAINING_EVENT_SOURCE,
+        detailType: `Modelship Training ${outcome}`,
+        detail: sfn.TaskInput.fromObject(detail),
+      }],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    if (!topic) {
+      return sfn.Chain.start(event);
+    }
+    return event.next(new tasks.SnsPublish(this, `Notify${outcome}`, {
+      topic,
+      subject: `modelship training ${outcome.toLowerCase()}`,
+      message: sfn.TaskInput.fromObject(detail),
+      resultPath: sfn.JsonPath.DISCARD,
+    }));
+  }
+
+  private createSecurityGroup(vpc: ec2.IVpc, instanceCount: number): ec2.SecurityGroup {
+    const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description: `Training jobs of ${this.node.path}`,
+      allowAllOutbound: true,
+    });
+    if (instanceCount > 1) {
+      sg.addIngressRule(sg, ec2.Port.allTraffic(), 'Distributed training between the job\'s instances');
+    }
+    return sg;
+  }
+
+  /** What a training container needs to write logs and metrics (SageMaker's documented minimum). */
+  private grantTrainingTelemetry(role: iam.Role): void {
+    const stack = Stack.of(this);
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+      resources: [
+        stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: TRAINING_LOG_GROUP, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${TRAINING_LOG_GROUP}:log-stream:${this.jobNamePrefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
+    }));
+  }
+
+  /** The ENI actions SageMaker needs to attach a job to the VPC (none supports resource scoping). */
+  private grantVpcAccess(role: iam.Role): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+        'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeDhcpOptions', 'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs',
+      ],
+      resources: ['*'],
+    }));
+  }
+
+  /** What the `createTrainingJob.sync` integration needs: the job, its tags, the role and the managed rule. */
+  private grantRunTrainingJobs(stateMachine: sfn.StateMachine, trainingJobArns: string): void {
+    const stack = Stack.of(this);
+    stateMachine.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:AddTags', 'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+      resources: [trainingJobArns],
+    }));
+    stateMachine.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['events:DescribeRule', 'events:PutRule', 'events:PutTargets'],
+      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForSageMakerTrainingJobsRule' })],
+    }));
+    this.trainingRole.grantPassRole(stateMachine.role);
+  }
+
+  /** Each wildcard left is as narrow as AWS allows; say why, kind by kind. */
+  private acknowledgeScopedWildcards(props: TrainingPipelineProps): void {
+    const objectPrefixes = [modelPrefix(props.model), checkpointPrefix(props.model), ...props.inputs.map((i) => i.prefix)]
+      .map((prefix) => escapeRegExp(`/${prefix}*`));
+    const job = escapeRegExp(`${this.jobNamePrefix}-*`);
+    acknowledgeExpectedWildcards(this, [
+      {
+        finding: new RegExp(`^Resource::.+(${objectPrefixes.join('|')})$`),
+        reason: "Objects under this model's registry prefixes and the declared dataset prefixes only",
+      },
+      {
+        finding: new RegExp(`^Resource::.+:(training-job/|log-group:${escapeRegExp(TRAINING_LOG_GROUP)}:log-stream:)${job}$`),
+        reason: 'Training job names are generated per run (<prefix>-<hash of the execution>); the wildcard covers this pipeline\'s jobs and their log streams only',
+      },
+      {
+        finding: /^Resource::.+:model-package\/[^/]+\/\*$/,
+        reason: 'SageMaker numbers model package versions at registration; the wildcard covers the versions of one group',
+      },
+      {
+        finding: /^Resource::<[^>]*(GateFunction|WatchFunction)[^>]*\.Arn>:\*$/,
+        reason: "Step Functions' Lambda integration may invoke any version of this pipeline's own functions",
+      },
+      {
+        finding: /^Resource::\*$/,
+        reason: 'Actions without resource-level permissions: X-Ray and log delivery for the state machine, cloudwatch:PutMetricData (held to the SageMaker namespace by a condition), ecr:GetAuthorizationToken and the VPC network-interface actions',
+      },
+      {
+        finding: /^Action::(s3:(GetObject|GetBucket|List|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,
+        reason: 'CDK read/write grants, held to the prefixes and keys above',
+      },
+    ]);
+  }
+
+  /** CDK's shared bucket-notification handler, created by enableEventBridgeNotification. */
+  private acknowledgeNotificationHandler(bucket: s3.Bucket): void {
+    const handler = Stack.of(bucket).node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (handler) {
+      Validations.of(handler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: "CDK's bucket-notification custom resource writes its logs with the basic execution role; it runs only at deploy time",
+      });
+    }
+  }
+
+  private addTriggers(props: TrainingPipelineProps): void {
+    if (props.schedule) {
+      new events.Rule(this, 'Schedule', {
+        description: `Retrains ${props.model} on a schedule`,
+        schedule: props.schedule,
+        targets: [new targets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }),
+        })],
+      });
+    }
+    const trigger = props.retrainOnNewData;
+    if (trigger) {
+      const marker = trigger.markerSuffix ?? '_SUCCESS';
+      if (trigger.bucket instanceof s3.Bucket) {
+        trigger.bucket.enableEventBridgeNotification();
+        this.acknowledgeNotificationHandler(trigger.bucket);
+      } else {
+        Annotations.of(this).addWarningV2('modelship:training:newDataEvents',
+          `Enable EventBridge notifications on the dataset bucket: 'retrainOnNewData' listens for its Object Created events`);
+      }
+      new events.Rule(this, 'NewData', {
+        description: `Retrains ${props.model} when a dataset under ${trigger.prefix} is complete (${marker})`,
+        eventPattern: {
+          source: ['aws.s3'],
+          detailType: ['Object Created'],
+          detail: {
+            bucket: { name: [trigger.bucket.bucketName] },
+            object: { key: events.Match.wildcard(`${trigger.prefix}*${marker}`) },
+          },
+        },
+        targets: [new targets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromObject({
+            trigger: 'new-data',
+            object: events.EventField.fromPath('$.detail.object.key'),
+          }),
+        })],
+      });
+    }
+  }
+}
+
+function duplicates(values: string[]): string[] {
+  return [...new Set(values.filter((v, i) => values.indexOf(v) !== i))];
+}
