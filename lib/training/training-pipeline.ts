@@ -614,12 +614,13 @@ export class TrainingPipeline extends Construct {
       actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
       resources: [trainingJobArns],
     }));
+    // FilterLogEvents is authorized on the log group; the handler reads only this job's streams.
     watchFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:FilterLogEvents'],
       resources: [Stack.of(this).formatArn({
         service: 'logs',
         resource: 'log-group',
-        resourceName: `${TRAINING_LOG_GROUP}:log-stream:${this.jobNamePrefix}-*`,
+        resourceName: `${TRAINING_LOG_GROUP}:*`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       })],
     }));
@@ -736,6 +737,10 @@ export class TrainingPipeline extends Construct {
       {
         finding: new RegExp(`^Resource::.+:(training-job/|log-group:${escapeRegExp(TRAINING_LOG_GROUP)}:log-stream:)${job}$`),
         reason: 'Training job names are generated per run (<prefix>-<hash of the execution>); the wildcard covers this pipeline\'s jobs and their log streams only',
+      },
+      {
+        finding: new RegExp(`^Resource::.+:log-group:${escapeRegExp(`${TRAINING_LOG_GROUP}:*`)}$`),
+        reason: 'logs:FilterLogEvents is authorized on the whole log group SageMaker writes every training job to; the watch reads only this job\'s streams',
       },
       {
         finding: /^Resource::.+:model-package\/[^/]+\/\*$/,
