@@ -44,6 +44,42 @@ const registrySchema = section({
   readerAccounts: z.array(accountId, { error: 'must be a list of 12-digit AWS account ids' }).default([]),
 });
 
+const trainingSchema = section({
+  /** The example model's registry name. */
+  model: withRule('must be 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
+    (e) => z.string(e).regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, e)).default('churn'),
+  /** The training instance type. */
+  instanceType: withRule('must be an instance type such as ml.g5.2xlarge',
+    (e) => z.string(e).regex(/^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$/, e)).default('ml.g5.2xlarge'),
+  /** Instances per job; more than one trains distributed. */
+  instanceCount: integerBetween(1, 100).default(1),
+  /** The job's time budget. */
+  maxRuntimeHours: integerBetween(1, 672).default(16),
+  /** Train on spot capacity, with checkpoints. */
+  spot: z.boolean({ error: 'must be true or false' }).default(true),
+  /** How long a spot job may wait for capacity plus run; twice the runtime when absent. */
+  maxWaitHours: integerBetween(1, 1344).optional(),
+  /** The approval status of newly registered versions. */
+  approval: oneOf(['PendingManualApproval', 'Approved'] as const).default('PendingManualApproval'),
+  /** An EventBridge schedule expression for retraining, e.g. `rate(7 days)`. */
+  schedule: withRule("must be an EventBridge schedule expression such as 'rate(7 days)' or 'cron(0 2 ? * SUN *)'",
+    (e) => z.string(e).regex(/^(rate|cron)\(.+\)$/, e)).optional(),
+  /** The training image's tag in the example repository. */
+  imageTag: withRule('must be an image tag of 1-128 letters, digits, ".", "_" and "-"',
+    (e) => z.string(e).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, e)).default('latest'),
+  /** Thresholds a trained model must meet to be registered, e.g. `validation:auc >= 0.85`. */
+  qualityGate: z.array(z.string({ error: 'must be a list of thresholds' }), { error: 'must be a list of thresholds' }).default([]),
+}).superRefine((training, ctx) => {
+  if (training.spot && training.maxWaitHours !== undefined && training.maxWaitHours < training.maxRuntimeHours) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxWaitHours'],
+      input: training.maxWaitHours,
+      message: `must be at least 'maxRuntimeHours' (${training.maxRuntimeHours})`,
+    });
+  }
+});
+
 const environmentSchema = section({
   /** What the environment is for, shown in stack descriptions. */
   description: z.string({ error: 'must be a string' }).optional(),
@@ -55,6 +91,8 @@ const environmentSchema = section({
   production: z.boolean({ error: 'must be true or false' }).default(false),
   /** Model registry settings. */
   registry: registrySchema.prefault({}),
+  /** Training pipeline settings. */
+  training: trainingSchema.prefault({}),
 }).superRefine((env, ctx) => {
   if (env.production && env.registry.removal === 'destroy') {
     ctx.addIssue({
@@ -62,6 +100,14 @@ const environmentSchema = section({
       path: ['registry', 'removal'],
       input: env.registry.removal,
       message: "must be 'retain' in an environment marked production",
+    });
+  }
+  if (env.production && env.training.approval === 'Approved') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training', 'approval'],
+      input: env.training.approval,
+      message: "must be 'PendingManualApproval' in an environment marked production: a person approves production models",
     });
   }
 });

@@ -18,6 +18,16 @@ describe('parseEnvironments', () => {
       name: 'dev',
       production: false,
       registry: { removal: 'retain', noncurrentVersionExpirationDays: 90, readerAccounts: [] },
+      training: {
+        model: 'churn',
+        instanceType: 'ml.g5.2xlarge',
+        instanceCount: 1,
+        maxRuntimeHours: 16,
+        spot: true,
+        approval: 'PendingManualApproval',
+        imageTag: 'latest',
+        qualityGate: [],
+      },
     }]);
   });
 
@@ -66,7 +76,7 @@ describe('parseEnvironments', () => {
 
   test('rejects unknown keys and lists the allowed ones', () => {
     expect(problemsOf({ dev: { colour: 'blue' } })).toEqual([
-      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry')",
+      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training')",
     ]);
     expect(problemsOf({ dev: { registry: { retention: 3 } } })).toEqual([
       "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
@@ -76,6 +86,31 @@ describe('parseEnvironments', () => {
   test('rejects destroying the registry in a production environment', () => {
     expect(problemsOf({ prod: { production: true, registry: { removal: 'destroy' } } })).toEqual([
       "environment 'prod': 'registry.removal' must be 'retain' in an environment marked production, got 'destroy'",
+    ]);
+  });
+
+  test('rejects training settings out of range, naming each', () => {
+    expect(problemsOf({ dev: { training: {
+      instanceType: 'g5.xlarge', instanceCount: 0, maxRuntimeHours: 700, schedule: 'weekly', imageTag: 'a b', model: 'Churn',
+    } } })).toEqual([
+      "environment 'dev': 'training.model' must be 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit, got 'Churn'",
+      "environment 'dev': 'training.instanceType' must be an instance type such as ml.g5.2xlarge, got 'g5.xlarge'",
+      "environment 'dev': 'training.instanceCount' must be an integer between 1 and 100, got 0",
+      "environment 'dev': 'training.maxRuntimeHours' must be an integer between 1 and 672, got 700",
+      "environment 'dev': 'training.schedule' must be an EventBridge schedule expression such as 'rate(7 days)' or 'cron(0 2 ? * SUN *)', got 'weekly'",
+      "environment 'dev': 'training.imageTag' must be an image tag of 1-128 letters, digits, \".\", \"_\" and \"-\", got 'a b'",
+    ]);
+  });
+
+  test('rejects a spot wait shorter than the runtime', () => {
+    expect(problemsOf({ dev: { training: { maxRuntimeHours: 10, maxWaitHours: 5 } } })).toEqual([
+      "environment 'dev': 'training.maxWaitHours' must be at least 'maxRuntimeHours' (10), got 5",
+    ]);
+  });
+
+  test('rejects automatic approval of models in a production environment', () => {
+    expect(problemsOf({ prod: { production: true, training: { approval: 'Approved' } } })).toEqual([
+      "environment 'prod': 'training.approval' must be 'PendingManualApproval' in an environment marked production: a person approves production models, got 'Approved'",
     ]);
   });
 

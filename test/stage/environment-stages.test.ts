@@ -1,5 +1,5 @@
 import { Stack, Stage, Token } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { addEnvironmentStages, ModelshipError } from '../../lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { maskAssetHashes, nagFindings, testApp } from '../helpers';
@@ -13,11 +13,28 @@ describe('the example app built from cdk.json', () => {
   const stages = addEnvironmentStages(app);
   const byName = Object.fromEntries(stages.map((s) => [s.stageName, s]));
 
-  test('has one stage per declared environment, each with its registry stack', () => {
+  test('has one stage per declared environment, each with its registry and training stacks', () => {
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
     for (const stage of stages) {
-      expect(stacksOf(stage).map((s) => s.stackName)).toEqual([`${stage.stageName}-Registry`]);
+      expect(stacksOf(stage).map((s) => s.stackName)).toEqual([`${stage.stageName}-Registry`, `${stage.stageName}-Training`]);
     }
+  });
+
+  test('trains with each environment\'s instance type, budget, gate and approval', () => {
+    const train = (name: string) => {
+      const definition = JSON.stringify(Template.fromStack(byName[name].trainingStack)
+        .findResources('AWS::StepFunctions::StateMachine'));
+      return {
+        instance: /InstanceType\\+":\\+"(ml\.[^\\"]+)/.exec(definition)?.[1],
+        runtime: Number(/MaxRuntimeInSeconds\\+":(\d+)/.exec(definition)?.[1]),
+        wait: Number(/MaxWaitTimeInSeconds\\+":(\d+)/.exec(definition)?.[1]),
+        approval: /ModelApprovalStatus\\+":\\+"(\w+)/.exec(definition)?.[1],
+      };
+    };
+    expect(train('dev')).toEqual({ instance: 'ml.g5.xlarge', runtime: 4 * 3600, wait: 8 * 3600, approval: 'Approved' });
+    expect(train('prod')).toEqual({ instance: 'ml.p4d.24xlarge', runtime: 16 * 3600, wait: 36 * 3600, approval: 'PendingManualApproval' });
+    Template.fromStack(byName.prod.trainingStack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(7 days)' });
+    Template.fromStack(byName.dev.trainingStack).resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: Match.anyValue() }, 0);
   });
 
   test('synthesizes environment-agnostic stacks when no account is configured', () => {
