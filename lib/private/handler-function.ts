@@ -32,7 +32,7 @@ function entryOf(hook: string): string {
 
 /**
  * A modelship Lambda hook: bundled with the local esbuild (never Docker), minified with
- * source maps, on the latest Node.js runtime, with JSON logs to its own log group and a role
+ * source maps and the pinned AWS SDK inside, on the latest Node.js runtime, with JSON logs to its own log group and a role
  * that may write only to that log group (no managed policies).
  */
 export class HandlerFunction extends Construct {
@@ -75,6 +75,8 @@ export class HandlerFunction extends Construct {
         sourceMap: true,
         target: 'node24',
         forceDockerBundling: false,
+        // Bundle the SDK at the version the tests ran against instead of the runtime's copy.
+        externalModules: [],
       },
     });
   }

@@ -1,15 +1,26 @@
-// A separate CDK app that depends on the packed modelship package, as a platform team's would.
+// A separate CDK app that depends on the packed modelship package, as a platform team's would:
+// a registry and a training pipeline whose handlers are bundled from the package's own files.
 import { App, Stack } from 'aws-cdk-lib';
-import { ModelRegistry } from 'modelship';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ContainerImage, ModelRegistry, TrainingInstanceType, TrainingPipeline } from 'modelship';
 
 const app = new App({ outdir: process.argv[2] });
 const stack = new Stack(app, 'ConsumerStack');
 const registry = new ModelRegistry(stack, 'Registry');
+new TrainingPipeline(stack, 'Training', {
+  model: 'churn',
+  registry,
+  image: ContainerImage.fromImageUri('763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.5.1-gpu-py311'),
+  instanceType: TrainingInstanceType.G5_2XLARGE,
+  inputs: [{ channelName: 'train', bucket: s3.Bucket.fromBucketName(stack, 'Data', 'team-datasets'), prefix: 'churn/' }],
+  metrics: [{ name: 'train:loss', regex: 'loss=([0-9.]+)', failOnNonFinite: true }],
+});
 const location: string = registry.artifactLocation('churn', '1.0.0').key;
 const assembly = app.synth();
 const resources = Object.values(assembly.getStackByName('ConsumerStack').template.Resources as Record<string, { Type: string }>);
-const groups = resources.filter((r) => r.Type === 'AWS::SageMaker::ModelPackageGroup').length;
-if (groups !== 1 || location !== 'models/churn/1.0.0/output/model.tar.gz') {
-  throw new Error(`consumer app synthesized ${groups} model package groups and key ${location}`);
+const count = (type: string) => resources.filter((r) => r.Type === type).length;
+if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== 2
+  || location !== 'models/churn/1.0.0/output/model.tar.gz') {
+  throw new Error(`consumer app synthesized unexpected resources: ${resources.map((r) => r.Type).join(', ')}`);
 }
-process.stdout.write(`consumer app: synthesized ${resources.length} resources from 'modelship'\n`);
+process.stdout.write(`consumer app: synthesized ${resources.length} resources from 'modelship', handlers bundled\n`);

@@ -12,10 +12,13 @@ npm run build --silent
 tarball=$(npm pack --silent --pack-destination "$work")
 mkdir -p "$work/app/node_modules/modelship"
 tar -xzf "$work/$tarball" -C "$work/app/node_modules/modelship" --strip-components=1
-for dep in aws-cdk-lib constructs zod @types; do
-  ln -s "$repo/node_modules/$dep" "$work/app/node_modules/$dep"
+# The consumer's installed dependencies: modelship's own (and esbuild for bundling), linked.
+for dep in "$repo"/node_modules/* "$repo"/node_modules/@* "$repo"/node_modules/.bin; do
+  [ -e "$work/app/node_modules/$(basename "$dep")" ] || ln -s "$dep" "$work/app/node_modules/$(basename "$dep")"
 done
 cp test/consumer/app.ts "$work/app/app.ts"
+echo '{ "name": "consumer", "version": "1.0.0", "private": true }' > "$work/app/package.json"
+echo '{ "name": "consumer", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {} }' > "$work/app/package-lock.json"
 cat > "$work/app/tsconfig.json" <<'JSON'
 { "compilerOptions": { "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext",
   "strict": true, "skipLibCheck": true, "types": ["node"], "outDir": "out" }, "files": ["app.ts"] }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { HandlerFunction } from '../../lib/private/handler-function';
 import { nagFindings, testApp } from '../helpers';
 
@@ -10,18 +11,28 @@ describe('HandlerFunction', () => {
   const app = testApp({ 'aws:cdk:bundling-stacks': ['**'] });
   const stack = new Stack(app, 'Hooks');
   const hook = new HandlerFunction(stack, 'Gate', { hook: 'training-gate', description: 'gate' });
+  const watch = new HandlerFunction(stack, 'Watch', { hook: 'training-watch', description: 'watch' });
   const assembly = app.synth();
   const template = Template.fromStack(stack);
 
+  const bundleOf = (fn: HandlerFunction) => {
+    const code = (fn.function.node.defaultChild as lambda.CfnFunction).code as { s3Key: string };
+    return join(assembly.directory, `asset.${stack.resolve(code.s3Key).replace(/\.zip$/, '')}`, 'index.js');
+  };
+
+  test('bundles the pinned AWS SDK into the handler instead of using the runtime\'s', () => {
+    const source = readFileSync(bundleOf(watch), 'utf8');
+    expect(source).not.toMatch(/require\(["']@aws-sdk\/client-/);
+    expect(source).toContain('FilterLogEvents');
+  });
+
   test('bundles the hook with esbuild into a handler that runs, with a source map', async () => {
-    const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
-    const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
-    const bundledSource = readFileSync(join(assembly.directory, `asset.${assetHash}`, 'index.js'), 'utf8');
-    expect(bundledSource).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
-    expect(existsSync(join(assembly.directory, `asset.${assetHash}`, 'index.js.map'))).toBe(true);
+    const bundle = bundleOf(hook);
+    expect(readFileSync(bundle, 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
+    expect(existsSync(`${bundle}.map`)).toBe(true);
     // The bundle is CommonJS at a path known only at run time.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bundled = require(join(assembly.directory, `asset.${assetHash}`, 'index.js'));
+    const bundled = require(bundle);
     const out = await bundled.handler({
       training: {
         TrainingJobName: 'churn-1',
@@ -38,6 +49,7 @@ describe('HandlerFunction', () => {
 
   test('runs on the latest Node.js on ARM with JSON logs to its own log group', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'gate',
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
