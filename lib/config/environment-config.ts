@@ -94,21 +94,16 @@ const environmentSchema = section({
   /** Training pipeline settings. */
   training: trainingSchema.prefault({}),
 }).superRefine((env, ctx) => {
-  if (env.production && env.registry.removal === 'destroy') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['registry', 'removal'],
-      input: env.registry.removal,
-      message: "must be 'retain' in an environment marked production",
-    });
+  if (!env.production) {
+    return;
   }
-  if (env.production && env.training.approval === 'Approved') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['training', 'approval'],
-      input: env.training.approval,
-      message: "must be 'PendingManualApproval' in an environment marked production: a person approves production models",
-    });
+  const refuse = (path: string[], input: string, message: string) => ctx.addIssue({ code: 'custom', path, input, message });
+  if (env.registry.removal === 'destroy') {
+    refuse(['registry', 'removal'], env.registry.removal, "must be 'retain' in an environment marked production");
+  }
+  if (env.training.approval === 'Approved') {
+    refuse(['training', 'approval'], env.training.approval,
+      "must be 'PendingManualApproval' in an environment marked production: a person approves production models");
   }
 });
 

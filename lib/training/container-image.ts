@@ -1,33 +1,37 @@
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
-/** A container image for SageMaker: from an ECR repository (pull granted) or by URI. */
+/** A container image for SageMaker: from an ECR repository (pull can be granted) or by URI. */
 export abstract class ContainerImage {
   /**
-   * An image in an ECR repository; the role that runs it is granted pull.
+   * An image in an ECR repository.
    * @param tag the image tag @default 'latest'
    */
   public static fromEcrRepository(repository: ecr.IRepository, tag = 'latest'): ContainerImage {
     return new (class extends ContainerImage {
-      public bind(grantee: iam.IGrantable): string {
+      public readonly imageUri = repository.repositoryUriForTag(tag);
+      public grantPull(grantee: iam.IGrantable): void {
         repository.grantPull(grantee);
-        return repository.repositoryUriForTag(tag);
       }
     })();
   }
 
   /**
    * An image by URI, such as an AWS Deep Learning Container. Nothing is granted: the image
-   * must be readable by the role (AWS-owned images are).
+   * must be readable by the role that runs it (AWS-owned images are).
    */
   public static fromImageUri(imageUri: string): ContainerImage {
     return new (class extends ContainerImage {
-      public bind(): string {
-        return imageUri;
+      public readonly imageUri = imageUri;
+      public grantPull(): void {
+        // An image by URI carries no repository to grant on.
       }
     })();
   }
 
-  /** Grants the role what it needs to pull the image and returns its URI. */
-  public abstract bind(grantee: iam.IGrantable): string;
+  /** The image's URI. */
+  public abstract readonly imageUri: string;
+
+  /** Lets the role that runs the image pull it. */
+  public abstract grantPull(grantee: iam.IGrantable): void;
 }

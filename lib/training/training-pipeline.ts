@@ -67,7 +67,7 @@ export interface SpotOptions {
 
 /** How registered versions are served. */
 export interface InferenceOptions {
-  /** @default - the training image */
+  /** The serving image; the role that serves the model must be able to pull it. @default - the training image */
   readonly image?: ContainerImage;
   /** @default ['application/json'] */
   readonly contentTypes?: string[];
@@ -238,7 +238,7 @@ export class TrainingPipeline extends Construct {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `SageMaker training jobs of the modelship pipeline ${this.node.path}`,
     });
-    const image = props.image.bind(this.trainingRole);
+    props.image.grantPull(this.trainingRole);
     for (const input of props.inputs) {
       input.bucket.grantRead(this.trainingRole, `${input.prefix}*`);
     }
@@ -278,7 +278,7 @@ export class TrainingPipeline extends Construct {
         Type: 'Task',
         Comment: 'Runs the SageMaker training job and waits for it to end',
         Resource: `arn:${stack.partition}:states:::sagemaker:createTrainingJob.sync`,
-        Parameters: this.trainingJobParameters(props, settings, image),
+        Parameters: this.trainingJobParameters(props, settings),
       },
     });
 
@@ -308,7 +308,7 @@ export class TrainingPipeline extends Construct {
         thresholds: settings.thresholds,
         registration: {
           model,
-          inferenceImage: props.inference?.image?.bind(this.trainingRole),
+          inferenceImage: props.inference?.image?.imageUri,
           contentTypes: props.inference?.contentTypes ?? ['application/json'],
           responseTypes: props.inference?.responseTypes ?? ['application/json'],
           executionArn: sfn.JsonPath.executionId,
@@ -539,14 +539,14 @@ export class TrainingPipeline extends Construct {
     };
   }
 
-  private trainingJobParameters(props: TrainingPipelineProps, settings: ReturnType<TrainingPipeline['validate']>, image: string) {
+  private trainingJobParameters(props: TrainingPipelineProps, settings: ReturnType<TrainingPipeline['validate']>) {
     const { registry } = props;
     const outputKey = props.outputEncryptionKey ?? registry.encryptionKey;
     return {
       'TrainingJobName.$': '$.run.jobName',
       'RoleArn': this.trainingRole.roleArn,
       'AlgorithmSpecification': {
-        TrainingImage: image,
+        TrainingImage: props.image.imageUri,
         TrainingInputMode: 'File',
         ContainerEntrypoint: props.entryPoint,
         ContainerArguments: props.arguments,
