@@ -324,6 +324,23 @@ describe('TrainingPipeline options', () => {
     Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
   });
 
+  test('passes entry point, arguments and environment to the container', () => {
+    const { stack } = pipelineFixture({
+      entryPoint: ['python', 'train.py'],
+      arguments: ['--epochs', '20'],
+      environment: { WANDB_MODE: 'offline' },
+    });
+    expect(trainState(stack).Parameters).toMatchObject({
+      AlgorithmSpecification: { ContainerEntrypoint: ['python', 'train.py'], ContainerArguments: ['--epochs', '20'] },
+      Environment: { WANDB_MODE: 'offline' },
+    });
+  });
+
+  test('rejects entry point and arguments outside SageMaker\'s limits', () => {
+    expect(() => pipelineFixture({ entryPoint: [''], arguments: Array.from({ length: 101 }, () => 'x') }))
+      .toThrow(/'entryPoint' items must be 1-256 characters, got ''[\s\S]*'arguments' may have at most 100 items, got 101/);
+  });
+
   test('on demand, without checkpoints unless asked', () => {
     const { stack } = pipelineFixture({ spot: undefined });
     const params = trainState(stack).Parameters as Json;
