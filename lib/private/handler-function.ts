@@ -13,6 +13,8 @@ export interface HandlerFunctionProps {
   readonly hook: string;
   /** What the function does, for the console. */
   readonly description: string;
+  /** The exported function to call. @default 'handler' */
+  readonly handler?: string;
   /** @default Duration.seconds(30) */
   readonly timeout?: Duration;
   /** @default 256 */
@@ -56,7 +58,7 @@ export class HandlerFunction extends Construct {
     }));
     this.function = new NodejsFunction(this, 'Function', {
       entry: entryOf(props.hook),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

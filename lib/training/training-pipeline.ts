@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { formatValue, ModelshipError, throwIfProblems } from '../private/errors';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
 import { HandlerFunction } from '../private/handler-function';
+import { hasNvmeStorage } from '../private/instance-storage';
 import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
@@ -179,8 +180,6 @@ const MAX_REGEX = 500;
 const MAX_CHANNELS = 20;
 const CHANNEL_NAME = /^[A-Za-z0-9.\-_]{1,64}$/;
 const ENV_KEY = /^[a-zA-Z_][a-zA-Z0-9_]{0,511}$/;
-/** Families whose instance storage is NVMe, encrypted in hardware; SageMaker refuses a volume key for them. */
-const NVME_FAMILIES = /^(g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|trn1|trn1n|trn2|[a-z]\d+d)$/;
 /** Job names are `<prefix>-<32 hex characters>`, within SageMaker's 63. */
 const JOB_PREFIX_LENGTH = 30;
 const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
@@ -462,7 +461,7 @@ export class TrainingPipeline extends Construct {
     if (!Number.isInteger(volumeGb) || volumeGb < 1 || volumeGb > 16384) {
       problems.push(`'volumeSize' must be a whole number of GiB between 1 and 16384, got ${formatValue(volumeGb)} GiB`);
     }
-    if (props.volumeEncryptionKey && NVME_FAMILIES.test(props.instanceType.family)) {
+    if (props.volumeEncryptionKey && hasNvmeStorage(props.instanceType.family)) {
       problems.push(`'volumeEncryptionKey' is not allowed with '${props.instanceType.name}': its NVMe instance storage is encrypted in hardware and SageMaker rejects a volume key`);
     }
     if (!maxRuntime.isUnresolved()) {

@@ -1,0 +1,10 @@
+/**
+ * Instance families whose local storage is NVMe, encrypted in hardware: SageMaker rejects a
+ * volume KMS key for them, for training and hosting alike.
+ */
+const NVME_FAMILIES = /^(g4dn|g5|g6|g6e|p3dn|p4d|p4de|p5|p5e|p5en|trn1|trn1n|trn2|inf2|[a-z]\d+[a-z]*d)$/;
+
+/** Whether an instance family has NVMe instance storage, which takes no volume key. */
+export function hasNvmeStorage(family: string): boolean {
+  return NVME_FAMILIES.test(family);
+}

@@ -1,0 +1,296 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { formatValue } from '../private/errors';
+
+/** How much capacity one step of a deployment moves: instances, or a percentage of them. */
+export class TrafficSize {
+  /** A number of instances of the variant. */
+  public static instances(count: number): TrafficSize {
+    return new TrafficSize('INSTANCE_COUNT', count);
+  }
+
+  /** A percentage of the variant's instances. */
+  public static percent(percent: number): TrafficSize {
+    return new TrafficSize('CAPACITY_PERCENT', percent);
+  }
+
+  private constructor(
+    /** `INSTANCE_COUNT` or `CAPACITY_PERCENT`, as SageMaker names them. */
+    public readonly type: 'INSTANCE_COUNT' | 'CAPACITY_PERCENT',
+    public readonly value: number,
+  ) {}
+
+  /** The size as a percentage of `instanceCount` instances. */
+  public percentOf(instanceCount: number): number {
+    return this.type === 'CAPACITY_PERCENT' ? this.value : (this.value / instanceCount) * 100;
+  }
+
+  public toString(): string {
+    return this.type === 'CAPACITY_PERCENT' ? `${this.value}%` : `${this.value} instance${this.value === 1 ? '' : 's'}`;
+  }
+
+  /** The CloudFormation form. */
+  public render(): sagemaker.CfnEndpoint.CapacitySizeProperty {
+    return { type: this.type, value: this.value };
+  }
+}
+
+/** Options every strategy accepts. */
+export interface StrategyOptions {
+  /**
+   * How long the whole update may take before SageMaker rolls it back: 600-28800 seconds, more
+   * than the sum of the strategy's waits.
+   * @default - SageMaker's default
+   */
+  readonly maximumExecutionTimeout?: Duration;
+}
+
+/** Options of {@link DeploymentStrategy.allAtOnce}. */
+export interface AllAtOnceOptions extends StrategyOptions {
+  /**
+   * How long the alarms are watched after all traffic moved, before the update completes.
+   * @default Duration.seconds(0)
+   */
+  readonly bake?: Duration;
+  /**
+   * How long the old fleet is kept after the update, for a fast manual rollback.
+   * @default Duration.seconds(0)
+   */
+  readonly terminationWait?: Duration;
+}
+
+/** Options of {@link DeploymentStrategy.canary}. */
+export interface CanaryOptions extends StrategyOptions {
+  /** The canary: at most half the variant's instances. */
+  readonly size: TrafficSize;
+  /** How long the canary takes traffic, alarms watched, before the rest moves. */
+  readonly wait: Duration;
+  /**
+   * How long the alarms are watched after all traffic moved; the old fleet is kept meanwhile.
+   * @default Duration.seconds(0)
+   */
+  readonly bake?: Duration;
+}
+
+/** Options of {@link DeploymentStrategy.linear}. */
+export interface LinearOptions extends StrategyOptions {
+  /** The capacity each step moves: 10-50% of the variant's instances. */
+  readonly step: TrafficSize;
+  /** How long each step takes traffic, alarms watched, before the next. */
+  readonly wait: Duration;
+  /**
+   * How long the alarms are watched after all traffic moved; the old fleet is kept meanwhile.
+   * @default Duration.seconds(0)
+   */
+  readonly bake?: Duration;
+}
+
+/** Options of {@link DeploymentStrategy.rolling}. */
+export interface RollingOptions extends StrategyOptions {
+  /** How many instances are replaced at a time: 5-50% of the variant's instances. */
+  readonly batchSize: TrafficSize;
+  /** How long each batch takes traffic, alarms watched, before the next. */
+  readonly wait: Duration;
+  /**
+   * How many instances are rolled back at a time.
+   * @default - all of them (100%)
+   */
+  readonly rollbackBatchSize?: TrafficSize;
+}
+
+/** What a strategy is checked against: the endpoint it deploys. */
+export interface StrategyTarget {
+  /** Instance counts of the provisioned production variants. */
+  readonly instanceCounts: readonly number[];
+  /** Whether any variant is serverless. */
+  readonly serverless: boolean;
+  /** How many production variants the endpoint has. */
+  readonly variantCount: number;
+}
+
+const MAX_WAIT = 3600;
+const MIN_TIMEOUT = 600;
+const MAX_TIMEOUT = 28800;
+
+function seconds(d: Duration | undefined): number {
+  return d === undefined || d.isUnresolved() ? 0 : d.toSeconds();
+}
+
+function waitProblems(property: string, d: Duration | undefined): string[] {
+  const s = seconds(d);
+  return s < 0 || s > MAX_WAIT ? [`'${property}' must be between 0 and ${MAX_WAIT} seconds, got ${s} seconds`] : [];
+}
+
+/**
+ * How `cdk deploy` moves traffic to a new endpoint config: all at once, canary, linear
+ * (blue/green with baking and alarm rollback) or rolling (in place, batch by batch).
+ */
+export abstract class DeploymentStrategy {
+  /** Blue/green: move all traffic at once, then bake. */
+  public static allAtOnce(options: AllAtOnceOptions = {}): DeploymentStrategy {
+    return new BlueGreen('allAtOnce', 'ALL_AT_ONCE', options, options.bake, options.terminationWait);
+  }
+
+  /** Blue/green: move a canary, wait, then the rest, then bake. */
+  public static canary(options: CanaryOptions): DeploymentStrategy {
+    return new BlueGreen('canary', 'CANARY', options, options.wait, options.bake, options.size);
+  }
+
+  /** Blue/green: move equal steps, waiting after each, then bake. */
+  public static linear(options: LinearOptions): DeploymentStrategy {
+    return new BlueGreen('linear', 'LINEAR', options, options.wait, options.bake, options.step);
+  }
+
+  /** In place: replace instances batch by batch; for single-variant, provisioned endpoints. */
+  public static rolling(options: RollingOptions): DeploymentStrategy {
+    return new Rolling(options);
+  }
+
+  /** The strategy's name, as in its factory. */
+  public abstract readonly name: 'allAtOnce' | 'canary' | 'linear' | 'rolling';
+
+  /** Every rule the strategy breaks for this endpoint, each naming property, range and value. */
+  public abstract validate(target: StrategyTarget): string[];
+
+  /** The `DeploymentConfig` of the endpoint, without its rollback alarms. */
+  public abstract render(): sagemaker.CfnEndpoint.DeploymentConfigProperty;
+
+  protected timeoutProblems(options: StrategyOptions, totalWait: number): string[] {
+    const timeout = options.maximumExecutionTimeout;
+    if (timeout === undefined) {
+      return totalWait >= MAX_TIMEOUT
+        ? [`the waits of '${this.name}' add up to ${totalWait} seconds, more than SageMaker's maximum execution timeout of ${MAX_TIMEOUT} seconds`]
+        : [];
+    }
+    const s = seconds(timeout);
+    return [
+      ...(s < MIN_TIMEOUT || s > MAX_TIMEOUT
+        ? [`'${this.name}.maximumExecutionTimeout' must be between ${MIN_TIMEOUT} and ${MAX_TIMEOUT} seconds, got ${s} seconds`]
+        : []),
+      ...(s <= totalWait
+        ? [`'${this.name}.maximumExecutionTimeout' must be greater than the sum of the waits (${totalWait} seconds), got ${s} seconds`]
+        : []),
+    ];
+  }
+}
+
+class BlueGreen extends DeploymentStrategy {
+  constructor(
+    public readonly name: 'allAtOnce' | 'canary' | 'linear',
+    private readonly type: 'ALL_AT_ONCE' | 'CANARY' | 'LINEAR',
+    private readonly options: StrategyOptions,
+    private readonly wait: Duration | undefined,
+    private readonly terminationWait: Duration | undefined,
+    private readonly size?: TrafficSize,
+  ) {
+    super();
+  }
+
+  public validate(target: StrategyTarget): string[] {
+    const waitName = this.type === 'ALL_AT_ONCE' ? 'bake' : 'wait';
+    const terminationName = this.type === 'ALL_AT_ONCE' ? 'terminationWait' : 'bake';
+    const problems = [
+      ...waitProblems(`${this.name}.${waitName}`, this.wait),
+      ...waitProblems(`${this.name}.${terminationName}`, this.terminationWait),
+      ...this.sizeProblems(target),
+    ];
+    return [...problems, ...this.timeoutProblems(this.options, this.steps(target) * seconds(this.wait) + seconds(this.terminationWait))];
+  }
+
+  public render(): sagemaker.CfnEndpoint.DeploymentConfigProperty {
+    return {
+      blueGreenUpdatePolicy: {
+        trafficRoutingConfiguration: {
+          type: this.type,
+          waitIntervalInSeconds: seconds(this.wait),
+          canarySize: this.type === 'CANARY' ? this.size?.render() : undefined,
+          linearStepSize: this.type === 'LINEAR' ? this.size?.render() : undefined,
+        },
+        terminationWaitInSeconds: this.terminationWait === undefined ? undefined : seconds(this.terminationWait),
+        maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout === undefined
+          ? undefined
+          : seconds(this.options.maximumExecutionTimeout),
+      },
+    };
+  }
+
+  /** How many waits the update goes through. */
+  private steps(target: StrategyTarget): number {
+    if (this.type !== 'LINEAR' || !this.size) {
+      return 1;
+    }
+    const smallest = Math.min(...target.instanceCounts, Infinity);
+    const percent = Number.isFinite(smallest) ? this.size.percentOf(smallest) : this.size.value;
+    return percent > 0 ? Math.ceil(100 / percent) : 1;
+  }
+
+  private sizeProblems(target: StrategyTarget): string[] {
+    if (!this.size) {
+      return [];
+    }
+    const property = this.type === 'CANARY' ? 'canary.size' : 'linear.step';
+    const rule = this.type === 'CANARY'
+      ? 'at most 50% of the variant\'s instances'
+      : 'between 10% and 50% of the variant\'s instances';
+    if (!(this.size.value > 0) || (this.size.type === 'INSTANCE_COUNT' && !Number.isInteger(this.size.value))) {
+      return [`'${property}' must be a positive ${this.size.type === 'INSTANCE_COUNT' ? 'whole number of instances' : 'percentage'}, got ${this.size}`];
+    }
+    const counts = this.size.type === 'CAPACITY_PERCENT' ? [undefined] : target.instanceCounts;
+    return counts.flatMap((count) => {
+      const percent = count === undefined ? this.size!.value : this.size!.percentOf(count);
+      const allowed = this.type === 'CANARY' ? percent > 0 && percent <= 50 : percent >= 10 && percent <= 50;
+      if (allowed) {
+        return [];
+      }
+      const of = count === undefined ? '' : ` of ${count} instance${count === 1 ? '' : 's'} (${Math.round(percent)}%)`;
+      return [`'${property}' must be ${rule}, got ${this.size}${of}`];
+    }).filter((p, i, all) => all.indexOf(p) === i);
+  }
+}
+
+class Rolling extends DeploymentStrategy {
+  public readonly name = 'rolling' as const;
+
+  constructor(private readonly options: RollingOptions) {
+    super();
+  }
+
+  public validate(target: StrategyTarget): string[] {
+    const { batchSize, rollbackBatchSize } = this.options;
+    const counts = batchSize.type === 'CAPACITY_PERCENT' ? [undefined] : target.instanceCounts;
+    const batchProblems = counts.flatMap((count) => {
+      const percent = count === undefined ? batchSize.value : batchSize.percentOf(count);
+      return percent >= 5 && percent <= 50 ? [] : [
+        `'rolling.batchSize' must be between 5% and 50% of the variant's instances, got ${batchSize}${count === undefined ? '' : ` of ${count} instances (${Math.round(percent)}%)`}`,
+      ];
+    });
+    const smallest = Math.min(...target.instanceCounts, Infinity);
+    const percent = Number.isFinite(smallest) ? batchSize.percentOf(smallest) : batchSize.value;
+    const batches = percent > 0 ? Math.ceil(100 / percent) : 1;
+    return [
+      ...(target.serverless ? ["'rolling' is not available for serverless variants: use a blue/green strategy"] : []),
+      ...(target.variantCount > 1
+        ? [`'rolling' is available only for endpoints with one production variant, got ${target.variantCount}: use a blue/green strategy`]
+        : []),
+      ...batchProblems,
+      ...(rollbackBatchSize && !(rollbackBatchSize.value > 0)
+        ? [`'rolling.rollbackBatchSize' must be positive, got ${formatValue(rollbackBatchSize.toString())}`]
+        : []),
+      ...waitProblems('rolling.wait', this.options.wait),
+      ...this.timeoutProblems(this.options, batches * seconds(this.options.wait)),
+    ];
+  }
+
+  public render(): sagemaker.CfnEndpoint.DeploymentConfigProperty {
+    return {
+      rollingUpdatePolicy: {
+        maximumBatchSize: this.options.batchSize.render(),
+        waitIntervalInSeconds: seconds(this.options.wait),
+        rollbackMaximumBatchSize: this.options.rollbackBatchSize?.render(),
+        maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout === undefined
+          ? undefined
+          : seconds(this.options.maximumExecutionTimeout),
+      },
+    };
+  }
+}
