@@ -560,7 +560,7 @@ export class ModelEndpoint extends ModelEndpointBase {
   }
 
   private createDashboard(): cloudwatch.Dashboard {
-    const perVariant = (title: string, metric: (variant: string) => cloudwatch.IMetric) => new cloudwatch.GraphWidget({
+    const perVariant = (title: string, metric: (variant: string, index: number) => cloudwatch.IMetric) => new cloudwatch.GraphWidget({
       title,
       width: 12,
       left: this.variantNames.map(metric),
@@ -578,13 +578,13 @@ export class ModelEndpoint extends ModelEndpointBase {
             width: 12,
             left: this.variantNames.map((v) => this.metricModelLatency(v, { statistic: 'p50', label: `${v} p50`, period: Duration.minutes(1) })),
           }),
-          perVariant('4XX / 5XX errors', (v) => new cloudwatch.MathExpression({
-            expression: 'e4 + e5',
+          perVariant('4XX / 5XX errors', (v, i) => new cloudwatch.MathExpression({
+            expression: `e4v${i} + e5v${i}`,
             label: `${v} 4XX+5XX`,
             period: Duration.minutes(1),
             usingMetrics: {
-              e4: this.metricInvocation4XXErrors(v, { period: Duration.minutes(1) }),
-              e5: this.metricInvocation5XXErrors(v, { period: Duration.minutes(1) }),
+              [`e4v${i}`]: this.metricInvocation4XXErrors(v, { period: Duration.minutes(1) }),
+              [`e5v${i}`]: this.metricInvocation5XXErrors(v, { period: Duration.minutes(1) }),
             },
           })),
         ],

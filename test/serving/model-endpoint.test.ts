@@ -1,0 +1,441 @@
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import {
+  ContainerImage, DeploymentStrategy, EndpointModel, InferenceInstanceType, ModelEndpoint, ModelEndpointProps,
+  ModelRegistry, ModelshipError, TrafficOwnership, TrafficSize, VariantProps,
+} from '../../lib';
+import { nagFindings, testStack } from '../helpers';
+
+const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
+
+function fixture(build: (parts: { stack: Stack; registry: ModelRegistry }) => ModelEndpointProps) {
+  const stack = testStack({ 'modelship:deploy-id': 'test' });
+  const registry = new ModelRegistry(stack, 'Registry');
+  const endpoint = new ModelEndpoint(stack, 'Churn', build({ stack, registry }));
+  return {
+    stack, registry, endpoint,
+    /** Synthesizes on first use, so a test may add to the stack before. */
+    get template() {
+      return Template.fromStack(stack);
+    },
+  };
+}
+
+const variant = (registry: ModelRegistry, name = 'main', extra: Partial<VariantProps> = {}): VariantProps => ({
+  variantName: name,
+  model: EndpointModel.fromModelPackage(registry, PACKAGE),
+  instanceType: InferenceInstanceType.M5_LARGE,
+  initialInstanceCount: 2,
+  ...extra,
+});
+
+const single = (extra: Partial<ModelEndpointProps> = {}) => fixture(({ registry }) => ({ variants: [variant(registry)], ...extra }));
+
+function problems(build: Parameters<typeof fixture>[0]): readonly string[] {
+  try {
+    fixture(build);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelshipError);
+    return (e as ModelshipError).problems;
+  }
+  throw new Error('expected the endpoint to be rejected');
+}
+
+describe('ModelEndpoint with one variant and default settings', () => {
+  const { stack, endpoint, template } = single();
+
+  test('serves the model package from a generated endpoint config, all at once', () => {
+    template.hasResourceProperties('AWS::SageMaker::Model', { PrimaryContainer: { ModelPackageName: PACKAGE } });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      EndpointConfigName: Match.absent(),
+      ProductionVariants: [{
+        VariantName: 'main', InstanceType: 'ml.m5.large', InitialInstanceCount: 2, InitialVariantWeight: 1,
+        ModelName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChurnModelmain'), 'ModelName'] },
+      }],
+      DataCaptureConfig: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: endpoint.endpointName,
+      EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChurnConfig'), 'EndpointConfigName'] },
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 } },
+        AutoRollbackConfiguration: { Alarms: [
+          { AlarmName: { Ref: Match.stringLikeRegexp('^ChurnmainErrors5XX') } },
+          { AlarmName: { Ref: Match.stringLikeRegexp('^ChurnmainModelErrors') } },
+        ] },
+      },
+      RetainAllVariantProperties: false,
+    });
+    expect(endpoint.endpointName).toMatch(/^TestStack-Churn-[0-9A-F]{8}$/);
+  });
+
+  test('the deployment owns weights and counts of a single fixed variant', () => {
+    expect(endpoint.trafficOwnership).toBe(TrafficOwnership.DEPLOYMENT);
+  });
+
+  test('alarms per variant on 5XX and model errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SageMaker', MetricName: 'Invocation5XXErrors', Statistic: 'Sum', Period: 60,
+      Dimensions: [{ Name: 'EndpointName', Value: endpoint.endpointName }, { Name: 'VariantName', Value: 'main' }],
+      Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 2,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'InvocationModelErrors' });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  });
+
+  test('runs models with a role limited to the registry, its key, and this endpoint\'s logs', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .find((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith('ChurnRole')))?.Properties.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:log-group:/aws/sagemaker/Endpoints/${endpoint.endpointName}:*`]] },
+      },
+      { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringLike: { 'cloudwatch:namespace': ['AWS/SageMaker', '/aws/sagemaker/*'] } } },
+      expect.objectContaining({ Action: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'] }),
+      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:DescribeKey'] }),
+      expect.objectContaining({ Action: ['sagemaker:DescribeModelPackage', 'sagemaker:DescribeModelPackageGroup'] }),
+    ]);
+  });
+
+  test('checks after each deploy that the endpoint serves the new config', () => {
+    template.hasResourceProperties('Custom::ModelshipEndpointCheck', {
+      EndpointName: endpoint.endpointName,
+      EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChurnConfig'), 'EndpointConfigName'] },
+    });
+    const [check] = Object.values(template.findResources('Custom::ModelshipEndpointCheck'));
+    expect(check.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^Churn[0-9A-F]{8}$/)]));
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete' });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionString: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp('"MaxAttempts":120')])]) }),
+    });
+  });
+
+  test('shows invocations, latency, errors and alarms on a dashboard', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const title of ['Invocations', 'Model latency p99', 'Model latency p50', '4XX / 5XX errors', 'Model errors', 'Rollback alarms']) {
+      expect(body).toContain(title);
+    }
+    expect(dashboard.Properties.DashboardName).toBe(endpoint.endpointName);
+  });
+
+  test('grants invoke on this endpoint only, and offers per-variant metrics', () => {
+    const { stack: other, endpoint: churn } = fixture(({ registry }) => ({ variants: [variant(registry)], postDeployCheck: false }));
+    const role = new iam.Role(other, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    churn.grantInvoke(role);
+    Template.fromStack(other).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Caller') }],
+      PolicyDocument: { Statement: [{
+        Effect: 'Allow', Action: 'sagemaker:InvokeEndpoint',
+        Resource: { 'Fn::Join': ['', Match.arrayWith([`:endpoint/${churn.endpointName.toLowerCase()}`])] },
+      }] },
+    });
+    expect(endpoint.metricModelLatency('main').statistic).toBe('p99');
+    expect(endpoint.metricInvocations().dimensions).toEqual({ EndpointName: endpoint.endpointName });
+    expect(endpoint.metricInvocation4XXErrors('main').dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'main' });
+  });
+
+  test('passes the AwsSolutions checks', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('ModelEndpoint strategies and alarms', () => {
+  test('a linear strategy rolls back on the default alarms and the p99 latency alarm', () => {
+    const { template } = single({
+      strategy: DeploymentStrategy.linear({ step: TrafficSize.percent(50), wait: Duration.minutes(10), bake: Duration.minutes(5) }),
+      latencyThreshold: Duration.millis(250),
+    });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'LINEAR', WaitIntervalInSeconds: 600, LinearStepSize: { Type: 'CAPACITY_PERCENT', Value: 50 } },
+          TerminationWaitInSeconds: 300,
+        },
+        AutoRollbackConfiguration: { Alarms: Match.arrayWith([{ AlarmName: { Ref: Match.stringLikeRegexp('^ChurnmainLatencyP99') } }]) },
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ModelLatency', ExtendedStatistic: 'p99', Threshold: 250000, ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  test('a canary adds the user\'s business alarms', () => {
+    const { template } = fixture(({ stack, registry }) => ({
+      variants: [variant(registry)],
+      strategy: DeploymentStrategy.canary({ size: TrafficSize.instances(1), wait: Duration.minutes(15) }),
+      rollbackAlarms: [cloudwatch.Alarm.fromAlarmName(stack, 'Conversions', 'churn-conversion-drop')],
+    }));
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 } } },
+        AutoRollbackConfiguration: { Alarms: Match.arrayWith([{ AlarmName: 'churn-conversion-drop' }]) },
+      },
+    });
+  });
+
+  test('rolling updates replace a single variant in place', () => {
+    const { template } = single({ strategy: DeploymentStrategy.rolling({ batchSize: TrafficSize.instances(1), wait: Duration.minutes(5) }) });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: { RollingUpdatePolicy: { MaximumBatchSize: { Type: 'INSTANCE_COUNT', Value: 1 }, WaitIntervalInSeconds: 300 } },
+    });
+  });
+
+  test('production refuses a gradual strategy without any rollback alarm', () => {
+    expect(problems(({ registry }) => ({
+      variants: [variant(registry)], production: true, defaultAlarms: false,
+      strategy: DeploymentStrategy.canary({ size: TrafficSize.instances(1), wait: Duration.minutes(5) }),
+    }))).toEqual(["'canary' in production needs at least one rollback alarm, got none: keep 'defaultAlarms' or pass 'rollbackAlarms'"]);
+  });
+
+  test('refuses more than ten rollback alarms', () => {
+    expect(problems(({ registry }) => ({
+      variants: ['a', 'b', 'c', 'd'].map((n) => variant(registry, n)),
+      latencyThreshold: Duration.millis(100),
+    }))).toEqual([
+      "SageMaker accepts 1 to 10 rollback alarms, got 12 (the default alarms count: 4 variants x 3); set 'defaultAlarms' to false or pass fewer 'rollbackAlarms'",
+    ]);
+  });
+
+  test('warns that Inf1 and Marketplace variants ignore a gradual strategy', () => {
+    const { endpoint } = fixture(({ registry }) => ({
+      variants: [
+        variant(registry, 'inf', { instanceType: InferenceInstanceType.INF1_XLARGE }),
+        variant(registry, 'market', { model: EndpointModel.fromModelPackage(registry, PACKAGE, { marketplace: true }) }),
+        variant(registry, 'plain'),
+      ],
+      strategy: DeploymentStrategy.canary({ size: TrafficSize.instances(1), wait: Duration.minutes(5) }),
+    }));
+    const warnings = endpoint.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    expect(warnings).toEqual([
+      expect.stringContaining("Variant 'inf' runs on ml.inf1.xlarge (Inf1): SageMaker deploys it all at once without baking, ignoring the 'canary' strategy"),
+      expect.stringContaining("Variant 'market' serves an AWS Marketplace model"),
+    ]);
+  });
+});
+
+describe('ModelEndpoint traffic ownership', () => {
+  test('an A/B endpoint leaves weights and counts to the release process', () => {
+    const { endpoint, template } = fixture(({ registry }) => ({
+      variants: [variant(registry, 'baseline', { initialWeight: 90 }), variant(registry, 'candidate', { initialWeight: 10 })],
+    }));
+    expect(endpoint.trafficOwnership).toBe(TrafficOwnership.RELEASE_PROCESS);
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { RetainAllVariantProperties: true, ExcludeRetainedVariantProperties: Match.absent() });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ VariantName: 'baseline', InitialVariantWeight: 90 }), Match.objectLike({ VariantName: 'candidate', InitialVariantWeight: 10 })],
+    });
+  });
+
+  test('autoscaling leaves instance counts to the autoscaler', () => {
+    const { endpoint, template } = fixture(({ registry }) => ({
+      variants: [variant(registry, 'main', { autoScaling: { minCapacity: 2, maxCapacity: 8, targetInvocationsPerInstance: 300 } })],
+    }));
+    expect(endpoint.trafficOwnership).toBe(TrafficOwnership.RELEASE_PROCESS);
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ServiceNamespace: 'sagemaker',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      ResourceId: `endpoint/${endpoint.endpointName}/variant/main`,
+      MinCapacity: 2,
+      MaxCapacity: 8,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        TargetValue: 300, ScaleInCooldown: 300, ScaleOutCooldown: 60,
+      },
+    });
+  });
+
+  test('can let deploys own counts while the release process owns weights', () => {
+    const { template } = fixture(({ registry }) => ({
+      variants: [variant(registry, 'a'), variant(registry, 'b')],
+      trafficOwnership: TrafficOwnership.releaseProcessExcept(['DesiredInstanceCount']),
+    }));
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      RetainAllVariantProperties: true,
+      ExcludeRetainedVariantProperties: [{ VariantPropertyType: 'DesiredInstanceCount' }],
+    });
+    expect(TrafficOwnership.releaseProcessExcept(['DesiredInstanceCount']).retains('DesiredWeight')).toBe(true);
+    expect(TrafficOwnership.releaseProcessExcept(['DesiredInstanceCount']).retains('DesiredInstanceCount')).toBe(false);
+  });
+
+  test('warns when deploys would reset what the autoscaler set', () => {
+    const { endpoint } = fixture(({ registry }) => ({
+      variants: [variant(registry, 'main', { autoScaling: { maxCapacity: 4, targetInvocationsPerInstance: 100 } })],
+      trafficOwnership: TrafficOwnership.DEPLOYMENT,
+    }));
+    expect(endpoint.node.metadata.map((m) => String(m.data))).toEqual(
+      expect.arrayContaining([expect.stringContaining('every deploy resets what the autoscaler set')]));
+  });
+});
+
+describe('ModelEndpoint with a shadow variant', () => {
+  const { stack, endpoint, template } = fixture(({ registry }) => ({
+    variants: [variant(registry, 'production')],
+    shadowVariant: variant(registry, 'shadow', { model: EndpointModel.latestApproved(registry), initialInstanceCount: 1 }),
+  }));
+
+  test('mirrors traffic to the shadow variant', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ VariantName: 'production' })],
+      ShadowProductionVariants: [Match.objectLike({ VariantName: 'shadow', InitialInstanceCount: 1 })],
+    });
+  });
+
+  test('captures payloads by default, encrypted, under the endpoint\'s prefix in the registry bucket', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: {
+        EnableCapture: true,
+        InitialSamplingPercentage: 100,
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^RegistryBucket') }, `/data-capture/${endpoint.endpointName}/`]] },
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^RegistryKey'), 'Arn'] },
+        CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      },
+    });
+  });
+
+  test('resolves the shadow\'s latest approved version at each deploy', () => {
+    template.hasResourceProperties('Custom::AWS', {
+      Update: Match.serializedJson(Match.objectLike({
+        service: 'SageMaker',
+        action: 'listModelPackages',
+        parameters: Match.objectLike({ ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 1, DeployId: 'test' }),
+      })),
+    });
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: { ModelPackageName: { 'Fn::GetAtt': [Match.stringLikeRegexp('LatestApproved'), 'ModelPackageSummaryList.0.ModelPackageArn'] } },
+    });
+  });
+
+  test('passes the AwsSolutions checks', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('refuses a shadow next to more than one production variant', () => {
+    expect(problems(({ registry }) => ({
+      variants: [variant(registry, 'a'), variant(registry, 'b')],
+      shadowVariant: variant(registry, 's'),
+    }))).toEqual(["'shadowVariant' needs exactly one production variant, got 2"]);
+  });
+});
+
+describe('ModelEndpoint options', () => {
+  test('captures a sample of requests only, when asked', () => {
+    const { template } = single({ dataCapture: { samplingPercentage: 20, captureOutput: false, prefix: 'capture/churn/' } });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: Match.objectLike({
+        InitialSamplingPercentage: 20,
+        CaptureOptions: [{ CaptureMode: 'Input' }],
+        DestinationS3Uri: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/capture/churn/']] },
+      }),
+    });
+  });
+
+  test('serves an image and artifact from the registry, pulling from ECR', () => {
+    const { template } = fixture(({ stack, registry }) => ({
+      variants: [{
+        variantName: 'main',
+        model: EndpointModel.fromArtifact(registry, {
+          model: 'churn', version: '1.4.0', image: ContainerImage.fromEcrRepository(new ecr.Repository(stack, 'Serve'), 'v2'),
+        }),
+        serverless: { memorySize: Size.gibibytes(2), maxConcurrency: 20 },
+      }],
+    }));
+    template.hasResourceProperties('AWS::SageMaker::Model', {
+      PrimaryContainer: {
+        Image: Match.anyValue(),
+        ModelDataUrl: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^RegistryBucket') }, '/models/churn/1.4.0/output/model.tar.gz']] },
+      },
+    });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: { MemorySizeInMB: 2048, MaxConcurrency: 20 } })],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] })]) },
+    });
+  });
+
+  test('encrypts instance volumes with a key where the instance type allows it', () => {
+    const { template } = fixture(({ stack, registry }) => ({
+      variants: [variant(registry)],
+      volumeEncryptionKey: new kms.Key(stack, 'Volumes', { enableKeyRotation: true }),
+    }));
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Volumes'), 'Arn'] } });
+  });
+
+  test('can skip the post-deploy check', () => {
+    single({ postDeployCheck: false }).template.resourceCountIs('Custom::ModelshipEndpointCheck', 0);
+  });
+
+  test('imports an endpoint by name', () => {
+    const stack = testStack();
+    const imported = ModelEndpoint.fromModelEndpointName(stack, 'Imported', 'Churn-Prod');
+    expect(stack.resolve(imported.endpointArn)).toEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-prod']],
+    });
+    expect(imported.metric('Invocations', 'a').dimensions).toEqual({ EndpointName: 'Churn-Prod', VariantName: 'a' });
+  });
+});
+
+describe('ModelEndpoint validation', () => {
+  test.each<[string, Parameters<typeof fixture>[0], string[]]>([
+    ['no variants', () => ({ variants: [] }), ["'variants' must have between 1 and 10 production variants, got 0"]],
+    ['duplicate variant names', ({ registry }) => ({ variants: [variant(registry, 'a'), variant(registry, 'a')] }),
+      ["'variantName' must be unique, got 'a' more than once"]],
+    ['a malformed variant name', ({ registry }) => ({ variants: [variant(registry, 'v1.2')] }),
+      ["'variantName' must be a literal of 1-63 letters, digits and hyphens (it must stay the same across versions), got 'v1.2'"]],
+    ['both instance type and serverless', ({ registry }) => ({ variants: [variant(registry, 'a', { serverless: { memorySize: Size.gibibytes(1), maxConcurrency: 1 } })] }),
+      ["Specify either 'instanceType' or 'serverless' for variant 'a', not both"]],
+    ['neither instance type nor serverless', ({ registry }) => ({ variants: [variant(registry, 'a', { instanceType: undefined })] }),
+      ["Specify either 'instanceType' or 'serverless' for variant 'a', not neither"]],
+    ['serverless memory and concurrency out of range', ({ registry }) => ({
+      variants: [variant(registry, 'a', { instanceType: undefined, serverless: { memorySize: Size.mebibytes(1500), maxConcurrency: 500 } })],
+    }), [
+      "'serverless.memorySize' of variant 'a' must be 1-6 GiB in whole GiB, got 1500 MiB",
+      "'serverless.maxConcurrency' of variant 'a' must be an integer between 1 and 200, got 500",
+    ]],
+    ['all weights zero', ({ registry }) => ({ variants: [variant(registry, 'a', { initialWeight: 0 })] }),
+      ["'initialWeight' must be above 0 for at least one production variant, got 0 for all"]],
+    ['a zero instance count and a negative weight', ({ registry }) => ({ variants: [variant(registry, 'a', { initialInstanceCount: 0, initialWeight: -1 }), variant(registry, 'b')] }), [
+      "'initialInstanceCount' of variant 'a' must be a whole number of at least 1, got 0",
+      "'initialWeight' of variant 'a' must be 0 or more, got -1",
+    ]],
+    ['autoscaling bounds inverted', ({ registry }) => ({ variants: [variant(registry, 'a', { autoScaling: { minCapacity: 5, maxCapacity: 2, targetInvocationsPerInstance: 0 } })] }), [
+      "'autoScaling' of variant 'a' must have whole capacities with 1 <= minCapacity <= maxCapacity, got 5-2",
+      "'autoScaling.targetInvocationsPerInstance' of variant 'a' must be above 0, got 0",
+    ]],
+    ['a volume key on NVMe instances', ({ stack, registry }) => ({
+      variants: [variant(registry, 'gpu', { instanceType: InferenceInstanceType.G5_XLARGE })],
+      volumeEncryptionKey: kms.Key.fromKeyArn(stack, 'K', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+    }), ["'volumeEncryptionKey' is not allowed with variant 'gpu' (ml.g5.xlarge): its storage takes no volume key"]],
+    ['a sampling percentage over 100 and nothing to capture', ({ registry }) => ({
+      variants: [variant(registry)], dataCapture: { samplingPercentage: 150, captureInput: false, captureOutput: false },
+    }), [
+      "'dataCapture.samplingPercentage' must be between 0 and 100, got 150",
+      "'dataCapture' must capture input, output or both, got neither",
+    ]],
+    ['rolling on an A/B endpoint', ({ registry }) => ({
+      variants: [variant(registry, 'a'), variant(registry, 'b')],
+      strategy: DeploymentStrategy.rolling({ batchSize: TrafficSize.instances(1), wait: Duration.minutes(1) }),
+    }), ["'rolling' is available only for endpoints with one production variant, got 2: use a blue/green strategy"]],
+    ['a canary larger than half the fleet', ({ registry }) => ({
+      variants: [variant(registry)],
+      strategy: DeploymentStrategy.canary({ size: TrafficSize.instances(2), wait: Duration.minutes(1) }),
+    }), ["'canary.size' must be at most 50% of the variant's instances, got 2 instances of 2 instances (100%)"]],
+    ['a malformed endpoint name', ({ registry }) => ({ variants: [variant(registry)], endpointName: 'churn_prod' }),
+      ["'endpointName' must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit, got 'churn_prod'"]],
+  ])('rejects %s', (_, build, expected) => {
+    expect(problems(build)).toEqual(expected);
+  });
+
+  test('rejects a malformed instance type name', () => {
+    expect(() => InferenceInstanceType.of('g5.xlarge')).toThrow("'instanceType' must match ml.<family>.<size> (for example ml.g5.xlarge), got 'g5.xlarge'");
+  });
+});
