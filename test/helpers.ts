@@ -11,11 +11,12 @@ export function cdkJsonContext(): Record<string, unknown> {
 
 /**
  * An App with cdk.json's context (which `new App()` alone does not read), Lambda bundling
- * skipped unless a test asks for it, and any extra context.
+ * skipped unless a test asks for it, a fixed deploy id (so templates do not change between
+ * runs), and any extra context.
  */
 export function testApp(context: Record<string, unknown> = {}): App {
   return new App({
-    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], 'modelship:deploy-id': 'test', ...context },
   });
 }
 

@@ -80,6 +80,45 @@ const trainingSchema = section({
   }
 });
 
+const servingSchema = section({
+  /** The hosting instance type. */
+  instanceType: withRule('must be an instance type such as ml.m5.large',
+    (e) => z.string(e).regex(/^ml\.[a-z][a-z0-9-]*\.[a-z0-9]+$/, e)).default('ml.m5.large'),
+  /** Instances per variant. */
+  instanceCount: integerBetween(1, 100).default(1),
+  /** How a deploy moves traffic to a new model version. */
+  strategy: oneOf(['allAtOnce', 'canary', 'linear'] as const).default('allAtOnce'),
+  /** Minutes each step of a canary or linear deploy takes traffic, and the final bake. */
+  waitMinutes: integerBetween(0, 60).default(10),
+  /** p99 model latency, in milliseconds, above which a deploy rolls back. */
+  latencyThresholdMs: integerBetween(1, 60000).optional(),
+  /** The most instances autoscaling may add per variant; no autoscaling when absent. */
+  maxInstanceCount: integerBetween(1, 100).optional(),
+  /** Also deploy an A/B endpoint: the baseline version against the latest approved one. */
+  abTest: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Also deploy a shadow endpoint: the baseline version serves, the latest approved one shadows. */
+  shadow: z.boolean({ error: 'must be true or false' }).default(false),
+  /** The registered version that A/B and shadow endpoints compare against. */
+  baselineVersion: integerBetween(1, 1000000).optional(),
+}).superRefine((serving, ctx) => {
+  if ((serving.abTest || serving.shadow) && serving.baselineVersion === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['baselineVersion'],
+      input: serving.baselineVersion,
+      message: "must be set when 'abTest' or 'shadow' is true: it is the version the latest approved one is compared with",
+    });
+  }
+  if (serving.maxInstanceCount !== undefined && serving.maxInstanceCount < serving.instanceCount) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxInstanceCount'],
+      input: serving.maxInstanceCount,
+      message: `must be at least 'instanceCount' (${serving.instanceCount})`,
+    });
+  }
+});
+
 const environmentSchema = section({
   /** What the environment is for, shown in stack descriptions. */
   description: z.string({ error: 'must be a string' }).optional(),
@@ -93,6 +132,8 @@ const environmentSchema = section({
   registry: registrySchema.prefault({}),
   /** Training pipeline settings. */
   training: trainingSchema.prefault({}),
+  /** Endpoint settings. */
+  serving: servingSchema.prefault({}),
 }).superRefine((env, ctx) => {
   if (!env.production) {
     return;

@@ -2,7 +2,7 @@ import { ArnFormat, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, ModelshipError, throwIfProblems } from '../private/errors';
 
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ACCOUNT_ID = /^\d{12}$/;
@@ -24,6 +24,9 @@ export interface IModelPackageGroup extends IResource {
   /** ARN pattern that matches every model package (version) in the group. */
   readonly modelPackageArns: string;
 
+  /** The ARN of one version of the group. */
+  modelPackageArn(version: number): string;
+
   /** Lets the grantee describe the group and its model packages. */
   grantRead(grantee: iam.IGrantable): iam.Grant;
 
@@ -37,10 +40,21 @@ abstract class ModelPackageGroupBase extends Resource implements IModelPackageGr
   public abstract readonly modelPackageGroupArn: string;
 
   public get modelPackageArns(): string {
+    return this.versionArn('*');
+  }
+
+  public modelPackageArn(version: number): string {
+    if (!Number.isInteger(version) || version < 1) {
+      throw new ModelshipError('Invalid model package version', [`'version' must be a whole number of at least 1, got ${formatValue(version)}`]);
+    }
+    return this.versionArn(String(version));
+  }
+
+  private versionArn(version: string): string {
     return Stack.of(this).formatArn({
       service: 'sagemaker',
       resource: 'model-package',
-      resourceName: `${arnName(this.modelPackageGroupName)}/*`,
+      resourceName: `${arnName(this.modelPackageGroupName)}/${version}`,
       account: this.env.account,
       region: this.env.region,
     });

@@ -65,6 +65,11 @@ export abstract class EndpointModel {
     return new PackageModel(registry, () => modelPackageArn, options);
   }
 
+  /** A version of the registry's model package group, by number. */
+  public static fromModelPackageVersion(registry: IModelRegistry, version: number, options: ModelPackageOptions = {}): EndpointModel {
+    return new PackageModel(registry, () => registry.modelPackageGroup.modelPackageArn(version), options);
+  }
+
   /**
    * The latest approved version in the registry's model package group, looked up at each
    * deploy: approving a new version and running `cdk deploy` rolls it out through the

@@ -5,6 +5,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
 import { ModelRegistry } from '../registry/model-registry';
+import { DeploymentStrategy, TrafficSize } from '../serving/deployment-strategy';
+import { EndpointModel } from '../serving/endpoint-model';
+import { InferenceInstanceType } from '../serving/inference-instance-type';
+import { ModelEndpoint, VariantProps } from '../serving/model-endpoint';
 import { ContainerImage } from '../training/container-image';
 import { TrainingInstanceType } from '../training/training-instance-type';
 import { TrainingPipeline } from '../training/training-pipeline';
@@ -28,6 +32,14 @@ export class ModelshipStage extends Stage {
   public readonly trainingStack: Stack;
   /** The example model's training pipeline. */
   public readonly training: TrainingPipeline;
+  /** The stack that holds the example model's endpoints. */
+  public readonly servingStack: Stack;
+  /** The endpoint that serves the latest approved version. */
+  public readonly endpoint: ModelEndpoint;
+  /** The A/B endpoint (baseline version against the latest approved), when configured. */
+  public readonly abEndpoint?: ModelEndpoint;
+  /** The shadow endpoint (the latest approved version shadows the baseline), when configured. */
+  public readonly shadowEndpoint?: ModelEndpoint;
 
   constructor(scope: Construct, props: ModelshipStageProps) {
     const { environment } = props;
@@ -91,5 +103,46 @@ export class ModelshipStage extends Stage {
       schedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
       retrainOnNewData: { bucket: datasets, prefix: dataPrefix },
     });
+
+    const serving = environment.serving;
+    this.servingStack = new Stack(this, 'Serving', { description: describe(`endpoints of ${training.model}`) });
+    const variant = (variantName: string, model: EndpointModel, initialWeight = 1): VariantProps => ({
+      variantName,
+      model,
+      instanceType: InferenceInstanceType.of(serving.instanceType),
+      initialInstanceCount: serving.instanceCount,
+      initialWeight,
+      autoScaling: serving.maxInstanceCount
+        ? { minCapacity: serving.instanceCount, maxCapacity: serving.maxInstanceCount, targetInvocationsPerInstance: 1000 }
+        : undefined,
+    });
+    const endpointProps = (variants: VariantProps[]) => ({
+      variants,
+      strategy: strategyFor(serving.strategy, Duration.minutes(serving.waitMinutes)),
+      latencyThreshold: serving.latencyThresholdMs ? Duration.millis(serving.latencyThresholdMs) : undefined,
+      production: environment.production,
+    });
+    const latest = () => EndpointModel.latestApproved(this.registry);
+    const baseline = () => EndpointModel.fromModelPackageVersion(this.registry, serving.baselineVersion!);
+    this.endpoint = new ModelEndpoint(this.servingStack, 'Endpoint', endpointProps([variant('main', latest())]));
+    if (serving.abTest) {
+      this.abEndpoint = new ModelEndpoint(this.servingStack, 'AbEndpoint',
+        endpointProps([variant('baseline', baseline(), 90), variant('candidate', latest(), 10)]));
+    }
+    if (serving.shadow) {
+      this.shadowEndpoint = new ModelEndpoint(this.servingStack, 'ShadowEndpoint', {
+        ...endpointProps([variant('production', baseline())]),
+        shadowVariant: { ...variant('shadow', latest()), initialInstanceCount: 1, autoScaling: undefined },
+      });
+    }
+  }
+}
+
+/** The example's strategies: one canary instance, or 25% steps, each watched for `wait`. */
+function strategyFor(name: 'allAtOnce' | 'canary' | 'linear', wait: Duration): DeploymentStrategy {
+  switch (name) {
+    case 'allAtOnce': return DeploymentStrategy.allAtOnce({ bake: wait });
+    case 'canary': return DeploymentStrategy.canary({ size: TrafficSize.instances(1), wait, bake: wait });
+    case 'linear': return DeploymentStrategy.linear({ step: TrafficSize.percent(25), wait, bake: wait });
   }
 }

@@ -28,6 +28,14 @@ describe('parseEnvironments', () => {
         imageTag: 'latest',
         qualityGate: [],
       },
+      serving: {
+        instanceType: 'ml.m5.large',
+        instanceCount: 1,
+        strategy: 'allAtOnce',
+        waitMinutes: 10,
+        abTest: false,
+        shadow: false,
+      },
     }]);
   });
 
@@ -76,7 +84,7 @@ describe('parseEnvironments', () => {
 
   test('rejects unknown keys and lists the allowed ones', () => {
     expect(problemsOf({ dev: { colour: 'blue' } })).toEqual([
-      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training')",
+      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving')",
     ]);
     expect(problemsOf({ dev: { registry: { retention: 3 } } })).toEqual([
       "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
@@ -111,6 +119,22 @@ describe('parseEnvironments', () => {
   test('rejects automatic approval of models in a production environment', () => {
     expect(problemsOf({ prod: { production: true, training: { approval: 'Approved' } } })).toEqual([
       "environment 'prod': 'training.approval' must be 'PendingManualApproval' in an environment marked production: a person approves production models, got 'Approved'",
+    ]);
+  });
+
+  test('rejects serving settings out of range, naming each', () => {
+    expect(problemsOf({ dev: { serving: { strategy: 'bluegreen', waitMinutes: 90, instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
+      "environment 'dev': 'serving.strategy' must be one of 'allAtOnce', 'canary', 'linear', got 'bluegreen'",
+      "environment 'dev': 'serving.waitMinutes' must be an integer between 0 and 60, got 90",
+    ]);
+    expect(problemsOf({ dev: { serving: { instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
+      "environment 'dev': 'serving.maxInstanceCount' must be at least 'instanceCount' (4), got 2",
+    ]);
+  });
+
+  test('needs a baseline version for A/B and shadow endpoints', () => {
+    expect(problemsOf({ prod: { serving: { abTest: true } } })).toEqual([
+      "environment 'prod': 'serving.baselineVersion' must be set when 'abTest' or 'shadow' is true: it is the version the latest approved one is compared with, got nothing",
     ]);
   });
 

@@ -13,11 +13,41 @@ describe('the example app built from cdk.json', () => {
   const stages = addEnvironmentStages(app);
   const byName = Object.fromEntries(stages.map((s) => [s.stageName, s]));
 
-  test('has one stage per declared environment, each with its registry and training stacks', () => {
+  test('has one stage per declared environment, each with its registry, training and serving stacks', () => {
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
     for (const stage of stages) {
-      expect(stacksOf(stage).map((s) => s.stackName)).toEqual([`${stage.stageName}-Registry`, `${stage.stageName}-Training`]);
+      expect(stacksOf(stage).map((s) => s.stackName))
+        .toEqual([`${stage.stageName}-Registry`, `${stage.stageName}-Training`, `${stage.stageName}-Serving`]);
     }
+  });
+
+  test('deploys dev all at once on one small instance, staging as a canary, prod linearly with alarms', () => {
+    const deployment = (name: string) => {
+      const template = Template.fromStack(byName[name].servingStack);
+      return { template, endpoint: Object.values(template.findResources('AWS::SageMaker::Endpoint')) };
+    };
+    const dev = deployment('dev');
+    expect(dev.endpoint).toHaveLength(1);
+    expect(dev.endpoint[0].Properties.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type).toBe('ALL_AT_ONCE');
+    dev.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.t2.medium', InitialInstanceCount: 1 })],
+    });
+    expect(deployment('staging').endpoint[0].Properties.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration)
+      .toMatchObject({ Type: 'CANARY', CanarySize: { Type: 'INSTANCE_COUNT', Value: 1 }, WaitIntervalInSeconds: 600 });
+    const prod = deployment('prod');
+    expect(prod.endpoint).toHaveLength(3);
+    for (const endpoint of prod.endpoint) {
+      expect(endpoint.Properties.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type).toBe('LINEAR');
+      expect(endpoint.Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms.length).toBeGreaterThanOrEqual(3);
+    }
+    prod.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ VariantName: 'baseline', InitialVariantWeight: 90 }), Match.objectLike({ VariantName: 'candidate', InitialVariantWeight: 10 })],
+    });
+    prod.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ShadowProductionVariants: [Match.objectLike({ VariantName: 'shadow' })],
+      DataCaptureConfig: Match.objectLike({ EnableCapture: true }),
+    });
+    prod.template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 4);
   });
 
   test('trains with each environment\'s instance type, budget, gate and approval', () => {
