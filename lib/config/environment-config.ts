@@ -30,6 +30,11 @@ function section<S extends z.ZodRawShape>(shape: S) {
   });
 }
 
+/** Reports a rule that spans several keys, at the key that breaks it. */
+function reject(ctx: z.core.$RefinementCtx, path: string[], input: unknown, message: string): void {
+  ctx.addIssue({ code: 'custom', path, input, message });
+}
+
 const accountId = withRule('must be a 12-digit AWS account id', (e) => z.string(e).regex(/^\d{12}$/, e));
 
 const region = withRule("must be an AWS region name such as 'eu-west-1'",
@@ -71,12 +76,7 @@ const trainingSchema = section({
   qualityGate: z.array(z.string({ error: 'must be a list of thresholds' }), { error: 'must be a list of thresholds' }).default([]),
 }).superRefine((training, ctx) => {
   if (training.spot && training.maxWaitHours !== undefined && training.maxWaitHours < training.maxRuntimeHours) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['maxWaitHours'],
-      input: training.maxWaitHours,
-      message: `must be at least 'maxRuntimeHours' (${training.maxRuntimeHours})`,
-    });
+    reject(ctx, ['maxWaitHours'], training.maxWaitHours, `must be at least 'maxRuntimeHours' (${training.maxRuntimeHours})`);
   }
 });
 
@@ -102,20 +102,11 @@ const servingSchema = section({
   baselineVersion: integerBetween(1, 1000000).optional(),
 }).superRefine((serving, ctx) => {
   if ((serving.abTest || serving.shadow) && serving.baselineVersion === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['baselineVersion'],
-      input: serving.baselineVersion,
-      message: "must be set when 'abTest' or 'shadow' is true: it is the version the latest approved one is compared with",
-    });
+    reject(ctx, ['baselineVersion'], serving.baselineVersion,
+      "must be set when 'abTest' or 'shadow' is true: it is the version the latest approved one is compared with");
   }
   if (serving.maxInstanceCount !== undefined && serving.maxInstanceCount < serving.instanceCount) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['maxInstanceCount'],
-      input: serving.maxInstanceCount,
-      message: `must be at least 'instanceCount' (${serving.instanceCount})`,
-    });
+    reject(ctx, ['maxInstanceCount'], serving.maxInstanceCount, `must be at least 'instanceCount' (${serving.instanceCount})`);
   }
 });
 
@@ -138,12 +129,11 @@ const environmentSchema = section({
   if (!env.production) {
     return;
   }
-  const refuse = (path: string[], input: string, message: string) => ctx.addIssue({ code: 'custom', path, input, message });
   if (env.registry.removal === 'destroy') {
-    refuse(['registry', 'removal'], env.registry.removal, "must be 'retain' in an environment marked production");
+    reject(ctx, ['registry', 'removal'], env.registry.removal, "must be 'retain' in an environment marked production");
   }
   if (env.training.approval === 'Approved') {
-    refuse(['training', 'approval'], env.training.approval,
+    reject(ctx, ['training', 'approval'], env.training.approval,
       "must be 'PendingManualApproval' in an environment marked production: a person approves production models");
   }
 });

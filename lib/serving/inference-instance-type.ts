@@ -1,6 +1,4 @@
-import { formatValue, ModelshipError } from '../private/errors';
-
-const INSTANCE_TYPE = /^ml\.([a-z][a-z0-9-]*)\.(\d*x?large|xlarge|medium|small|micro)$/;
+import { instanceFamily } from '../private/instance-type-name';
 
 /** A SageMaker hosting instance type: `ml.<family>.<size>`, CPU, GPU or Inferentia. */
 export class InferenceInstanceType {
@@ -47,12 +45,7 @@ export class InferenceInstanceType {
   public readonly family: string;
 
   private constructor(public readonly name: string) {
-    const match = INSTANCE_TYPE.exec(name);
-    if (!match) {
-      throw new ModelshipError('Invalid InferenceInstanceType',
-        [`'instanceType' must match ml.<family>.<size> (for example ml.g5.xlarge), got ${formatValue(name)}`]);
-    }
-    this.family = match[1];
+    this.family = instanceFamily(name, 'ml.g5.xlarge');
   }
 
   /** Whether SageMaker silently deploys this type all at once, ignoring guardrails (Inf1). */

@@ -1,6 +1,4 @@
-import { formatValue, ModelshipError } from '../private/errors';
-
-const INSTANCE_TYPE = /^ml\.([a-z][a-z0-9-]*)\.(\d*x?large|xlarge|medium|small|micro|metal)$/;
+import { instanceFamily } from '../private/instance-type-name';
 
 /**
  * Instance families with GPUs or AWS ML accelerators (Trainium, Inferentia). Anything else
@@ -67,12 +65,7 @@ export class TrainingInstanceType {
   public readonly accelerated: boolean;
 
   private constructor(public readonly name: string) {
-    const match = INSTANCE_TYPE.exec(name);
-    if (!match) {
-      throw new ModelshipError('Invalid TrainingInstanceType',
-        [`'instanceType' must match ml.<family>.<size> (for example ml.g5.2xlarge), got ${formatValue(name)}`]);
-    }
-    this.family = match[1];
+    this.family = instanceFamily(name, 'ml.g5.2xlarge');
     this.accelerated = ACCELERATED_FAMILIES.has(this.family);
   }
 

@@ -1,16 +1,7 @@
-import { ModelshipError } from '../../lib/private/errors';
 import { parseEnvironments, selectEnvironments } from '../../lib/config/load-environments';
-import { cdkJsonContext } from '../helpers';
+import { cdkJsonContext, problemsOf } from '../helpers';
 
-function problemsOf(raw: unknown): readonly string[] {
-  try {
-    parseEnvironments(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelshipError);
-    return (e as ModelshipError).problems;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problemsOfConfig = (raw: unknown) => problemsOf(() => parseEnvironments(raw));
 
 describe('parseEnvironments', () => {
   test('applies defaults to an empty environment', () => {
@@ -51,54 +42,54 @@ describe('parseEnvironments', () => {
   });
 
   test('names the environment, key, allowed values and value found for a bad enum', () => {
-    expect(problemsOf({ dev: { registry: { removal: 'delete' } } })).toEqual([
+    expect(problemsOfConfig({ dev: { registry: { removal: 'delete' } } })).toEqual([
       "environment 'dev': 'registry.removal' must be one of 'retain', 'destroy', got 'delete'",
     ]);
   });
 
   test('names the range and value for a number out of range', () => {
-    expect(problemsOf({ staging: { registry: { noncurrentVersionExpirationDays: 0 } } })).toEqual([
+    expect(problemsOfConfig({ staging: { registry: { noncurrentVersionExpirationDays: 0 } } })).toEqual([
       "environment 'staging': 'registry.noncurrentVersionExpirationDays' must be an integer between 1 and 3650, got 0",
     ]);
-    expect(problemsOf({ staging: { registry: { noncurrentVersionExpirationDays: 1.5 } } })).toEqual([
+    expect(problemsOfConfig({ staging: { registry: { noncurrentVersionExpirationDays: 1.5 } } })).toEqual([
       "environment 'staging': 'registry.noncurrentVersionExpirationDays' must be an integer between 1 and 3650, got 1.5",
     ]);
   });
 
   test('rejects a value of the wrong type', () => {
-    expect(problemsOf({ dev: { production: 'yes' } })).toEqual([
+    expect(problemsOfConfig({ dev: { production: 'yes' } })).toEqual([
       "environment 'dev': 'production' must be true or false, got 'yes'",
     ]);
-    expect(problemsOf({ dev: 5 })).toEqual(["environment 'dev' must be an object, got 5"]);
+    expect(problemsOfConfig({ dev: 5 })).toEqual(["environment 'dev' must be an object, got 5"]);
   });
 
   test('rejects malformed account ids and regions', () => {
-    expect(problemsOf({ prod: { account: '1234', region: 'mars-1' } })).toEqual([
+    expect(problemsOfConfig({ prod: { account: '1234', region: 'mars-1' } })).toEqual([
       "environment 'prod': 'account' must be a 12-digit AWS account id, got '1234'",
       "environment 'prod': 'region' must be an AWS region name such as 'eu-west-1', got 'mars-1'",
     ]);
-    expect(problemsOf({ prod: { registry: { readerAccounts: ['123456789012', 'abc'] } } })).toEqual([
+    expect(problemsOfConfig({ prod: { registry: { readerAccounts: ['123456789012', 'abc'] } } })).toEqual([
       "environment 'prod': 'registry.readerAccounts[1]' must be a 12-digit AWS account id, got 'abc'",
     ]);
   });
 
   test('rejects unknown keys and lists the allowed ones', () => {
-    expect(problemsOf({ dev: { colour: 'blue' } })).toEqual([
+    expect(problemsOfConfig({ dev: { colour: 'blue' } })).toEqual([
       "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving')",
     ]);
-    expect(problemsOf({ dev: { registry: { retention: 3 } } })).toEqual([
+    expect(problemsOfConfig({ dev: { registry: { retention: 3 } } })).toEqual([
       "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
     ]);
   });
 
   test('rejects destroying the registry in a production environment', () => {
-    expect(problemsOf({ prod: { production: true, registry: { removal: 'destroy' } } })).toEqual([
+    expect(problemsOfConfig({ prod: { production: true, registry: { removal: 'destroy' } } })).toEqual([
       "environment 'prod': 'registry.removal' must be 'retain' in an environment marked production, got 'destroy'",
     ]);
   });
 
   test('rejects training settings out of range, naming each', () => {
-    expect(problemsOf({ dev: { training: {
+    expect(problemsOfConfig({ dev: { training: {
       instanceType: 'g5.xlarge', instanceCount: 0, maxRuntimeHours: 700, schedule: 'weekly', imageTag: 'a b', model: 'Churn',
     } } })).toEqual([
       "environment 'dev': 'training.model' must be 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit, got 'Churn'",
@@ -111,45 +102,45 @@ describe('parseEnvironments', () => {
   });
 
   test('rejects a spot wait shorter than the runtime', () => {
-    expect(problemsOf({ dev: { training: { maxRuntimeHours: 10, maxWaitHours: 5 } } })).toEqual([
+    expect(problemsOfConfig({ dev: { training: { maxRuntimeHours: 10, maxWaitHours: 5 } } })).toEqual([
       "environment 'dev': 'training.maxWaitHours' must be at least 'maxRuntimeHours' (10), got 5",
     ]);
   });
 
   test('rejects automatic approval of models in a production environment', () => {
-    expect(problemsOf({ prod: { production: true, training: { approval: 'Approved' } } })).toEqual([
+    expect(problemsOfConfig({ prod: { production: true, training: { approval: 'Approved' } } })).toEqual([
       "environment 'prod': 'training.approval' must be 'PendingManualApproval' in an environment marked production: a person approves production models, got 'Approved'",
     ]);
   });
 
   test('rejects serving settings out of range, naming each', () => {
-    expect(problemsOf({ dev: { serving: { strategy: 'bluegreen', waitMinutes: 90, instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
+    expect(problemsOfConfig({ dev: { serving: { strategy: 'bluegreen', waitMinutes: 90, instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
       "environment 'dev': 'serving.strategy' must be one of 'allAtOnce', 'canary', 'linear', got 'bluegreen'",
       "environment 'dev': 'serving.waitMinutes' must be an integer between 0 and 60, got 90",
     ]);
-    expect(problemsOf({ dev: { serving: { instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
+    expect(problemsOfConfig({ dev: { serving: { instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
       "environment 'dev': 'serving.maxInstanceCount' must be at least 'instanceCount' (4), got 2",
     ]);
   });
 
   test('needs a baseline version for A/B and shadow endpoints', () => {
-    expect(problemsOf({ prod: { serving: { abTest: true } } })).toEqual([
+    expect(problemsOfConfig({ prod: { serving: { abTest: true } } })).toEqual([
       "environment 'prod': 'serving.baselineVersion' must be set when 'abTest' or 'shadow' is true: it is the version the latest approved one is compared with, got nothing",
     ]);
   });
 
   test('rejects invalid environment names', () => {
-    expect(problemsOf({ Dev_1: {} })).toEqual([
+    expect(problemsOfConfig({ Dev_1: {} })).toEqual([
       "environment 'Dev_1' has an invalid name: use lowercase letters, digits and hyphens, starting with a letter, at most 32 characters",
     ]);
   });
 
   test('rejects a missing, empty or non-object config', () => {
-    expect(problemsOf(undefined)).toEqual([
+    expect(problemsOfConfig(undefined)).toEqual([
       "context 'modelship:environments' is missing: declare the environments in cdk.json",
     ]);
-    expect(problemsOf({})).toEqual(["context 'modelship:environments' must declare at least one environment, got {}"]);
-    expect(problemsOf(['dev'])).toEqual([
+    expect(problemsOfConfig({})).toEqual(["context 'modelship:environments' must declare at least one environment, got {}"]);
+    expect(problemsOfConfig(['dev'])).toEqual([
       'context \'modelship:environments\' must be an object with one entry per environment, got ["dev"]',
     ]);
   });

@@ -6,9 +6,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import {
   ContainerImage, DeploymentStrategy, EndpointModel, InferenceInstanceType, ModelEndpoint, ModelEndpointProps,
-  ModelRegistry, ModelshipError, TrafficOwnership, TrafficSize, VariantProps,
+  ModelRegistry, TrafficOwnership, TrafficSize, VariantProps,
 } from '../../lib';
-import { nagFindings, testStack } from '../helpers';
+import { nagFindings, problemsOf, testStack } from '../helpers';
 
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
 
@@ -35,15 +35,7 @@ const variant = (registry: ModelRegistry, name = 'main', extra: Partial<VariantP
 
 const single = (extra: Partial<ModelEndpointProps> = {}) => fixture(({ registry }) => ({ variants: [variant(registry)], ...extra }));
 
-function problems(build: Parameters<typeof fixture>[0]): readonly string[] {
-  try {
-    fixture(build);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelshipError);
-    return (e as ModelshipError).problems;
-  }
-  throw new Error('expected the endpoint to be rejected');
-}
+const problems = (build: Parameters<typeof fixture>[0]) => problemsOf(() => fixture(build));
 
 describe('ModelEndpoint with one variant and default settings', () => {
   const { stack, endpoint, template } = single();

@@ -7,8 +7,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
-import { ContainerImage, ModelshipError, TrainingInstanceType, TrainingPipelineProps } from '../../lib';
-import { nagFindings, testApp } from '../helpers';
+import { ContainerImage, TrainingInstanceType, TrainingPipelineProps } from '../../lib';
+import { nagFindings, problemsOf, testApp } from '../helpers';
 import { pipelineFixture } from './pipeline-fixture';
 
 type Json = Record<string, unknown>;
@@ -443,15 +443,7 @@ describe('TrainingPipeline options', () => {
 });
 
 describe('TrainingPipeline validation', () => {
-  function problems(overrides: Partial<TrainingPipelineProps>): readonly string[] {
-    try {
-      pipelineFixture(overrides);
-    } catch (e) {
-      expect(e).toBeInstanceOf(ModelshipError);
-      return (e as ModelshipError).problems;
-    }
-    throw new Error('expected the pipeline to be rejected');
-  }
+  const problems = (overrides: Partial<TrainingPipelineProps>) => problemsOf(() => pipelineFixture(overrides));
 
   test('rejects a CPU instance type unless explicitly allowed', () => {
     expect(problems({ instanceType: TrainingInstanceType.of('ml.m5.xlarge') })).toEqual([
