@@ -277,7 +277,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.validateAlarmCount(props, strategy);
 
     for (const variant of variants.filter((v) => v.autoScaling)) {
-      this.addAutoScaling(variant.variantName, variant.autoScaling!, variant.initialInstanceCount ?? 1);
+      this.addAutoScaling(variant.variantName, variant.autoScaling!);
     }
     if (props.postDeployCheck ?? true) {
       this.addPostDeployCheck();
@@ -410,7 +410,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     const prefix = options.prefix ?? `data-capture/${this.endpointName}/`;
     const key = options.encryptionKey ?? bucket.encryptionKey;
     bucket.grantPut(this.role, `${prefix}*`);
-    key?.grantEncrypt(this.role);
+    options.encryptionKey?.grantEncrypt(this.role);
     return {
       enableCapture: true,
       initialSamplingPercentage: options.samplingPercentage ?? 100,
@@ -457,12 +457,12 @@ export class ModelEndpoint extends ModelEndpointBase {
     ]);
   }
 
-  private addAutoScaling(variantName: string, scaling: VariantAutoScaling, initialCount: number): void {
+  private addAutoScaling(variantName: string, scaling: VariantAutoScaling): void {
     const target = new appscaling.ScalableTarget(this, `${variantName}Scaling`, {
       serviceNamespace: appscaling.ServiceNamespace.SAGEMAKER,
       resourceId: `endpoint/${this.endpointName}/variant/${variantName}`,
       scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-      minCapacity: scaling.minCapacity ?? Math.min(1, initialCount),
+      minCapacity: scaling.minCapacity ?? 1,
       maxCapacity: scaling.maxCapacity,
     });
     target.node.addDependency(this.resource);
