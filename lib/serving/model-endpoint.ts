@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { formatValue, throwIfProblems } from '../private/errors';
 import { HandlerFunction } from '../private/handler-function';
-import { hasNvmeStorage } from '../private/instance-storage';
+import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
 import { DeploymentStrategy } from './deployment-strategy';
 import { BoundModel, EndpointModel } from './endpoint-model';
 import { InferenceInstanceType } from './inference-instance-type';
@@ -255,8 +255,7 @@ export class ModelEndpoint extends ModelEndpointBase {
       dataCaptureConfig: this.dataCapture(props),
       kmsKeyId: props.volumeEncryptionKey?.keyArn,
     });
-    props.volumeEncryptionKey?.grant(this.role, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt',
-      'kms:GenerateDataKey*', 'kms:ReEncrypt*');
+    grantVolumeKey(props.volumeEncryptionKey, this.role);
 
     this.rollbackAlarms = [
       ...(props.defaultAlarms ?? true ? this.createDefaultAlarms(props.latencyThreshold) : []),

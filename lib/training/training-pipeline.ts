@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { formatValue, ModelshipError, throwIfProblems } from '../private/errors';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
 import { HandlerFunction } from '../private/handler-function';
-import { hasNvmeStorage } from '../private/instance-storage';
+import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
 import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
@@ -247,8 +247,7 @@ export class TrainingPipeline extends Construct {
       registry.bucket.grantRead(this.trainingRole, `${checkpointPrefix(model)}*`);
     }
     props.outputEncryptionKey?.grantEncrypt(this.trainingRole);
-    props.volumeEncryptionKey?.grant(this.trainingRole, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey',
-      'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*');
+    grantVolumeKey(props.volumeEncryptionKey, this.trainingRole);
     this.grantTrainingTelemetry(this.trainingRole);
 
     this.securityGroups = props.vpc ? (props.securityGroups ?? [this.createSecurityGroup(props.vpc, settings.instanceCount)]) : [];
