@@ -122,6 +122,31 @@ function waitProblems(property: string, d: Duration | undefined): string[] {
 }
 
 /**
+ * The problems of a step size on every provisioned fleet: a percentage is checked once, an
+ * instance count against each variant's instance count.
+ */
+function sizeProblems(property: string, size: TrafficSize, target: StrategyTarget,
+  rule: string, allowed: (percent: number) => boolean): string[] {
+  const counts = size.type === 'CAPACITY_PERCENT' ? [undefined] : target.instanceCounts;
+  const problems = counts.flatMap((count) => {
+    const percent = count === undefined ? size.value : size.percentOf(count);
+    if (allowed(percent)) {
+      return [];
+    }
+    const of = count === undefined ? '' : ` of ${count} instance${count === 1 ? '' : 's'} (${Math.round(percent)}%)`;
+    return [`'${property}' must be ${rule}, got ${size}${of}`];
+  });
+  return [...new Set(problems)];
+}
+
+/** How many steps of `size` it takes to move the smallest fleet. */
+function stepsOf(size: TrafficSize, target: StrategyTarget): number {
+  const smallest = Math.min(...target.instanceCounts, Infinity);
+  const percent = Number.isFinite(smallest) ? size.percentOf(smallest) : size.value;
+  return percent > 0 ? Math.ceil(100 / percent) : 1;
+}
+
+/**
  * How `cdk deploy` moves traffic to a new endpoint config: all at once, canary, linear
  * (blue/green with baking and alarm rollback) or rolling (in place, batch by batch).
  */
@@ -216,12 +241,7 @@ class BlueGreen extends DeploymentStrategy {
 
   /** How many waits the update goes through. */
   private steps(target: StrategyTarget): number {
-    if (this.type !== 'LINEAR' || !this.size) {
-      return 1;
-    }
-    const smallest = Math.min(...target.instanceCounts, Infinity);
-    const percent = Number.isFinite(smallest) ? this.size.percentOf(smallest) : this.size.value;
-    return percent > 0 ? Math.ceil(100 / percent) : 1;
+    return this.type === 'LINEAR' && this.size ? stepsOf(this.size, target) : 1;
   }
 
   private sizeProblems(target: StrategyTarget): string[] {
@@ -229,22 +249,12 @@ class BlueGreen extends DeploymentStrategy {
       return [];
     }
     const property = this.type === 'CANARY' ? 'canary.size' : 'linear.step';
-    const rule = this.type === 'CANARY'
-      ? 'at most 50% of the variant\'s instances'
-      : 'between 10% and 50% of the variant\'s instances';
     if (!(this.size.value > 0) || (this.size.type === 'INSTANCE_COUNT' && !Number.isInteger(this.size.value))) {
       return [`'${property}' must be a positive ${this.size.type === 'INSTANCE_COUNT' ? 'whole number of instances' : 'percentage'}, got ${this.size}`];
     }
-    const counts = this.size.type === 'CAPACITY_PERCENT' ? [undefined] : target.instanceCounts;
-    return counts.flatMap((count) => {
-      const percent = count === undefined ? this.size!.value : this.size!.percentOf(count);
-      const allowed = this.type === 'CANARY' ? percent > 0 && percent <= 50 : percent >= 10 && percent <= 50;
-      if (allowed) {
-        return [];
-      }
-      const of = count === undefined ? '' : ` of ${count} instance${count === 1 ? '' : 's'} (${Math.round(percent)}%)`;
-      return [`'${property}' must be ${rule}, got ${this.size}${of}`];
-    }).filter((p, i, all) => all.indexOf(p) === i);
+    return this.type === 'CANARY'
+      ? sizeProblems(property, this.size, target, 'at most 50% of the variant\'s instances', (p) => p > 0 && p <= 50)
+      : sizeProblems(property, this.size, target, 'between 10% and 50% of the variant\'s instances', (p) => p >= 10 && p <= 50);
   }
 }
 
@@ -257,27 +267,17 @@ class Rolling extends DeploymentStrategy {
 
   public validate(target: StrategyTarget): string[] {
     const { batchSize, rollbackBatchSize } = this.options;
-    const counts = batchSize.type === 'CAPACITY_PERCENT' ? [undefined] : target.instanceCounts;
-    const batchProblems = counts.flatMap((count) => {
-      const percent = count === undefined ? batchSize.value : batchSize.percentOf(count);
-      return percent >= 5 && percent <= 50 ? [] : [
-        `'rolling.batchSize' must be between 5% and 50% of the variant's instances, got ${batchSize}${count === undefined ? '' : ` of ${count} instances (${Math.round(percent)}%)`}`,
-      ];
-    });
-    const smallest = Math.min(...target.instanceCounts, Infinity);
-    const percent = Number.isFinite(smallest) ? batchSize.percentOf(smallest) : batchSize.value;
-    const batches = percent > 0 ? Math.ceil(100 / percent) : 1;
     return [
       ...(target.serverless ? ["'rolling' is not available for serverless variants: use a blue/green strategy"] : []),
       ...(target.variantCount > 1
         ? [`'rolling' is available only for endpoints with one production variant, got ${target.variantCount}: use a blue/green strategy`]
         : []),
-      ...batchProblems,
+      ...sizeProblems('rolling.batchSize', batchSize, target, "between 5% and 50% of the variant's instances", (p) => p >= 5 && p <= 50),
       ...(rollbackBatchSize && !(rollbackBatchSize.value > 0)
         ? [`'rolling.rollbackBatchSize' must be positive, got ${formatValue(rollbackBatchSize.toString())}`]
         : []),
       ...waitProblems('rolling.wait', this.options.wait),
-      ...this.timeoutProblems(this.options, batches * seconds(this.options.wait)),
+      ...this.timeoutProblems(this.options, stepsOf(batchSize, target) * seconds(this.options.wait)),
     ];
   }
 

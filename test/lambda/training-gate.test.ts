@@ -1,16 +1,7 @@
-import { evaluate, GateEvent } from '../../lambda/training-gate';
+import { evaluate } from '../../lambda/training-gate';
+import { gateEvent } from './gate-event';
 
-const event: GateEvent = {
-  training: {
-    TrainingJobName: 'churn-abc',
-    TrainingJobArn: 'arn:aws:sagemaker:eu-west-1:111111111111:training-job/churn-abc',
-    ModelArtifacts: { S3ModelArtifacts: 's3://registry/models/churn/churn-abc/output/model.tar.gz' },
-    AlgorithmSpecification: { TrainingImage: 'image:1' },
-    FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.8 }],
-  },
-  thresholds: [{ metric: 'validation:auc', operator: '>=', value: 0.85 }],
-  registration: { model: 'churn', contentTypes: ['application/json'], responseTypes: ['application/json'], executionArn: 'arn:exec' },
-};
+const event = gateEvent(0.8);
 
 describe('the training gate handler', () => {
   test('fails a job that misses the gate and carries the metric values', async () => {
@@ -20,7 +11,7 @@ describe('the training gate handler', () => {
   });
 
   test('passes a job that meets the gate and prepares its model package', async () => {
-    const out = await evaluate({ ...event, training: { ...event.training, FinalMetricDataList: [{ MetricName: 'validation:auc', Value: 0.9 }] } });
+    const out = await evaluate(gateEvent(0.9));
     expect(out.passed).toBe(true);
     expect(out.modelPackage.InferenceSpecification.Containers).toEqual([
       { Image: 'image:1', ModelDataUrl: 's3://registry/models/churn/churn-abc/output/model.tar.gz' },

@@ -5,6 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { HandlerFunction } from '../../lib/private/handler-function';
 import { nagFindings, testApp } from '../helpers';
+import { gateEvent } from '../lambda/gate-event';
 
 describe('HandlerFunction', () => {
   // The one test that really bundles: esbuild runs locally, without Docker.
@@ -33,17 +34,7 @@ describe('HandlerFunction', () => {
     // The bundle is CommonJS at a path known only at run time.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bundled = require(bundle);
-    const out = await bundled.handler({
-      training: {
-        TrainingJobName: 'churn-1',
-        TrainingJobArn: 'arn:aws:sagemaker:eu-west-1:111111111111:training-job/churn-1',
-        ModelArtifacts: { S3ModelArtifacts: 's3://b/models/churn/churn-1/output/model.tar.gz' },
-        AlgorithmSpecification: { TrainingImage: 'img' },
-        FinalMetricDataList: [{ MetricName: 'auc', Value: 0.9 }],
-      },
-      thresholds: [{ metric: 'auc', operator: '>=', value: 0.8 }],
-      registration: { model: 'churn', contentTypes: ['a'], responseTypes: ['b'], executionArn: 'e' },
-    });
+    const out = await bundled.handler(gateEvent(0.9));
     expect(out.passed).toBe(true);
   });
 
