@@ -28,13 +28,18 @@ export interface HandlerFunctionProps {
  * next to `dist/lib` when modelship is used as a package.
  */
 function entryOf(hook: string): string {
-  const base = join(__dirname, '..', '..', 'lambda', hook, 'index');
+  return sourceOf(join('lambda', hook, 'index'));
+}
+
+/** A module under the package root, as TypeScript source in this repository or compiled JavaScript in `dist`. */
+function sourceOf(path: string): string {
+  const base = join(__dirname, '..', '..', path);
   return existsSync(`${base}.ts`) ? `${base}.ts` : `${base}.js`;
 }
 
 /**
  * A modelship Lambda hook: bundled with the local esbuild (never Docker), minified with
- * source maps and the pinned AWS SDK inside, on the latest Node.js runtime, with JSON logs to its own log group and a role
+ * source maps and the pinned AWS SDK inside (credentials from the environment, as Lambda provides them), on the latest Node.js runtime, with JSON logs to its own log group and a role
  * that may write only to that log group (no managed policies).
  */
 export class HandlerFunction extends Construct {
@@ -77,8 +82,12 @@ export class HandlerFunction extends Construct {
         sourceMap: true,
         target: 'node24',
         forceDockerBundling: false,
-        // Bundle the SDK at the version the tests ran against instead of the runtime's copy.
+        // The SDK's ES modules, so esbuild can drop the commands a hook never sends.
+        mainFields: ['module', 'main'],
+        // Bundle the SDK at the version the tests ran against instead of the runtime's copy,
+        // with credentials from the environment only (see lambda/shared/environment-credentials.ts).
         externalModules: [],
+        esbuildArgs: { '--alias': [`@aws-sdk/credential-provider-node=${sourceOf(join('lambda', 'shared', 'environment-credentials'))}`] },
       },
     });
   }

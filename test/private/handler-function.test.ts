@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -25,6 +25,13 @@ describe('HandlerFunction', () => {
     const source = readFileSync(bundleOf(watch), 'utf8');
     expect(source).not.toMatch(/require\(["']@aws-sdk\/client-/);
     expect(source).toContain('FilterLogEvents');
+  });
+
+  test('takes credentials from the environment only, leaving the default chain out of the bundle', () => {
+    const source = readFileSync(bundleOf(watch), 'utf8');
+    expect(source).toContain('AWS_SESSION_TOKEN');
+    expect(source).not.toMatch(/AWS_WEB_IDENTITY_TOKEN_FILE|sso_start_url|credential_process/);
+    expect(statSync(bundleOf(watch)).size).toBeLessThan(300 * 1024);
   });
 
   test('bundles the hook with esbuild into a handler that runs, with a source map', async () => {
