@@ -1,0 +1,143 @@
+import { randomBytes } from 'crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parseInvocation } from '../../lib/hooks/gateway-request';
+import { Assignment, InferenceRecord, RECORD_SCHEMA_VERSION } from '../../lib/hooks/inference-record';
+import { captureIdOf, NONCE_BYTES, signInferenceId } from '../../lib/hooks/inference-token';
+import { invocationFailure } from '../../lib/hooks/invocation-errors';
+import { isSampled, recordedBody, redactionSet, unitHashOf } from '../../lib/hooks/record-content';
+import { RefreshingValue } from '../../lib/hooks/refreshing-value';
+import { assignVariant, VariantWeight } from '../../lib/hooks/sticky-assignment';
+import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
+
+const runtime = new SageMakerRuntimeClient({});
+const sagemaker = new SageMakerClient({});
+const redactions = redactionSet(settings.redactFields);
+const PATH = '/invocations';
+
+/** The endpoint's current weights, read with DescribeEndpoint at most once per time-to-live. */
+const weights = new RefreshingValue<VariantWeight[]>(async () => {
+  const out = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: settings.endpointName }));
+  return (out.ProductionVariants ?? []).map((v) => ({ variant: v.VariantName ?? '', weight: v.CurrentWeight ?? 0 }));
+}, settings.weightsTtlSeconds * 1000, Date.now, (error) => logger.warn('keeping the last weights: refresh failed', { error: error as Error }));
+
+/** The variant to send a request to, and how it was chosen; or the reason the override is refused. */
+async function route(unitId: string | undefined, override: string | undefined): Promise<{ target?: string; assignment: Assignment } | string> {
+  if (unitId === undefined && override === undefined) {
+    return { assignment: 'weighted' };
+  }
+  const current = await weights.get();
+  if (override !== undefined) {
+    return current.some((w) => w.variant === override)
+      ? { target: override, assignment: 'override' }
+      : `'variant' must be one of ${current.map((w) => `'${w.variant}'`).join(', ')}, got '${override}'`;
+  }
+  const target = assignVariant(unitId!, current, settings.assignmentSalt);
+  return target === undefined ? { assignment: 'weighted' } : { target, assignment: 'sticky' };
+}
+
+function predictionOf(out: InvokeEndpointCommandOutput): unknown {
+  const text = Buffer.from(out.Body ?? new Uint8Array()).toString('utf8');
+  if (/json/i.test(out.ContentType ?? '')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // A model that labels non-JSON as JSON: hand the text back as it is.
+    }
+  }
+  return text;
+}
+
+/** What the handler knows of an inference by the time it answers. */
+type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 'recordId' | 'latencyMs' | 'bodiesSampled' | 'bodiesTruncated' | 'request' | 'response'>;
+
+/** Records a served (or failed) inference and publishes its metrics. */
+function record(base: InferenceFacts, started: number, input: unknown, output: unknown): void {
+  const latencyMs = performance.now() - started;
+  const sampled = isSampled(base.captureId, settings.bodySampleRate);
+  const request = sampled ? recordedBody(input, redactions, settings.maxRecordedBodyBytes) : undefined;
+  const response = sampled && output !== undefined ? recordedBody(output, redactions, settings.maxRecordedBodyBytes) : undefined;
+  writeRecord({
+    recordType: 'modelship.inference',
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    recordId: base.captureId,
+    ...base,
+    latencyMs,
+    bodiesSampled: sampled,
+    ...(sampled ? { bodiesTruncated: Boolean(request?.truncated || response?.truncated), request: request?.body, response: response?.body } : {}),
+  });
+  if (base.variant !== undefined) {
+    metrics.addDimension('VariantName', base.variant);
+  }
+  if (base.status === 200) {
+    metrics.addMetric('Invocations', MetricUnit.Count, 1);
+    metrics.addMetric('ModelLatency', MetricUnit.Milliseconds, base.modelLatencyMs);
+  } else {
+    metrics.addMetric('Errors', MetricUnit.Count, 1);
+  }
+  metrics.addMetric('GatewayLatency', MetricUnit.Milliseconds, latencyMs);
+  metrics.publishStoredMetrics();
+}
+
+/** `POST /invocations`: routes, invokes the endpoint with a fresh inference id, records the result. */
+export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const started = performance.now();
+  const requestedAt = new Date();
+  const parsed = parseInvocation(event, settings.maxPayloadBytes);
+  if (!parsed.ok) {
+    return refuse(parsed, PATH);
+  }
+  const { input, unitId, variant: override } = parsed.value;
+  let key: Buffer;
+  let routing: Awaited<ReturnType<typeof route>>;
+  try {
+    [key, routing] = await Promise.all([signingKey(), route(unitId, override)]);
+  } catch (error) {
+    logger.error('gateway not ready', { error: error as Error });
+    return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key or the endpoint\'s weights; retry' } }, { 'retry-after': '1' });
+  }
+  if (typeof routing === 'string') {
+    return refuse({ status: 400, code: 'InvalidRequest', message: routing }, PATH);
+  }
+  const { target, assignment } = routing;
+  const captureId = captureIdOf(requestedAt.getTime() / 1000, randomBytes(NONCE_BYTES));
+  const base = {
+    captureId,
+    endpointName: settings.endpointName,
+    assignment,
+    ...(unitId === undefined ? {} : { unitHash: unitHashOf(key, unitId) }),
+    requestedAt: requestedAt.toISOString(),
+  };
+  const invoked = performance.now();
+  try {
+    const out = await runtime.send(new InvokeEndpointCommand({
+      EndpointName: settings.endpointName,
+      InferenceId: captureId,
+      TargetVariant: target,
+      ContentType: 'application/json',
+      Accept: 'application/json',
+      Body: JSON.stringify(input),
+    }));
+    const modelLatencyMs = performance.now() - invoked;
+    const variant = out.InvokedProductionVariant ?? target ?? '';
+    const inferenceId = signInferenceId(key, settings.endpointName, variant, captureId);
+    const prediction = predictionOf(out);
+    record({ ...base, inferenceId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: 200 }, started, input, prediction);
+    return respond(200, { inferenceId, variant, prediction });
+  } catch (error) {
+    const modelLatencyMs = performance.now() - invoked;
+    const name = (error as Error).name;
+    const failure = invocationFailure(name);
+    const variant = target;
+    record({ ...base, inferenceId: captureId, variant, modelVersion: variant && settings.modelVersions[variant], modelLatencyMs, status: failure.status, error: name }, started, input, undefined);
+    logger.error('invocation failed', { captureId, variant, error: error as Error });
+    const originalStatusCode = (error as { OriginalStatusCode?: number }).OriginalStatusCode;
+    return respond(failure.status, {
+      error: { code: failure.code, message: (error as Error).message, retryable: failure.retryable, ...(originalStatusCode ? { originalStatusCode } : {}) },
+    }, failure.retryable ? { 'retry-after': '1' } : {});
+  }
+}
+
+export const handler = invoke;

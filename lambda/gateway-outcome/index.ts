@@ -1,0 +1,93 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { parseOutcome } from '../../lib/hooks/gateway-request';
+import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/inference-record';
+import { verifyInferenceId } from '../../lib/hooks/inference-token';
+import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
+
+const dynamodb = new DynamoDBClient({});
+const PATH = '/outcomes';
+
+const REFUSALS = {
+  malformed: { status: 400, code: 'InvalidInferenceId', message: "'inferenceId' is not an id this gateway issues" },
+  forged: { status: 403, code: 'UnknownInferenceId', message: "'inferenceId' was not issued by this gateway for this endpoint" },
+  future: { status: 403, code: 'UnknownInferenceId', message: "'inferenceId' carries a time in the future" },
+  expired: { status: 410, code: 'InferenceIdExpired', message: `'inferenceId' is older than the outcome window of ${settings.outcomeWindowSeconds} seconds` },
+} as const;
+
+/**
+ * `POST /outcomes`: accepts an outcome only for an id this gateway signed, within the outcome
+ * window, and counts it once per id and type (a conditional write; a repeat is answered 200
+ * with `counted: false`). Nothing is counted unless the write succeeded.
+ */
+export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const parsed = parseOutcome(event, settings.maxPayloadBytes);
+  if (!parsed.ok) {
+    return refuse(parsed, PATH);
+  }
+  const outcome = parsed.value;
+  let key: Buffer;
+  try {
+    key = await signingKey();
+  } catch (error) {
+    logger.error('gateway not ready', { error: error as Error });
+    return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key; retry' } }, { 'retry-after': '1' });
+  }
+  const now = Date.now();
+  const verified = verifyInferenceId(key, outcome.inferenceId, {
+    endpointName: settings.endpointName,
+    variants: settings.variants,
+    nowSeconds: now / 1000,
+    windowSeconds: settings.outcomeWindowSeconds,
+  });
+  if (!verified.ok) {
+    return refuse(REFUSALS[verified.reason], PATH);
+  }
+  const recordId = `${verified.captureId}#${outcome.type}`;
+  try {
+    await dynamodb.send(new PutItemCommand({
+      TableName: settings.outcomeTableName,
+      Item: {
+        id: { S: recordId },
+        variant: { S: verified.variant },
+        reportedAt: { S: new Date(now).toISOString() },
+        // Kept until no outcome for the id can be accepted any more.
+        expiresAt: { N: String(verified.issuedAtSeconds + settings.outcomeWindowSeconds + 86400) },
+      },
+      ConditionExpression: 'attribute_not_exists(id)',
+    }));
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') {
+      logger.info('outcome already counted', { recordId });
+      return respond(200, { counted: false, reason: 'This outcome was already counted for this inference' });
+    }
+    logger.error('could not count the outcome', { recordId, error: error as Error });
+    return respond(503, { error: { code: 'OutcomeNotCounted', message: 'The outcome was not counted; retry', retryable: true } }, { 'retry-after': '1' });
+  }
+  writeRecord({
+    recordType: 'modelship.outcome',
+    schemaVersion: RECORD_SCHEMA_VERSION,
+    recordId,
+    inferenceId: outcome.inferenceId,
+    endpointName: settings.endpointName,
+    variant: verified.variant,
+    outcomeType: outcome.type,
+    ...(outcome.converted === undefined ? {} : { converted: outcome.converted }),
+    ...(outcome.value === undefined ? {} : { value: outcome.value }),
+    issuedAt: new Date(verified.issuedAtSeconds * 1000).toISOString(),
+    reportedAt: new Date(now).toISOString(),
+  });
+  metrics.addDimensions({ VariantName: verified.variant, OutcomeType: outcome.type });
+  metrics.addMetric('Outcomes', MetricUnit.Count, 1);
+  if (outcome.converted !== undefined) {
+    metrics.addMetric('Conversions', MetricUnit.Count, outcome.converted ? 1 : 0);
+  }
+  if (outcome.value !== undefined) {
+    metrics.addMetric('OutcomeValue', MetricUnit.NoUnit, outcome.value);
+  }
+  metrics.publishStoredMetrics();
+  return respond(202, { counted: true, variant: verified.variant });
+}
+
+export const handler = report;

@@ -1,0 +1,51 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { gatewaySettingsFrom } from '../../lib/hooks/gateway-settings';
+import type { GatewayRecord } from '../../lib/hooks/inference-record';
+
+/** What both gateway handlers share: settings, logger, metrics, the signing key and the record writer. */
+export const settings = gatewaySettingsFrom(process.env);
+export const logger = new Logger({ serviceName: 'modelship-gateway' });
+export const metrics = new Metrics({
+  namespace: 'Modelship',
+  serviceName: 'modelship-gateway',
+  defaultDimensions: { EndpointName: settings.endpointName },
+});
+
+const secrets = new SecretsManagerClient({});
+let key: Promise<Buffer> | undefined;
+
+/** The signing key, read once per container; a failed read is retried by the next request. */
+export function signingKey(): Promise<Buffer> {
+  key ??= secrets.send(new GetSecretValueCommand({ SecretId: settings.signingKeySecretId })).then((out) => {
+    if (!out.SecretString) {
+      throw new Error(`The signing key secret ${settings.signingKeySecretId} has no string value`);
+    }
+    return Buffer.from(out.SecretString, 'utf8');
+  });
+  key.catch(() => {
+    key = undefined;
+  });
+  return key;
+}
+
+/**
+ * Writes a record as one line on standard output, where the log store's subscription picks
+ * it up. Written directly, not through the logger, so no log level can drop a record.
+ */
+export function writeRecord(record: GatewayRecord): void {
+  process.stdout.write(`${JSON.stringify(record)}\n`);
+}
+
+/** A JSON response. */
+export function respond(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** The answer to a request the gateway refuses: logged, nothing counted. */
+export function refuse(error: { readonly status: number; readonly code: string; readonly message: string }, path: string): APIGatewayProxyStructuredResultV2 {
+  logger.warn('request refused', { path, status: error.status, code: error.code, reason: error.message });
+  return respond(error.status, { error: { code: error.code, message: error.message } });
+}

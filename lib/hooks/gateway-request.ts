@@ -1,0 +1,118 @@
+import * as z from 'zod/mini';
+import { formatValue } from '../private/errors';
+
+/**
+ * Parsing of the gateway's two requests. Pure: a request in, a typed body or a client error
+ * out, with a message that names the field, the rule and the value received.
+ */
+
+/** An HTTP request as API Gateway hands it to the handler (headers in lower case). */
+export interface GatewayRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded: boolean;
+}
+
+/** A request the gateway refuses. */
+export interface ClientError {
+  readonly ok: false;
+  readonly status: 400 | 413 | 415;
+  readonly code: 'InvalidRequest' | 'PayloadTooLarge' | 'UnsupportedMediaType';
+  readonly message: string;
+}
+
+/** A parsed request. */
+export interface Parsed<T> {
+  readonly ok: true;
+  readonly value: T;
+}
+
+/** `POST /invocations`. */
+export interface InvocationRequest {
+  /** The model's input, sent to the endpoint as `application/json`. */
+  readonly input: unknown;
+  /** The unit (user, session, account) to keep on one variant. */
+  readonly unitId?: string;
+  /** A variant to send this request to, bypassing assignment. */
+  readonly variant?: string;
+}
+
+/** `POST /outcomes`. */
+export interface OutcomeRequest {
+  /** The id `POST /invocations` returned. */
+  readonly inferenceId: string;
+  /** The outcome's type, e.g. `purchase`. */
+  readonly type: string;
+  /** Whether the prediction led to a conversion. */
+  readonly converted?: boolean;
+  /** A numeric value such as revenue. */
+  readonly value?: number;
+}
+
+const invocation = z.strictObject({
+  input: z.unknown().check(z.refine((v) => v !== undefined, { error: 'is required (any JSON value)' })),
+  unitId: z.optional(z.string({ error: 'must be a string of 1-256 characters' }).check(
+    z.minLength(1, { error: 'must be a string of 1-256 characters' }), z.maxLength(256, { error: 'must be a string of 1-256 characters' }))),
+  variant: z.optional(z.string({ error: 'must be a variant name' }).check(z.minLength(1, { error: 'must be a variant name' }))),
+});
+
+const OUTCOME_TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const outcome = z.strictObject({
+  inferenceId: z.string({ error: 'is required: the id POST /invocations returned' }),
+  type: z.string({ error: 'must be 1-64 letters, digits or _.:-' }).check(z.regex(OUTCOME_TYPE, { error: 'must be 1-64 letters, digits or _.:-' })),
+  converted: z.optional(z.boolean({ error: 'must be true or false' })),
+  value: z.optional(z.number({ error: 'must be a finite number' }).check(z.refine(Number.isFinite, { error: 'must be a finite number' }))),
+}).check(z.refine((o) => o.converted !== undefined || o.value !== undefined, { error: "needs 'converted', 'value' or both" }));
+
+function fail(status: ClientError['status'], code: ClientError['code'], message: string): ClientError {
+  return { ok: false, status, code, message };
+}
+
+function readJson(request: GatewayRequest, maxBytes: number): Parsed<unknown> | ClientError {
+  const contentType = request.headers['content-type'];
+  if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType)) {
+    return fail(415, 'UnsupportedMediaType', `'Content-Type' must be application/json, got ${formatValue(contentType)}`);
+  }
+  const text = request.isBase64Encoded ? Buffer.from(request.body ?? '', 'base64').toString('utf8') : request.body ?? '';
+  const size = Buffer.byteLength(text);
+  if (size > maxBytes) {
+    return fail(413, 'PayloadTooLarge', `The body must be at most ${maxBytes} bytes, got ${size}`);
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return fail(400, 'InvalidRequest', `The body must be JSON: ${(e as Error).message}`);
+  }
+}
+
+function parse<T>(request: GatewayRequest, maxBytes: number, schema: z.ZodMiniType<T>): Parsed<T> | ClientError {
+  const json = readJson(request, maxBytes);
+  if (!json.ok) {
+    return json;
+  }
+  if (json.value === null || typeof json.value !== 'object' || Array.isArray(json.value)) {
+    return fail(400, 'InvalidRequest', `The body must be a JSON object, got ${formatValue(json.value)}`);
+  }
+  const result = z.safeParse(schema, json.value);
+  if (result.success) {
+    return { ok: true, value: result.data };
+  }
+  const body = json.value as Record<string, unknown>;
+  return fail(400, 'InvalidRequest', result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return `Unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    }
+    const field = issue.path[0];
+    return field === undefined ? `The body ${issue.message}` : `'${String(field)}' ${issue.message}, got ${formatValue(body[String(field)])}`;
+  }).join('; '));
+}
+
+/** Parses `POST /invocations`. */
+export function parseInvocation(request: GatewayRequest, maxBytes: number): Parsed<InvocationRequest> | ClientError {
+  return parse(request, maxBytes, invocation as z.ZodMiniType<InvocationRequest>);
+}
+
+/** Parses `POST /outcomes`. */
+export function parseOutcome(request: GatewayRequest, maxBytes: number): Parsed<OutcomeRequest> | ClientError {
+  return parse(request, maxBytes, outcome as z.ZodMiniType<OutcomeRequest>);
+}

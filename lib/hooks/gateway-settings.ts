@@ -1,0 +1,51 @@
+import * as z from 'zod/mini';
+
+/**
+ * What the gateway's handlers need to know, passed from the construct to the handlers as one
+ * JSON environment variable so both sides share a single definition.
+ */
+const schema = z.object({
+  /** The SageMaker endpoint behind the gateway. */
+  endpointName: z.string().check(z.minLength(1)),
+  /** Its production variants: the only ones an inference id can be signed for. */
+  variants: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
+  /** The model version each variant serves, where known. */
+  modelVersions: z.record(z.string(), z.string()),
+  /** The Secrets Manager secret holding the signing key. */
+  signingKeySecretId: z.string().check(z.minLength(1)),
+  /** Requests larger than this get a 413. */
+  maxPayloadBytes: z.number().check(z.int(), z.positive()),
+  /** How long the endpoint's weights are trusted before they are read again. */
+  weightsTtlSeconds: z.number().check(z.positive()),
+  /** Mixed into sticky assignment: a new salt reshuffles units. */
+  assignmentSalt: z.string(),
+  /** Share of records that keep request and response bodies, 0-1. */
+  bodySampleRate: z.number().check(z.gte(0), z.lte(1)),
+  /** JSON fields whose values are redacted from recorded bodies. */
+  redactFields: z.array(z.string()),
+  /** Recorded bodies larger than this are left out. */
+  maxRecordedBodyBytes: z.number().check(z.int(), z.positive()),
+  /** How long after a prediction its outcomes are accepted. */
+  outcomeWindowSeconds: z.number().check(z.int(), z.positive()),
+  /** The DynamoDB table that counts each outcome once. */
+  outcomeTableName: z.string().check(z.minLength(1)),
+});
+
+/** The gateway's settings. */
+export type GatewaySettings = z.infer<typeof schema>;
+
+/** The environment variable that carries the settings. */
+export const GATEWAY_SETTINGS_VARIABLE = 'MODELSHIP_GATEWAY_SETTINGS';
+
+/** Reads the settings from the handler's environment; a bad value is a deployment error, so it throws. */
+export function gatewaySettingsFrom(env: Readonly<Record<string, string | undefined>>): GatewaySettings {
+  const raw = env[GATEWAY_SETTINGS_VARIABLE];
+  if (!raw) {
+    throw new Error(`${GATEWAY_SETTINGS_VARIABLE} is not set`);
+  }
+  const parsed = z.safeParse(schema, JSON.parse(raw));
+  if (!parsed.success) {
+    throw new Error(`${GATEWAY_SETTINGS_VARIABLE} is invalid: ${parsed.error.issues.map((i) => `'${i.path.join('.')}' ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

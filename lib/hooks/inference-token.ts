@@ -1,0 +1,85 @@
+import { createHmac, timingSafeEqual } from 'crypto';
+
+/**
+ * Inference ids the gateway issues and later accepts outcomes for. An id is
+ * `m1.<issued at, base-36 seconds>.<nonce>.<signature>`: the first three parts are the
+ * `captureId` sent to SageMaker as `InferenceId` (at most 64 characters, so it also names the
+ * data-capture record), and the signature is an HMAC-SHA256 (128 bits) over the endpoint, the
+ * variant that served the prediction and the capture id. Nothing is stored when an id is
+ * issued; an outcome proves its id by the signature. Pure: the key, nonce and time come in.
+ */
+
+const VERSION = 'm1';
+const SIGNATURE_BYTES = 16;
+const ID = /^m1\.([0-9a-z]{1,9})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})$/;
+
+/** The number of random bytes in a nonce. */
+export const NONCE_BYTES = 12;
+
+/** The id to send SageMaker as `InferenceId`, before the variant is known. */
+export function captureIdOf(issuedAtSeconds: number, nonce: Uint8Array): string {
+  if (nonce.length !== NONCE_BYTES) {
+    throw new Error(`A nonce must have ${NONCE_BYTES} bytes, got ${nonce.length}`);
+  }
+  return `${VERSION}.${Math.floor(issuedAtSeconds).toString(36)}.${Buffer.from(nonce).toString('base64url')}`;
+}
+
+function signature(key: Uint8Array, endpointName: string, variant: string, captureId: string): Buffer {
+  return createHmac('sha256', key).update(`${endpointName}\n${variant}\n${captureId}`).digest().subarray(0, SIGNATURE_BYTES);
+}
+
+/** The inference id returned to the caller: the capture id signed for the endpoint and the variant that served it. */
+export function signInferenceId(key: Uint8Array, endpointName: string, variant: string, captureId: string): string {
+  return `${captureId}.${signature(key, endpointName, variant, captureId).toString('base64url')}`;
+}
+
+/** An id the gateway issued. */
+export interface VerifiedInference {
+  readonly ok: true;
+  readonly captureId: string;
+  readonly variant: string;
+  readonly issuedAtSeconds: number;
+}
+
+/** An id the gateway refuses, and why. */
+export interface RejectedInference {
+  readonly ok: false;
+  /** `malformed`: not an id at all; `forged`: no variant's signature matches; `expired`: older than the outcome window; `future`: issued later than now. */
+  readonly reason: 'malformed' | 'forged' | 'expired' | 'future';
+}
+
+/** Where to look for the id's variant and how long outcomes are accepted. */
+export interface VerifyOptions {
+  readonly endpointName: string;
+  /** The variants that may have served it; the signature names exactly one. */
+  readonly variants: readonly string[];
+  readonly nowSeconds: number;
+  readonly windowSeconds: number;
+  /** Clock skew tolerated for ids that look issued in the future. @default 300 */
+  readonly skewSeconds?: number;
+}
+
+/** Checks an inference id's signature against each variant, then its age. */
+export function verifyInferenceId(key: Uint8Array, inferenceId: string, options: VerifyOptions): VerifiedInference | RejectedInference {
+  const match = ID.exec(inferenceId);
+  if (!match) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const captureId = inferenceId.slice(0, inferenceId.lastIndexOf('.'));
+  // Compared as text: base64 decoding ignores the last character's spare bits, so comparing
+  // decoded bytes would accept several spellings of one signature.
+  const presented = Buffer.from(match[3]);
+  const variant = options.variants.find((v) =>
+    timingSafeEqual(Buffer.from(signature(key, options.endpointName, v, captureId).toString('base64url')), presented));
+  if (variant === undefined) {
+    return { ok: false, reason: 'forged' };
+  }
+  const issuedAtSeconds = parseInt(match[1], 36);
+  if (issuedAtSeconds > options.nowSeconds + (options.skewSeconds ?? 300)) {
+    return { ok: false, reason: 'future' };
+  }
+  if (options.nowSeconds - issuedAtSeconds > options.windowSeconds) {
+    return { ok: false, reason: 'expired' };
+  }
+  return { ok: true, captureId, variant, issuedAtSeconds };
+}

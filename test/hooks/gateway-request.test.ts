@@ -1,0 +1,58 @@
+import { GatewayRequest, parseInvocation, parseOutcome } from '../../lib/hooks/gateway-request';
+
+const json = (body: unknown, contentType = 'application/json'): GatewayRequest =>
+  ({ headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false });
+
+describe('POST /invocations parsing', () => {
+  test('accepts any JSON input with an optional unit id and variant', () => {
+    expect(parseInvocation(json({ input: [1, 2], unitId: 'u-1', variant: 'candidate' }), 1000))
+      .toEqual({ ok: true, value: { input: [1, 2], unitId: 'u-1', variant: 'candidate' } });
+    expect(parseInvocation(json({ input: null }), 1000)).toEqual({ ok: true, value: { input: null } });
+    expect(parseInvocation(json({ input: 'x' }, 'application/json; charset=utf-8'), 1000).ok).toBe(true);
+  });
+
+  test('decodes a base64 body', () => {
+    const request = { headers: { 'content-type': 'application/json' }, body: Buffer.from('{"input":3}').toString('base64'), isBase64Encoded: true };
+    expect(parseInvocation(request, 1000)).toEqual({ ok: true, value: { input: 3 } });
+  });
+
+  test.each([
+    [json({ input: 1 }, 'text/csv'), 415, "'Content-Type' must be application/json, got 'text/csv'"],
+    [{ headers: {}, body: '{}', isBase64Encoded: false }, 415, "'Content-Type' must be application/json, got nothing"],
+    [json('{"input": [1,'), 400, 'The body must be JSON: '],
+    [json([1]), 400, 'The body must be a JSON object, got [1]'],
+    [json({}), 400, "'input' is required (any JSON value), got nothing"],
+    [json({ input: 1, unitId: 42 }), 400, "'unitId' must be a string of 1-256 characters, got 42"],
+    [json({ input: 1, unitId: 'x'.repeat(257) }), 400, "'unitId' must be a string of 1-256 characters, got 'xxx"],
+    [json({ input: 1, variant: '' }), 400, "'variant' must be a variant name, got ''"],
+    [json({ input: 1, unitID: 'u' }), 400, "Unknown field(s) 'unitID'"],
+  ])('refuses a bad request: %#', (request, status, message) => {
+    const result = parseInvocation(request as GatewayRequest, 1000);
+    expect(result).toMatchObject({ ok: false, status });
+    expect(result.ok ? '' : result.message).toContain(message);
+  });
+
+  test('refuses a body over the limit with 413, naming the limit and the size', () => {
+    expect(parseInvocation(json({ input: 'x'.repeat(100) }), 50))
+      .toEqual({ ok: false, status: 413, code: 'PayloadTooLarge', message: 'The body must be at most 50 bytes, got 112' });
+  });
+});
+
+describe('POST /outcomes parsing', () => {
+  test('accepts a conversion, a value, or both', () => {
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'purchase', converted: true, value: 12.5 }), 1000))
+      .toEqual({ ok: true, value: { inferenceId: 'id', type: 'purchase', converted: true, value: 12.5 } });
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'click', converted: false }), 1000).ok).toBe(true);
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'revenue', value: 0 }), 1000).ok).toBe(true);
+  });
+
+  test.each([
+    [{ type: 'purchase', converted: true }, "'inferenceId' is required: the id POST /invocations returned, got nothing"],
+    [{ inferenceId: 'id', type: 'pur chase', converted: true }, "'type' must be 1-64 letters, digits or _.:-, got 'pur chase'"],
+    [{ inferenceId: 'id', type: 'purchase' }, "The body needs 'converted', 'value' or both"],
+    [{ inferenceId: 'id', type: 'purchase', converted: 'yes' }, "'converted' must be true or false, got 'yes'"],
+    [{ inferenceId: 'id', type: 'purchase', value: '12' }, "'value' must be a finite number, got '12'"],
+  ])('refuses a bad outcome: %#', (body, message) => {
+    expect(parseOutcome(json(body), 1000)).toEqual({ ok: false, status: 400, code: 'InvalidRequest', message });
+  });
+});

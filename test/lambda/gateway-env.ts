@@ -1,0 +1,53 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/gateway-settings';
+
+/** The settings the gateway handlers under test run with. Imported before the handlers, which read them at load. */
+export const SETTINGS: GatewaySettings = {
+  endpointName: 'churn-ab',
+  variants: ['baseline', 'candidate'],
+  modelVersions: { baseline: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/1', candidate: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/2' },
+  signingKeySecretId: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:gateway-key',
+  maxPayloadBytes: 4096,
+  weightsTtlSeconds: 60,
+  assignmentSalt: 'churn-ab',
+  bodySampleRate: 1,
+  redactFields: ['email'],
+  maxRecordedBodyBytes: 512,
+  outcomeWindowSeconds: 7 * 86400,
+  outcomeTableName: 'outcomes',
+};
+process.env[GATEWAY_SETTINGS_VARIABLE] = JSON.stringify(SETTINGS);
+process.env.AWS_REGION = 'eu-west-1';
+
+/** The signing key the mocked Secrets Manager returns. */
+export const KEY = 'k'.repeat(64);
+
+/** An HTTP API (payload 2.0) POST with a JSON body. */
+export function post(path: string, body: unknown, contentType = 'application/json'): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: `POST ${path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+  };
+}
+
+/** Everything written to standard output while `run` ran, split into record lines and EMF lines. */
+export async function captureOutput<T>(run: () => Promise<T>): Promise<{ result: T; records: Record<string, unknown>[]; emf: Record<string, unknown>[] }> {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  });
+  try {
+    const result = await run();
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { result, records: parsed.filter((l) => typeof l.recordType === 'string'), emf: parsed.filter((l) => '_aws' in l) };
+  } finally {
+    spy.mockRestore();
+  }
+}
