@@ -2,15 +2,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { gatewaySettingsFrom } from '../../lib/hooks/gateway-settings';
+import { GATEWAY_METRICS, gatewaySettingsFrom } from '../../lib/hooks/gateway-settings';
 import type { GatewayRecord } from '../../lib/hooks/inference-record';
 
 /** What both gateway handlers share: settings, logger, metrics, the signing key and the record writer. */
 export const settings = gatewaySettingsFrom(process.env);
 export const logger = new Logger({ serviceName: 'modelship-gateway' });
 export const metrics = new Metrics({
-  namespace: 'Modelship',
-  serviceName: 'modelship-gateway',
+  namespace: GATEWAY_METRICS.namespace,
+  serviceName: GATEWAY_METRICS.service,
   defaultDimensions: { EndpointName: settings.endpointName },
 });
 

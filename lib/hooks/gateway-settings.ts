@@ -34,6 +34,9 @@ const schema = z.object({
 /** The gateway's settings. */
 export type GatewaySettings = z.infer<typeof schema>;
 
+/** Where the gateway's EMF metrics land: the namespace and the `service` dimension Powertools adds. */
+export const GATEWAY_METRICS = { namespace: 'Modelship', service: 'modelship-gateway' } as const;
+
 /** The environment variable that carries the settings. */
 export const GATEWAY_SETTINGS_VARIABLE = 'MODELSHIP_GATEWAY_SETTINGS';
 

@@ -52,6 +52,8 @@ export interface BoundModel {
   readonly model: sagemaker.CfnModel;
   /** Whether SageMaker ignores deployment guardrails for it (Marketplace). */
   readonly fromMarketplace: boolean;
+  /** Which version it serves: the model package ARN, or `<model>/<version>` of an artifact. */
+  readonly version: string;
 }
 
 /**
@@ -128,12 +130,13 @@ class PackageModel extends EndpointModel {
   public bind(scope: Construct, id: string, role: iam.IRole): BoundModel {
     this.registry.grantRead(role);
     this.options.image?.grantPull(role);
+    const version = this.packageArn(scope, id);
     const model = new sagemaker.CfnModel(scope, id, {
       executionRoleArn: role.roleArn,
-      primaryContainer: { modelPackageName: this.packageArn(scope, id) },
+      primaryContainer: { modelPackageName: version },
     });
     model.node.addDependency(role);
-    return { model, fromMarketplace: this.options.marketplace ?? false };
+    return { model, fromMarketplace: this.options.marketplace ?? false, version };
   }
 }
 
@@ -155,6 +158,6 @@ class ArtifactModel extends EndpointModel {
       },
     });
     model.node.addDependency(role);
-    return { model, fromMarketplace: false };
+    return { model, fromMarketplace: false, version: `${this.options.model}/${this.options.version}` };
   }
 }

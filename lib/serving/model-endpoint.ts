@@ -108,6 +108,10 @@ export interface IModelEndpoint extends IResource {
   readonly endpointName: string;
   /** @attribute */
   readonly endpointArn: string;
+  /** The production variants' names, where known. */
+  readonly variantNames?: string[];
+  /** The model version each production variant serves, where known. */
+  readonly modelVersions?: Record<string, string>;
   /** Lets the grantee invoke the endpoint. */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   /** Any `AWS/SageMaker` metric of the endpoint, or of one variant. */
@@ -117,6 +121,8 @@ export interface IModelEndpoint extends IResource {
 /** Attributes to import an endpoint. */
 export interface ModelEndpointAttributes {
   readonly endpointName: string;
+  /** The production variants' names. @default - unknown */
+  readonly variantNames?: string[];
 }
 
 abstract class ModelEndpointBase extends Resource implements IModelEndpoint {
@@ -193,6 +199,7 @@ export class ModelEndpoint extends ModelEndpointBase {
   public static fromModelEndpointAttributes(scope: Construct, id: string, attrs: ModelEndpointAttributes): IModelEndpoint {
     class Import extends ModelEndpointBase {
       public readonly endpointName = attrs.endpointName;
+      public readonly variantNames = attrs.variantNames;
     }
     return new Import(scope, id);
   }
@@ -212,6 +219,8 @@ export class ModelEndpoint extends ModelEndpointBase {
   public readonly dashboard: cloudwatch.Dashboard;
   /** The production variants' names. */
   public readonly variantNames: string[];
+  /** The model version each production variant serves (a model package ARN, or `<model>/<version>`). */
+  public readonly modelVersions: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     super(scope, id);
@@ -234,6 +243,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     const all = [...variants, ...(props.shadowVariant ? [props.shadowVariant] : [])];
     const bound = new Map<string, BoundModel>(all.map((v) => [v.variantName, v.model.bind(this, `Model${v.variantName}`, this.role)]));
     this.warnAboutIgnoredGuardrails(all, bound, strategy);
+    this.modelVersions = Object.fromEntries(this.variantNames.map((v) => [v, bound.get(v)!.version]));
 
     const render = (v: VariantProps): sagemaker.CfnEndpointConfig.ProductionVariantProperty => ({
       variantName: v.variantName,

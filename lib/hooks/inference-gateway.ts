@@ -1,0 +1,316 @@
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { wholeSecondsProblems } from '../private/duration-problems';
+import { formatValue, throwIfProblems } from '../private/errors';
+import { HandlerFunction } from '../private/handler-function';
+import { IModelEndpoint } from '../serving/model-endpoint';
+import { GatewayAuth } from './gateway-auth';
+import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from './gateway-settings';
+import { InferenceLogStore } from './inference-log-store';
+
+/** Request rate limits of the gateway's stage. */
+export interface GatewayThrottle {
+  /** Steady-state requests per second, 1-10000. */
+  readonly rateLimit: number;
+  /** Requests allowed in a burst, 1-5000. */
+  readonly burstLimit: number;
+}
+
+/** Properties of an `InferenceGateway`. */
+export interface InferenceGatewayProps {
+  /** The endpoint behind the gateway; its variant names must be known (a `ModelEndpoint`, or an import that names them). */
+  readonly endpoint: IModelEndpoint;
+  /** How callers authenticate. @default GatewayAuth.iam() */
+  readonly auth?: GatewayAuth;
+  /** Stage-wide request limits. @default - 100 requests per second, bursts of 200 */
+  readonly throttle?: GatewayThrottle;
+  /** Largest request body accepted (413 above it), 1 KiB-5 MiB. @default Size.mebibytes(1) */
+  readonly maxPayloadSize?: Size;
+  /** How long the endpoint's weights are cached for sticky assignment, 1-300 s. @default Duration.seconds(10) */
+  readonly weightsCacheTtl?: Duration;
+  /** Mixed into sticky assignment; change it to reshuffle units between experiments. @default - the endpoint's name */
+  readonly assignmentSalt?: string;
+  /** Share of inference records that keep the request and response bodies, 0-1. @default 0.1 */
+  readonly bodySampleRate?: number;
+  /** JSON fields whose values are redacted from recorded bodies, at any depth, case-insensitive. @default - none */
+  readonly redactFields?: string[];
+  /** Recorded bodies larger than this are left out of the record, 1-100 KiB. @default Size.kibibytes(64) */
+  readonly maxRecordedBodySize?: Size;
+  /** How long after a prediction its outcomes are accepted, 1 minute-90 days. @default Duration.days(7) */
+  readonly outcomeWindow?: Duration;
+  /** Where records land; share one store between gateways. @default - a new `InferenceLogStore` */
+  readonly logStore?: InferenceLogStore;
+  /** Encrypts the signing key and the outcome table. @default - a new key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** Memory of the invocation function, in MiB (CPU grows with it), 256-10240. @default 1024 */
+  readonly memorySize?: number;
+  /** What happens to the signing key and the outcome table when they leave the stack. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const MAX_PAYLOAD_KIB = 5 * 1024;
+const MAX_RECORDED_BODY_KIB = 100;
+
+/**
+ * An authenticated HTTPS entry point in front of a SageMaker endpoint that records every
+ * prediction and every business outcome per variant: `POST /invocations` (sticky variant
+ * assignment by unit id, a signed inference id) and `POST /outcomes` (counted once per id and
+ * type), EMF metrics per endpoint and variant, and one record per prediction and outcome
+ * shipped to an encrypted S3 log store.
+ */
+export class InferenceGateway extends Construct {
+  /** The HTTP API. */
+  public readonly api: apigwv2.HttpApi;
+  /** The gateway's base URL. */
+  public readonly url: string;
+  /** The function behind `POST /invocations`. */
+  public readonly invokeHandler: HandlerFunction;
+  /** The function behind `POST /outcomes`. */
+  public readonly outcomeHandler: HandlerFunction;
+  /** The secret that signs inference ids. */
+  public readonly signingKey: secretsmanager.Secret;
+  /** Counts each outcome once per inference id and type. */
+  public readonly outcomeTable: dynamodb.Table;
+  /** Encrypts the signing key and the outcome table. */
+  public readonly encryptionKey: kms.IKey;
+  /** Where the records land. */
+  public readonly logStore: InferenceLogStore;
+  /** The API's access log. */
+  public readonly accessLog: logs.LogGroup;
+  /** The endpoint behind the gateway. */
+  public readonly endpoint: IModelEndpoint;
+
+  constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
+    super(scope, id);
+    this.endpoint = props.endpoint;
+    const variants = props.endpoint.variantNames ?? [];
+    this.validate(props, variants);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: `Encrypts the inference gateway of ${props.endpoint.endpointName}`,
+      removalPolicy,
+    });
+    this.signingKey = new secretsmanager.Secret(this, 'SigningKey', {
+      description: `Signs the inference ids of the gateway of ${props.endpoint.endpointName}`,
+      encryptionKey: this.encryptionKey,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy,
+    });
+    Validations.of(this.signingKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Rotating the signing key would invalidate every inference id still inside the outcome window; replace the secret between experiments instead',
+    });
+    this.outcomeTable = new dynamodb.Table(this, 'Outcomes', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy,
+    });
+    this.logStore = props.logStore ?? new InferenceLogStore(this, 'LogStore', { removalPolicy });
+
+    const settings: GatewaySettings = {
+      endpointName: props.endpoint.endpointName,
+      variants,
+      modelVersions: props.endpoint.modelVersions ?? {},
+      signingKeySecretId: this.signingKey.secretArn,
+      maxPayloadBytes: (props.maxPayloadSize ?? Size.mebibytes(1)).toBytes(),
+      weightsTtlSeconds: (props.weightsCacheTtl ?? Duration.seconds(10)).toSeconds(),
+      assignmentSalt: props.assignmentSalt ?? props.endpoint.endpointName,
+      bodySampleRate: props.bodySampleRate ?? 0.1,
+      redactFields: props.redactFields ?? [],
+      maxRecordedBodyBytes: (props.maxRecordedBodySize ?? Size.kibibytes(64)).toBytes(),
+      outcomeWindowSeconds: (props.outcomeWindow ?? Duration.days(7)).toSeconds(),
+      outcomeTableName: this.outcomeTable.tableName,
+    };
+    const environment = { [GATEWAY_SETTINGS_VARIABLE]: Stack.of(this).toJsonString(settings) };
+    this.invokeHandler = new HandlerFunction(this, 'Invoke', {
+      hook: 'gateway-invoke',
+      description: `POST /invocations of the inference gateway of ${props.endpoint.endpointName}`,
+      memorySize: props.memorySize ?? 1024,
+      // The HTTP API gives up after 30 seconds.
+      timeout: Duration.seconds(29),
+      environment,
+    });
+    this.outcomeHandler = new HandlerFunction(this, 'Outcome', {
+      hook: 'gateway-outcome',
+      description: `POST /outcomes of the inference gateway of ${props.endpoint.endpointName}`,
+      timeout: Duration.seconds(10),
+      environment,
+    });
+    this.grantHandlers();
+    this.logStore.addSource(`${id}Invocations`, this.invokeHandler.logGroup);
+    this.logStore.addSource(`${id}Outcomes`, this.outcomeHandler.logGroup);
+
+    this.accessLog = new logs.LogGroup(this, 'AccessLog', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      description: `Inference gateway of ${props.endpoint.endpointName}`,
+      createDefaultStage: false,
+      defaultAuthorizer: (props.auth ?? GatewayAuth.iam()).authorizer(),
+    });
+    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
+    const stage = this.api.addStage('Stage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLog),
+        format: AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          requestTime: '$context.requestTime',
+          ip: '$context.identity.sourceIp',
+          caller: '$context.identity.userArn',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          responseLength: '$context.responseLength',
+          integrationLatency: '$context.integrationLatency',
+          integrationError: '$context.integrationErrorMessage',
+        })),
+      },
+    });
+    this.url = stage.url;
+    this.api.addRoutes({
+      path: '/invocations',
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Invoke', this.invokeHandler.function),
+    });
+    this.api.addRoutes({
+      path: '/outcomes',
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Outcome', this.outcomeHandler.function),
+    });
+  }
+
+  /** Lets an IAM principal call both routes (for the default IAM authentication). */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: ['/invocations', '/outcomes'].map((path) => this.api.arnForExecuteApi('POST', path)),
+    });
+  }
+
+  /**
+   * One of the gateway's metrics for a variant (and an outcome type), as the handlers emit
+   * them. @default - sum over 5 minutes
+   */
+  public metric(metricName: string, variantName: string, outcomeType?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: GATEWAY_METRICS.namespace,
+      metricName,
+      dimensionsMap: {
+        service: GATEWAY_METRICS.service,
+        EndpointName: this.endpoint.endpointName,
+        VariantName: variantName,
+        ...(outcomeType === undefined ? {} : { OutcomeType: outcomeType }),
+      },
+      statistic: 'Sum',
+      ...props,
+    });
+  }
+
+  /** Predictions served by a variant. @default - sum over 5 minutes */
+  public metricInvocations(variantName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocations', variantName, undefined, props);
+  }
+
+  /** Failed invocations sent to a variant. @default - sum over 5 minutes */
+  public metricErrors(variantName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Errors', variantName, undefined, props);
+  }
+
+  /** Time spent in the gateway, in milliseconds. @default - p99 over 5 minutes */
+  public metricGatewayLatency(variantName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('GatewayLatency', variantName, undefined, { statistic: 'p99', ...props });
+  }
+
+  /** Outcomes of a type counted for a variant. @default - sum over 5 minutes */
+  public metricOutcomes(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Outcomes', variantName, outcomeType, props);
+  }
+
+  /** Conversions of a type for a variant. @default - sum over 5 minutes */
+  public metricConversions(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Conversions', variantName, outcomeType, props);
+  }
+
+  /** Sum of the outcome values (e.g. revenue) of a type for a variant. @default - sum over 5 minutes */
+  public metricOutcomeValue(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutcomeValue', variantName, outcomeType, props);
+  }
+
+  private grantHandlers(): void {
+    const invoke = this.invokeHandler.function;
+    this.endpoint.grantInvoke(invoke);
+    invoke.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: [this.endpoint.endpointArn] }));
+    this.signingKey.grantRead(invoke);
+    const outcome = this.outcomeHandler.function;
+    this.signingKey.grantRead(outcome);
+    this.outcomeTable.grant(outcome, 'dynamodb:PutItem');
+    this.encryptionKey.grantEncryptDecrypt(outcome);
+    acknowledgeExpectedWildcards(this, [{
+      finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/,
+      reason: "CDK's encrypt/decrypt grant on the gateway's own key, which DynamoDB uses for the outcome table",
+    }]);
+  }
+
+  private validate(props: InferenceGatewayProps, variants: readonly string[]): void {
+    const problems: string[] = [];
+    if (variants.length === 0) {
+      problems.push("'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })");
+    }
+    const throttle = props.throttle;
+    if (throttle && !(Number.isFinite(throttle.rateLimit) && throttle.rateLimit >= 1 && throttle.rateLimit <= 10000)) {
+      problems.push(`'throttle.rateLimit' must be between 1 and 10000 requests per second, got ${formatValue(throttle.rateLimit)}`);
+    }
+    if (throttle && !(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 1 && throttle.burstLimit <= 5000)) {
+      problems.push(`'throttle.burstLimit' must be a whole number between 1 and 5000, got ${formatValue(throttle.burstLimit)}`);
+    }
+    problems.push(...sizeProblems('maxPayloadSize', props.maxPayloadSize, MAX_PAYLOAD_KIB));
+    problems.push(...sizeProblems('maxRecordedBodySize', props.maxRecordedBodySize, MAX_RECORDED_BODY_KIB));
+    if (props.weightsCacheTtl) {
+      problems.push(...wholeSecondsProblems('weightsCacheTtl', props.weightsCacheTtl, 1, 300));
+    }
+    if (props.outcomeWindow) {
+      problems.push(...wholeSecondsProblems('outcomeWindow', props.outcomeWindow, 60, 90 * 86400));
+    }
+    const rate = props.bodySampleRate;
+    if (rate !== undefined && !(rate >= 0 && rate <= 1)) {
+      problems.push(`'bodySampleRate' must be between 0 and 1, got ${formatValue(rate)}`);
+    }
+    const memory = props.memorySize;
+    if (memory !== undefined && !(Number.isInteger(memory) && memory >= 256 && memory <= 10240)) {
+      problems.push(`'memorySize' must be a whole number of MiB between 256 and 10240, got ${formatValue(memory)}`);
+    }
+    const blank = (props.redactFields ?? []).filter((f) => f.trim() === '');
+    if (blank.length > 0) {
+      problems.push(`'redactFields' must hold field names, got ${formatValue(props.redactFields)}`);
+    }
+    throwIfProblems(`InferenceGateway ${this.node.path}`, problems);
+  }
+}
+
+/** A problem unless `size` is between 1 KiB and `maxKib` KiB. */
+function sizeProblems(property: string, size: Size | undefined, maxKib: number): string[] {
+  if (size === undefined || size.isUnresolved()) {
+    return [];
+  }
+  const bytes = size.toBytes();
+  return bytes >= 1024 && bytes <= maxKib * 1024
+    ? []
+    : [`'${property}' must be between 1 KiB and ${maxKib} KiB, got ${bytes} bytes`];
+}

@@ -1,0 +1,198 @@
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
+import { GatewayAuth } from '../../lib/hooks/gateway-auth';
+import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/gateway-settings';
+import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
+import { RECORD_FILTER_PATTERN } from '../../lib/hooks/inference-record';
+import { HandlerFunction } from '../../lib/private/handler-function';
+import { nagFindings, problemsOf, testStack } from '../helpers';
+
+const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn';
+
+function fixture(extra: Partial<InferenceGatewayProps> = {}) {
+  const stack = testStack();
+  const registry = new ModelRegistry(stack, 'Registry');
+  const endpoint = new ModelEndpoint(stack, 'Churn', {
+    endpointName: 'churn-ab',
+    variants: ['baseline', 'candidate'].map((variantName, i) => ({
+      variantName,
+      model: EndpointModel.fromModelPackage(registry, `${PACKAGE}/${i + 1}`),
+      instanceType: InferenceInstanceType.M5_LARGE,
+      initialWeight: i === 0 ? 90 : 10,
+    })),
+  });
+  const gateway = new InferenceGateway(stack, 'Gateway', { endpoint, ...extra });
+  return { stack, endpoint, gateway };
+}
+
+/** The settings a gateway's handler receives, as its template renders them (JSON with references joined in). */
+function settingsOf(stack: Stack, handler: HandlerFunction): string {
+  const fn = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(handler.function.node.defaultChild as never)];
+  return JSON.stringify(fn.Properties.Environment.Variables[GATEWAY_SETTINGS_VARIABLE]).replace(/\\"/g, '"');
+}
+
+describe('InferenceGateway with default settings', () => {
+  const { stack, gateway } = fixture();
+  const template = Template.fromStack(stack);
+
+  test('has an HTTP API whose two POST routes require IAM authentication', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    for (const route of ['POST /invocations', 'POST /outcomes']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: route, AuthorizationType: 'AWS_IAM' });
+    }
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+  });
+
+  test('throttles and logs access on its stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayAccessLog'), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  test('hands both handlers the same settings, with the endpoint\'s variants and model versions', () => {
+    const json = settingsOf(stack, gateway.invokeHandler);
+    for (const expected of ['"endpointName":"churn-ab"', '"variants":["baseline","candidate"]', `"baseline":"${PACKAGE}/1"`, `"candidate":"${PACKAGE}/2"`,
+      '"maxPayloadBytes":1048576', '"weightsTtlSeconds":10', '"assignmentSalt":"churn-ab"', '"bodySampleRate":0.1', '"redactFields":[]',
+      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800']) {
+      expect(json).toContain(expected);
+    }
+    expect(settingsOf(stack, gateway.outcomeHandler)).toEqual(json);
+  });
+
+  test('keeps the signing key in an encrypted secret and counts outcomes in an encrypted table with a TTL', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayKey'), 'Arn'] },
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayKey'), 'Arn'] } },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  test('ships both handlers\' record lines to the log store', () => {
+    template.resourceCountIs('AWS::Logs::SubscriptionFilter', 2);
+    for (const handler of [gateway.invokeHandler, gateway.outcomeHandler]) {
+      template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+        LogGroupName: { Ref: stack.getLogicalId(handler.logGroup.node.defaultChild as never) },
+        FilterPattern: RECORD_FILTER_PATTERN,
+      });
+    }
+  });
+
+  test('lets the invocation handler invoke and describe only its endpoint and read the key', () => {
+    const statements = stack.resolve((gateway.invokeHandler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'],
+      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+    ]);
+    expect(statements[1].Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-ab']] });
+    expect(statements[2].Resource).toEqual({ Ref: stack.getLogicalId(gateway.signingKey.node.defaultChild as never) });
+  });
+
+  test('lets the outcome handler only put items into its table and read the key', () => {
+    const statements = stack.resolve((gateway.outcomeHandler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      'dynamodb:PutItem',
+      ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+    ]);
+  });
+
+  test('grants callers execute-api:Invoke on its two routes', () => {
+    const { stack, gateway } = fixture();
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    gateway.grantInvoke(caller);
+    const statement = stack.resolve((caller.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement[0];
+    expect(statement.Action).toBe('execute-api:Invoke');
+    expect(JSON.stringify(statement.Resource)).toMatch(/\/\*\/POST\/invocations".*\/\*\/POST\/outcomes"/);
+  });
+
+  test('names per-variant metrics with the dimensions the handlers emit', () => {
+    expect(stack.resolve(gateway.metricConversions('candidate', 'purchase').dimensions)).toEqual({
+      service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase',
+    });
+    expect(gateway.metricGatewayLatency('baseline').statistic).toBe('p99');
+    expect(gateway.metricInvocations('baseline').namespace).toBe('Modelship');
+  });
+
+  test('leaves no cdk-nag finding unacknowledged', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('InferenceGateway options', () => {
+  test('authenticates with a JWT issuer when asked', () => {
+    const { stack } = fixture({ auth: GatewayAuth.jwt({ issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['client'] }) });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', Audience: ['client'] },
+    });
+    template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'JWT' });
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('passes sampling, redaction, limits and the outcome window to the handlers', () => {
+    const { stack, gateway } = fixture({
+      bodySampleRate: 0.5, redactFields: ['email'], maxPayloadSize: Size.kibibytes(64), weightsCacheTtl: Duration.seconds(30),
+      outcomeWindow: Duration.days(30), assignmentSalt: 'exp-2', maxRecordedBodySize: Size.kibibytes(8), throttle: { rateLimit: 50, burstLimit: 20 },
+    });
+    const json = settingsOf(stack, gateway.invokeHandler);
+    for (const expected of ['"bodySampleRate":0.5', '"redactFields":["email"]', '"maxPayloadBytes":65536', '"weightsTtlSeconds":30',
+      '"outcomeWindowSeconds":2592000', '"assignmentSalt":"exp-2"', '"maxRecordedBodyBytes":8192']) {
+      expect(json).toContain(expected);
+    }
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
+  });
+
+  test('works in front of an imported endpoint that names its variants', () => {
+    const stack = testStack();
+    const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Imported', { endpointName: 'legacy', variantNames: ['a', 'b'] });
+    const gateway = new InferenceGateway(stack, 'Gateway', { endpoint });
+    expect(settingsOf(stack, gateway.invokeHandler)).toContain('"variants":["a","b"],"modelVersions":{}');
+  });
+
+  test('rejects bad settings, naming each property, its range and the value', () => {
+    expect(problemsOf(() => fixture({
+      throttle: { rateLimit: 0, burstLimit: 1.5 }, maxPayloadSize: Size.mebibytes(6), maxRecordedBodySize: Size.kibibytes(200),
+      weightsCacheTtl: Duration.minutes(10), outcomeWindow: Duration.seconds(30), bodySampleRate: 1.5, memorySize: 128, redactFields: [''],
+    }))).toEqual([
+      "'throttle.rateLimit' must be between 1 and 10000 requests per second, got 0",
+      "'throttle.burstLimit' must be a whole number between 1 and 5000, got 1.5",
+      "'maxPayloadSize' must be between 1 KiB and 5120 KiB, got 6291456 bytes",
+      "'maxRecordedBodySize' must be between 1 KiB and 100 KiB, got 204800 bytes",
+      "'weightsCacheTtl' must be a whole number of seconds between 1 and 300, got '10 minutes'",
+      "'outcomeWindow' must be a whole number of seconds between 60 and 7776000, got '30 seconds'",
+      "'bodySampleRate' must be between 0 and 1, got 1.5",
+      "'memorySize' must be a whole number of MiB between 256 and 10240, got 128",
+      "'redactFields' must hold field names, got [\"\"]",
+    ]);
+    const stack = testStack();
+    const endpoint = ModelEndpoint.fromModelEndpointName(stack, 'Imported', 'legacy');
+    expect(problemsOf(() => new InferenceGateway(stack, 'Gateway', { endpoint }))).toEqual([
+      "'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })",
+    ]);
+  });
+
+  test('rejects a JWT issuer that is not an https URL and an empty audience', () => {
+    expect(problemsOf(() => GatewayAuth.jwt({ issuer: 'cognito', audience: [] }))).toEqual([
+      "'issuer' must be an https:// URL, got 'cognito'",
+      "'audience' must name at least one client id, got []",
+    ]);
+  });
+});
+
+// Keeps the settings type and the construct in step: a settings field the construct forgot fails to compile.
+export type Checked = Required<GatewaySettings>;
