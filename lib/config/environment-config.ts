@@ -110,6 +110,23 @@ const servingSchema = section({
   }
 });
 
+const gatewaySchema = section({
+  /** Put an inference gateway in front of the A/B endpoint (or the main endpoint without an A/B test). */
+  enabled: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Share of inference records that keep request and response bodies. */
+  bodySampleRate: withRule('must be a number between 0 and 1', (e) => z.number(e).min(0, e).max(1, e)).default(0.1),
+  /** JSON fields redacted from recorded bodies. */
+  redactFields: z.array(z.string({ error: 'must be a field name' }).min(1, { error: 'must be a field name' }), { error: 'must be a list of field names' }).default([]),
+  /** Days after a prediction during which its outcomes are accepted. */
+  outcomeWindowDays: integerBetween(1, 90).default(7),
+  /** Steady-state requests per second. */
+  rateLimit: integerBetween(1, 10000).default(100),
+  /** Requests allowed in a burst. */
+  burstLimit: integerBetween(1, 5000).default(200),
+  /** A Glue table over the records, for Athena. */
+  analytics: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
 const environmentSchema = section({
   /** What the environment is for, shown in stack descriptions. */
   description: z.string({ error: 'must be a string' }).optional(),
@@ -125,6 +142,8 @@ const environmentSchema = section({
   training: trainingSchema.prefault({}),
   /** Endpoint settings. */
   serving: servingSchema.prefault({}),
+  /** Inference gateway and logging hooks. */
+  gateway: gatewaySchema.prefault({}),
 }).superRefine((env, ctx) => {
   if (!env.production) {
     return;

@@ -4,6 +4,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
+import { InferenceGateway } from '../hooks/inference-gateway';
+import { InferenceLogStore } from '../hooks/inference-log-store';
 import { ModelRegistry } from '../registry/model-registry';
 import { DeploymentStrategy, TrafficSize } from '../serving/deployment-strategy';
 import { EndpointModel } from '../serving/endpoint-model';
@@ -40,6 +42,8 @@ export class ModelshipStage extends Stage {
   public readonly abEndpoint?: ModelEndpoint;
   /** The shadow endpoint (the latest approved version shadows the baseline), when configured. */
   public readonly shadowEndpoint?: ModelEndpoint;
+  /** The inference gateway in front of the A/B endpoint (or the main one), when configured. */
+  public readonly gateway?: InferenceGateway;
 
   constructor(scope: Construct, props: ModelshipStageProps) {
     const { environment } = props;
@@ -133,6 +137,20 @@ export class ModelshipStage extends Stage {
       this.shadowEndpoint = new ModelEndpoint(this.servingStack, 'ShadowEndpoint', {
         ...endpointProps([variant('production', baseline())]),
         shadowVariant: { ...variant('shadow', latest()), initialInstanceCount: 1, autoScaling: undefined },
+      });
+    }
+
+    const gateway = environment.gateway;
+    if (gateway.enabled) {
+      const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+      this.gateway = new InferenceGateway(this.servingStack, 'Gateway', {
+        endpoint: this.abEndpoint ?? this.endpoint,
+        bodySampleRate: gateway.bodySampleRate,
+        redactFields: gateway.redactFields,
+        outcomeWindow: Duration.days(gateway.outcomeWindowDays),
+        throttle: { rateLimit: gateway.rateLimit, burstLimit: gateway.burstLimit },
+        logStore: new InferenceLogStore(this.servingStack, 'InferenceLogs', { analytics: gateway.analytics, removalPolicy }),
+        removalPolicy,
       });
     }
   }

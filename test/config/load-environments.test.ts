@@ -27,6 +27,7 @@ describe('parseEnvironments', () => {
         abTest: false,
         shadow: false,
       },
+      gateway: { enabled: false, bodySampleRate: 0.1, redactFields: [], outcomeWindowDays: 7, rateLimit: 100, burstLimit: 200, analytics: false },
     }]);
   });
 
@@ -75,7 +76,7 @@ describe('parseEnvironments', () => {
 
   test('rejects unknown keys and lists the allowed ones', () => {
     expect(problemsOfConfig({ dev: { colour: 'blue' } })).toEqual([
-      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving')",
+      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving', 'gateway')",
     ]);
     expect(problemsOfConfig({ dev: { registry: { retention: 3 } } })).toEqual([
       "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
@@ -120,6 +121,17 @@ describe('parseEnvironments', () => {
     ]);
     expect(problemsOfConfig({ dev: { serving: { instanceCount: 4, maxInstanceCount: 2 } } })).toEqual([
       "environment 'dev': 'serving.maxInstanceCount' must be at least 'instanceCount' (4), got 2",
+    ]);
+  });
+
+  test('rejects gateway settings out of range, naming each', () => {
+    expect(problemsOfConfig({ dev: { gateway: { enabled: 'yes', bodySampleRate: 2, redactFields: [''], outcomeWindowDays: 365, rateLimit: 0, burstLimit: 9000 } } })).toEqual([
+      "environment 'dev': 'gateway.enabled' must be true or false, got 'yes'",
+      "environment 'dev': 'gateway.bodySampleRate' must be a number between 0 and 1, got 2",
+      "environment 'dev': 'gateway.redactFields[0]' must be a field name, got ''",
+      "environment 'dev': 'gateway.outcomeWindowDays' must be an integer between 1 and 90, got 365",
+      "environment 'dev': 'gateway.rateLimit' must be an integer between 1 and 10000, got 0",
+      "environment 'dev': 'gateway.burstLimit' must be an integer between 1 and 5000, got 9000",
     ]);
   });
 

@@ -50,6 +50,17 @@ describe('the example app built from cdk.json', () => {
     prod.template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 4);
   });
 
+  test('puts an inference gateway in front of prod\'s A/B endpoint and staging\'s endpoint, none in dev', () => {
+    expect(byName.dev.gateway).toBeUndefined();
+    expect(byName.staging.gateway!.endpoint).toBe(byName.staging.endpoint);
+    expect(byName.prod.gateway!.endpoint).toBe(byName.prod.abEndpoint);
+    const prod = Template.fromStack(byName.prod.servingStack);
+    prod.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 } });
+    prod.resourceCountIs('AWS::Glue::Table', 1);
+    prod.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
+    Template.fromStack(byName.staging.servingStack).resourceCountIs('AWS::Glue::Table', 0);
+  });
+
   test('trains with each environment\'s instance type, budget, gate and approval', () => {
     const train = (name: string) => {
       const definition = JSON.stringify(Template.fromStack(byName[name].trainingStack)
