@@ -11,7 +11,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
-import { tmpdir } from 'os';
+import { cpus, tmpdir } from 'os';
 import { join } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
 
     const report = {
       measuredAt: new Date().toISOString(),
-      machine: `${process.platform} ${process.arch}, Node.js ${process.version}, ${require('os').cpus().length} CPUs`,
+      machine: `${process.platform} ${process.arch}, Node.js ${process.version}, ${cpus().length} CPUs`,
       requests: REQUESTS,
       latencyMs: results,
       bundleKiB: sizes,

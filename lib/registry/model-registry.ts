@@ -3,7 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { accessLogsBucket } from '../private/access-logs-bucket';
+import { MAX_RETENTION_DAYS, wholeDaysProblems } from '../private/duration-problems';
+import { throwIfProblems } from '../private/errors';
 import { MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
 import { IModelPackageGroup, ModelPackageGroup, ModelPackageGroupProps } from './model-package-group';
 
@@ -136,18 +138,6 @@ export interface ModelRegistryProps {
   readonly destroyOnRemoval?: boolean;
 }
 
-const MAX_RETENTION_DAYS = 3650;
-
-function wholeDaysProblems(property: string, value: Duration, max: number): string[] {
-  if (value.isUnresolved()) {
-    return [];
-  }
-  const days = value.toDays({ integral: false });
-  return Number.isInteger(days) && days >= 1 && days <= max
-    ? []
-    : [`'${property}' must be a whole number of days between 1 and ${max}, got ${formatValue(value.toHumanString())}`];
-}
-
 /**
  * The single home of model artifacts and model versions: a versioned, KMS-encrypted,
  * TLS-only, access-logged bucket with a fixed layout, and a SageMaker model package group.
@@ -185,14 +175,8 @@ export class ModelRegistry extends ModelRegistryBase {
     const destroy = props.destroyOnRemoval ?? false;
     const removalPolicy = destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    // Object ownership is left to CDK: it grants log delivery by bucket policy, or by ACL in
-    // apps without the `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` flag.
-    this.accessLogsBucket = props.accessLogsBucket ?? new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      lifecycleRules: [{ id: 'expire-access-logs', expiration: accessLogsRetention }],
+    this.accessLogsBucket = props.accessLogsBucket ?? accessLogsBucket(this, 'AccessLogs', {
+      retention: accessLogsRetention,
       removalPolicy,
       autoDeleteObjects: destroy,
     });

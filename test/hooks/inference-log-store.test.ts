@@ -1,0 +1,311 @@
+import { Duration, Lazy, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { InferenceLogStore, InferenceLogStoreProps } from '../../lib/hooks/inference-log-store';
+import { RECORD_FILTER_PATTERN } from '../../lib/hooks/inference-record';
+import { acknowledgeExpectedWildcards } from '../../lib/private/acknowledge-wildcards';
+import { nagFindings, problemsOf, testStack } from '../helpers';
+
+function fixture(props: InferenceLogStoreProps = {}) {
+  const stack = testStack();
+  const store = new InferenceLogStore(stack, 'Store', props);
+  return {
+    stack, store,
+    /** Synthesizes on first use, so a test may add to the stack before. */
+    get template() {
+      return Template.fromStack(stack);
+    },
+  };
+}
+
+function policyOf(template: Template, rolePrefix: string): unknown[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith(rolePrefix)));
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
+const getAtt = (prefix: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [Match.stringLikeRegexp(`^${prefix}[0-9A-F]{8}$`), attribute] });
+/** The same, for plain jest equality on policy statements. */
+const att = (prefix: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${prefix}[0-9A-F]{8}$`)), attribute] });
+const KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+
+describe('InferenceLogStore with default settings', () => {
+  const { stack, store, template } = fixture();
+
+  test('keeps records in a versioned bucket encrypted with a rotating customer key, TLS only, public access blocked, access-logged', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt('StoreKey') } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^StoreAccessLogs') }, LogFilePrefix: 'inference-logs/' },
+      LifecycleConfiguration: { Rules: [
+        { Id: 'expire-records', ExpirationInDays: 400, NoncurrentVersionExpiration: { NoncurrentDays: 30 }, Status: 'Enabled' },
+        { Id: 'remove-expired-delete-markers', ExpiredObjectDeleteMarker: true, Status: 'Enabled' },
+        { Id: 'abort-incomplete-multipart-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' },
+      ] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: Match.stringLikeRegexp('^StoreBucket') },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LifecycleConfiguration: { Rules: [{ Id: 'expire-access-logs', ExpirationInDays: 400, Status: 'Enabled' }] },
+    });
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+  });
+
+  test('delivers through Firehose, encrypted with the key, as GZIP under dated records and errors prefixes', () => {
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK', KeyARN: getAtt('StoreKey') },
+      ExtendedS3DestinationConfiguration: {
+        BucketARN: getAtt('StoreBucket'),
+        Prefix: 'records/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/',
+        ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+        CompressionFormat: 'GZIP',
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 64 },
+        EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: getAtt('StoreKey') } },
+        CloudWatchLoggingOptions: Match.objectLike({ Enabled: true }),
+      },
+    });
+  });
+
+  test('dead-letters to a KMS-encrypted, TLS-only queue kept 14 days, with an alarm on the first message', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: getAtt('StoreKey'), MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Statistic: 'Maximum', Period: 300,
+      Dimensions: [{ Name: 'QueueName', Value: getAtt('StoreDeadLetterQueue', 'QueueName') }],
+      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    });
+    expect(store.deadLetterAlarm.node.path).toBe('TestStack/Store/DeadLetterAlarm');
+  });
+
+  test('runs the shipper for 60 s with the stream and queue in its environment; Lambda retries twice, then dead-letters the event', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x', Timeout: 60, MemorySize: 256,
+      Environment: { Variables: Match.objectLike({
+        DELIVERY_STREAM_NAME: { Ref: Match.stringLikeRegexp('^StoreDeliveryStream[0-9A-F]{8}$') },
+        DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('^StoreDeadLetterQueue[0-9A-F]{8}$') },
+      }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^StoreShipperFunction') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: getAtt('StoreDeadLetterQueue') } },
+    });
+  });
+
+  test('lets the shipper write its logs, put record batches on its stream and send to its queue, nothing more', () => {
+    expect(policyOf(template, 'StoreShipperRole')).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: att('StoreShipperLogs') },
+      { Effect: 'Allow', Action: 'firehose:PutRecordBatch', Resource: att('StoreDeliveryStream') },
+      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: att('StoreDeadLetterQueue') },
+      { Effect: 'Allow', Action: KEY_ACTIONS, Resource: att('StoreKey') },
+    ]);
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
+  });
+
+  test("limits Firehose's roles to the store's bucket, key and error log", () => {
+    expect(policyOf(template, 'StoreDeliveryStreamServiceRole')).toEqual([
+      { Effect: 'Allow', Action: KEY_ACTIONS, Resource: att('StoreKey') },
+    ]);
+    const bucketArn = att('StoreBucket');
+    expect(policyOf(template, 'StoreDeliveryStreamS3DestinationRole')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:PutObject', 's3:PutObjectLegalHold',
+          's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        Resource: [bucketArn, { 'Fn::Join': ['', [bucketArn, '/*']] }],
+      },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: att('StoreKey') },
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: att('StoreDeliveryStreamLogGroup') },
+    ]);
+  });
+
+  test('retains the buckets, key and queue when they leave the stack', () => {
+    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue']) {
+      for (const resource of Object.values(template.findResources(type))) {
+        expect(resource.DeletionPolicy).toBe('Retain');
+      }
+    }
+  });
+
+  test('creates no Glue resources without analytics', () => {
+    template.resourceCountIs('AWS::Glue::Database', 0);
+    template.resourceCountIs('AWS::Glue::Table', 0);
+    expect(store.table).toBeUndefined();
+  });
+
+  test('measures what the shipper emits, in the Modelship namespace', () => {
+    expect(stack.resolve(store.metricRecordsDelivered().toMetricConfig().metricStat)).toMatchObject({
+      namespace: 'Modelship', metricName: 'RecordsDelivered', dimensions: [{ name: 'service', value: 'modelship-log-shipper' }], statistic: 'Sum',
+    });
+    expect(store.metricRecordsDeadLettered({ period: Duration.minutes(1) }).toMetricConfig().metricStat).toMatchObject({
+      metricName: 'RecordsDeadLettered', period: Duration.minutes(1),
+    });
+    expect(store.metricDeliveryRetries().metricName).toBe('DeliveryRetries');
+  });
+
+  test('passes the AwsSolutions checks', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('InferenceLogStore with sources, analytics and readers', () => {
+  const stack = testStack();
+  const store = new InferenceLogStore(stack, 'Store', { analytics: { databaseName: 'churn_inference' }, retention: Duration.days(90) });
+  const gatewayLogs = new logs.LogGroup(stack, 'GatewayLogs', { retention: logs.RetentionDays.ONE_MONTH });
+  const filter = store.addSource('Gateway', gatewayLogs);
+  const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+  store.grantRead(analyst);
+  // What a user does for a role of their own: CDK's read grant names s3 actions with wildcards.
+  acknowledgeExpectedWildcards(analyst, [{ finding: /^(Action::s3:(GetBucket|GetObject|List)\*|Resource::<StoreBucket[0-9A-F]{8}\.Arn>\/records\/\*)$/, reason: 'Reads records only' }]);
+  const template = Template.fromStack(stack);
+
+  test('subscribes the shipper to record lines of a log group, and lets CloudWatch Logs invoke it', () => {
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^GatewayLogs') },
+      FilterPattern: RECORD_FILTER_PATTERN,
+      DestinationArn: getAtt('StoreShipperFunction'),
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction', Principal: 'logs.amazonaws.com',
+      FunctionName: getAtt('StoreShipperFunction'), SourceArn: getAtt('GatewayLogs'),
+    });
+    expect(filter.node.path).toBe('TestStack/Store/Gateway');
+  });
+
+  test('defines a Glue table over records/ with the JSON SerDe, a column per record field and projected dt/hour partitions', () => {
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'churn_inference' } });
+    const location = { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^StoreBucket') }, '/records/']] };
+    template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'churn_inference',
+      TableInput: {
+        Name: 'records',
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [{ Name: 'dt', Type: 'string' }, { Name: 'hour', Type: 'string' }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date', 'projection.dt.format': 'yyyy-MM-dd', 'projection.dt.range': 'NOW-90DAYS,NOW',
+          'projection.dt.interval': '1', 'projection.dt.interval.unit': 'DAYS',
+          'projection.hour.type': 'integer', 'projection.hour.range': '0,23', 'projection.hour.digits': '2',
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^StoreBucket') }, '/records/dt=${dt}/hour=${hour}/']] },
+        }),
+        StorageDescriptor: Match.objectLike({
+          Location: location,
+          Compressed: true,
+          SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', Parameters: Match.objectLike({ 'case.insensitive': 'true' }) },
+        }),
+      },
+    });
+    const [table] = Object.values(template.findResources('AWS::Glue::Table'));
+    const columns = table.Properties.TableInput.StorageDescriptor.Columns as { Name: string; Type: string }[];
+    expect(Object.fromEntries(columns.map((c) => [c.Name, c.Type]))).toEqual({
+      recordtype: 'string', schemaversion: 'int', recordid: 'string', inferenceid: 'string', captureid: 'string', endpointname: 'string', variant: 'string',
+      modelversion: 'string', assignment: 'string', unithash: 'string', requestedat: 'string', latencyms: 'double', modellatencyms: 'double',
+      status: 'int', error: 'string', bodiessampled: 'boolean', bodiestruncated: 'boolean', request: 'string', response: 'string', outcometype: 'string',
+      converted: 'boolean', value: 'double', issuedat: 'string', reportedat: 'string',
+    });
+    expect(table.DependsOn).toEqual([expect.stringMatching(/^StoreDatabase/)]);
+    expect(store.databaseName).toBe('churn_inference');
+    expect(store.tableName).toBe('records');
+  });
+
+  test('lets readers list the bucket, read and decrypt records, and read the table definition', () => {
+    const bucketArn = att('StoreBucket');
+    const arn = (resource: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':glue:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`]] });
+    expect(policyOf(template, 'Analyst')).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'], Resource: [bucketArn, { 'Fn::Join': ['', [bucketArn, '/records/*']] }] },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: att('StoreKey') },
+      {
+        Effect: 'Allow',
+        Action: ['glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable', 'glue:GetTables'],
+        Resource: [arn('catalog'), arn('database/churn_inference'), arn('table/churn_inference/records')],
+      },
+    ]);
+  });
+
+  test('expires records and access logs after the configured retention', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-records', ExpirationInDays: 90 })]) } });
+    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ Id: 'expire-access-logs', ExpirationInDays: 90 })] } });
+  });
+
+  test('passes the AwsSolutions checks', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('InferenceLogStore settings', () => {
+  test('uses the key and access-log bucket the user passes, with the buffering asked for', () => {
+    const stack = testStack();
+    const key = kms.Key.fromKeyArn(stack, 'Shared', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const central = new s3.Bucket(stack, 'CentralLogs');
+    const store = new InferenceLogStore(stack, 'Store', {
+      encryptionKey: key, accessLogsBucket: central, bufferingInterval: Duration.minutes(5), bufferingSize: Size.mebibytes(128),
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK', KeyARN: key.keyArn },
+      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 128 } }),
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', { LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^CentralLogs') }, LogFilePrefix: 'inference-logs/' } });
+    expect(store.encryptionKey).toBe(key);
+    expect(store.accessLogsBucket).toBe(central);
+  });
+
+  test('generates a Glue database name from the construct path with analytics: true', () => {
+    const { store, template } = fixture({ analytics: true });
+    expect(store.databaseName).toMatch(/^teststack_store_[0-9a-f]{8}$/);
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: store.databaseName } });
+    template.hasResourceProperties('AWS::Glue::Table', { TableInput: Match.objectLike({ Parameters: Match.objectLike({ 'projection.dt.range': 'NOW-400DAYS,NOW' }) }) });
+  });
+
+  test('destroys buckets, key and queue only when asked', () => {
+    const { template } = fixture({ removalPolicy: RemovalPolicy.DESTROY });
+    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue']) {
+      for (const resource of Object.values(template.findResources(type))) {
+        expect(resource.DeletionPolicy).toBe('Delete');
+      }
+    }
+  });
+
+  test('rejects every invalid setting at once, naming the property, the range and the value', () => {
+    expect(problemsOf(() => fixture({
+      retention: Duration.hours(36),
+      bufferingInterval: Duration.seconds(901),
+      bufferingSize: Size.kibibytes(512),
+      analytics: { databaseName: 'Churn-Inference' },
+    }))).toEqual([
+      "'retention' must be a whole number of days between 1 and 3650, got '1 day 12 hours'",
+      "'bufferingInterval' must be a whole number of seconds between 0 and 900, got '15 minutes 1 second'",
+      "'bufferingSize' must be a whole number of MiB between 1 and 128, got '0.5 MiB'",
+      "'analytics.databaseName' must be 1 to 255 lowercase letters, digits or underscores, got 'Churn-Inference'",
+    ]);
+    expect(problemsOf(() => fixture({ retention: Duration.days(4000), bufferingSize: Size.mebibytes(200) }))).toEqual([
+      "'retention' must be a whole number of days between 1 and 3650, got '4000 days'",
+      "'bufferingSize' must be a whole number of MiB between 1 and 128, got '200 MiB'",
+    ]);
+  });
+
+  test('accepts the edges of each range, and skips tokens', () => {
+    expect(() => fixture({ retention: Duration.days(3650), bufferingInterval: Duration.seconds(0), bufferingSize: Size.mebibytes(1) })).not.toThrow();
+    const { template } = fixture({
+      retention: Duration.days(Lazy.number({ produce: () => 30 })),
+      bufferingInterval: Duration.seconds(Lazy.number({ produce: () => 120 })),
+      analytics: { databaseName: Lazy.string({ produce: () => 'late_name' }) },
+    });
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'late_name' } });
+  });
+});

@@ -1,0 +1,233 @@
+import { gzipSync } from 'zlib';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { FirehoseClient, PutRecordBatchCommand, PutRecordBatchCommandInput, ResourceNotFoundException, ServiceUnavailableException } from '@aws-sdk/client-firehose';
+import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import type { CloudWatchLogsEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { handler, ship, ShipperSettings } from '../../lambda/log-shipper';
+
+const firehose = mockClient(FirehoseClient);
+const sqs = mockClient(SQSClient);
+const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/dead-letters';
+const FAILED_AT = '2026-11-02T10:00:00.000Z';
+const context = { getRemainingTimeInMillis: () => 60_000 };
+const sleeps: number[] = [];
+const settings: ShipperSettings = {
+  deliveryStreamName: 'inference-records',
+  deadLetterQueueUrl: QUEUE_URL,
+  sleep: async (ms) => { sleeps.push(ms); },
+  random: () => 0.5,
+  now: () => new Date(FAILED_AT),
+};
+
+const record = (i: number) => JSON.stringify({ recordType: 'modelship.inference', schemaVersion: 1, recordId: `inf-${i}`, status: 200 });
+
+/** A subscription delivery as CloudWatch Logs sends it: gzipped JSON in base64. */
+function logsEvent(messages: string[], messageType = 'DATA_MESSAGE'): CloudWatchLogsEvent {
+  const data = {
+    messageType, owner: '111111111111', logGroup: '/aws/lambda/gateway', logStream: '2026/11/02/[$LATEST]abc',
+    subscriptionFilters: ['records'], logEvents: messages.map((message, i) => ({ id: `${i}`, timestamp: 1_700_000_000_000 + i, message })),
+  };
+  return { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } };
+}
+
+const data = (line: string) => ({ Data: Buffer.from(`${line}\n`, 'utf8') });
+const ok = (n: number) => ({ FailedPutCount: 0, RequestResponses: Array.from({ length: n }, (_, i) => ({ RecordId: `id-${i}` })) });
+const throttled = () => new ServiceUnavailableException({ message: 'Slow down.', $metadata: {} });
+const sentLines = (input: unknown) => ((input as PutRecordBatchCommandInput).Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString('utf8'));
+
+beforeEach(() => {
+  firehose.reset();
+  sqs.reset();
+  sleeps.length = 0;
+  sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }));
+});
+
+describe('the log shipper handler', () => {
+  test('sends each record line, with a newline, to the delivery stream in one PutRecordBatch', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(3));
+    const lines = [record(1), record(2), record(3)];
+    await expect(ship(logsEvent(lines), context, settings)).resolves.toEqual({ received: 3, delivered: 3, deadLettered: 0, retries: 0 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+    expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { DeliveryStreamName: 'inference-records', Records: lines.map(data) });
+    expect(sqs).not.toHaveReceivedAnyCommand();
+  });
+
+  test('takes a trailing newline off a log message instead of doubling it', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    await ship(logsEvent([`${record(1)}\n`]), context, settings);
+    expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { Records: [data(record(1))] });
+  });
+
+  test('retries only the records a partial failure names, then delivers them', async () => {
+    firehose.on(PutRecordBatchCommand)
+      .resolvesOnce({
+        FailedPutCount: 2,
+        RequestResponses: [
+          { RecordId: 'id-0' },
+          { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' },
+          { RecordId: 'id-2' },
+          { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal failure.' },
+        ],
+      })
+      .resolvesOnce(ok(2));
+    const lines = [record(0), record(1), record(2), record(3)];
+    await expect(ship(logsEvent(lines), context, settings)).resolves.toEqual({ received: 4, delivered: 4, deadLettered: 0, retries: 2 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 2);
+    expect(firehose).toHaveReceivedNthCommandWith(2, PutRecordBatchCommand, { DeliveryStreamName: 'inference-records', Records: [data(record(1)), data(record(3))] });
+    expect(sleeps).toEqual([50]);
+    expect(sqs).not.toHaveReceivedAnyCommand();
+  });
+
+  test('retries the whole call when Firehose throttles it', async () => {
+    firehose.on(PutRecordBatchCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves(ok(2));
+    await expect(ship(logsEvent([record(1), record(2)]), context, settings)).resolves.toMatchObject({ delivered: 2, deadLettered: 0, retries: 4 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 3);
+    expect(firehose).toHaveReceivedNthCommandWith(3, PutRecordBatchCommand, { Records: [data(record(1)), data(record(2))] });
+    expect(sleeps).toEqual([50, 100]);
+  });
+
+  test('dead-letters records that still fail after the last attempt, in one SendMessageBatch of the documented shape', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => ({
+      FailedPutCount: 1,
+      RequestResponses: (input.Records ?? []).map((_, i) => (i === 0 && input.Records!.length === 2 ? { RecordId: 'id-0' } : { ErrorCode: 'ServiceUnavailableException' })),
+    }));
+    const lines = [record(1), record(2)];
+    await expect(ship(logsEvent(lines), context, { ...settings, maxAttempts: 3 })).resolves.toEqual({ received: 2, delivered: 1, deadLettered: 1, retries: 2 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 3);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
+      QueueUrl: QUEUE_URL,
+      Entries: [{
+        Id: 'm0',
+        MessageBody: JSON.stringify({ reason: 'delivery-failed', error: 'ServiceUnavailableException', records: [record(2)], failedAt: FAILED_AT }),
+      }],
+    });
+  });
+
+  test('dead-letters at once when the stream does not exist, without retrying', async () => {
+    firehose.on(PutRecordBatchCommand).rejects(new ResourceNotFoundException({ message: 'Stream not found', $metadata: {} }));
+    await expect(ship(logsEvent([record(1)]), context, settings)).resolves.toMatchObject({ delivered: 0, deadLettered: 1 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+    expect(JSON.parse(sqs.commandCalls(SendMessageBatchCommand)[0].args[0].input.Entries![0].MessageBody!)).toMatchObject({ error: 'ResourceNotFoundException' });
+  });
+
+  test('dead-letters lines that are not records, as malformed, and delivers the rest', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    const junk = ['not json', '{"recordType":"other"}'];
+    await expect(ship(logsEvent([junk[0], record(1), junk[1]]), context, settings)).resolves.toEqual({ received: 3, delivered: 1, deadLettered: 2, retries: 0 });
+    expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { Records: [data(record(1))] });
+    expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
+      QueueUrl: QUEUE_URL,
+      Entries: [{ Id: 'm0', MessageBody: JSON.stringify({ reason: 'malformed', records: junk, failedAt: FAILED_AT }) }],
+    });
+  });
+
+  test('resends only the dead-letter entries SQS failed', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(0));
+    sqs.on(SendMessageBatchCommand)
+      .rejectsOnce(Object.assign(new Error('throttled'), { name: 'RequestThrottled' }))
+      .resolvesOnce({ Successful: [{ Id: 'm0', MessageId: '1', MD5OfMessageBody: 'x' }], Failed: [] })
+      .resolves({ Successful: [{ Id: 'm0', MessageId: '2', MD5OfMessageBody: 'x' }], Failed: [] });
+    await ship(logsEvent(['bad line']), context, settings);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 2);
+  });
+
+  test('throws when the dead-letter queue keeps refusing, so Lambda retries the event', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(0));
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: [], Failed: (input.Entries ?? []).map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError' })),
+    }));
+    await expect(ship(logsEvent(['bad line']), context, settings)).rejects.toThrow('Could not send 1 dead-letter message(s) after retries: InternalError');
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 6);
+  });
+
+  test('ignores the control message CloudWatch Logs sends when a subscription is created', async () => {
+    await expect(ship(logsEvent(['CWL CONTROL MESSAGE: Checking health of destination Lambda.'], 'CONTROL_MESSAGE'), context, settings))
+      .resolves.toEqual({ received: 0, delivered: 0, deadLettered: 0, retries: 0 });
+    expect(firehose).not.toHaveReceivedAnyCommand();
+    expect(sqs).not.toHaveReceivedAnyCommand();
+  });
+
+  test('rejects an event that is not a subscription delivery before calling AWS', async () => {
+    await expect(ship({} as CloudWatchLogsEvent, context, settings)).rejects.toThrow("Invalid event: expected a CloudWatch Logs subscription event with 'awslogs.data'");
+    await expect(ship({ awslogs: { data: 'bm90IGd6aXA=' } }, context, settings)).rejects.toThrow();
+    expect(firehose).not.toHaveReceivedAnyCommand();
+  });
+
+  test('emits delivered, dead-lettered and retry counts as metrics', async () => {
+    const addMetric = jest.spyOn(Metrics.prototype, 'addMetric');
+    firehose.on(PutRecordBatchCommand).rejectsOnce(throttled()).resolves(ok(2));
+    await ship(logsEvent([record(1), record(2), 'junk']), context, settings);
+    expect(addMetric.mock.calls).toEqual([['RecordsDelivered', 'Count', 2], ['RecordsDeadLettered', 'Count', 1], ['DeliveryRetries', 'Count', 2]]);
+    addMetric.mockRestore();
+  });
+
+  test('the entry point reads its settings from the environment', async () => {
+    const saved = { ...process.env };
+    delete process.env.DELIVERY_STREAM_NAME;
+    await expect(handler(logsEvent([record(1)]), context as never)).rejects.toThrow("Invalid environment: expected 'DELIVERY_STREAM_NAME'");
+    Object.assign(process.env, { DELIVERY_STREAM_NAME: 'from-env', DEAD_LETTER_QUEUE_URL: QUEUE_URL, MAX_ATTEMPTS: '2' });
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    await handler(logsEvent([record(1)]), context as never);
+    expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { DeliveryStreamName: 'from-env' });
+    process.env = saved;
+  });
+});
+
+/** A deterministic generator of numbers in [0, 1). */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('the log shipper under random failures', () => {
+  test.each([1, 2, 3])('5,000 records with ~30%% per-record failures and thrown calls (seed %i): each delivered once or dead-lettered once', async (seed) => {
+    const random = prng(seed);
+    const accepted: string[] = [];
+    let thrown = 0;
+    firehose.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => {
+      const lines = sentLines(input);
+      expect(lines.length).toBeLessThanOrEqual(500);
+      if (random() < 0.1) {
+        thrown++;
+        throw throttled();
+      }
+      const responses = lines.map((line) => {
+        if (random() < 0.3) {
+          return { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' };
+        }
+        accepted.push(line);
+        return { RecordId: `id-${accepted.length}` };
+      });
+      return { FailedPutCount: responses.filter((r) => r.ErrorCode).length, RequestResponses: responses };
+    });
+    const lines = Array.from({ length: 5000 }, (_, i) => record(i));
+    const events = [lines.slice(0, 2500), lines.slice(2500)].map((part) => logsEvent(part));
+
+    let delivered = 0;
+    for (const event of events) {
+      delivered += (await ship(event, context, { ...settings, random })).delivered;
+    }
+
+    const deadLettered = sqs.commandCalls(SendMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? [])
+      .flatMap((entry) => JSON.parse(entry.MessageBody!).records as string[]);
+    const outcomes = [...accepted.map((data) => data.replace(/\n$/, '')), ...deadLettered];
+    expect(accepted.every((d) => d.endsWith('\n'))).toBe(true);
+    expect(outcomes).toHaveLength(5000);
+    expect(new Set(outcomes).size).toBe(5000);
+    expect([...outcomes].sort()).toEqual([...lines].sort());
+    expect(delivered).toBe(accepted.length);
+    expect(thrown).toBeGreaterThan(0);
+    expect(deadLettered.length).toBeGreaterThan(0);
+    expect(accepted.length).toBeGreaterThan(4900);
+  });
+});
