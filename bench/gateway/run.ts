@@ -115,10 +115,15 @@ async function main(): Promise<void> {
     const coldNode = coldImportMs(join(__dirname, 'empty.js'), process.env);
 
     // Records and EMF go where Lambda sends them, a stream the handler writes synchronously; here /dev/null.
+    // The record lines are kept (a push, parsed after the run) for the handler's own view of its time.
     const devNull = openSync('/dev/null', 'w');
     const realWrite = process.stdout.write.bind(process.stdout);
+    let recordLines: string[] = [];
     process.stdout.write = ((chunk: string | Uint8Array) => {
       if (typeof chunk === 'string') {
+        if (chunk.startsWith('{"recordType"')) {
+          recordLines.push(chunk);
+        }
         writeSync(devNull, chunk);
       } else {
         writeSync(devNull, chunk);
@@ -134,8 +139,9 @@ async function main(): Promise<void> {
       weighted: () => event({ input }),
       sticky: (i: number) => event({ input, unitId: `user-${i % 1000}` }),
     };
-    const results: Record<string, { bare: ReturnType<typeof summary>; gateway: ReturnType<typeof summary>; addedP50: number; addedP99: number; ratioP50: number }> = {};
+    const results: Record<string, { bare: ReturnType<typeof summary>; gateway: ReturnType<typeof summary>; addedP50: number; addedP99: number; ratioP50: number; ownTime: ReturnType<typeof summary> }> = {};
     for (const [name, make] of Object.entries(scenarios)) {
+      recordLines = [];
       const bareTimes: number[] = [];
       const gatewayTimes: number[] = [];
       for (let i = 0; i < WARMUP + REQUESTS; i++) {
@@ -156,7 +162,12 @@ async function main(): Promise<void> {
       }
       const b = summary(bareTimes);
       const g = summary(gatewayTimes);
-      results[name] = { bare: b, gateway: g, addedP50: g.p50 - b.p50, addedP99: g.p99 - b.p99, ratioP50: g.p50 / b.p50 };
+      // Per request, as the handler saw it: its total time minus its wait for InvokeEndpoint.
+      const own = recordLines.slice(WARMUP).map((line) => {
+        const r = JSON.parse(line) as { latencyMs: number; modelLatencyMs: number };
+        return r.latencyMs - r.modelLatencyMs;
+      });
+      results[name] = { bare: b, gateway: g, addedP50: g.p50 - b.p50, addedP99: g.p99 - b.p99, ratioP50: g.p50 / b.p50, ownTime: summary(own) };
     }
     process.stdout.write = realWrite;
 
@@ -168,16 +179,18 @@ async function main(): Promise<void> {
       bundleKiB: sizes,
       coldImportMs: { ...cold, emptyModule: coldNode },
       targets: { addedP99Ms: ADDED_P99_LIMIT_MS, bundleKiB: BUNDLE_LIMIT_KB },
-      met: Object.values(results).every((r) => r.addedP99 < ADDED_P99_LIMIT_MS) && Object.values(sizes).every((s) => s < BUNDLE_LIMIT_KB),
+      met: Object.values(results).every((r) => r.addedP99 < ADDED_P99_LIMIT_MS && r.ownTime.p99 < ADDED_P99_LIMIT_MS) && Object.values(sizes).every((s) => s < BUNDLE_LIMIT_KB),
     };
     writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
     const ms = (x: number) => x.toFixed(3);
     const lines = [
       '# Inference gateway benchmark results', '',
       `Measured ${report.measuredAt} on ${report.machine}; ${REQUESTS} requests per scenario after ${WARMUP} warm-up requests.`, '',
-      '| scenario | bare InvokeEndpoint p50 / p99 (ms) | through the gateway handler p50 / p99 (ms) | added p50 / p99 (ms) | ratio p50 |',
-      '|---|---|---|---|---|',
-      ...Object.entries(results).map(([n, r]) => `| ${n} | ${ms(r.bare.p50)} / ${ms(r.bare.p99)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.addedP50)} / ${ms(r.addedP99)} | ${r.ratioP50.toFixed(2)} |`),
+      '| scenario | bare InvokeEndpoint p50 / p99 (ms) | through the gateway handler p50 / p99 (ms) | added p50 / p99 (ms) | ratio p50 | handler\'s own time per request p50 / p99 (ms) |',
+      '|---|---|---|---|---|---|',
+      ...Object.entries(results).map(([n, r]) => `| ${n} | ${ms(r.bare.p50)} / ${ms(r.bare.p99)} | ${ms(r.gateway.p50)} / ${ms(r.gateway.p99)} | ${ms(r.addedP50)} / ${ms(r.addedP99)} | ${r.ratioP50.toFixed(2)} | ${ms(r.ownTime.p50)} / ${ms(r.ownTime.p99)} |`),
+      '', '"Added" is the gateway\'s percentile minus the bare call\'s, both over the same interleaved requests; "own time" is, per request, the handler\'s',
+      'total minus its wait for InvokeEndpoint, from its own records (it leaves out writing the record and the EMF line, which the totals include).',
       '', '| hook | bundle (KiB, minified) | cold import (ms, median of 15) |', '|---|---|---|',
       ...HOOKS.map((h) => `| ${h} | ${sizes[h]} | ${cold[h] === undefined ? '' : ms(cold[h])} |`),
       `| (an empty module, the floor) | | ${ms(coldNode)} |`,
