@@ -1,8 +1,9 @@
 // A separate CDK app that depends on the packed modelship package, as a platform team's would:
-// a registry and a training pipeline whose handlers are bundled from the package's own files.
+// a registry, a training pipeline and an inference gateway whose handlers are bundled from the
+// package's own files.
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ContainerImage, ModelRegistry, TrainingInstanceType, TrainingPipeline } from 'modelship';
+import { ContainerImage, InferenceGateway, ModelEndpoint, ModelRegistry, TrainingInstanceType, TrainingPipeline } from 'modelship';
 
 const app = new App({ outdir: process.argv[2] });
 const stack = new Stack(app, 'ConsumerStack');
@@ -15,11 +16,15 @@ new TrainingPipeline(stack, 'Training', {
   inputs: [{ channelName: 'train', bucket: s3.Bucket.fromBucketName(stack, 'Data', 'team-datasets'), prefix: 'churn/' }],
   metrics: [{ name: 'train:loss', regex: 'loss=([0-9.]+)', failOnNonFinite: true }],
 });
+new InferenceGateway(stack, 'Gateway', {
+  endpoint: ModelEndpoint.fromModelEndpointAttributes(stack, 'Endpoint', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] }),
+});
 const location: string = registry.artifactLocation('churn', '1.0.0').key;
 const assembly = app.synth();
 const resources = Object.values(assembly.getStackByName('ConsumerStack').template.Resources as Record<string, { Type: string }>);
 const count = (type: string) => resources.filter((r) => r.Type === type).length;
-if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== 2
+// Two training handlers, the gateway's two and the log shipper.
+if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== 5 || count('AWS::ApiGatewayV2::Api') !== 1
   || location !== 'models/churn/1.0.0/output/model.tar.gz') {
   throw new Error(`consumer app synthesized unexpected resources: ${resources.map((r) => r.Type).join(', ')}`);
 }
