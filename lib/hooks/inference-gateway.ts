@@ -16,7 +16,7 @@ import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
 import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from './gateway-settings';
-import { InferenceLogStore } from './inference-log-store';
+import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
 /** Request rate limits of the gateway's stage. */
 export interface GatewayThrottle {
@@ -49,7 +49,7 @@ export interface InferenceGatewayProps {
   /** How long after a prediction its outcomes are accepted, 1 minute-90 days. @default Duration.days(7) */
   readonly outcomeWindow?: Duration;
   /** Where records land; share one store between gateways. @default - a new `InferenceLogStore` */
-  readonly logStore?: InferenceLogStore;
+  readonly logStore?: IInferenceLogStore;
   /** Encrypts the signing key and the outcome table. @default - a new key with rotation */
   readonly encryptionKey?: kms.IKey;
   /** Memory of the invocation function, in MiB (CPU grows with it), 256-10240. @default 1024 */
@@ -84,7 +84,7 @@ export class InferenceGateway extends Construct {
   /** Encrypts the signing key and the outcome table. */
   public readonly encryptionKey: kms.IKey;
   /** Where the records land. */
-  public readonly logStore: InferenceLogStore;
+  public readonly logStore: IInferenceLogStore;
   /** The API's access log. */
   public readonly accessLog: logs.LogGroup;
   /** The endpoint behind the gateway. */

@@ -10,9 +10,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
-import { accessLogsBucket } from '../private/access-logs-bucket';
+import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../private/errors';
 import { HandlerFunction } from '../private/handler-function';
@@ -111,13 +111,23 @@ export interface InferenceLogStoreProps {
 
 const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
 
+/** Where inference records land: what a gateway needs of a log store. */
+export interface IInferenceLogStore extends IConstruct {
+  /** The bucket the records land in. */
+  readonly bucket: s3.IBucket;
+  /** Ships the record lines of a log group to the store. */
+  addSource(id: string, logGroup: logs.ILogGroup): logs.SubscriptionFilter;
+  /** Lets the grantee read the records (and query them, with analytics). */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+}
+
 /**
  * Stores the inference gateway's records: a subscription filter ships record lines to a Lambda
  * that delivers them to Firehose, which writes GZIP JSON Lines to a KMS-encrypted, versioned,
  * TLS-only, access-logged bucket under `records/dt=YYYY-MM-DD/hour=HH/`. Records Firehose will
  * not take after retries go to a KMS-encrypted dead-letter queue with an alarm.
  */
-export class InferenceLogStore extends Construct {
+export class InferenceLogStore extends Construct implements IInferenceLogStore {
   /** The bucket that holds records under `records/` and Firehose error output under `errors/`. */
   public readonly bucket: s3.Bucket;
   /** The key that encrypts the bucket, the stream and the dead-letter queue. */
@@ -165,17 +175,10 @@ export class InferenceLogStore extends Construct {
       removalPolicy,
     });
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
+    this.bucket = encryptedBucket(this, 'Bucket', {
       encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: true,
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'inference-logs/',
+      accessLogsBucket: this.accessLogsBucket,
+      accessLogsPrefix: 'inference-logs/',
       lifecycleRules: [
         { id: 'expire-records', expiration: retention, noncurrentVersionExpiration: Duration.days(30) },
         { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },

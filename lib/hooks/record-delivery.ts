@@ -130,32 +130,40 @@ export function isRecordLine(line: string): boolean {
 }
 
 /**
+ * Splits items, in order, into consecutive groups of at most `maxCount` items and `maxBytes`
+ * bytes (an item larger than `maxBytes` alone makes a group of its own).
+ */
+function groupWithin<T>(items: readonly T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let currentBytes = 0;
+  for (const item of items) {
+    const bytes = sizeOf(item);
+    if (current.length > 0 && (current.length >= maxCount || currentBytes + bytes > maxBytes)) {
+      groups.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(item);
+    currentBytes += bytes;
+  }
+  if (current.length > 0) {
+    groups.push(current);
+  }
+  return groups;
+}
+
+/**
  * Splits lines, in order, into batches within the limits. A line whose record data is larger
  * than one record may be is set aside, not batched.
  */
 export function batchRecords(lines: readonly string[], limits: BatchLimits = FIREHOSE_LIMITS): { batches: string[][]; tooLarge: string[] } {
-  const batches: string[][] = [];
-  const tooLarge: string[] = [];
-  let current: string[] = [];
-  let currentBytes = 0;
-  for (const line of lines) {
-    const bytes = utf8Bytes(recordData(line));
-    if (bytes > limits.maxRecordBytes) {
-      tooLarge.push(line);
-      continue;
-    }
-    if (current.length > 0 && (current.length >= limits.maxRecords || currentBytes + bytes > limits.maxBatchBytes)) {
-      batches.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(line);
-    currentBytes += bytes;
-  }
-  if (current.length > 0) {
-    batches.push(current);
-  }
-  return { batches, tooLarge };
+  const size = (line: string) => utf8Bytes(recordData(line));
+  const fits = lines.filter((line) => size(line) <= limits.maxRecordBytes);
+  return {
+    batches: groupWithin(fits, size, limits.maxRecords, limits.maxBatchBytes),
+    tooLarge: lines.filter((line) => size(line) > limits.maxRecordBytes),
+  };
 }
 
 /** The largest delay before the given retry (1 = the first retry): base × 2^(retry−1), capped. */
@@ -350,23 +358,7 @@ export function deadLetterMessages(deadLetters: readonly DeadLetter[], failedAt:
 
 /** Groups message bodies, in order, into `SendMessageBatch` calls within the limits. */
 export function messageBatches(bodies: readonly string[], limits: QueueLimits = SQS_LIMITS): string[][] {
-  const batches: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = utf8Bytes(body);
-    if (current.length > 0 && (current.length >= limits.maxEntries || bytes + size > limits.maxBatchBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length > 0) {
-    batches.push(current);
-  }
-  return batches;
+  return groupWithin(bodies, utf8Bytes, limits.maxEntries, limits.maxBatchBytes);
 }
 
 /** One `SendMessageBatch` entry. */

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { accessLogsBucket } from '../private/access-logs-bucket';
+import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems } from '../private/duration-problems';
 import { throwIfProblems } from '../private/errors';
 import { MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
@@ -187,17 +187,10 @@ export class ModelRegistry extends ModelRegistryBase {
       removalPolicy,
     });
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
+    this.bucket = encryptedBucket(this, 'Bucket', {
       encryptionKey,
-      bucketKeyEnabled: true,
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'registry/',
+      accessLogsBucket: this.accessLogsBucket,
+      accessLogsPrefix: 'registry/',
       lifecycleRules: [
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter },
         { id: 'expire-noncurrent-versions', noncurrentVersionExpiration },

@@ -3,20 +3,9 @@ import {
   backoffCeiling, backoffDelay, batchRecords, BatchLimits, DeadLetter, DeadLetterError, DeadLetterMessage, deadLetterMessages,
   deliverRecords, DeliveryDeps, FIREHOSE_LIMITS, isRecordLine, messageBatches, QueueEntry, recordData, sendDeadLetters, SQS_LIMITS, utf8Bytes,
 } from '../../lib/hooks/record-delivery';
+import { prng } from '../prng';
 
 const FAILED_AT = '2026-11-02T10:00:00.000Z';
-
-/** A deterministic generator of numbers in [0, 1), so a failing property replays exactly. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Lines that are unique (a record id each), so "sent twice" is observable even for equal payloads. */
 const uniqueLines = (payloads: string[]) => payloads.map((p, i) => JSON.stringify({ recordType: 'modelship.inference', recordId: `r${i}`, p }));

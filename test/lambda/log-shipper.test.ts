@@ -6,6 +6,7 @@ import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler, ship, ShipperSettings } from '../../lambda/log-shipper';
+import { prng } from '../prng';
 
 const firehose = mockClient(FirehoseClient);
 const sqs = mockClient(SQSClient);
@@ -176,17 +177,6 @@ describe('the log shipper handler', () => {
   });
 });
 
-/** A deterministic generator of numbers in [0, 1). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('the log shipper under random failures', () => {
   test.each([1, 2, 3])('5,000 records with ~30%% per-record failures and thrown calls (seed %i): each delivered once or dead-lettered once', async (seed) => {
