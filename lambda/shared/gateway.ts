@@ -19,15 +19,17 @@ let key: Promise<Buffer> | undefined;
 
 /** The signing key, read once per container; a failed read is retried by the next request. */
 export function signingKey(): Promise<Buffer> {
-  key ??= secrets.send(new GetSecretValueCommand({ SecretId: settings.signingKeySecretId })).then((out) => {
-    if (!out.SecretString) {
-      throw new Error(`The signing key secret ${settings.signingKeySecretId} has no string value`);
-    }
-    return Buffer.from(out.SecretString, 'utf8');
-  });
-  key.catch(() => {
-    key = undefined;
-  });
+  if (!key) {
+    key = secrets.send(new GetSecretValueCommand({ SecretId: settings.signingKeySecretId })).then((out) => {
+      if (!out.SecretString) {
+        throw new Error(`The signing key secret ${settings.signingKeySecretId} has no string value`);
+      }
+      return Buffer.from(out.SecretString, 'utf8');
+    });
+    key.catch(() => {
+      key = undefined;
+    });
+  }
   return key;
 }
 
