@@ -1,0 +1,147 @@
+/**
+ * The contract between the release controller's pure logic (`lib/release/`), the controller
+ * Lambda, the CLI and the construct. Plain JSON-serializable data: a policy is stored, hashed
+ * and read from files as it is. Pure: no SDK, no aws-cdk-lib, no clock.
+ */
+
+/** The business metric a rollout is decided on, per variant, from the gateway's metrics. */
+export interface PrimaryMetricSpec {
+  /** `rate`: conversions per invocation; `mean`: outcome value (e.g. revenue) per invocation, heavy-tailed. */
+  readonly kind: 'rate' | 'mean';
+  /** The outcome type the gateway counts (its `OutcomeType` dimension), e.g. `purchase`. */
+  readonly outcomeType: string;
+  /** The smallest relative change worth detecting, e.g. 0.05 for 5% (0 < mde ≤ 1). */
+  readonly minimumDetectableEffect: number;
+  /** Which direction is better. */
+  readonly betterWhen: 'higher' | 'lower';
+}
+
+/** Limits whose breach aborts a rollout at once. */
+export interface GuardrailSpec {
+  /** Largest acceptable share of failed invocations of the candidate (0-1). */
+  readonly maxErrorRate?: number;
+  /** Largest acceptable p99 gateway latency of the candidate, in milliseconds. */
+  readonly maxP99LatencyMs?: number;
+  /** CloudWatch alarms whose ALARM state aborts the rollout. */
+  readonly alarmNames?: readonly string[];
+}
+
+/** What every policy has. */
+export interface CommonPolicySpec {
+  /** The variant serving today. */
+  readonly baseline: string;
+  /** The variant being rolled out or tested. */
+  readonly candidate: string;
+  readonly metric: PrimaryMetricSpec;
+  readonly guardrails: GuardrailSpec;
+  /** Minutes between ticks (1-1440). */
+  readonly evaluationIntervalMinutes: number;
+  /** Hours after which an inconclusive rollout pauses for a human (1-2160). */
+  readonly maxDurationHours: number;
+  /** Probability of promoting a candidate that is no better (0 < alpha < 0.5), default 0.05. */
+  readonly alpha: number;
+  /** Probability of promoting a candidate better by the minimum detectable effect (0.5-0.99), default 0.8. */
+  readonly power: number;
+  /** Pause for a person before promoting (required in production). */
+  readonly manualGateBeforePromotion: boolean;
+  /** What a failed pre-step hook does. */
+  readonly onHookFailure: 'hold' | 'abort';
+}
+
+/** Shift traffic to the candidate step by step while the evidence allows. */
+export interface ProgressivePolicySpec extends CommonPolicySpec {
+  readonly kind: 'progressive';
+  /** Candidate weights in percent, strictly increasing, each 1-100, the last 100. */
+  readonly steps: readonly number[];
+  /** Minimum minutes at a step before advancing. */
+  readonly minStepMinutes: number;
+  /** Minimum invocations of the candidate at a step before advancing. */
+  readonly minSamplesPerStep: number;
+}
+
+/** An A/B test at a fixed split that ends with a winner, early if the evidence allows. */
+export interface ExperimentPolicySpec extends CommonPolicySpec {
+  readonly kind: 'experiment';
+  /** The candidate's weight in percent during the test (1-99). */
+  readonly candidateWeight: number;
+}
+
+/** Weights follow each variant's probability of being best (Thompson sampling), with a floor. */
+export interface BanditPolicySpec extends CommonPolicySpec {
+  readonly kind: 'bandit';
+  /** Least weight each variant keeps while the test runs, in percent (0-50). */
+  readonly floorPercent: number;
+}
+
+/** Any policy. */
+export type PolicySpec = ProgressivePolicySpec | ExperimentPolicySpec | BanditPolicySpec;
+
+/** One variant's counts over a window, as read from the gateway's metrics. */
+export interface VariantCounts {
+  /** Predictions served. */
+  readonly invocations: number;
+  /** Failed invocations. */
+  readonly errors: number;
+  /** Conversions of the metric's outcome type. */
+  readonly conversions: number;
+  /** Sum of the outcome values of the metric's type. */
+  readonly valueSum: number;
+  /** Sum of the squared outcome values (for the variance of a mean). */
+  readonly valueSumOfSquares: number;
+  /** p99 gateway latency over the window, when known. */
+  readonly p99LatencyMs?: number;
+}
+
+/** What the controller saw at a tick. */
+export interface Observation {
+  /** The tick's time (epoch ms). */
+  readonly atMs: number;
+  /** False when a metric the decision needs is missing or late: the decision is then hold. */
+  readonly complete: boolean;
+  /** Counts since the rollout began, per variant. */
+  readonly total: Readonly<Record<string, VariantCounts>>;
+  /** Counts since the current step began, per variant. */
+  readonly step: Readonly<Record<string, VariantCounts>>;
+  /** Guardrail alarms in ALARM. */
+  readonly breachedAlarms: readonly string[];
+}
+
+/** Where a rollout is. */
+export type Phase = 'running' | 'paused' | 'awaiting-approval' | 'promoted' | 'aborted';
+
+/** A rollout's state, as stored (without the store's bookkeeping). */
+export interface RolloutState {
+  readonly phase: Phase;
+  /** Index into the progressive policy's steps (0 for other kinds). */
+  readonly step: number;
+  /** Weights in whole percent per variant, summing to 100. */
+  readonly weights: Readonly<Record<string, number>>;
+  readonly startedAtMs: number;
+  readonly stepStartedAtMs: number;
+}
+
+/** What a tick decided. */
+export type Action = 'advance' | 'hold' | 'promote' | 'abort' | 'pause';
+
+/** The numbers behind a decision, kept in the audit trail. */
+export interface Evidence {
+  readonly baseline: VariantCounts;
+  readonly candidate: VariantCounts;
+  /** The candidate's relative lift estimate (candidate / baseline - 1), when defined. */
+  readonly lift?: number;
+  /** The test statistic and the threshold it is compared with. */
+  readonly statistic?: number;
+  readonly threshold?: number;
+  /** Always-valid p-value, when the method defines one. */
+  readonly pValue?: number;
+  /** Bandit: each variant's probability of being best. */
+  readonly probabilityBest?: Readonly<Record<string, number>>;
+}
+
+/** A tick's decision: the action, the state that follows and why. */
+export interface Decision {
+  readonly action: Action;
+  readonly state: RolloutState;
+  readonly reason: string;
+  readonly evidence: Evidence;
+}
