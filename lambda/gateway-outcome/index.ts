@@ -85,6 +85,8 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
   }
   if (outcome.value !== undefined) {
     metrics.addMetric('OutcomeValue', MetricUnit.NoUnit, outcome.value);
+    // Summed with OutcomeValue, it gives the variance of the value per invocation.
+    metrics.addMetric('OutcomeValueSquared', MetricUnit.NoUnit, outcome.value * outcome.value);
   }
   metrics.publishStoredMetrics();
   return respond(202, { counted: true, variant: verified.variant });

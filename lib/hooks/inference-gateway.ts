@@ -253,6 +253,11 @@ export class InferenceGateway extends Construct {
     return this.metric('OutcomeValue', variantName, outcomeType, props);
   }
 
+  /** Sum of the squared outcome values of a type for a variant (with the sum, the variance of a mean). @default - sum over 5 minutes */
+  public metricOutcomeValueSquared(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutcomeValueSquared', variantName, outcomeType, props);
+  }
+
   private grantHandlers(): void {
     const invoke = this.invokeHandler.function;
     this.endpoint.grantInvoke(invoke);

@@ -55,7 +55,7 @@ describe('POST /outcomes', () => {
       variant: 'candidate', outcomeType: 'purchase', converted: true, value: 42.5, issuedAt: expect.any(String), reportedAt: expect.any(String),
     }]);
     expect(emf).toEqual([expect.objectContaining({
-      EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase', Outcomes: 1, Conversions: 1, OutcomeValue: 42.5,
+      EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase', Outcomes: 1, Conversions: 1, OutcomeValue: 42.5, OutcomeValueSquared: 42.5 * 42.5,
     })]);
   });
 
