@@ -1,0 +1,153 @@
+import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollout-types';
+
+/**
+ * How rollouts and their audit trail are stored in DynamoDB, shared by the controller and the
+ * CLI: one item per endpoint (`sk = ROLLOUT`) changed only by conditional writes on `version`,
+ * and append-only audit items (`sk = AUDIT#<time>#<version>`). Pure: items are plain objects
+ * shaped like DynamoDB's attribute values, so neither side needs more than its client.
+ */
+
+/** A manual action waiting for the controller (written by the CLI). */
+export interface ManualCommand {
+  readonly action: 'pause' | 'resume' | 'promote' | 'abort';
+  /** Who asked (the caller's ARN). */
+  readonly actor: string;
+  readonly reason?: string;
+  readonly atMs: number;
+}
+
+/** A rollout as stored. */
+export interface RolloutRecord {
+  readonly endpointName: string;
+  /** Hash of the policy the state was last decided under. */
+  readonly policyHash: string;
+  readonly policy: PolicySpec;
+  readonly state: RolloutState;
+  /** Incremented by every write; writes are conditional on the version read. */
+  readonly version: number;
+  readonly updatedAtMs: number;
+  readonly updatedBy: string;
+  /** A manual action not yet carried out. */
+  readonly command?: ManualCommand;
+}
+
+/** What an audit entry records. */
+export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'weights-applied' | `manual-${ManualCommand['action']}`;
+
+/** One decision or change, with its evidence. */
+export interface AuditEntry {
+  readonly endpointName: string;
+  readonly atMs: number;
+  /** The rollout version this entry produced. */
+  readonly version: number;
+  readonly actor: string;
+  readonly action: AuditAction;
+  readonly reason: string;
+  readonly phase: Phase;
+  readonly fromWeights: Readonly<Record<string, number>>;
+  readonly toWeights: Readonly<Record<string, number>>;
+  readonly policyHash: string;
+  readonly evidence?: Evidence;
+}
+
+/** A DynamoDB attribute value, as far as these items use them. */
+export type Attribute = { S: string } | { N: string };
+/** A DynamoDB item. */
+export type Item = Record<string, Attribute>;
+
+/** The sort key of the rollout item. */
+export const ROLLOUT_KEY = 'ROLLOUT';
+/** The prefix of audit items' sort keys. */
+export const AUDIT_PREFIX = 'AUDIT#';
+
+/** The key of an endpoint's rollout item. */
+export function rolloutKey(endpointName: string): Item {
+  return { pk: { S: endpointName }, sk: { S: ROLLOUT_KEY } };
+}
+
+const s = (value: string): Attribute => ({ S: value });
+const n = (value: number): Attribute => ({ N: String(value) });
+
+function text(item: Item, name: string): string {
+  const value = item[name];
+  if (!value || !('S' in value)) {
+    throw new Error(`Stored item is missing the string attribute '${name}'`);
+  }
+  return value.S;
+}
+
+function number(item: Item, name: string): number {
+  const value = item[name];
+  if (!value || !('N' in value)) {
+    throw new Error(`Stored item is missing the number attribute '${name}'`);
+  }
+  return Number(value.N);
+}
+
+/** A rollout as a DynamoDB item. */
+export function rolloutToItem(record: RolloutRecord): Item {
+  return {
+    ...rolloutKey(record.endpointName),
+    policyHash: s(record.policyHash),
+    policy: s(JSON.stringify(record.policy)),
+    state: s(JSON.stringify(record.state)),
+    version: n(record.version),
+    updatedAtMs: n(record.updatedAtMs),
+    updatedBy: s(record.updatedBy),
+    ...(record.command ? { command: s(JSON.stringify(record.command)) } : {}),
+  };
+}
+
+/** A stored rollout item, read back. */
+export function rolloutFromItem(item: Item): RolloutRecord {
+  return {
+    endpointName: text(item, 'pk'),
+    policyHash: text(item, 'policyHash'),
+    policy: JSON.parse(text(item, 'policy')),
+    state: JSON.parse(text(item, 'state')),
+    version: number(item, 'version'),
+    updatedAtMs: number(item, 'updatedAtMs'),
+    updatedBy: text(item, 'updatedBy'),
+    ...(item.command ? { command: JSON.parse(text(item, 'command')) } : {}),
+  };
+}
+
+/** The sort key of an audit entry: ordered by time, unique by version. */
+export function auditSortKey(atMs: number, version: number): string {
+  return `${AUDIT_PREFIX}${new Date(atMs).toISOString()}#${String(version).padStart(10, '0')}`;
+}
+
+/** An audit entry as a DynamoDB item. */
+export function auditToItem(entry: AuditEntry): Item {
+  return {
+    pk: s(entry.endpointName),
+    sk: s(auditSortKey(entry.atMs, entry.version)),
+    atMs: n(entry.atMs),
+    version: n(entry.version),
+    actor: s(entry.actor),
+    action: s(entry.action),
+    reason: s(entry.reason),
+    phase: s(entry.phase),
+    fromWeights: s(JSON.stringify(entry.fromWeights)),
+    toWeights: s(JSON.stringify(entry.toWeights)),
+    policyHash: s(entry.policyHash),
+    ...(entry.evidence ? { evidence: s(JSON.stringify(entry.evidence)) } : {}),
+  };
+}
+
+/** A stored audit item, read back. */
+export function auditFromItem(item: Item): AuditEntry {
+  return {
+    endpointName: text(item, 'pk'),
+    atMs: number(item, 'atMs'),
+    version: number(item, 'version'),
+    actor: text(item, 'actor'),
+    action: text(item, 'action') as AuditAction,
+    reason: text(item, 'reason'),
+    phase: text(item, 'phase') as Phase,
+    fromWeights: JSON.parse(text(item, 'fromWeights')),
+    toWeights: JSON.parse(text(item, 'toWeights')),
+    policyHash: text(item, 'policyHash'),
+    ...(item.evidence ? { evidence: JSON.parse(text(item, 'evidence')) } : {}),
+  };
+}

@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { countsFromResults, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
+import { AuditEntry, auditFromItem, auditSortKey, auditToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import type { PolicySpec } from '../../lib/release/rollout-types';
+
+const policy: PolicySpec = {
+  kind: 'experiment', baseline: 'baseline', candidate: 'candidate', candidateWeight: 50,
+  metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
+  guardrails: { maxErrorRate: 0.01 }, evaluationIntervalMinutes: 15, maxDurationHours: 336, alpha: 0.05, power: 0.8,
+  manualGateBeforePromotion: false, onHookFailure: 'hold',
+};
+
+describe('rollout records', () => {
+  test('survive the round trip through DynamoDB items', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.nat(), fc.option(fc.constantFrom('pause', 'resume', 'promote', 'abort') as fc.Arbitrary<'pause'>, { nil: undefined }), (w, version, action) => {
+      const record: RolloutRecord = {
+        endpointName: 'churn-ab', policyHash: 'abc', policy, version, updatedAtMs: 1_800_000_000_000, updatedBy: 'controller',
+        state: { phase: 'running', step: 0, weights: { baseline: 100 - w, candidate: w }, startedAtMs: 1, stepStartedAtMs: 2 },
+        ...(action ? { command: { action, actor: 'arn:aws:iam::111111111111:user/ana', reason: 'why', atMs: 3 } } : {}),
+      };
+      expect(rolloutFromItem(rolloutToItem(record))).toEqual(record);
+    }));
+  });
+
+  test('keep audit entries in time order and unique by version', () => {
+    const entry: AuditEntry = {
+      endpointName: 'churn-ab', atMs: 1_800_000_000_000, version: 7, actor: 'controller', action: 'advance', reason: 'step 2',
+      phase: 'running', fromWeights: { baseline: 90, candidate: 10 }, toWeights: { baseline: 80, candidate: 20 }, policyHash: 'abc',
+      evidence: { baseline: { invocations: 1, errors: 0, conversions: 0, valueSum: 0, valueSumOfSquares: 0 }, candidate: { invocations: 1, errors: 0, conversions: 1, valueSum: 2, valueSumOfSquares: 4 }, statistic: 1.2, threshold: 20 },
+    };
+    expect(auditFromItem(auditToItem(entry))).toEqual(entry);
+    expect(auditSortKey(1000, 2) < auditSortKey(1000, 10)).toBe(true);
+    expect(auditSortKey(999, 99) < auditSortKey(1000, 1)).toBe(true);
+  });
+
+  test('name the attribute a damaged item lacks', () => {
+    expect(() => rolloutFromItem({ pk: { S: 'x' } })).toThrow("Stored item is missing the string attribute 'policyHash'");
+  });
+});
+
+describe('metric queries', () => {
+  const source = { namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'purchase' };
+
+  test('read each variant\'s counts over the window as one period, outcome metrics by type', () => {
+    const queries = metricQueries(source, ['baseline', 'candidate'], 0, 90 * 60_000 + 1);
+    expect(queries).toHaveLength(12);
+    expect(queries[2]).toEqual({
+      Id: 'v0_conversions',
+      MetricStat: {
+        Metric: { Namespace: 'Modelship', MetricName: 'Conversions', Dimensions: [
+          { Name: 'service', Value: 'modelship-gateway' }, { Name: 'EndpointName', Value: 'churn-ab' },
+          { Name: 'VariantName', Value: 'baseline' }, { Name: 'OutcomeType', Value: 'purchase' },
+        ] },
+        Period: 91 * 60,
+        Stat: 'Sum',
+      },
+      ReturnData: true,
+    });
+    expect(queries[11].MetricStat).toMatchObject({ Stat: 'p99', Metric: { MetricName: 'GatewayLatency' } });
+    expect(queries[11].MetricStat.Metric.Dimensions).toHaveLength(3);
+  });
+
+  test('use whole minutes, at least one, for the period', () => {
+    fc.assert(fc.property(fc.nat(10 ** 10), fc.nat(10 ** 9), (start, length) => {
+      const period = windowPeriodSeconds(start, start + length);
+      return period >= 60 && period % 60 === 0 && period * 1000 >= length;
+    }));
+  });
+
+  test('count missing outcome datapoints as zero but missing invocations of a live variant as late', () => {
+    const results = [
+      { Id: 'v0_invocations', Values: [900, 100], StatusCode: 'Complete' },
+      { Id: 'v0_conversions', Values: [30], StatusCode: 'Complete' },
+      { Id: 'v0_p99latencyms', Values: [2, 5], StatusCode: 'Complete' },
+      { Id: 'v1_invocations', Values: [], StatusCode: 'Complete' },
+    ];
+    const read = countsFromResults(results, ['baseline', 'candidate'], ['baseline']);
+    expect(read).toEqual({
+      complete: true,
+      counts: {
+        baseline: { invocations: 1000, errors: 0, conversions: 30, valueSum: 0, valueSumOfSquares: 0, p99LatencyMs: 5 },
+        candidate: { invocations: 0, errors: 0, conversions: 0, valueSum: 0, valueSumOfSquares: 0 },
+      },
+    });
+    expect(countsFromResults(results, ['baseline', 'candidate'], ['baseline', 'candidate']).complete).toBe(false);
+    expect(countsFromResults([{ ...results[0], StatusCode: 'PartialData' }], ['baseline'], ['baseline']).complete).toBe(false);
+  });
+});
