@@ -1,0 +1,259 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
+import { applyManualAction, decide, initialState } from '../../lib/release/decide';
+import { countsFromResults, metricQueries, ReadCounts } from '../../lib/release/metric-queries';
+import {
+  AuditAction, AuditEntry, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem,
+} from '../../lib/release/rollout-record';
+import { policyHash } from '../../lib/release/rollout-policy';
+import type { Decision, Evidence, Observation, RolloutState } from '../../lib/release/rollout-types';
+
+const logger = new Logger({ serviceName: 'modelship-release-controller' });
+const settings = controllerSettingsFrom(process.env);
+const policy = settings.policy;
+const hash = policyHash(policy);
+const variants = [policy.baseline, policy.candidate];
+// Throttling and transient errors are retried by the SDK (five attempts, exponential backoff).
+const retries = { maxAttempts: 5 };
+const dynamodb = new DynamoDBClient(retries);
+const sagemaker = new SageMakerClient(retries);
+const cloudwatch = new CloudWatchClient(retries);
+const events = new EventBridgeClient(retries);
+const sns = new SNSClient(retries);
+const lambda = new LambdaClient(retries);
+
+/** The controller's name in the audit trail. */
+export const CONTROLLER_ACTOR = 'release-controller';
+
+/** What a before-step hook receives (version 1); it answers `{ "pass": boolean, "reason"?: string }`. */
+export interface HookPayload {
+  readonly schemaVersion: 1;
+  readonly hook: 'before-step' | 'after-promotion' | 'after-abort';
+  readonly endpointName: string;
+  readonly baseline: string;
+  readonly candidate: string;
+  readonly fromWeights: Readonly<Record<string, number>>;
+  readonly toWeights: Readonly<Record<string, number>>;
+  readonly reason: string;
+  readonly evidence?: Evidence;
+}
+
+/** What one tick did. */
+export interface TickResult {
+  readonly action: AuditAction | 'conflict';
+  readonly state: RolloutState;
+  readonly weightsApplied: boolean;
+}
+
+async function readRollout(): Promise<RolloutRecord | undefined> {
+  const out = await dynamodb.send(new GetItemCommand({ TableName: settings.tableName, Key: rolloutKey(settings.endpointName), ConsistentRead: true }));
+  return out.Item ? rolloutFromItem(out.Item as Item) : undefined;
+}
+
+/** Writes the rollout if nobody changed it since `expectedVersion` was read; false on a conflict. */
+async function writeRollout(record: RolloutRecord, expectedVersion: number | undefined): Promise<boolean> {
+  try {
+    await dynamodb.send(new PutItemCommand({
+      TableName: settings.tableName,
+      Item: rolloutToItem(record),
+      ...(expectedVersion === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
+    }));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** The endpoint's status and its weights in whole percent. */
+async function endpointNow(): Promise<{ status: string; weights: Record<string, number> }> {
+  const out = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: settings.endpointName }));
+  const live = out.ProductionVariants ?? [];
+  const total = live.reduce((sum, v) => sum + (v.CurrentWeight ?? 0), 0);
+  return {
+    status: out.EndpointStatus ?? 'Unknown',
+    weights: Object.fromEntries(live.map((v) => [v.VariantName ?? '', total > 0 ? Math.round((100 * (v.CurrentWeight ?? 0)) / total) : 0])),
+  };
+}
+
+async function readCounts(startMs: number, endMs: number, expectTraffic: string[]): Promise<ReadCounts> {
+  const source = { ...settings.metrics, endpointName: settings.endpointName, outcomeType: policy.metric.outcomeType };
+  if (endMs <= startMs) {
+    return countsFromResults([], variants, expectTraffic);
+  }
+  const results = [];
+  let NextToken: string | undefined;
+  do {
+    const out = await cloudwatch.send(new GetMetricDataCommand({
+      MetricDataQueries: metricQueries(source, variants, startMs, endMs),
+      StartTime: new Date(startMs),
+      EndTime: new Date(endMs),
+      NextToken,
+    }));
+    results.push(...(out.MetricDataResults ?? []));
+    NextToken = out.NextToken;
+  } while (NextToken);
+  return countsFromResults(results, variants, expectTraffic);
+}
+
+async function breachedAlarms(): Promise<string[]> {
+  const names = policy.guardrails.alarmNames ?? [];
+  if (names.length === 0) {
+    return [];
+  }
+  const out = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...names] }));
+  return [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].filter((a) => a.StateValue === 'ALARM').map((a) => a.AlarmName ?? '');
+}
+
+async function observe(state: RolloutState, nowMs: number): Promise<Observation> {
+  const endMs = nowMs - settings.metricLagSeconds * 1000;
+  const live = Object.entries(state.weights).filter(([, w]) => w > 0).map(([v]) => v);
+  const [total, step, alarms] = await Promise.all([
+    readCounts(state.startedAtMs, endMs, live),
+    readCounts(state.stepStartedAtMs, endMs, live),
+    breachedAlarms(),
+  ]);
+  return { atMs: nowMs, complete: total.complete && step.complete, total: total.counts, step: step.counts, breachedAlarms: alarms };
+}
+
+/** Runs the before-step hooks; the first failure's reason, or undefined when all pass. */
+async function beforeStepFailure(payload: HookPayload): Promise<string | undefined> {
+  for (const functionName of settings.beforeStepHooks) {
+    try {
+      const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }), {
+        abortSignal: AbortSignal.timeout(settings.hookTimeoutSeconds * 1000),
+      });
+      const answer = out.Payload ? JSON.parse(Buffer.from(out.Payload).toString('utf8')) : undefined;
+      if (out.FunctionError || answer?.pass !== true) {
+        return `hook ${functionName} failed: ${out.FunctionError ?? answer?.reason ?? 'it did not answer { "pass": true }'}`;
+      }
+    } catch (error) {
+      return `hook ${functionName} failed: ${(error as Error).name === 'AbortError' ? `no answer within ${settings.hookTimeoutSeconds} s` : (error as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
+async function notify(entry: AuditEntry): Promise<void> {
+  const detail = JSON.stringify({ ...entry, baseline: policy.baseline, candidate: policy.candidate });
+  await events.send(new PutEventsCommand({
+    Entries: [{ Source: RELEASE_EVENT_SOURCE, DetailType: `Rollout ${entry.action}`, Detail: detail, EventBusName: settings.eventBusName, Resources: [] }],
+  }));
+  if (settings.topicArn) {
+    await sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: `modelship ${settings.endpointName}: ${entry.action}`.slice(0, 99), Message: detail }));
+  }
+  if (entry.phase === 'promoted' || entry.phase === 'aborted') {
+    const payload: HookPayload = {
+      schemaVersion: 1, hook: entry.phase === 'promoted' ? 'after-promotion' : 'after-abort', endpointName: settings.endpointName,
+      baseline: policy.baseline, candidate: policy.candidate, fromWeights: entry.fromWeights, toWeights: entry.toWeights, reason: entry.reason, evidence: entry.evidence,
+    };
+    await Promise.all(settings.afterHooks.map((functionName) => lambda.send(new InvokeCommand({
+      FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)),
+    }))));
+  }
+}
+
+const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) => variants.every((v) => (a[v] ?? 0) === (b[v] ?? 0));
+
+/**
+ * One tick: start or load the rollout, carry out a manual command, take a policy change from a
+ * deploy, decide from the metrics, run the before-step hooks, then commit the new state with a
+ * conditional write before touching the endpoint, so a CLI action and a tick never overwrite
+ * each other and a duplicate tick changes nothing. Weights are applied only while the endpoint
+ * is InService; a later tick applies what an earlier one could not.
+ */
+export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
+  const read = await readRollout();
+  const entries: Omit<AuditEntry, 'endpointName' | 'version' | 'policyHash'>[] = [];
+  let state = read?.state ?? initialState(policy, nowMs);
+  if (!read) {
+    entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'started', reason: `rollout started under policy ${hash}`, phase: state.phase, fromWeights: {}, toWeights: state.weights });
+  } else if (read.policyHash !== hash) {
+    entries.push({
+      atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'policy-changed', reason: `policy ${read.policyHash} replaced by ${hash}; the rollout continues from its current weights`,
+      phase: state.phase, fromWeights: state.weights, toWeights: state.weights,
+    });
+  }
+  if (read?.command) {
+    const before = state;
+    state = applyManualAction(policy, state, read.command.action, nowMs);
+    entries.push({
+      atMs: nowMs, actor: read.command.actor, action: `manual-${read.command.action}`, reason: read.command.reason ?? `${read.command.action} requested`,
+      phase: state.phase, fromWeights: before.weights, toWeights: state.weights,
+    });
+  }
+
+  const endpoint = await endpointNow();
+  const inService = endpoint.status === 'InService';
+  if (entries.length === 0 && state.phase !== 'running' && (!inService || sameWeights(endpoint.weights, state.weights))) {
+    // Paused, waiting for approval or finished, with nothing to apply: no write, no audit entry.
+    return { action: 'hold', state, weightsApplied: false };
+  }
+  if (state.phase === 'running') {
+    if (!inService) {
+      entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', reason: `endpoint is ${endpoint.status}, not InService: holding until the next tick`, phase: state.phase, fromWeights: state.weights, toWeights: state.weights });
+    } else {
+      const decision: Decision = decide(policy, state, await observe(state, nowMs));
+      let next = decision.state;
+      let action: AuditAction = decision.action;
+      let reason = decision.reason;
+      if ((next.weights[policy.candidate] ?? 0) > (state.weights[policy.candidate] ?? 0) && settings.beforeStepHooks.length > 0) {
+        const failure = await beforeStepFailure({
+          schemaVersion: 1, hook: 'before-step', endpointName: settings.endpointName, baseline: policy.baseline, candidate: policy.candidate,
+          fromWeights: state.weights, toWeights: next.weights, reason: decision.reason, evidence: decision.evidence,
+        });
+        if (failure) {
+          entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hook-failed', reason: failure, phase: state.phase, fromWeights: state.weights, toWeights: state.weights, evidence: decision.evidence });
+          next = policy.onHookFailure === 'abort' ? applyManualAction(policy, state, 'abort', nowMs) : state;
+          action = policy.onHookFailure === 'abort' ? 'abort' : 'hold';
+          reason = `${failure}; ${policy.onHookFailure === 'abort' ? 'aborting' : 'holding'} as the policy says`;
+        }
+      }
+      entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action, reason, phase: next.phase, fromWeights: state.weights, toWeights: next.weights, evidence: decision.evidence });
+      state = next;
+    }
+  }
+
+  const version = (read?.version ?? 0) + 1;
+  const written = await writeRollout({
+    endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR,
+  }, read?.version);
+  if (!written) {
+    logger.info('the rollout changed while this tick ran; leaving it to the next tick', { endpointName: settings.endpointName });
+    return { action: 'conflict', state: read?.state ?? state, weightsApplied: false };
+  }
+
+  let weightsApplied = false;
+  if (inService && !sameWeights(endpoint.weights, state.weights)) {
+    await sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
+      EndpointName: settings.endpointName,
+      DesiredWeightsAndCapacities: variants.map((v) => ({ VariantName: v, DesiredWeight: state.weights[v] ?? 0 })),
+    }));
+    weightsApplied = true;
+  }
+
+  // Entries of one tick are 1 ms apart, so their order survives in the time-ordered sort key.
+  const audit = entries.map((e, i): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, atMs: e.atMs + i }));
+  for (const entry of audit) {
+    await dynamodb.send(new PutItemCommand({ TableName: settings.tableName, Item: auditToItem(entry), ConditionExpression: 'attribute_not_exists(sk)' }));
+  }
+  for (const entry of audit.filter((e) => e.action !== 'hold')) {
+    await notify(entry);
+  }
+  const last = audit.at(-1);
+  logger.info('tick', { endpointName: settings.endpointName, action: last?.action, reason: last?.reason, weights: state.weights, weightsApplied, version });
+  return { action: last?.action ?? 'hold', state, weightsApplied };
+}
+
+/** The scheduled entry point. */
+export const handler = (): Promise<TickResult> => tick();

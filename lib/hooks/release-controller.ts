@@ -1,0 +1,218 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { wholeSecondsProblems } from '../private/duration-problems';
+import { formatValue, throwIfProblems } from '../private/errors';
+import { HandlerFunction } from '../private/handler-function';
+import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE } from '../release/controller-settings';
+import { policyHash } from '../release/rollout-policy';
+import type { PolicySpec } from '../release/rollout-types';
+import { IModelEndpoint } from '../serving/model-endpoint';
+import { GATEWAY_METRICS } from './gateway-settings';
+import { InferenceGateway } from './inference-gateway';
+
+/** Properties of a `ReleaseController`. */
+export interface ReleaseControllerProps {
+  /** The gateway in front of the endpoint: the controller moves the endpoint's weights on the gateway's metrics. */
+  readonly gateway: InferenceGateway;
+  /** How traffic moves: `RolloutPolicy.progressive`, `experiment` or `bandit`. */
+  readonly policy: PolicySpec;
+  /** Production rollouts must pause for a person before promoting. @default false */
+  readonly production?: boolean;
+  /** Functions run before each weight increase; each answers `{ "pass": true }` or the step is held or aborted. @default - none */
+  readonly beforeStepHooks?: lambda.IFunction[];
+  /** Functions told, asynchronously, after a promotion or an abort. @default - none */
+  readonly afterHooks?: lambda.IFunction[];
+  /** How long a before-step hook may take, 1-300 s. @default Duration.seconds(60) */
+  readonly hookTimeout?: Duration;
+  /** An SNS topic that also hears about every decision but holds. @default - none */
+  readonly topic?: sns.ITopic;
+  /** The bus decisions are published to. @default - the account's default event bus */
+  readonly eventBus?: events.IEventBus;
+  /** How far behind real time metrics are read (EMF metrics land a minute or two late), 0-1800 s. @default Duration.minutes(3) */
+  readonly metricLag?: Duration;
+  /** Encrypts the rollout table. @default - a new key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** What happens to the rollout table (and its audit trail) when it leaves the stack. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Moves an endpoint's traffic between a baseline and a candidate on business metrics: a Lambda
+ * on a schedule reads the gateway's per-variant metrics, decides with a sequential test that
+ * stays valid however often it looks, and applies weights while the endpoint is InService. The
+ * rollout and an append-only audit trail live in DynamoDB, changed only by conditional writes
+ * (the CLI's manual actions use the same records); every decision is published to EventBridge.
+ */
+export class ReleaseController extends Construct {
+  /** The rollout item and its audit trail (`pk` endpoint name, `sk` `ROLLOUT` or `AUDIT#...`). */
+  public readonly table: dynamodb.Table;
+  /** The controller function. */
+  public readonly handler: HandlerFunction;
+  /** The schedule that runs a tick every evaluation interval. */
+  public readonly schedule: events.Rule;
+  /** The bus decisions are published to. */
+  public readonly eventBus: events.IEventBus;
+  /** Fires when ticks fail. */
+  public readonly failureAlarm: cloudwatch.Alarm;
+  /** The policy, as deployed. */
+  public readonly policy: PolicySpec;
+  /** The hash a deployed policy is recorded under. */
+  public readonly policyHash: string;
+  /** The endpoint whose weights it moves. */
+  public readonly endpoint: IModelEndpoint;
+
+  constructor(scope: Construct, id: string, props: ReleaseControllerProps) {
+    super(scope, id);
+    this.policy = props.policy;
+    this.policyHash = policyHash(props.policy);
+    const hookTimeout = props.hookTimeout ?? Duration.seconds(60);
+    const metricLag = props.metricLag ?? Duration.minutes(3);
+    this.validate(props, hookTimeout, metricLag);
+    const endpoint = props.gateway.endpoint;
+    this.endpoint = endpoint;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    const encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      enableKeyRotation: true,
+      description: `Encrypts the rollouts of ${endpoint.endpointName}`,
+      removalPolicy,
+    });
+    this.table = new dynamodb.Table(this, 'Rollouts', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+
+    const settings: ControllerSettings = {
+      endpointName: endpoint.endpointName,
+      policy: props.policy,
+      tableName: this.table.tableName,
+      eventBusName: this.eventBus.eventBusName,
+      ...(props.topic ? { topicArn: props.topic.topicArn } : {}),
+      beforeStepHooks: (props.beforeStepHooks ?? []).map((f) => f.functionArn),
+      afterHooks: (props.afterHooks ?? []).map((f) => f.functionArn),
+      hookTimeoutSeconds: hookTimeout.toSeconds(),
+      metrics: { namespace: GATEWAY_METRICS.namespace, service: GATEWAY_METRICS.service },
+      metricLagSeconds: metricLag.toSeconds(),
+    };
+    this.handler = new HandlerFunction(this, 'Controller', {
+      hook: 'release-controller',
+      description: `Moves the traffic of ${endpoint.endpointName} by policy ${this.policyHash}`,
+      // Room for the hooks, the metric reads and the retries of one tick.
+      timeout: Duration.seconds(Math.min(900, 120 + (props.beforeStepHooks?.length ?? 0) * hookTimeout.toSeconds())),
+      environment: { [CONTROLLER_SETTINGS_VARIABLE]: Stack.of(this).toJsonString(settings) },
+    });
+    // One tick at a time: overlapping ticks would only lose their conditional writes.
+    const fn = this.handler.function;
+    (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    this.grantController(props);
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      description: `Runs the release controller of ${endpoint.endpointName}`,
+      schedule: events.Schedule.rate(Duration.minutes(props.policy.evaluationIntervalMinutes)),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+    });
+    this.failureAlarm = new cloudwatch.Alarm(this, 'Failures', {
+      alarmDescription: `Release controller ticks of ${endpoint.endpointName} are failing`,
+      metric: fn.metricErrors({ period: Duration.minutes(Math.max(5, props.policy.evaluationIntervalMinutes)), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * Lets a release manager (the CLI) read the rollout and its audit trail, record manual actions
+   * and move the endpoint's weights.
+   */
+  public grantManualActions(grantee: iam.IGrantable): iam.Grant {
+    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      resourceArns: [this.endpoint.endpointArn],
+    });
+  }
+
+  /** Lets the grantee read the rollout and its audit trail. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.table.encryptionKey?.grantDecrypt(grantee);
+    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
+  }
+
+  /** Rules for the controller's decisions (`detail-type` `Rollout <action>`), e.g. to page on aborts. */
+  public onDecision(id: string, options: events.OnEventOptions & { readonly actions?: string[] } = {}): events.Rule {
+    return new events.Rule(this, id, {
+      eventBus: this.eventBus,
+      targets: options.target ? [options.target] : undefined,
+      description: options.description,
+      eventPattern: {
+        source: [RELEASE_EVENT_SOURCE],
+        ...(options.actions ? { detailType: options.actions.map((a) => `Rollout ${a}`) } : {}),
+        detail: { endpointName: [this.endpoint.endpointName] },
+      },
+    });
+  }
+
+  private grantController(props: ReleaseControllerProps): void {
+    const fn = this.handler.function;
+    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    this.table.encryptionKey?.grantEncryptDecrypt(fn);
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      resources: [this.endpoint.endpointArn],
+    }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    const alarms = props.policy.guardrails.alarmNames ?? [];
+    if (alarms.length > 0) {
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: alarms.map((name) => Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+      }));
+    }
+    this.eventBus.grantPutEventsTo(fn);
+    props.topic?.grantPublish(fn);
+    const hooks = [...(props.beforeStepHooks ?? []), ...(props.afterHooks ?? [])];
+    if (hooks.length > 0) {
+      // Identity-based and exact: the hooks' functions only (no versions, no resource policies to change).
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: hooks.map((h) => h.functionArn) }));
+    }
+    acknowledgeExpectedWildcards(this, [
+      { finding: /^Resource::\*$/, reason: 'cloudwatch:GetMetricData has no resource-level permissions' },
+      { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's own key" },
+    ]);
+  }
+
+  private validate(props: ReleaseControllerProps, hookTimeout: Duration, metricLag: Duration): void {
+    const problems: string[] = [];
+    const known = props.gateway.endpoint.variantNames ?? [];
+    for (const role of ['baseline', 'candidate'] as const) {
+      const variant = props.policy[role];
+      if (!known.includes(variant)) {
+        problems.push(`'policy.${role}' must be one of the endpoint's variants (${known.map((v) => `'${v}'`).join(', ')}), got ${formatValue(variant)}`);
+      }
+    }
+    if (props.production && !props.policy.manualGateBeforePromotion) {
+      problems.push("'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false");
+    }
+    problems.push(...wholeSecondsProblems('hookTimeout', hookTimeout, 1, 300));
+    problems.push(...wholeSecondsProblems('metricLag', metricLag, 0, 1800));
+    throwIfProblems(`ReleaseController ${this.node.path}`, problems);
+  }
+}

@@ -1,0 +1,120 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
+import { InferenceGateway } from '../../lib/hooks/inference-gateway';
+import { ReleaseController, ReleaseControllerProps } from '../../lib/hooks/release-controller';
+import { CONTROLLER_SETTINGS_VARIABLE } from '../../lib/release/controller-settings';
+import { policyHash } from '../../lib/release/rollout-policy';
+import type { ProgressivePolicySpec } from '../../lib/release/rollout-types';
+import { nagFindings, problemsOf, testStack } from '../helpers';
+
+const POLICY: ProgressivePolicySpec = {
+  kind: 'progressive', baseline: 'baseline', candidate: 'candidate', steps: [5, 25, 50, 100], minStepMinutes: 60, minSamplesPerStep: 1000,
+  metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
+  guardrails: { maxErrorRate: 0.02, alarmNames: ['churn-ab-5xx'] },
+  evaluationIntervalMinutes: 10, maxDurationHours: 168, alpha: 0.05, power: 0.8, manualGateBeforePromotion: true, onHookFailure: 'abort',
+};
+
+function fixture(extra: (parts: { stack: ReturnType<typeof testStack> }) => Partial<ReleaseControllerProps> = () => ({})) {
+  const stack = testStack();
+  const registry = new ModelRegistry(stack, 'Registry');
+  const endpoint = new ModelEndpoint(stack, 'Churn', {
+    endpointName: 'churn-ab',
+    variants: ['baseline', 'candidate'].map((variantName, i) => ({
+      variantName, model: EndpointModel.fromModelPackageVersion(registry, i + 1), instanceType: InferenceInstanceType.M5_LARGE, initialWeight: 1,
+    })),
+  });
+  const gateway = new InferenceGateway(stack, 'Gateway', { endpoint });
+  const controller = new ReleaseController(stack, 'Release', { gateway, policy: POLICY, ...extra({ stack }) });
+  return { stack, endpoint, gateway, controller };
+}
+
+const hookOf = (stack: ReturnType<typeof testStack>, id: string) =>
+  lambda.Function.fromFunctionArn(stack, id, `arn:aws:lambda:eu-west-1:111111111111:function:${id.toLowerCase()}`);
+
+describe('ReleaseController', () => {
+  const { stack, controller } = fixture(({ stack: s }) => ({
+    beforeStepHooks: [hookOf(s, 'Smoke')], afterHooks: [hookOf(s, 'Announce')], topic: new sns.Topic(s, 'Releases', { enforceSSL: true }), production: true,
+  }));
+  const template = Template.fromStack(stack);
+
+  test('ticks on the policy\'s evaluation interval, one tick at a time', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)', State: 'ENABLED' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: `Moves the traffic of churn-ab by policy ${policyHash(POLICY)}`,
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+
+  test('hands the controller its endpoint, policy, table, bus, topic and hooks', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Moves the traffic') } }))[0];
+    const settings = JSON.stringify(fn.Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]).replace(/\\"/g, '"');
+    for (const expected of ['"endpointName":"churn-ab"', '"steps":[5,25,50,100]', '"eventBusName":"default"', 'function:smoke', 'function:announce',
+      '"hookTimeoutSeconds":60', '"metricLagSeconds":180', '"namespace":"Modelship","service":"modelship-gateway"']) {
+      expect(settings).toContain(expected);
+    }
+  });
+
+  test('keeps rollouts and their audit trail in an encrypted table with point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  test('may change only its endpoint\'s weights, invoke only its hooks, and read only its alarms', () => {
+    const policy = stack.resolve((controller.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument);
+    const byAction = (action: string) => policy.Statement.filter((s: { Action: string | string[] }) => [s.Action].flat().includes(action));
+    expect(byAction('sagemaker:UpdateEndpointWeightsAndCapacities')).toEqual([expect.objectContaining({
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-ab']] },
+    })]);
+    expect(byAction('lambda:InvokeFunction')).toEqual([expect.objectContaining({
+      Action: 'lambda:InvokeFunction',
+      Resource: ['arn:aws:lambda:eu-west-1:111111111111:function:announce', 'arn:aws:lambda:eu-west-1:111111111111:function:smoke'],
+    })]);
+    expect(JSON.stringify(byAction('cloudwatch:DescribeAlarms')[0].Resource)).toContain(':alarm:churn-ab-5xx');
+    expect(byAction('cloudwatch:GetMetricData')[0].Resource).toBe('*');
+    expect(byAction('dynamodb:PutItem')[0].Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(byAction('sns:Publish')).toHaveLength(1);
+    expect(byAction('events:PutEvents')).toHaveLength(1);
+  });
+
+  test('alarms when ticks keep failing', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, EvaluationPeriods: 2, TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test('leaves no cdk-nag finding unacknowledged', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('ReleaseController grants and validation', () => {
+  test('grants a release manager the rollout records and the endpoint\'s weights', () => {
+    const { stack, controller } = fixture();
+    const role = new iam.Role(stack, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
+    controller.grantManualActions(role);
+    const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+    ]);
+  });
+
+  test('rejects variants the endpoint does not have, a production policy without a manual gate, and bad durations', () => {
+    expect(problemsOf(() => fixture(() => ({
+      policy: { ...POLICY, candidate: 'challenger', manualGateBeforePromotion: false }, production: true, hookTimeout: Duration.minutes(10), metricLag: Duration.hours(1),
+    })))).toEqual([
+      "'policy.candidate' must be one of the endpoint's variants ('baseline', 'candidate'), got 'challenger'",
+      "'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false",
+      "'hookTimeout' must be a whole number of seconds between 1 and 300, got '10 minutes'",
+      "'metricLag' must be a whole number of seconds between 0 and 1800, got '1 hour'",
+    ]);
+  });
+});

@@ -1,0 +1,195 @@
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { POLICY, SETTINGS } from './release-env';
+import { CONTROLLER_ACTOR, tick } from '../../lambda/release-controller';
+import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { policyHash } from '../../lib/release/rollout-policy';
+import type { RolloutState } from '../../lib/release/rollout-types';
+
+const dynamodb = mockClient(DynamoDBClient);
+const sagemaker = mockClient(SageMakerClient);
+const cloudwatch = mockClient(CloudWatchClient);
+const eventbridge = mockClient(EventBridgeClient);
+const sns = mockClient(SNSClient);
+const lambda = mockClient(LambdaClient);
+
+const NOW = Date.parse('2026-11-22T12:00:00Z');
+const HOUR = 3_600_000;
+const running: RolloutState = { phase: 'running', step: 0, weights: { baseline: 50, candidate: 50 }, startedAtMs: NOW - 48 * HOUR, stepStartedAtMs: NOW - 48 * HOUR };
+
+function stored(state: RolloutState, extra: Partial<RolloutRecord> = {}): void {
+  const record: RolloutRecord = {
+    endpointName: 'churn-ab', policyHash: policyHash(POLICY), policy: POLICY, state, version: 7, updatedAtMs: NOW - HOUR, updatedBy: CONTROLLER_ACTOR, ...extra,
+  };
+  dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
+}
+
+function endpointIs(status: string, weights: Record<string, number>): void {
+  sagemaker.on(DescribeEndpointCommand).resolves({
+    EndpointStatus: status as never,
+    ProductionVariants: Object.entries(weights).map(([VariantName, w]) => ({ VariantName, CurrentWeight: w, DesiredWeight: w })),
+  });
+}
+
+/** Per-variant totals as GetMetricData returns them (the same counts for both windows). */
+function metricsAre(counts: Record<'v0' | 'v1', { invocations?: number; conversions?: number; errors?: number }>): void {
+  cloudwatch.on(GetMetricDataCommand).resolves({
+    MetricDataResults: Object.entries(counts).flatMap(([v, c]) => Object.entries(c).map(([key, value]) => ({ Id: `${v}_${key}`, Values: [value], StatusCode: 'Complete' as const }))),
+  });
+}
+
+const written = () => dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+const rolloutWrites = () => written().filter((i) => i.Item!.sk.S === 'ROLLOUT');
+const auditWrites = () => written().filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => auditFromItem(i.Item as Item));
+
+beforeEach(() => {
+  for (const mock of [dynamodb, sagemaker, cloudwatch, eventbridge, sns, lambda]) {
+    mock.reset();
+  }
+  dynamodb.on(PutItemCommand).resolves({});
+  cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'OK' }] });
+  eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+  sns.on(PublishCommand).resolves({});
+  lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ pass: true })) as never });
+});
+
+describe('the release controller tick', () => {
+  test('starts a rollout at the policy\'s split, with a conditional create, and applies it to the endpoint', async () => {
+    dynamodb.on(GetItemCommand).resolves({});
+    endpointIs('InService', { baseline: 90, candidate: 10 });
+    metricsAre({ v0: {}, v1: {} });
+    const result = await tick(NOW);
+    expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'rollouts', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } }, ConsistentRead: true });
+    expect(rolloutWrites()).toEqual([expect.objectContaining({ TableName: 'rollouts', ConditionExpression: 'attribute_not_exists(pk)' })]);
+    expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ version: 1, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } } });
+    expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      EndpointName: 'churn-ab',
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 50 }, { VariantName: 'candidate', DesiredWeight: 50 }],
+    });
+    expect(auditWrites().map((e) => e.action)).toEqual(['started', 'hold']);
+    expect(result.weightsApplied).toBe(true);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
+  test('holds without reading metrics while the endpoint is not InService, and applies nothing', async () => {
+    stored(running);
+    endpointIs('Updating', { baseline: 90, candidate: 10 });
+    const result = await tick(NOW);
+    expect(result.action).toBe('hold');
+    expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+    expect(auditWrites()).toEqual([expect.objectContaining({ action: 'hold', reason: 'endpoint is Updating, not InService: holding until the next tick' })]);
+    expect(rolloutWrites()[0]).toMatchObject({ ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: '7' } } });
+    expect(eventbridge).not.toHaveReceivedCommand(PutEventsCommand);
+  });
+
+  test('holds when metrics are missing, never advancing', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: {} });
+    const result = await tick(NOW);
+    expect(result).toMatchObject({ action: 'hold', weightsApplied: false, state: { weights: { baseline: 50, candidate: 50 } } });
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('reads both windows with the lag, and the guardrail alarms', async () => {
+    stored({ ...running, stepStartedAtMs: NOW - 2 * HOUR });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    await tick(NOW);
+    const windows = cloudwatch.commandCalls(GetMetricDataCommand).map((c) => [c.args[0].input.StartTime, c.args[0].input.EndTime]);
+    expect(windows).toEqual([
+      [new Date(NOW - 48 * HOUR), new Date(NOW - 180_000)],
+      [new Date(NOW - 2 * HOUR), new Date(NOW - 180_000)],
+    ]);
+    expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['churn-ab-candidate-5xx'] });
+  });
+
+  test('aborts at once when a guardrail alarm fires: baseline to 100, events, SNS and after-hooks', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'ALARM' }] });
+    const result = await tick(NOW);
+    expect(result).toMatchObject({ action: 'abort', state: { phase: 'aborted', weights: { baseline: 100, candidate: 0 } }, weightsApplied: true });
+    expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 100 }, { VariantName: 'candidate', DesiredWeight: 0 }],
+    });
+    const event = eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0];
+    expect(event).toMatchObject({ Source: 'modelship.release', DetailType: 'Rollout abort', EventBusName: 'default' });
+    expect(JSON.parse(event.Detail!)).toMatchObject({ endpointName: 'churn-ab', action: 'abort', phase: 'aborted', toWeights: { baseline: 100, candidate: 0 } });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: SETTINGS.topicArn });
+    const hook = lambda.commandCalls(InvokeCommand)[0].args[0].input;
+    expect(hook).toMatchObject({ FunctionName: SETTINGS.afterHooks[0], InvocationType: 'Event' });
+    expect(JSON.parse(Buffer.from(hook.Payload as Uint8Array).toString())).toMatchObject({ schemaVersion: 1, hook: 'after-abort', endpointName: 'churn-ab' });
+  });
+
+  test('promotes a clearly better candidate only after the before-step hook passes', async () => {
+    const strong = { v0: { invocations: 20000, conversions: 2000 }, v1: { invocations: 20000, conversions: 3000 } };
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre(strong);
+    lambda.on(InvokeCommand, { FunctionName: SETTINGS.beforeStepHooks[0] }).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ pass: false, reason: 'smoke test failed' })) as never });
+    const held = await tick(NOW);
+    expect(held).toMatchObject({ action: 'hold', state: { phase: 'running', weights: { baseline: 50, candidate: 50 } }, weightsApplied: false });
+    expect(auditWrites().map((e) => [e.action, e.reason])).toEqual([
+      ['hook-failed', `hook ${SETTINGS.beforeStepHooks[0]} failed: smoke test failed`],
+      ['hold', `hook ${SETTINGS.beforeStepHooks[0]} failed: smoke test failed; holding as the policy says`],
+    ]);
+    const payload = JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString());
+    expect(payload).toMatchObject({ schemaVersion: 1, hook: 'before-step', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 } });
+
+    dynamodb.resetHistory();
+    lambda.reset();
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ pass: true })) as never });
+    const promoted = await tick(NOW);
+    expect(promoted).toMatchObject({ action: 'promote', state: { phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, weightsApplied: true });
+  });
+
+  test('carries out a manual promote from the record, crediting its author, and clears it', async () => {
+    stored(running, { command: { action: 'promote', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'business sign-off', atMs: NOW - 60_000 } });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    const result = await tick(NOW);
+    expect(result.state).toMatchObject({ phase: 'promoted', weights: { baseline: 0, candidate: 100 } });
+    expect(auditWrites()[0]).toMatchObject({ action: 'manual-promote', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'business sign-off' });
+    expect(rolloutWrites()[0].Item!.command).toBeUndefined();
+    expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 0 }, { VariantName: 'candidate', DesiredWeight: 100 }],
+    });
+  });
+
+  test('continues from the current weights when a deploy changed the policy, and records it', async () => {
+    stored({ ...running, weights: { baseline: 70, candidate: 30 } }, { policyHash: 'old-policy' });
+    endpointIs('Updating', { baseline: 70, candidate: 30 });
+    const result = await tick(NOW);
+    expect(auditWrites()[0]).toMatchObject({ action: 'policy-changed', reason: `policy old-policy replaced by ${policyHash(POLICY)}; the rollout continues from its current weights` });
+    expect(result.state.weights).toEqual({ baseline: 70, candidate: 30 });
+    expect(rolloutFromItem(rolloutWrites()[0].Item as Item).policyHash).toBe(policyHash(POLICY));
+  });
+
+  test('changes nothing when a CLI action or another tick wrote first', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 90, candidate: 10 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'changed', $metadata: {} }));
+    const result = await tick(NOW);
+    expect(result.action).toBe('conflict');
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+    expect(eventbridge).not.toHaveReceivedCommand(PutEventsCommand);
+    expect(auditWrites()).toEqual([]);
+  });
+
+  test('writes nothing for a paused rollout whose weights are in place', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    const result = await tick(NOW);
+    expect(result).toMatchObject({ action: 'hold', weightsApplied: false });
+    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+});
