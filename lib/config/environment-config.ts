@@ -127,6 +127,33 @@ const gatewaySchema = section({
   analytics: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
+const percent = (min: number) => integerBetween(min, 100);
+
+const releaseSchema = section({
+  /** Run a release controller on the A/B endpoint (needs 'serving.abTest' and 'gateway.enabled'). */
+  enabled: z.boolean({ error: 'must be true or false' }).default(false),
+  /** How traffic moves. */
+  policy: oneOf(['progressive', 'experiment', 'bandit'] as const).default('progressive'),
+  /** The primary metric: conversion rate, or mean outcome value per invocation. */
+  metric: oneOf(['rate', 'mean'] as const).default('rate'),
+  /** The gateway outcome type the metric counts. */
+  outcomeType: withRule('must be 1-64 letters, digits or _.:-', (e) => z.string(e).regex(/^[A-Za-z0-9_.:-]{1,64}$/, e)).default('purchase'),
+  /** The smallest relative change worth detecting. */
+  minimumDetectableEffect: withRule('must be a number greater than 0 and at most 1', (e) => z.number(e).gt(0, e).max(1, e)).default(0.05),
+  /** Progressive: the candidate's weights in percent, ending at 100. */
+  steps: z.array(percent(1), { error: 'must be a list of whole percentages' }).default([5, 10, 25, 50, 100]),
+  /** Experiment: the candidate's fixed weight in percent. */
+  candidateWeight: integerBetween(1, 99).default(50),
+  /** Bandit: the least weight each variant keeps, in percent. */
+  floorPercent: integerBetween(0, 50).default(10),
+  /** Minutes between ticks. */
+  evaluationIntervalMinutes: integerBetween(1, 1440).default(15),
+  /** Progressive: minimum minutes at each step. */
+  minStepMinutes: integerBetween(0, 10080).default(60),
+  /** Hours after which an inconclusive rollout pauses for a person. */
+  maxDurationHours: integerBetween(1, 2160).default(336),
+});
+
 const environmentSchema = section({
   /** What the environment is for, shown in stack descriptions. */
   description: z.string({ error: 'must be a string' }).optional(),
@@ -144,7 +171,13 @@ const environmentSchema = section({
   serving: servingSchema.prefault({}),
   /** Inference gateway and logging hooks. */
   gateway: gatewaySchema.prefault({}),
+  /** Release controller on the A/B endpoint. */
+  release: releaseSchema.prefault({}),
 }).superRefine((env, ctx) => {
+  if (env.release.enabled && !(env.serving.abTest && env.gateway.enabled)) {
+    reject(ctx, ['release', 'enabled'], env.release.enabled,
+      "needs 'serving.abTest' and 'gateway.enabled': the controller moves the A/B endpoint's weights on the gateway's metrics");
+  }
   if (!env.production) {
     return;
   }

@@ -13,7 +13,7 @@ import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../private/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE } from '../release/controller-settings';
-import { policyHash } from '../release/rollout-policy';
+import { RolloutPolicy } from '../release/rollout-policy';
 import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GATEWAY_METRICS } from './gateway-settings';
@@ -24,7 +24,7 @@ export interface ReleaseControllerProps {
   /** The gateway in front of the endpoint: the controller moves the endpoint's weights on the gateway's metrics. */
   readonly gateway: InferenceGateway;
   /** How traffic moves: `RolloutPolicy.progressive`, `experiment` or `bandit`. */
-  readonly policy: PolicySpec;
+  readonly policy: RolloutPolicy;
   /** Production rollouts must pause for a person before promoting. @default false */
   readonly production?: boolean;
   /** Functions run before each weight increase; each answers `{ "pass": true }` or the step is held or aborted. @default - none */
@@ -72,8 +72,8 @@ export class ReleaseController extends Construct {
 
   constructor(scope: Construct, id: string, props: ReleaseControllerProps) {
     super(scope, id);
-    this.policy = props.policy;
-    this.policyHash = policyHash(props.policy);
+    this.policy = props.policy.spec;
+    this.policyHash = props.policy.hash;
     const hookTimeout = props.hookTimeout ?? Duration.seconds(60);
     const metricLag = props.metricLag ?? Duration.minutes(3);
     this.validate(props, hookTimeout, metricLag);
@@ -99,7 +99,7 @@ export class ReleaseController extends Construct {
 
     const settings: ControllerSettings = {
       endpointName: endpoint.endpointName,
-      policy: props.policy,
+      policy: this.policy,
       tableName: this.table.tableName,
       eventBusName: this.eventBus.eventBusName,
       ...(props.topic ? { topicArn: props.topic.topicArn } : {}),
@@ -123,12 +123,12 @@ export class ReleaseController extends Construct {
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `Runs the release controller of ${endpoint.endpointName}`,
-      schedule: events.Schedule.rate(Duration.minutes(props.policy.evaluationIntervalMinutes)),
+      schedule: events.Schedule.rate(Duration.minutes(this.policy.evaluationIntervalMinutes)),
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
     });
     this.failureAlarm = new cloudwatch.Alarm(this, 'Failures', {
       alarmDescription: `Release controller ticks of ${endpoint.endpointName} are failing`,
-      metric: fn.metricErrors({ period: Duration.minutes(Math.max(5, props.policy.evaluationIntervalMinutes)), statistic: 'Sum' }),
+      metric: fn.metricErrors({ period: Duration.minutes(Math.max(5, this.policy.evaluationIntervalMinutes)), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 2,
@@ -179,7 +179,7 @@ export class ReleaseController extends Construct {
       resources: [this.endpoint.endpointArn],
     }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
-    const alarms = props.policy.guardrails.alarmNames ?? [];
+    const alarms = this.policy.guardrails.alarmNames ?? [];
     if (alarms.length > 0) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         actions: ['cloudwatch:DescribeAlarms'],
@@ -203,12 +203,12 @@ export class ReleaseController extends Construct {
     const problems: string[] = [];
     const known = props.gateway.endpoint.variantNames ?? [];
     for (const role of ['baseline', 'candidate'] as const) {
-      const variant = props.policy[role];
+      const variant = this.policy[role];
       if (!known.includes(variant)) {
         problems.push(`'policy.${role}' must be one of the endpoint's variants (${known.map((v) => `'${v}'`).join(', ')}), got ${formatValue(variant)}`);
       }
     }
-    if (props.production && !props.policy.manualGateBeforePromotion) {
+    if (props.production && !this.policy.manualGateBeforePromotion) {
       problems.push("'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false");
     }
     problems.push(...wholeSecondsProblems('hookTimeout', hookTimeout, 1, 300));

@@ -6,6 +6,8 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
 import { InferenceGateway } from '../hooks/inference-gateway';
 import { InferenceLogStore } from '../hooks/inference-log-store';
+import { ReleaseController } from '../hooks/release-controller';
+import { RolloutPolicy } from '../release/rollout-policy';
 import { ModelRegistry } from '../registry/model-registry';
 import { DeploymentStrategy, TrafficSize } from '../serving/deployment-strategy';
 import { EndpointModel } from '../serving/endpoint-model';
@@ -44,6 +46,8 @@ export class ModelshipStage extends Stage {
   public readonly shadowEndpoint?: ModelEndpoint;
   /** The inference gateway in front of the A/B endpoint (or the main one), when configured. */
   public readonly gateway?: InferenceGateway;
+  /** The release controller on the A/B endpoint, when configured. */
+  public readonly releaseController?: ReleaseController;
 
   constructor(scope: Construct, props: ModelshipStageProps) {
     const { environment } = props;
@@ -152,6 +156,14 @@ export class ModelshipStage extends Stage {
         logStore: new InferenceLogStore(this.servingStack, 'InferenceLogs', { analytics: gateway.analytics, removalPolicy }),
         removalPolicy,
       });
+      if (environment.release.enabled) {
+        this.releaseController = new ReleaseController(this.servingStack, 'Release', {
+          gateway: this.gateway,
+          policy: policyFor(environment),
+          production: environment.production,
+          removalPolicy,
+        });
+      }
     }
   }
 }
@@ -162,5 +174,28 @@ function strategyFor(name: 'allAtOnce' | 'canary' | 'linear', wait: Duration): D
     case 'allAtOnce': return DeploymentStrategy.allAtOnce({ bake: wait });
     case 'canary': return DeploymentStrategy.canary({ size: TrafficSize.instances(1), wait, bake: wait });
     case 'linear': return DeploymentStrategy.linear({ step: TrafficSize.percent(25), wait, bake: wait });
+  }
+}
+
+/**
+ * The example's rollout policy: baseline against candidate on the configured business metric,
+ * aborted when the candidate fails more than 2% of its invocations or (with a latency threshold)
+ * its p99 exceeds it, with a person approving promotions in production.
+ */
+function policyFor(environment: EnvironmentConfig): RolloutPolicy {
+  const { release, serving, production } = environment;
+  const common = {
+    baseline: 'baseline',
+    candidate: 'candidate',
+    metric: { kind: release.metric, outcomeType: release.outcomeType, minimumDetectableEffect: release.minimumDetectableEffect, betterWhen: 'higher' as const },
+    guardrails: { maxErrorRate: 0.02, ...(serving.latencyThresholdMs ? { maxP99LatencyMs: serving.latencyThresholdMs } : {}) },
+    evaluationIntervalMinutes: release.evaluationIntervalMinutes,
+    maxDurationHours: release.maxDurationHours,
+    manualGateBeforePromotion: production,
+  };
+  switch (release.policy) {
+    case 'progressive': return RolloutPolicy.progressive({ ...common, steps: release.steps, minStepMinutes: release.minStepMinutes });
+    case 'experiment': return RolloutPolicy.experiment({ ...common, candidateWeight: release.candidateWeight });
+    case 'bandit': return RolloutPolicy.bandit({ ...common, floorPercent: release.floorPercent });
   }
 }

@@ -28,6 +28,10 @@ describe('parseEnvironments', () => {
         shadow: false,
       },
       gateway: { enabled: false, bodySampleRate: 0.1, redactFields: [], outcomeWindowDays: 7, rateLimit: 100, burstLimit: 200, analytics: false },
+      release: {
+        enabled: false, policy: 'progressive', metric: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.05, steps: [5, 10, 25, 50, 100],
+        candidateWeight: 50, floorPercent: 10, evaluationIntervalMinutes: 15, minStepMinutes: 60, maxDurationHours: 336,
+      },
     }]);
   });
 
@@ -76,7 +80,7 @@ describe('parseEnvironments', () => {
 
   test('rejects unknown keys and lists the allowed ones', () => {
     expect(problemsOfConfig({ dev: { colour: 'blue' } })).toEqual([
-      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving', 'gateway')",
+      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving', 'gateway', 'release')",
     ]);
     expect(problemsOfConfig({ dev: { registry: { retention: 3 } } })).toEqual([
       "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
@@ -132,6 +136,19 @@ describe('parseEnvironments', () => {
       "environment 'dev': 'gateway.outcomeWindowDays' must be an integer between 1 and 90, got 365",
       "environment 'dev': 'gateway.rateLimit' must be an integer between 1 and 10000, got 0",
       "environment 'dev': 'gateway.burstLimit' must be an integer between 1 and 5000, got 9000",
+    ]);
+  });
+
+  test('rejects release settings out of range, and a release without an A/B endpoint and a gateway', () => {
+    expect(problemsOfConfig({ dev: { release: { policy: 'canary', minimumDetectableEffect: 0, steps: [0, 200], evaluationIntervalMinutes: 0 } } })).toEqual([
+      "environment 'dev': 'release.policy' must be one of 'progressive', 'experiment', 'bandit', got 'canary'",
+      "environment 'dev': 'release.minimumDetectableEffect' must be a number greater than 0 and at most 1, got 0",
+      "environment 'dev': 'release.steps[0]' must be an integer between 1 and 100, got 0",
+      "environment 'dev': 'release.steps[1]' must be an integer between 1 and 100, got 200",
+      "environment 'dev': 'release.evaluationIntervalMinutes' must be an integer between 1 and 1440, got 0",
+    ]);
+    expect(problemsOfConfig({ dev: { release: { enabled: true } } })).toEqual([
+      "environment 'dev': 'release.enabled' needs 'serving.abTest' and 'gateway.enabled': the controller moves the A/B endpoint's weights on the gateway's metrics, got true",
     ]);
   });
 

@@ -7,7 +7,7 @@ import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } fr
 import { InferenceGateway } from '../../lib/hooks/inference-gateway';
 import { ReleaseController, ReleaseControllerProps } from '../../lib/hooks/release-controller';
 import { CONTROLLER_SETTINGS_VARIABLE } from '../../lib/release/controller-settings';
-import { policyHash } from '../../lib/release/rollout-policy';
+import { policyHash, RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { ProgressivePolicySpec } from '../../lib/release/rollout-types';
 import { nagFindings, problemsOf, testStack } from '../helpers';
 
@@ -28,7 +28,7 @@ function fixture(extra: (parts: { stack: ReturnType<typeof testStack> }) => Part
     })),
   });
   const gateway = new InferenceGateway(stack, 'Gateway', { endpoint });
-  const controller = new ReleaseController(stack, 'Release', { gateway, policy: POLICY, ...extra({ stack }) });
+  const controller = new ReleaseController(stack, 'Release', { gateway, policy: RolloutPolicy.fromSpec(POLICY), ...extra({ stack }) });
   return { stack, endpoint, gateway, controller };
 }
 
@@ -109,7 +109,7 @@ describe('ReleaseController grants and validation', () => {
 
   test('rejects variants the endpoint does not have, a production policy without a manual gate, and bad durations', () => {
     expect(problemsOf(() => fixture(() => ({
-      policy: { ...POLICY, candidate: 'challenger', manualGateBeforePromotion: false }, production: true, hookTimeout: Duration.minutes(10), metricLag: Duration.hours(1),
+      policy: RolloutPolicy.fromSpec({ ...POLICY, candidate: 'challenger', manualGateBeforePromotion: false }), production: true, hookTimeout: Duration.minutes(10), metricLag: Duration.hours(1),
     })))).toEqual([
       "'policy.candidate' must be one of the endpoint's variants ('baseline', 'candidate'), got 'challenger'",
       "'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false",

@@ -50,15 +50,25 @@ describe('the example app built from cdk.json', () => {
     prod.template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 4);
   });
 
-  test('puts an inference gateway in front of prod\'s A/B endpoint and staging\'s endpoint, none in dev', () => {
+  test('puts an inference gateway in front of the A/B endpoints of staging and prod, none in dev', () => {
     expect(byName.dev.gateway).toBeUndefined();
-    expect(byName.staging.gateway!.endpoint).toBe(byName.staging.endpoint);
+    expect(byName.staging.gateway!.endpoint).toBe(byName.staging.abEndpoint);
     expect(byName.prod.gateway!.endpoint).toBe(byName.prod.abEndpoint);
     const prod = Template.fromStack(byName.prod.servingStack);
     prod.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 } });
     prod.resourceCountIs('AWS::Glue::Table', 1);
     prod.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
     Template.fromStack(byName.staging.servingStack).resourceCountIs('AWS::Glue::Table', 0);
+  });
+
+  test('runs a release controller per environment: an experiment in staging, a gated progressive rollout in prod', () => {
+    expect(byName.dev.releaseController).toBeUndefined();
+    expect(byName.staging.releaseController!.policy).toMatchObject({ kind: 'experiment', candidateWeight: 50, manualGateBeforePromotion: false });
+    expect(byName.prod.releaseController!.policy).toMatchObject({
+      kind: 'progressive', steps: [5, 10, 25, 50, 100], minStepMinutes: 240, manualGateBeforePromotion: true,
+      guardrails: { maxErrorRate: 0.02, maxP99LatencyMs: 300 },
+    });
+    Template.fromStack(byName.prod.servingStack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
   test('trains with each environment\'s instance type, budget, gate and approval', () => {
