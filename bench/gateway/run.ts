@@ -20,7 +20,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/gateway-settings';
 import { HandlerFunction } from '../../lib/private/handler-function';
 
-const HOOKS = ['gateway-invoke', 'gateway-outcome', 'log-shipper', 'endpoint-check', 'training-gate', 'training-watch'];
+const HOOKS = ['gateway-invoke', 'gateway-outcome', 'log-shipper', 'release-controller', 'endpoint-check', 'training-gate', 'training-watch'];
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
 const WARMUP = 500;
 const COLD_RUNS = 15;

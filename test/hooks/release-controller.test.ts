@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { InferenceGateway } from '../../lib/hooks/inference-gateway';
 import { ReleaseController, ReleaseControllerProps } from '../../lib/hooks/release-controller';
@@ -105,6 +106,16 @@ describe('ReleaseController grants and validation', () => {
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
     ]);
+  });
+
+  test('routes chosen decisions of its endpoint to a target', () => {
+    const { stack, controller } = fixture();
+    const onCall = new sns.Topic(stack, 'OnCall', { enforceSSL: true });
+    controller.onDecision('PageOnAbort', { actions: ['abort'], target: new targets.SnsTopic(onCall) });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'source': ['modelship.release'], 'detail-type': ['Rollout abort'], 'detail': { endpointName: ['churn-ab'] } },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^OnCall') } })],
+    });
   });
 
   test('rejects variants the endpoint does not have, a production policy without a manual gate, and bad durations', () => {
