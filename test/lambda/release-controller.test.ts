@@ -185,6 +185,14 @@ describe('the release controller tick', () => {
     expect(auditWrites()).toEqual([]);
   });
 
+  test('fails a tick whose calls stay throttled before writing anything, so the retried tick starts clean', async () => {
+    stored(running);
+    sagemaker.on(DescribeEndpointCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(tick(NOW)).rejects.toThrow('Rate exceeded');
+    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
   test('writes nothing for a paused rollout whose weights are in place', async () => {
     stored({ ...running, phase: 'paused' });
     endpointIs('InService', { baseline: 50, candidate: 50 });
