@@ -27,7 +27,7 @@ describe('the example app built from cdk.json', () => {
       return { template, endpoint: Object.values(template.findResources('AWS::SageMaker::Endpoint')) };
     };
     const dev = deployment('dev');
-    expect(dev.endpoint).toHaveLength(1);
+    expect(dev.endpoint).toHaveLength(2);
     expect(dev.endpoint[0].Properties.DeploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type).toBe('ALL_AT_ONCE');
     dev.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ InstanceType: 'ml.t2.medium', InitialInstanceCount: 1 })],
@@ -50,8 +50,8 @@ describe('the example app built from cdk.json', () => {
     prod.template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 4);
   });
 
-  test('puts an inference gateway in front of the A/B endpoints of staging and prod, none in dev', () => {
-    expect(byName.dev.gateway).toBeUndefined();
+  test('puts an inference gateway in front of each environment\'s A/B endpoint', () => {
+    expect(byName.dev.gateway!.endpoint).toBe(byName.dev.abEndpoint);
     expect(byName.staging.gateway!.endpoint).toBe(byName.staging.abEndpoint);
     expect(byName.prod.gateway!.endpoint).toBe(byName.prod.abEndpoint);
     const prod = Template.fromStack(byName.prod.servingStack);
@@ -61,8 +61,8 @@ describe('the example app built from cdk.json', () => {
     Template.fromStack(byName.staging.servingStack).resourceCountIs('AWS::Glue::Table', 0);
   });
 
-  test('runs a release controller per environment: an experiment in staging, a gated progressive rollout in prod', () => {
-    expect(byName.dev.releaseController).toBeUndefined();
+  test('runs a release controller per environment: a bandit in dev, an experiment in staging, a gated progressive rollout in prod', () => {
+    expect(byName.dev.releaseController!.policy).toMatchObject({ kind: 'bandit', floorPercent: 10, evaluationIntervalMinutes: 5 });
     expect(byName.staging.releaseController!.policy).toMatchObject({ kind: 'experiment', candidateWeight: 50, manualGateBeforePromotion: false });
     expect(byName.prod.releaseController!.policy).toMatchObject({
       kind: 'progressive', steps: [5, 10, 25, 50, 100], minStepMinutes: 240, manualGateBeforePromotion: true,
