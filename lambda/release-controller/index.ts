@@ -5,6 +5,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { ModelshipError } from '../../lib/private/errors';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { applyManualAction, decide, initialState } from '../../lib/release/decide';
 import { countsFromResults, metricQueries, ReadCounts } from '../../lib/release/metric-queries';
@@ -185,12 +186,19 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
     });
   }
   if (read?.command) {
+    const { action, actor, reason } = read.command;
     const before = state;
-    state = applyManualAction(policy, state, read.command.action, nowMs);
-    entries.push({
-      atMs: nowMs, actor: read.command.actor, action: `manual-${read.command.action}`, reason: read.command.reason ?? `${read.command.action} requested`,
-      phase: state.phase, fromWeights: before.weights, toWeights: state.weights,
-    });
+    let outcome = reason ?? `${action} requested`;
+    try {
+      state = applyManualAction(policy, state, action, nowMs);
+    } catch (error) {
+      // A command that does not apply to the phase (e.g. resume while running) is recorded as refused and dropped.
+      if (!(error instanceof ModelshipError)) {
+        throw error;
+      }
+      outcome = `refused: ${error.problems.join('; ')}`;
+    }
+    entries.push({ atMs: nowMs, actor, action: `manual-${action}`, reason: outcome, phase: state.phase, fromWeights: before.weights, toWeights: state.weights });
   }
 
   const endpoint = await endpointNow();

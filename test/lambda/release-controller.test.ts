@@ -164,6 +164,15 @@ describe('the release controller tick', () => {
     });
   });
 
+  test('records a manual command that does not apply to the phase as refused, and drops it', async () => {
+    stored(running, { command: { action: 'resume', actor: 'arn:aws:iam::111111111111:user/ana', atMs: NOW - 60_000 } });
+    endpointIs('Updating', { baseline: 50, candidate: 50 });
+    const result = await tick(NOW);
+    expect(result.state.phase).toBe('running');
+    expect(auditWrites()[0]).toMatchObject({ action: 'manual-resume', reason: "refused: 'resume' applies to a rollout that is paused, got 'running'" });
+    expect(rolloutWrites()[0].Item!.command).toBeUndefined();
+  });
+
   test('continues from the current weights when a deploy changed the policy, and records it', async () => {
     stored({ ...running, weights: { baseline: 70, candidate: 30 } }, { policyHash: 'old-policy' });
     endpointIs('Updating', { baseline: 70, candidate: 30 });
