@@ -2,7 +2,6 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Stack, Stage } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { ModelshipError } from '../lib/private/errors';
 import { AwsSolutionsChecks } from 'cdk-nag';
 
 /** The context of cdk.json: feature flags and environments, as `cdk synth` sees them. */
@@ -42,13 +41,4 @@ export function maskAssetHashes(template: unknown): unknown {
   return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{64}/g, '[ASSET HASH]'));
 }
 
-/** The problems of the ModelshipError that `build` throws; fails the test when it throws none. */
-export function problemsOf(build: () => unknown): readonly string[] {
-  try {
-    build();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelshipError);
-    return (e as ModelshipError).problems;
-  }
-  throw new Error('expected a ModelshipError');
-}
+export { problemsOf } from './problems';

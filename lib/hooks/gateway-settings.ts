@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { settingsFromVariable } from '../private/settings-variable';
 
 /**
  * What the gateway's handlers need to know, passed from the construct to the handlers as one
@@ -42,13 +43,5 @@ export const GATEWAY_SETTINGS_VARIABLE = 'MODELSHIP_GATEWAY_SETTINGS';
 
 /** Reads the settings from the handler's environment; a bad value is a deployment error, so it throws. */
 export function gatewaySettingsFrom(env: Readonly<Record<string, string | undefined>>): GatewaySettings {
-  const raw = env[GATEWAY_SETTINGS_VARIABLE];
-  if (!raw) {
-    throw new Error(`${GATEWAY_SETTINGS_VARIABLE} is not set`);
-  }
-  const parsed = z.safeParse(schema, JSON.parse(raw));
-  if (!parsed.success) {
-    throw new Error(`${GATEWAY_SETTINGS_VARIABLE} is invalid: ${parsed.error.issues.map((i) => `'${i.path.join('.')}' ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return settingsFromVariable(env, GATEWAY_SETTINGS_VARIABLE, schema);
 }

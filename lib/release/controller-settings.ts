@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { settingsFromVariable } from '../private/settings-variable';
 import { parsePolicy } from './rollout-policy';
 import type { PolicySpec } from './rollout-types';
 
@@ -40,13 +41,6 @@ export const RELEASE_EVENT_SOURCE = 'modelship.release';
 
 /** Reads the settings from the controller's environment; a bad value is a deployment error, so it throws. */
 export function controllerSettingsFrom(env: Readonly<Record<string, string | undefined>>): ControllerSettings {
-  const raw = env[CONTROLLER_SETTINGS_VARIABLE];
-  if (!raw) {
-    throw new Error(`${CONTROLLER_SETTINGS_VARIABLE} is not set`);
-  }
-  const parsed = z.safeParse(schema, JSON.parse(raw));
-  if (!parsed.success) {
-    throw new Error(`${CONTROLLER_SETTINGS_VARIABLE} is invalid: ${parsed.error.issues.map((i) => `'${i.path.join('.')}' ${i.message}`).join('; ')}`);
-  }
-  return { ...parsed.data, policy: parsePolicy(parsed.data.policy) };
+  const settings = settingsFromVariable(env, CONTROLLER_SETTINGS_VARIABLE, schema);
+  return { ...settings, policy: parsePolicy(settings.policy) };
 }

@@ -3,7 +3,7 @@ import {
   backoffCeiling, backoffDelay, batchRecords, BatchLimits, DeadLetter, DeadLetterError, DeadLetterMessage, deadLetterMessages,
   deliverRecords, DeliveryDeps, FIREHOSE_LIMITS, isRecordLine, messageBatches, QueueEntry, recordData, sendDeadLetters, SQS_LIMITS, utf8Bytes,
 } from '../../lib/hooks/record-delivery';
-import { prng } from '../prng';
+import { seededRandom as prng } from '../../lib/release/random';
 
 const FAILED_AT = '2026-11-02T10:00:00.000Z';
 

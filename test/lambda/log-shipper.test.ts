@@ -6,7 +6,7 @@ import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler, ship, ShipperSettings } from '../../lambda/log-shipper';
-import { prng } from '../prng';
+import { seededRandom as prng } from '../../lib/release/random';
 
 const firehose = mockClient(FirehoseClient);
 const sqs = mockClient(SQSClient);

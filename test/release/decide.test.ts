@@ -3,7 +3,7 @@ import { ModelshipError } from '../../lib/private/errors';
 import { applyManualAction, decide, initialState, testWindow } from '../../lib/release/decide';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { Observation, Phase, PolicySpec, PrimaryMetricSpec, RolloutState, VariantCounts } from '../../lib/release/rollout-types';
-import { prng } from '../prng';
+import { seededRandom as prng } from '../../lib/release/random';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,20 +1,11 @@
 import * as fc from 'fast-check';
-import { ModelshipError } from '../../lib/private/errors';
+import { problemsOf } from '../problems';
 import { canonicalJson, parsePolicy, policyHash, RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { PrimaryMetricSpec } from '../../lib/release/rollout-types';
 
 const metric: PrimaryMetricSpec = { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.05, betterWhen: 'higher' };
 const base = { baseline: 'blue', candidate: 'green', metric };
 
-function problemsOf(build: () => unknown): readonly string[] {
-  try {
-    build();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelshipError);
-    return (e as ModelshipError).problems;
-  }
-  throw new Error('expected a ModelshipError');
-}
 
 describe('RolloutPolicy.progressive', () => {
   test('fills in the defaults', () => {

@@ -4,7 +4,7 @@ import {
   normalCdf, normalPdf, normalQuantile, oneSidedMixtureLikelihoodRatio, probabilityBest, regularizedIncompleteBeta, sequentialTest,
 } from '../../lib/release/statistics';
 import type { PrimaryMetricSpec, VariantCounts } from '../../lib/release/rollout-types';
-import { prng } from '../prng';
+import { seededRandom as prng } from '../../lib/release/random';
 
 /** Composite Simpson's rule over [a, b] with n (even) intervals. */
 function simpson(f: (x: number) => number, a: number, b: number, n = 4000): number {
