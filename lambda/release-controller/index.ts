@@ -88,7 +88,6 @@ async function endpointNow(): Promise<{ status: string; weights: Record<string, 
 }
 
 async function readCounts(startMs: number, endMs: number, expectTraffic: string[]): Promise<ReadCounts> {
-  const source = { ...settings.metrics, endpointName: settings.endpointName, outcomeType: policy.metric.outcomeType };
   if (endMs <= startMs) {
     return countsFromResults([], variants, expectTraffic);
   }
@@ -96,7 +95,7 @@ async function readCounts(startMs: number, endMs: number, expectTraffic: string[
   let NextToken: string | undefined;
   do {
     const out = await cloudwatch.send(new GetMetricDataCommand({
-      MetricDataQueries: metricQueries(source, variants, startMs, endMs),
+      MetricDataQueries: metricQueries(settings.metrics, variants, startMs, endMs),
       StartTime: new Date(startMs),
       EndTime: new Date(endMs),
       NextToken,

@@ -16,13 +16,34 @@ import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE 
 import { RolloutPolicy } from '../release/rollout-policy';
 import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
+import { gatewayMetrics, MetricSpec, VariantMetrics } from '../release/metric-queries';
 import { GATEWAY_METRICS } from './gateway-settings';
 import { InferenceGateway } from './inference-gateway';
 
+/** One variant's metrics, when they do not come from an inference gateway. */
+export interface ReleaseMetrics {
+  /** Requests served (the denominator of rates and means), as a sum. */
+  readonly invocations: cloudwatch.Metric;
+  /** Conversions of the primary metric's outcome, as a sum. @default - none: 0 */
+  readonly conversions?: cloudwatch.Metric;
+  /** Sum of the outcome values. @default - none: 0 */
+  readonly valueSum?: cloudwatch.Metric;
+  /** Sum of the squared outcome values (for means). @default - none: 0 */
+  readonly valueSumOfSquares?: cloudwatch.Metric;
+  /** Failed requests, as a sum. @default - none: 0 */
+  readonly errors?: cloudwatch.Metric;
+  /** p99 latency in milliseconds. @default - none */
+  readonly p99Latency?: cloudwatch.Metric;
+}
+
 /** Properties of a `ReleaseController`. */
 export interface ReleaseControllerProps {
-  /** The gateway in front of the endpoint: the controller moves the endpoint's weights on the gateway's metrics. */
-  readonly gateway: InferenceGateway;
+  /** The gateway in front of the endpoint: the controller moves its endpoint's weights on its metrics. @default - `endpoint` and `metrics` */
+  readonly gateway?: InferenceGateway;
+  /** The endpoint, when its business metrics come from elsewhere (with `metrics`). @default - the gateway's endpoint */
+  readonly endpoint?: IModelEndpoint;
+  /** Each variant's metrics, by variant name, when they are not the gateway's. @default - the gateway's metrics */
+  readonly metrics?: Record<string, ReleaseMetrics>;
   /** How traffic moves: `RolloutPolicy.progressive`, `experiment` or `bandit`. */
   readonly policy: RolloutPolicy;
   /** Production rollouts must pause for a person before promoting. @default false */
@@ -76,14 +97,14 @@ export class ReleaseController extends Construct {
     this.policyHash = props.policy.hash;
     const hookTimeout = props.hookTimeout ?? Duration.seconds(60);
     const metricLag = props.metricLag ?? Duration.minutes(3);
-    this.validate(props, hookTimeout, metricLag);
-    const endpoint = props.gateway.endpoint;
-    this.endpoint = endpoint;
+    const endpoint = props.gateway?.endpoint ?? props.endpoint;
+    this.validate(props, endpoint, hookTimeout, metricLag);
+    this.endpoint = endpoint!;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     const encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       enableKeyRotation: true,
-      description: `Encrypts the rollouts of ${endpoint.endpointName}`,
+      description: `Encrypts the rollouts of ${this.endpoint.endpointName}`,
       removalPolicy,
     });
     this.table = new dynamodb.Table(this, 'Rollouts', {
@@ -98,7 +119,7 @@ export class ReleaseController extends Construct {
     this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
 
     const settings: ControllerSettings = {
-      endpointName: endpoint.endpointName,
+      endpointName: this.endpoint.endpointName,
       policy: this.policy,
       tableName: this.table.tableName,
       eventBusName: this.eventBus.eventBusName,
@@ -106,12 +127,14 @@ export class ReleaseController extends Construct {
       beforeStepHooks: (props.beforeStepHooks ?? []).map((f) => f.functionArn),
       afterHooks: (props.afterHooks ?? []).map((f) => f.functionArn),
       hookTimeoutSeconds: hookTimeout.toSeconds(),
-      metrics: { namespace: GATEWAY_METRICS.namespace, service: GATEWAY_METRICS.service },
+      metrics: props.gateway
+        ? gatewayMetrics({ ...GATEWAY_METRICS, endpointName: this.endpoint.endpointName, outcomeType: this.policy.metric.outcomeType }, [this.policy.baseline, this.policy.candidate])
+        : Object.fromEntries(Object.entries(props.metrics!).map(([variant, metrics]) => [variant, metricSpecs(metrics)])),
       metricLagSeconds: metricLag.toSeconds(),
     };
     this.handler = new HandlerFunction(this, 'Controller', {
       hook: 'release-controller',
-      description: `Moves the traffic of ${endpoint.endpointName} by policy ${this.policyHash}`,
+      description: `Moves the traffic of ${this.endpoint.endpointName} by policy ${this.policyHash}`,
       // Room for the hooks, the metric reads and the retries of one tick.
       timeout: Duration.seconds(Math.min(900, 120 + (props.beforeStepHooks?.length ?? 0) * hookTimeout.toSeconds())),
       environment: { [CONTROLLER_SETTINGS_VARIABLE]: Stack.of(this).toJsonString(settings) },
@@ -122,12 +145,12 @@ export class ReleaseController extends Construct {
     this.grantController(props);
 
     this.schedule = new events.Rule(this, 'Schedule', {
-      description: `Runs the release controller of ${endpoint.endpointName}`,
+      description: `Runs the release controller of ${this.endpoint.endpointName}`,
       schedule: events.Schedule.rate(Duration.minutes(this.policy.evaluationIntervalMinutes)),
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
     });
     this.failureAlarm = new cloudwatch.Alarm(this, 'Failures', {
-      alarmDescription: `Release controller ticks of ${endpoint.endpointName} are failing`,
+      alarmDescription: `Release controller ticks of ${this.endpoint.endpointName} are failing`,
       metric: fn.metricErrors({ period: Duration.minutes(Math.max(5, this.policy.evaluationIntervalMinutes)), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -199,13 +222,19 @@ export class ReleaseController extends Construct {
     ]);
   }
 
-  private validate(props: ReleaseControllerProps, hookTimeout: Duration, metricLag: Duration): void {
+  private validate(props: ReleaseControllerProps, endpoint: IModelEndpoint | undefined, hookTimeout: Duration, metricLag: Duration): void {
     const problems: string[] = [];
-    const known = props.gateway.endpoint.variantNames ?? [];
+    if (props.gateway ? props.endpoint || props.metrics : !(props.endpoint && props.metrics)) {
+      problems.push("Specify either 'gateway', or 'endpoint' with 'metrics', not both");
+    }
+    const known = endpoint?.variantNames;
     for (const role of ['baseline', 'candidate'] as const) {
       const variant = this.policy[role];
-      if (!known.includes(variant)) {
+      if (known && !known.includes(variant)) {
         problems.push(`'policy.${role}' must be one of the endpoint's variants (${known.map((v) => `'${v}'`).join(', ')}), got ${formatValue(variant)}`);
+      }
+      if (!props.gateway && props.metrics && !props.metrics[variant]) {
+        problems.push(`'metrics' must name the metrics of the ${role} variant ${formatValue(variant)}, got ${formatValue(Object.keys(props.metrics))}`);
       }
     }
     if (props.production && !this.policy.manualGateBeforePromotion) {
@@ -215,4 +244,19 @@ export class ReleaseController extends Construct {
     problems.push(...wholeSecondsProblems('metricLag', metricLag, 0, 1800));
     throwIfProblems(`ReleaseController ${this.node.path}`, problems);
   }
+}
+
+/** A user's CloudWatch metrics as the controller reads them. */
+function metricSpecs(metrics: ReleaseMetrics): VariantMetrics {
+  const spec = (metric: cloudwatch.Metric): MetricSpec => ({
+    namespace: metric.namespace,
+    metricName: metric.metricName,
+    dimensions: Object.fromEntries(Object.entries(metric.dimensions ?? {}).map(([name, value]) => [name, String(value)])),
+    stat: metric.statistic,
+  });
+  const optional = { conversions: metrics.conversions, valueSum: metrics.valueSum, valueSumOfSquares: metrics.valueSumOfSquares, errors: metrics.errors, p99LatencyMs: metrics.p99Latency };
+  return {
+    invocations: spec(metrics.invocations),
+    ...Object.fromEntries(Object.entries(optional).filter(([, m]) => m !== undefined).map(([key, m]) => [key, spec(m!)])),
+  };
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { settingsFromVariable } from '../private/settings-variable';
 import { parsePolicy } from './rollout-policy';
+import type { VariantMetrics } from './metric-queries';
 import type { PolicySpec } from './rollout-types';
 
 /**
@@ -24,14 +25,19 @@ const schema = z.object({
   afterHooks: z.array(z.string()),
   /** How long a before-step hook may take before it counts as failed. */
   hookTimeoutSeconds: z.number().check(z.positive()),
-  /** Where the gateway's metrics are. */
-  metrics: z.object({ namespace: z.string(), service: z.string() }),
+  /** Where each variant's counts come from (the gateway's metrics, or metrics the user named). */
+  metrics: z.record(z.string(), z.record(z.string(), z.object({
+    namespace: z.string(), metricName: z.string(), dimensions: z.record(z.string(), z.string()), stat: z.string(),
+  }))),
   /** How far behind real time metrics are read, so late datapoints are in. */
   metricLagSeconds: z.number().check(z.gte(0)),
 });
 
 /** The controller's settings, with the policy parsed. */
-export type ControllerSettings = Omit<z.infer<typeof schema>, 'policy'> & { readonly policy: PolicySpec };
+export type ControllerSettings = Omit<z.infer<typeof schema>, 'policy' | 'metrics'> & {
+  readonly policy: PolicySpec;
+  readonly metrics: Readonly<Record<string, VariantMetrics>>;
+};
 
 /** The environment variable that carries the settings. */
 export const CONTROLLER_SETTINGS_VARIABLE = 'MODELSHIP_RELEASE_SETTINGS';
@@ -42,5 +48,10 @@ export const RELEASE_EVENT_SOURCE = 'modelship.release';
 /** Reads the settings from the controller's environment; a bad value is a deployment error, so it throws. */
 export function controllerSettingsFrom(env: Readonly<Record<string, string | undefined>>): ControllerSettings {
   const settings = settingsFromVariable(env, CONTROLLER_SETTINGS_VARIABLE, schema);
-  return { ...settings, policy: parsePolicy(settings.policy) };
+  const policy = parsePolicy(settings.policy);
+  const unread = [policy.baseline, policy.candidate].filter((v) => !settings.metrics[v]?.invocations);
+  if (unread.length > 0) {
+    throw new Error(`${CONTROLLER_SETTINGS_VARIABLE} is invalid: 'metrics' must name the invocations of ${unread.map((v) => `'${v}'`).join(' and ')}`);
+  }
+  return { ...settings, policy, metrics: settings.metrics as Record<string, VariantMetrics> };
 }

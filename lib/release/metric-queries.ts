@@ -1,8 +1,8 @@
 import type { VariantCounts } from './rollout-types';
 
 /**
- * The GetMetricData queries that read a rollout's per-variant counts from the inference
- * gateway's EMF metrics, and the counts read back. Shared by the controller and the CLI. Pure:
+ * The GetMetricData queries that read a rollout's per-variant counts (from the inference
+ * gateway's EMF metrics, or any metrics the user names), and the counts read back. Shared by the controller and the CLI. Pure:
  * query and result shapes match the CloudWatch API structurally, without its client.
  */
 
@@ -15,6 +15,21 @@ export interface GatewayMetricSource {
   /** The outcome type of the primary metric. */
   readonly outcomeType: string;
 }
+
+/** The counts read per variant: each a key of `VariantCounts`. */
+export type SeriesKey = keyof VariantCounts;
+
+/** One CloudWatch metric and the statistic to read it with. */
+export interface MetricSpec {
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  /** `Sum` for counts and sums; a percentile such as `p99` for latency. */
+  readonly stat: string;
+}
+
+/** Where a variant's counts come from: invocations at least; a missing series reads as 0. */
+export type VariantMetrics = { readonly invocations: MetricSpec } & Partial<Record<Exclude<SeriesKey, 'invocations'>, MetricSpec>>;
 
 /** A GetMetricData query (the subset used). */
 export interface MetricQuery {
@@ -34,39 +49,56 @@ export interface MetricResult {
   readonly StatusCode?: string;
 }
 
-/** The metrics read per variant, their query id suffix and statistic. */
-const SERIES = [
-  { key: 'invocations', metric: 'Invocations', stat: 'Sum', outcome: false },
-  { key: 'errors', metric: 'Errors', stat: 'Sum', outcome: false },
-  { key: 'conversions', metric: 'Conversions', stat: 'Sum', outcome: true },
-  { key: 'valueSum', metric: 'OutcomeValue', stat: 'Sum', outcome: true },
-  { key: 'valueSumOfSquares', metric: 'OutcomeValueSquared', stat: 'Sum', outcome: true },
-  { key: 'p99LatencyMs', metric: 'GatewayLatency', stat: 'p99', outcome: false },
-] as const;
+/** The gateway's metric behind each count, and whether it is counted per outcome type. */
+const GATEWAY_SERIES: readonly { key: SeriesKey; metric: string; stat: string; perOutcome: boolean }[] = [
+  { key: 'invocations', metric: 'Invocations', stat: 'Sum', perOutcome: false },
+  { key: 'errors', metric: 'Errors', stat: 'Sum', perOutcome: false },
+  { key: 'conversions', metric: 'Conversions', stat: 'Sum', perOutcome: true },
+  { key: 'valueSum', metric: 'OutcomeValue', stat: 'Sum', perOutcome: true },
+  { key: 'valueSumOfSquares', metric: 'OutcomeValueSquared', stat: 'Sum', perOutcome: true },
+  { key: 'p99LatencyMs', metric: 'GatewayLatency', stat: 'p99', perOutcome: false },
+];
+
+/** Each variant's counts as the inference gateway emits them. */
+export function gatewayMetrics(source: GatewayMetricSource, variants: readonly string[]): Record<string, VariantMetrics> {
+  const spec = (variant: string, series: (typeof GATEWAY_SERIES)[number]): MetricSpec => ({
+    namespace: source.namespace,
+    metricName: series.metric,
+    dimensions: {
+      service: source.service,
+      EndpointName: source.endpointName,
+      VariantName: variant,
+      ...(series.perOutcome ? { OutcomeType: source.outcomeType } : {}),
+    },
+    stat: series.stat,
+  });
+  return Object.fromEntries(variants.map((variant) => {
+    const [invocations, ...rest] = GATEWAY_SERIES;
+    const metrics: VariantMetrics = { invocations: spec(variant, invocations), ...Object.fromEntries(rest.map((series) => [series.key, spec(variant, series)])) };
+    return [variant, metrics];
+  }));
+}
 
 /** The whole window as one period: whole minutes, at least one. */
 export function windowPeriodSeconds(startMs: number, endMs: number): number {
   return Math.max(60, Math.ceil((endMs - startMs) / 60_000) * 60);
 }
 
-/** One query per metric and variant over the window [startMs, endMs], each as a single period. */
-export function metricQueries(source: GatewayMetricSource, variants: readonly string[], startMs: number, endMs: number): MetricQuery[] {
+const queryId = (index: number, key: string) => `v${index}_${key.toLowerCase()}`;
+
+/** One query per series and variant over the window [startMs, endMs], each as a single period. */
+export function metricQueries(metrics: Readonly<Record<string, VariantMetrics>>, variants: readonly string[], startMs: number, endMs: number): MetricQuery[] {
   const period = windowPeriodSeconds(startMs, endMs);
-  return variants.flatMap((variant, v) => SERIES.map((series) => ({
-    Id: `v${v}_${series.key.toLowerCase()}`,
+  return variants.flatMap((variant, v) => Object.entries(metrics[variant] ?? {}).map(([key, spec]) => ({
+    Id: queryId(v, key),
     MetricStat: {
       Metric: {
-        Namespace: source.namespace,
-        MetricName: series.metric,
-        Dimensions: [
-          { Name: 'service', Value: source.service },
-          { Name: 'EndpointName', Value: source.endpointName },
-          { Name: 'VariantName', Value: variant },
-          ...(series.outcome ? [{ Name: 'OutcomeType', Value: source.outcomeType }] : []),
-        ],
+        Namespace: spec.namespace,
+        MetricName: spec.metricName,
+        Dimensions: Object.entries(spec.dimensions).map(([Name, Value]) => ({ Name, Value })),
       },
       Period: period,
-      Stat: series.stat,
+      Stat: spec.stat,
     },
     ReturnData: true,
   })));
@@ -94,7 +126,7 @@ export function countsFromResults(results: readonly MetricResult[], variants: re
     // Sums add up across datapoints (a window CloudWatch splits at a period boundary); a
     // percentile cannot, so the worst one stands.
     const value = (key: string, combine = (a: number, b: number) => a + b) => {
-      const values = byId.get(`v${v}_${key.toLowerCase()}`)?.Values ?? [];
+      const values = byId.get(queryId(v, key))?.Values ?? [];
       return values.length === 0 ? undefined : values.reduce(combine);
     };
     const invocations = value('invocations');

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -54,7 +55,8 @@ describe('ReleaseController', () => {
     const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Moves the traffic') } }))[0];
     const settings = JSON.stringify(fn.Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]).replace(/\\"/g, '"');
     for (const expected of ['"endpointName":"churn-ab"', '"steps":[5,25,50,100]', '"eventBusName":"default"', 'function:smoke', 'function:announce',
-      '"hookTimeoutSeconds":60', '"metricLagSeconds":180', '"namespace":"Modelship","service":"modelship-gateway"']) {
+      '"hookTimeoutSeconds":60', '"metricLagSeconds":180',
+      '"conversions":{"namespace":"Modelship","metricName":"Conversions","dimensions":{"service":"modelship-gateway","EndpointName":"churn-ab","VariantName":"candidate","OutcomeType":"purchase"},"stat":"Sum"}']) {
       expect(settings).toContain(expected);
     }
   });
@@ -116,6 +118,35 @@ describe('ReleaseController grants and validation', () => {
       EventPattern: { 'source': ['modelship.release'], 'detail-type': ['Rollout abort'], 'detail': { endpointName: ['churn-ab'] } },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^OnCall') } })],
     });
+  });
+
+  test('reads business metrics the user names instead of the gateway\'s', () => {
+    const stack = testStack();
+    const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Shop', { endpointName: 'shop-ranker', variantNames: ['baseline', 'candidate'] });
+    const arm = (name: string) => ({
+      invocations: new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Sessions', dimensionsMap: { Arm: name }, statistic: 'Sum' }),
+      conversions: new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Orders', dimensionsMap: { Arm: name }, statistic: 'Sum' }),
+    });
+    new ReleaseController(stack, 'Release', { endpoint, metrics: { baseline: arm('a'), candidate: arm('b') }, policy: RolloutPolicy.fromSpec(POLICY) });
+    const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0];
+    const settings = JSON.parse(fn.Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]['Fn::Join'][1].filter((p: unknown) => typeof p === 'string').join('x'));
+    expect(settings.metrics).toEqual({
+      baseline: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'a' }, stat: 'Sum' }, conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'a' }, stat: 'Sum' } },
+      candidate: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'b' }, stat: 'Sum' }, conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'b' }, stat: 'Sum' } },
+    });
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('needs either a gateway, or an endpoint with metrics for both variants', () => {
+    const stack = testStack();
+    const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Shop', { endpointName: 'shop-ranker' });
+    const sessions = new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Sessions' });
+    expect(problemsOf(() => new ReleaseController(stack, 'Release', { endpoint, metrics: { baseline: { invocations: sessions } }, policy: RolloutPolicy.fromSpec(POLICY) }))).toEqual([
+      "'metrics' must name the metrics of the candidate variant 'candidate', got [\"baseline\"]",
+    ]);
+    expect(problemsOf(() => new ReleaseController(stack, 'Release2', { endpoint, policy: RolloutPolicy.fromSpec(POLICY) }))).toEqual([
+      "Specify either 'gateway', or 'endpoint' with 'metrics', not both",
+    ]);
   });
 
   test('rejects variants the endpoint does not have, a production policy without a manual gate, and bad durations', () => {

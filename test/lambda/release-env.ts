@@ -1,4 +1,5 @@
 import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings } from '../../lib/release/controller-settings';
+import { gatewayMetrics } from '../../lib/release/metric-queries';
 import type { ExperimentPolicySpec } from '../../lib/release/rollout-types';
 
 /** The policy the controller under test runs. */
@@ -19,7 +20,7 @@ export const SETTINGS: ControllerSettings = {
   beforeStepHooks: ['arn:aws:lambda:eu-west-1:111111111111:function:smoke-test'],
   afterHooks: ['arn:aws:lambda:eu-west-1:111111111111:function:announce'],
   hookTimeoutSeconds: 5,
-  metrics: { namespace: 'Modelship', service: 'modelship-gateway' },
+  metrics: gatewayMetrics({ namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'purchase' }, ['baseline', 'candidate']),
   metricLagSeconds: 180,
 };
 process.env[CONTROLLER_SETTINGS_VARIABLE] = JSON.stringify(SETTINGS);

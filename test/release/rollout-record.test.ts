@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { countsFromResults, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
+import { countsFromResults, gatewayMetrics, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
 import { AuditEntry, auditFromItem, auditSortKey, auditToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import type { PolicySpec } from '../../lib/release/rollout-types';
 
@@ -42,7 +42,7 @@ describe('metric queries', () => {
   const source = { namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'purchase' };
 
   test('read each variant\'s counts over the window as one period, outcome metrics by type', () => {
-    const queries = metricQueries(source, ['baseline', 'candidate'], 0, 90 * 60_000 + 1);
+    const queries = metricQueries(gatewayMetrics(source, ['baseline', 'candidate']), ['baseline', 'candidate'], 0, 90 * 60_000 + 1);
     expect(queries).toHaveLength(12);
     expect(queries[2]).toEqual({
       Id: 'v0_conversions',
@@ -58,6 +58,16 @@ describe('metric queries', () => {
     });
     expect(queries[11].MetricStat).toMatchObject({ Stat: 'p99', Metric: { MetricName: 'GatewayLatency' } });
     expect(queries[11].MetricStat.Metric.Dimensions).toHaveLength(3);
+  });
+
+  test('read metrics the user named, and only the series given', () => {
+    const invocations = { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'b' }, stat: 'Sum' };
+    const conversions = { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'b' }, stat: 'Sum' };
+    const queries = metricQueries({ baseline: { invocations, conversions } }, ['baseline'], 0, 60_000);
+    expect(queries.map((q) => [q.Id, q.MetricStat.Metric.MetricName, q.MetricStat.Metric.Dimensions])).toEqual([
+      ['v0_invocations', 'Sessions', [{ Name: 'Arm', Value: 'b' }]],
+      ['v0_conversions', 'Orders', [{ Name: 'Arm', Value: 'b' }]],
+    ]);
   });
 
   test('use whole minutes, at least one, for the period', () => {
