@@ -1,17 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ModelshipError } from '../../lib/private/errors';
+import { RolloutStore } from '../../lib/private/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { applyManualAction, decide, initialState } from '../../lib/release/decide';
 import { countsFromResults, metricQueries, ReadCounts } from '../../lib/release/metric-queries';
-import {
-  AuditAction, AuditEntry, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem,
-} from '../../lib/release/rollout-record';
+import { AuditAction, AuditEntry } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { Decision, Evidence, Observation, RolloutState } from '../../lib/release/rollout-types';
 
@@ -22,7 +21,7 @@ const hash = policyHash(policy);
 const variants = [policy.baseline, policy.candidate];
 // Throttling and transient errors are retried by the SDK (five attempts, exponential backoff).
 const retries = { maxAttempts: 5 };
-const dynamodb = new DynamoDBClient(retries);
+const store = new RolloutStore(new DynamoDBClient(retries), settings.tableName);
 const sagemaker = new SageMakerClient(retries);
 const cloudwatch = new CloudWatchClient(retries);
 const events = new EventBridgeClient(retries);
@@ -50,30 +49,6 @@ export interface TickResult {
   readonly action: AuditAction | 'conflict';
   readonly state: RolloutState;
   readonly weightsApplied: boolean;
-}
-
-async function readRollout(): Promise<RolloutRecord | undefined> {
-  const out = await dynamodb.send(new GetItemCommand({ TableName: settings.tableName, Key: rolloutKey(settings.endpointName), ConsistentRead: true }));
-  return out.Item ? rolloutFromItem(out.Item as Item) : undefined;
-}
-
-/** Writes the rollout if nobody changed it since `expectedVersion` was read; false on a conflict. */
-async function writeRollout(record: RolloutRecord, expectedVersion: number | undefined): Promise<boolean> {
-  try {
-    await dynamodb.send(new PutItemCommand({
-      TableName: settings.tableName,
-      Item: rolloutToItem(record),
-      ...(expectedVersion === undefined
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
-    }));
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-      return false;
-    }
-    throw error;
-  }
 }
 
 /** The endpoint's status and its weights in whole percent. */
@@ -173,7 +148,7 @@ const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<str
  * is InService; a later tick applies what an earlier one could not.
  */
 export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
-  const read = await readRollout();
+  const read = await store.read(settings.endpointName);
   const entries: Omit<AuditEntry, 'endpointName' | 'version' | 'policyHash'>[] = [];
   let state = read?.state ?? initialState(policy, nowMs);
   if (!read) {
@@ -232,7 +207,7 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   }
 
   const version = (read?.version ?? 0) + 1;
-  const written = await writeRollout({
+  const written = await store.write({
     endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR,
   }, read?.version);
   if (!written) {
@@ -251,9 +226,7 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
 
   // Entries of one tick are 1 ms apart, so their order survives in the time-ordered sort key.
   const audit = entries.map((e, i): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, atMs: e.atMs + i }));
-  for (const entry of audit) {
-    await dynamodb.send(new PutItemCommand({ TableName: settings.tableName, Item: auditToItem(entry), ConditionExpression: 'attribute_not_exists(sk)' }));
-  }
+  await store.append(audit);
   for (const entry of audit.filter((e) => e.action !== 'hold')) {
     await notify(entry);
   }

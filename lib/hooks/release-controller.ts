@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,6 +17,7 @@ import { RolloutPolicy } from '../release/rollout-policy';
 import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { gatewayMetrics, MetricSpec, VariantMetrics } from '../release/metric-queries';
+import { rolloutTableName } from '../release/rollout-record';
 import { GATEWAY_METRICS } from './gateway-settings';
 import { InferenceGateway } from './inference-gateway';
 
@@ -108,6 +109,8 @@ export class ReleaseController extends Construct {
       removalPolicy,
     });
     this.table = new dynamodb.Table(this, 'Rollouts', {
+      // A name the CLI derives from the endpoint's (a generated one when the endpoint's is unknown until deploy).
+      tableName: Token.isUnresolved(this.endpoint.endpointName) ? undefined : rolloutTableName(this.endpoint.endpointName),
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -60,6 +60,14 @@ export const ROLLOUT_KEY = 'ROLLOUT';
 /** The prefix of audit items' sort keys. */
 export const AUDIT_PREFIX = 'AUDIT#';
 
+/** The rollout table of an endpoint's controller, by name, so the CLI finds it from the endpoint. */
+export function rolloutTableName(endpointName: string): string {
+  return `modelship-rollouts-${endpointName}`;
+}
+
+/** The endpoint tag that marks an endpoint as production (the CLI then asks for a reason and a confirmation). */
+export const PRODUCTION_TAG = 'modelship:production';
+
 /** The key of an endpoint's rollout item. */
 export function rolloutKey(endpointName: string): Item {
   return { pk: { S: endpointName }, sk: { S: ROLLOUT_KEY } };

@@ -17,6 +17,7 @@ import { DeploymentStrategy } from './deployment-strategy';
 import { BoundModel, EndpointModel } from './endpoint-model';
 import { InferenceInstanceType } from './inference-instance-type';
 import { TrafficOwnership } from './traffic-ownership';
+import { PRODUCTION_TAG } from '../release/rollout-record';
 
 /** Serverless capacity of a variant. */
 export interface ServerlessOptions {
@@ -282,6 +283,8 @@ export class ModelEndpoint extends ModelEndpointBase {
           : undefined,
       },
       ...this.trafficOwnership.render(),
+      // Release managers' tools ask for a reason and a confirmation before changing it.
+      ...(props.production ? { tags: [{ key: PRODUCTION_TAG, value: 'true' }] } : {}),
     });
     this.validateAlarmCount(props, strategy);
 

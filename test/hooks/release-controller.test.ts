@@ -63,6 +63,7 @@ describe('ReleaseController', () => {
 
   test('keeps rollouts and their audit trail in an encrypted table with point-in-time recovery', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'modelship-rollouts-churn-ab',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

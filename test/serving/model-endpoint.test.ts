@@ -319,6 +319,12 @@ describe('ModelEndpoint with a shadow variant', () => {
 });
 
 describe('ModelEndpoint options', () => {
+  test('tags a production endpoint so release tools ask for a reason and a confirmation', () => {
+    const { template } = single({ production: true, latencyThreshold: Duration.millis(500) });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { Tags: [{ Key: 'modelship:production', Value: 'true' }] });
+    single().template.hasResourceProperties('AWS::SageMaker::Endpoint', { Tags: Match.absent() });
+  });
+
   test('captures a sample of requests only, when asked', () => {
     const { template } = single({ dataCapture: { samplingPercentage: 20, captureOutput: false, prefix: 'capture/churn/' } });
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {

@@ -1,0 +1,54 @@
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem } from '../release/rollout-record';
+
+/**
+ * The rollout table as the controller and the CLI use it: a consistent read, a write that
+ * succeeds only if nobody wrote since `expectedVersion` was read, and the audit trail.
+ */
+export class RolloutStore {
+  constructor(private readonly dynamodb: DynamoDBClient, private readonly tableName: string) {}
+
+  /** The endpoint's rollout, or undefined when none was started. */
+  public async read(endpointName: string): Promise<RolloutRecord | undefined> {
+    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: rolloutKey(endpointName), ConsistentRead: true }));
+    return out.Item ? rolloutFromItem(out.Item as Item) : undefined;
+  }
+
+  /** Writes the rollout unless it changed since `expectedVersion` (undefined: unless it exists); false on a conflict. */
+  public async write(record: RolloutRecord, expectedVersion: number | undefined): Promise<boolean> {
+    try {
+      await this.dynamodb.send(new PutItemCommand({
+        TableName: this.tableName,
+        Item: rolloutToItem(record),
+        ...(expectedVersion === undefined
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
+      }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Appends audit entries; an entry is never overwritten. */
+  public async append(entries: readonly AuditEntry[]): Promise<void> {
+    for (const entry of entries) {
+      await this.dynamodb.send(new PutItemCommand({ TableName: this.tableName, Item: auditToItem(entry), ConditionExpression: 'attribute_not_exists(sk)' }));
+    }
+  }
+
+  /** The newest audit entries first. */
+  public async history(endpointName: string, limit: number): Promise<AuditEntry[]> {
+    const out = await this.dynamodb.send(new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
+      ExpressionAttributeValues: { ':pk': { S: endpointName }, ':audit': { S: AUDIT_PREFIX } },
+      ScanIndexForward: false,
+      Limit: limit,
+    }));
+    return (out.Items ?? []).map((item) => auditFromItem(item as Item));
+  }
+}
