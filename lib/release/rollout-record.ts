@@ -32,7 +32,7 @@ export interface RolloutRecord {
 }
 
 /** What an audit entry records. */
-export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'weights-applied' | `manual-${ManualCommand['action']}`;
+export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'manual-shift' | `manual-${ManualCommand['action']}`;
 
 /** One decision or change, with its evidence. */
 export interface AuditEntry {

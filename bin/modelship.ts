@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import { main } from '../lib/cli/program'; void main();

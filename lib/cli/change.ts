@@ -1,0 +1,123 @@
+import { UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import type { RolloutStore } from '../private/rollout-store';
+import type { AuditAction, RolloutRecord } from '../release/rollout-record';
+import type { RolloutState } from '../release/rollout-types';
+import type { AwsClients } from './aws';
+import { callerArn, EndpointView, isProduction, waitInService, weightChangeLines } from './endpoint';
+import { CliError, EXIT } from './errors';
+import { Io, paint } from './io';
+
+/** What every changing command takes. */
+export interface ChangeOptions {
+  readonly reason?: string;
+  readonly yes?: boolean;
+  readonly dryRun?: boolean;
+  readonly timeout?: string;
+  readonly json?: boolean;
+}
+
+/** A change a command has worked out and wants made. */
+export interface PlannedChange {
+  readonly endpoint: EndpointView;
+  readonly store: RolloutStore;
+  /** The rollout as read, if there is one. */
+  readonly record?: RolloutRecord;
+  /** The rollout's state after the change (with a rollout). */
+  readonly state?: RolloutState;
+  /** The endpoint's weights after the change, in percent; undefined when they do not change. */
+  readonly weights?: Record<string, number>;
+  readonly action: AuditAction;
+  /** Lines that explain the change beyond the weights (e.g. "the automation is paused"). */
+  readonly notes: readonly string[];
+}
+
+/** Whole seconds from a `--timeout` value. */
+export function timeoutSeconds(value: string | undefined): number {
+  const seconds = Number(value ?? '900');
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86400) {
+    throw new CliError(EXIT.USAGE, `'--timeout' must be a whole number of seconds between 1 and 86400, got '${value}'`);
+  }
+  return seconds;
+}
+
+/** Explains what changed when a conditional write lost. */
+async function conflict(change: PlannedChange): Promise<CliError> {
+  const now = await change.store.read(change.endpoint.name);
+  const before = change.record!;
+  const what = now
+    ? `version ${before.version} → ${now.version}, by ${now.updatedBy} at ${new Date(now.updatedAtMs).toISOString()}: phase ${before.state.phase} → ${now.state.phase}, ` +
+      `weights ${JSON.stringify(before.state.weights)} → ${JSON.stringify(now.state.weights)}`
+    : 'the rollout was deleted';
+  return new CliError(EXIT.CONFLICT, `the rollout of '${change.endpoint.name}' changed since it was read (${what}); nothing changed, run the command again`);
+}
+
+/**
+ * Shows a change and makes it: asks for a reason and a confirmation on production endpoints,
+ * writes the rollout conditionally (stopping, with what changed, if the controller or someone
+ * else wrote since it was read), records who, when, why and what in the audit trail, then
+ * applies the weights and waits for InService.
+ */
+export async function commitChange(change: PlannedChange, options: ChangeOptions, io: Io, aws: AwsClients): Promise<number> {
+  const timeout = timeoutSeconds(options.timeout);
+  const before = change.endpoint.weights;
+  const after = change.weights ?? before;
+  const production = await isProduction(aws, change.endpoint.arn);
+  if (production && !options.reason?.trim()) {
+    throw new CliError(EXIT.USAGE, `'--reason' is required: '${change.endpoint.name}' is a production endpoint`);
+  }
+  const summary = {
+    endpoint: change.endpoint.name, action: change.action, production, before, after,
+    phase: change.state?.phase, notes: change.notes, dryRun: Boolean(options.dryRun),
+  };
+  if (!options.json) {
+    io.out(`${paint(io, 'bold', change.endpoint.name)}: ${change.action}${production ? paint(io, 'yellow', ' (production)') : ''}`);
+    weightChangeLines(before, after).forEach((line) => io.out(`  ${line}`));
+    change.notes.forEach((note) => io.out(`  ${note}`));
+  }
+  if (options.dryRun) {
+    if (options.json) {
+      io.out(JSON.stringify(summary));
+    } else {
+      io.out('dry run: nothing changed');
+    }
+    return EXIT.OK;
+  }
+  if (production && !options.yes) {
+    if (!io.interactive) {
+      throw new CliError(EXIT.REFUSED, `'${change.endpoint.name}' is a production endpoint: confirm with --yes; nothing changed`);
+    }
+    if (!(await io.confirm(`Apply this change to production endpoint '${change.endpoint.name}'?`))) {
+      throw new CliError(EXIT.REFUSED, 'not confirmed; nothing changed');
+    }
+  }
+
+  const actor = await callerArn(aws);
+  const atMs = io.now();
+  const version = (change.record?.version ?? 0) + 1;
+  if (change.record && change.state) {
+    const written = await change.store.write({ ...change.record, state: change.state, version, updatedAtMs: atMs, updatedBy: actor }, change.record.version);
+    if (!written) {
+      throw await conflict(change);
+    }
+  }
+  await change.store.append([{
+    endpointName: change.endpoint.name, atMs, version, actor, action: change.action,
+    reason: options.reason?.trim() || `${change.action} from the CLI`,
+    phase: change.state?.phase ?? 'running', fromWeights: before, toWeights: after, policyHash: change.record?.policyHash ?? 'none',
+  }]);
+
+  let final = change.endpoint;
+  if (change.weights) {
+    await aws.sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
+      EndpointName: change.endpoint.name,
+      DesiredWeightsAndCapacities: Object.entries(after).map(([VariantName, DesiredWeight]) => ({ VariantName, DesiredWeight })),
+    }));
+    final = await waitInService(aws, io, change.endpoint.name, timeout);
+  }
+  if (options.json) {
+    io.out(JSON.stringify({ ...summary, actor, version, status: final.status, weights: final.weights }));
+  } else {
+    io.out(paint(io, 'green', `done: ${change.endpoint.name} is ${final.status} with ${Object.entries(final.weights).map(([v, w]) => `${v} ${w}%`).join(', ')} (recorded as ${actor})`));
+  }
+  return EXIT.OK;
+}

@@ -1,0 +1,414 @@
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
+import { GATEWAY_METRICS } from '../../hooks/gateway-settings';
+import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantMetrics } from '../../release/metric-queries';
+import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
+import type { PrimaryMetricSpec, VariantCounts } from '../../release/rollout-types';
+import type { AwsClients } from '../aws';
+import { describeEndpoint, EndpointView, percentages } from '../endpoint';
+import {
+  formatCount, formatDuration, formatLift, formatNumber, formatPercent, formatTime, formatWeights, sparkline, table, weightBar, weightBarLegend,
+} from '../format';
+import { Io, paint } from '../io';
+import { getMetricData } from '../metrics';
+import { optionalNumberOption } from '../options';
+import { readHistory, readRollout, shortActor } from '../rollout';
+
+/** Options of `modelship status <endpoint>`. */
+export interface StatusOptions {
+  /** The endpoint's name. */
+  readonly endpoint: string;
+  /** The rollout table. @default modelship-rollouts-<endpoint> */
+  readonly table?: string;
+  /** Refresh every so many seconds until interrupted (`true`: every 10 s). @default - show once */
+  readonly watch?: boolean | string;
+  /** Print one JSON object per refresh instead of text. @default false */
+  readonly json?: boolean;
+  readonly region?: string;
+  readonly profile?: string;
+  /** Stop watching after this many refreshes (for tests; not a command-line option). @default - until interrupted */
+  readonly maxRefreshes?: number;
+}
+
+/** A production variant with what serves it. */
+export interface VariantStatus {
+  readonly name: string;
+  /** Current weight in whole percent. */
+  readonly weight: number;
+  /** Desired weight in whole percent (differs while an update is in progress). */
+  readonly desiredWeight: number;
+  readonly currentInstanceCount?: number;
+  readonly desiredInstanceCount?: number;
+  readonly instanceType?: string;
+  readonly modelName?: string;
+}
+
+/** A variant's counts over the window and the rates a person reads. */
+export interface VariantMetricsView extends VariantCounts {
+  readonly errorRate?: number;
+  /** Conversions per invocation (rate metrics) or outcome value per invocation (mean metrics). */
+  readonly businessMetric?: number;
+}
+
+/** One guardrail checked against the candidate's counts. */
+export interface GuardrailCheck {
+  readonly variant: string;
+  readonly guardrail: 'maxErrorRate' | 'maxP99LatencyMs' | 'alarm';
+  /** The alarm's name, for alarm guardrails. */
+  readonly name?: string;
+  /** The observed value (an alarm's state for alarms). */
+  readonly value?: number | string;
+  readonly limit?: number;
+  readonly breached: boolean;
+}
+
+/** Business metric and guardrails over a window. */
+export interface MetricsView {
+  /** `step`: since the rollout's current step began; `last-hour` without a rollout. */
+  readonly window: { readonly source: 'step' | 'last-hour'; readonly startMs: number; readonly endMs: number };
+  readonly outcomeType: string;
+  readonly kind: PrimaryMetricSpec['kind'];
+  /** False when CloudWatch reported partial data or a variant with traffic has no datapoint yet. */
+  readonly complete: boolean;
+  readonly variants: Record<string, VariantMetricsView>;
+  readonly guardrails: GuardrailCheck[];
+}
+
+/** Time series for the charts. */
+export interface SeriesView {
+  /** Weights after each audit entry that changed them, oldest first. */
+  readonly weights: { readonly atMs: number; readonly action: string; readonly weights: Readonly<Record<string, number>> }[];
+  /** The business metric per hour over the last 24 hours; null for an hour without data. */
+  readonly hourly: {
+    readonly startMs: number;
+    readonly periodSeconds: number;
+    readonly variants: Record<string, { readonly invocations: (number | null)[]; readonly businessMetric: (number | null)[] }>;
+  };
+}
+
+/** What `status --json` prints. */
+export interface StatusReport {
+  readonly endpoint: { readonly name: string; readonly arn: string; readonly status: string; readonly configName: string; readonly failureReason?: string };
+  readonly variants: VariantStatus[];
+  readonly rollout: RolloutRecord | null;
+  /** The newest audit entries, newest first. */
+  readonly decisions: AuditEntry[];
+  readonly metrics: MetricsView;
+  readonly series: SeriesView;
+}
+
+/** Audit entries shown as recent decisions. */
+export const RECENT_DECISIONS = 5;
+/** Audit entries read for the weights chart. */
+const WEIGHT_HISTORY = 50;
+/** Rows of the weights chart. */
+const WEIGHT_ROWS = 10;
+const HOUR_MS = 3_600_000;
+const HOURS = 24;
+const DEFAULT_OUTCOME: PrimaryMetricSpec = { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.05, betterWhen: 'higher' };
+/** Clears a terminal and moves to its top-left corner. */
+const CLEAR_SCREEN = '\u001b[2J\u001b[H';
+
+/**
+ * `modelship status <endpoint>`: the endpoint and its variants, the rollout, recent decisions with
+ * their evidence, the business metric and guardrails per variant, and small charts; refreshed
+ * with `--watch`.
+ */
+export async function status(options: StatusOptions, io: Io, aws: AwsClients): Promise<number> {
+  const interval = optionalNumberOption('watch', options.watch, { min: 1, max: 3600, integer: true }, 10);
+  for (let refreshes = 1; ; refreshes += 1) {
+    const report = await collectStatus(options, io.now(), aws);
+    if (options.json) {
+      io.out(JSON.stringify(report));
+    } else {
+      if (interval !== undefined && io.interactive) {
+        io.out(CLEAR_SCREEN);
+      }
+      if (interval !== undefined) {
+        io.out(paint(io, 'dim', `every ${interval} s, at ${formatTime(io.now())} (Ctrl-C to stop)`));
+      }
+      for (const line of renderStatus(report, io)) {
+        io.out(line);
+      }
+    }
+    if (interval === undefined || (options.maxRefreshes !== undefined && refreshes >= options.maxRefreshes)) {
+      return 0;
+    }
+    await io.sleep(interval * 1000);
+  }
+}
+
+/** Everything `status` shows, read at `nowMs`. */
+export async function collectStatus(options: Pick<StatusOptions, 'endpoint' | 'table'>, nowMs: number, aws: AwsClients): Promise<StatusReport> {
+  const endpoint = await describeEndpoint(aws, options.endpoint);
+  const [config, rollout, audit] = await Promise.all([
+    endpointConfig(aws, endpoint.configName),
+    readRollout(aws, endpoint.name, options.table),
+    readHistory(aws, endpoint.name, WEIGHT_HISTORY, options.table),
+  ]);
+  const names = endpoint.variants.map((v) => v.name);
+  const metric = rollout?.policy.metric ?? DEFAULT_OUTCOME;
+  const source = gatewayMetrics({ ...GATEWAY_METRICS, endpointName: endpoint.name, outcomeType: metric.outcomeType }, names);
+  const [metrics, hourly] = await Promise.all([
+    windowMetrics(aws, endpoint, rollout, metric, source, nowMs),
+    hourlySeries(aws, names, metric, source, nowMs),
+  ]);
+  const desired = percentages(Object.fromEntries(endpoint.variants.map((v) => [v.name, v.desiredWeight])));
+  return {
+    endpoint: {
+      name: endpoint.name, arn: endpoint.arn, status: endpoint.status, configName: endpoint.configName,
+      ...(endpoint.failureReason ? { failureReason: endpoint.failureReason } : {}),
+    },
+    variants: endpoint.variants.map((v) => ({
+      name: v.name,
+      weight: endpoint.weights[v.name] ?? 0,
+      desiredWeight: desired[v.name] ?? 0,
+      ...(v.currentInstanceCount !== undefined ? { currentInstanceCount: v.currentInstanceCount } : {}),
+      ...(v.desiredInstanceCount !== undefined ? { desiredInstanceCount: v.desiredInstanceCount } : {}),
+      ...config.get(v.name),
+    })),
+    rollout: rollout ?? null,
+    decisions: audit.slice(0, RECENT_DECISIONS),
+    metrics,
+    series: {
+      weights: audit
+        .filter((e) => e.action === 'started' || JSON.stringify(e.fromWeights) !== JSON.stringify(e.toWeights))
+        .slice(0, WEIGHT_ROWS)
+        .reverse()
+        .map((e) => ({ atMs: e.atMs, action: e.action, weights: e.toWeights })),
+      hourly,
+    },
+  };
+}
+
+/** Instance type and model per variant, from the endpoint config; nothing when it is gone. */
+async function endpointConfig(aws: AwsClients, configName: string): Promise<Map<string, { instanceType?: string; modelName?: string }>> {
+  if (!configName) {
+    return new Map();
+  }
+  try {
+    const out = await aws.sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: configName }));
+    return new Map((out.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', {
+      ...(v.InstanceType ? { instanceType: v.InstanceType } : v.ServerlessConfig ? { instanceType: 'serverless' } : {}),
+      ...(v.ModelName ? { modelName: v.ModelName } : {}),
+    }]));
+  } catch (error) {
+    if ((error as Error).name === 'ValidationException') {
+      return new Map();
+    }
+    throw error;
+  }
+}
+
+function businessMetric(kind: PrimaryMetricSpec['kind'], counts: VariantCounts): number | undefined {
+  if (counts.invocations <= 0) {
+    return undefined;
+  }
+  return (kind === 'rate' ? counts.conversions : counts.valueSum) / counts.invocations;
+}
+
+/** Counts per variant over the rollout's current step (or the last hour), and the guardrails. */
+async function windowMetrics(
+  aws: AwsClients, endpoint: EndpointView, rollout: RolloutRecord | undefined, metric: PrimaryMetricSpec,
+  source: Record<string, VariantMetrics>, nowMs: number,
+): Promise<MetricsView> {
+  const names = endpoint.variants.map((v) => v.name);
+  const startMs = rollout ? Math.min(rollout.state.stepStartedAtMs, nowMs - 60_000) : nowMs - HOUR_MS;
+  const live = names.filter((n) => (endpoint.weights[n] ?? 0) > 0);
+  const results = await getMetricData(aws, metricQueries(source, names, startMs, nowMs), startMs, nowMs);
+  const read = countsFromResults(results, names, live);
+  const variants = Object.fromEntries(names.map((n) => {
+    const counts = read.counts[n];
+    const view: VariantMetricsView = {
+      ...counts,
+      ...(counts.invocations > 0 ? { errorRate: counts.errors / counts.invocations } : {}),
+      ...(businessMetric(metric.kind, counts) !== undefined ? { businessMetric: businessMetric(metric.kind, counts) } : {}),
+    };
+    return [n, view];
+  }));
+  return {
+    window: { source: rollout ? 'step' : 'last-hour', startMs, endMs: nowMs },
+    outcomeType: metric.outcomeType,
+    kind: metric.kind,
+    complete: read.complete,
+    variants,
+    guardrails: rollout ? await guardrailChecks(aws, rollout, variants) : [],
+  };
+}
+
+/** The policy's guardrails against the candidate's counts, and its alarms' states. */
+async function guardrailChecks(aws: AwsClients, rollout: RolloutRecord, variants: Record<string, VariantMetricsView>): Promise<GuardrailCheck[]> {
+  const { candidate, guardrails } = rollout.policy;
+  const counts = variants[candidate];
+  const checks: GuardrailCheck[] = [];
+  if (guardrails.maxErrorRate !== undefined && counts) {
+    const value = counts.errorRate ?? 0;
+    checks.push({ variant: candidate, guardrail: 'maxErrorRate', value, limit: guardrails.maxErrorRate, breached: value > guardrails.maxErrorRate });
+  }
+  if (guardrails.maxP99LatencyMs !== undefined && counts) {
+    const value = counts.p99LatencyMs;
+    checks.push({
+      variant: candidate, guardrail: 'maxP99LatencyMs', ...(value !== undefined ? { value } : {}),
+      limit: guardrails.maxP99LatencyMs, breached: value !== undefined && value > guardrails.maxP99LatencyMs,
+    });
+  }
+  const alarmNames = guardrails.alarmNames ?? [];
+  if (alarmNames.length > 0) {
+    const out = await aws.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] }));
+    const states = new Map([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => [a.AlarmName ?? '', a.StateValue ?? 'UNKNOWN']));
+    for (const name of alarmNames) {
+      const state = states.get(name) ?? 'MISSING';
+      checks.push({ variant: candidate, guardrail: 'alarm', name, value: state, breached: state === 'ALARM' });
+    }
+  }
+  return checks;
+}
+
+/** The business metric per hour over the last 24 hours, per variant. */
+async function hourlySeries(
+  aws: AwsClients, names: readonly string[], metric: PrimaryMetricSpec, source: Record<string, VariantMetrics>, nowMs: number,
+): Promise<SeriesView['hourly']> {
+  const startMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS - (HOURS - 1) * HOUR_MS;
+  const needed: Record<string, VariantMetrics> = Object.fromEntries(names.map((n) => {
+    const all = source[n];
+    return [n, { invocations: all.invocations, ...(metric.kind === 'rate' ? { conversions: all.conversions } : { valueSum: all.valueSum }) }];
+  }));
+  const results = await getMetricData(aws, metricQueries(needed, names, startMs, nowMs, HOUR_MS / 1000), startMs, nowMs);
+  const periods = countsByPeriod(results, names, startMs, HOUR_MS / 1000, HOURS);
+  return {
+    startMs,
+    periodSeconds: HOUR_MS / 1000,
+    variants: Object.fromEntries(names.map((n) => [n, {
+      invocations: periods[n].map((c) => c?.invocations ?? null),
+      businessMetric: periods[n].map((c) => (c ? businessMetric(metric.kind, c) ?? null : null)),
+    }])),
+  };
+}
+
+function metricLabel(kind: PrimaryMetricSpec['kind']): string {
+  return kind === 'rate' ? 'conv. rate' : 'value/inv.';
+}
+
+function formatMetric(kind: PrimaryMetricSpec['kind'], value: number | undefined | null): string {
+  if (value === undefined || value === null) {
+    return '-';
+  }
+  return kind === 'rate' ? formatPercent(value, 2) : formatNumber(value, 4);
+}
+
+function instances(v: VariantStatus): string {
+  if (v.currentInstanceCount === undefined) {
+    return '-';
+  }
+  return v.desiredInstanceCount !== undefined && v.desiredInstanceCount !== v.currentInstanceCount
+    ? `${v.currentInstanceCount}→${v.desiredInstanceCount}`
+    : String(v.currentInstanceCount);
+}
+
+/** The report as text for a person. */
+export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>): string[] {
+  const lines: string[] = [];
+  const { endpoint, rollout, metrics } = report;
+  const statusColour = endpoint.status === 'InService' ? 'green' : /Failed/.test(endpoint.status) ? 'red' : 'yellow';
+  lines.push(`${paint(io, 'bold', `Endpoint ${endpoint.name}`)}  ${paint(io, statusColour, endpoint.status)}  config ${endpoint.configName || '-'}`);
+  if (endpoint.failureReason) {
+    lines.push(paint(io, 'red', `  ${endpoint.failureReason}`));
+  }
+  lines.push(...table(
+    ['variant', 'weight', 'desired', 'instances', 'instance type', 'model'],
+    report.variants.map((v) => [v.name, `${v.weight}%`, `${v.desiredWeight}%`, instances(v), v.instanceType ?? '-', v.modelName ?? '-']),
+    [1, 2, 3],
+  ).map((l) => `  ${l}`));
+
+  lines.push('');
+  if (!rollout) {
+    lines.push(`${paint(io, 'bold', 'Rollout')}  none (no rollout record for ${endpoint.name})`);
+  } else {
+    const { policy, state } = rollout;
+    const step = policy.kind === 'progressive' ? `, step ${state.step + 1}/${policy.steps.length}` : '';
+    const phaseColour = state.phase === 'running' ? 'green' : state.phase === 'aborted' ? 'red' : 'yellow';
+    lines.push(`${paint(io, 'bold', 'Rollout')}  ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
+    lines.push(`  weights ${formatWeights(state.weights, [policy.baseline, policy.candidate])}; started ${formatTime(state.startedAtMs)}; step since ${formatTime(state.stepStartedAtMs)}`);
+    lines.push(`  version ${rollout.version}, last written ${formatTime(rollout.updatedAtMs)} by ${shortActor(rollout.updatedBy)}`);
+    if (rollout.command) {
+      const why = rollout.command.reason ? `: ${rollout.command.reason}` : '';
+      lines.push(paint(io, 'yellow', `  pending ${rollout.command.action} by ${shortActor(rollout.command.actor)} at ${formatTime(rollout.command.atMs)}${why}`));
+    }
+  }
+
+  lines.push('');
+  lines.push(paint(io, 'bold', 'Recent decisions'));
+  if (report.decisions.length === 0) {
+    lines.push('  no audit trail');
+  } else {
+    const order = rollout ? [rollout.policy.baseline, rollout.policy.candidate] : report.variants.map((v) => v.name);
+    const weights = (w: Readonly<Record<string, number>>) => order.filter((n) => n in w).concat(Object.keys(w).filter((n) => !order.includes(n))).map((n) => w[n]).join('/');
+    lines.push(...table(
+      ['time', 'actor', 'action', 'weights', 'lift', 'statistic', 'p-value', 'reason'],
+      report.decisions.map((e) => [
+        formatTime(e.atMs), shortActor(e.actor), e.action, `${weights(e.fromWeights)} → ${weights(e.toWeights)}`,
+        formatLift(e.evidence?.lift),
+        e.evidence?.statistic !== undefined ? `${formatNumber(e.evidence.statistic)} / ${formatNumber(e.evidence.threshold)}` : '-',
+        formatNumber(e.evidence?.pValue, 2), e.reason,
+      ]),
+    ).map((l) => `  ${l}`));
+  }
+
+  lines.push('');
+  const since = metrics.window.source === 'step' ? 'since the step began' : 'over the last hour (no rollout)';
+  lines.push(`${paint(io, 'bold', 'Metrics')} ${since}: ${formatTime(metrics.window.startMs)}, ${formatDuration((metrics.window.endMs - metrics.window.startMs) / 1000)}; outcome '${metrics.outcomeType}'`);
+  lines.push(...table(
+    ['variant', 'invocations', 'conversions', metricLabel(metrics.kind), 'errors', 'p99'],
+    Object.entries(metrics.variants).map(([n, m]) => [
+      n, formatCount(m.invocations), formatCount(m.conversions), formatMetric(metrics.kind, m.businessMetric), formatPercent(m.errorRate, 2),
+      m.p99LatencyMs !== undefined ? `${Math.round(m.p99LatencyMs)} ms` : '-',
+    ]),
+    [1, 2, 3, 4, 5],
+  ).map((l) => `  ${l}`));
+  if (!metrics.complete) {
+    lines.push(paint(io, 'yellow', '  metrics incomplete: a variant with traffic has no datapoints yet, or CloudWatch returned partial data'));
+  }
+  for (const g of metrics.guardrails) {
+    const verdict = g.breached ? paint(io, 'red', 'BREACHED') : paint(io, 'green', 'ok');
+    if (g.guardrail === 'maxErrorRate') {
+      lines.push(`  guardrail ${g.variant} error rate ${formatPercent(g.value as number, 2)} (max ${formatPercent(g.limit, 2)}) ${verdict}`);
+    } else if (g.guardrail === 'maxP99LatencyMs') {
+      lines.push(`  guardrail ${g.variant} p99 ${g.value === undefined ? '-' : `${Math.round(g.value as number)} ms`} (max ${g.limit} ms) ${verdict}`);
+    } else {
+      lines.push(`  guardrail alarm ${g.name} ${g.value} ${verdict}`);
+    }
+  }
+
+  lines.push(...renderCharts(report, io));
+  return lines;
+}
+
+function renderCharts(report: StatusReport, io: Pick<Io, 'interactive'>): string[] {
+  const lines: string[] = [];
+  const order = report.rollout ? [report.rollout.policy.baseline, report.rollout.policy.candidate] : report.variants.map((v) => v.name);
+  if (report.series.weights.length > 0) {
+    const names = [...new Set([...order, ...report.series.weights.flatMap((p) => Object.keys(p.weights))])];
+    lines.push('');
+    lines.push(`${paint(io, 'bold', 'Weights over time')}  ${weightBarLegend(names)}`);
+    for (const point of report.series.weights) {
+      lines.push(`  ${formatTime(point.atMs)}  ${weightBar(point.weights, names)}  ${formatWeights(point.weights, names)}  ${paint(io, 'dim', point.action)}`);
+    }
+  }
+  const { hourly } = report.series;
+  const all = Object.values(hourly.variants).flatMap((v) => v.businessMetric).filter((x): x is number => x !== null);
+  lines.push('');
+  const label = report.metrics.kind === 'rate' ? 'Conversion rate' : 'Value per invocation';
+  if (all.length === 0) {
+    lines.push(`${paint(io, 'bold', `${label} per hour`)}, last 24 h: no data`);
+    return lines;
+  }
+  const [low, high] = [Math.min(...all), Math.max(...all)];
+  lines.push(`${paint(io, 'bold', `${label} per hour`)}, last 24 h from ${formatTime(hourly.startMs)} (scale ${formatMetric(report.metrics.kind, low)} to ${formatMetric(report.metrics.kind, high)})`);
+  const width = Math.max(...Object.keys(hourly.variants).map((n) => n.length));
+  for (const [name, series] of Object.entries(hourly.variants)) {
+    const known = series.businessMetric.filter((x): x is number => x !== null);
+    const latest = known.length > 0 ? known[known.length - 1] : undefined;
+    lines.push(`  ${name.padEnd(width)}  ${sparkline(series.businessMetric.map((x) => x ?? undefined), low, high)}  latest ${formatMetric(report.metrics.kind, latest)}`);
+  }
+  return lines;
+}

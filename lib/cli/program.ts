@@ -1,0 +1,163 @@
+import { Command, CommanderError, Option } from 'commander';
+import type * as AwsModule from './aws';
+import type { AwsClients, AwsOptions } from './aws';
+import type * as HistoryModule from './commands/history';
+import type * as ManualActionModule from './commands/manual-action';
+import type * as ShiftModule from './commands/shift';
+import type * as SimulateModule from './commands/simulate';
+import type * as StatusModule from './commands/status';
+import type * as TrainModule from './commands/train';
+import { CliError, EXIT } from './errors';
+import { Io, processIo } from './io';
+
+/** How the shell builds AWS clients; tests replace it. */
+export type ClientFactory = (options: AwsOptions) => AwsClients | Promise<AwsClients>;
+
+/**
+ * Loads a module when a command runs, not when the CLI starts: `--help` then loads neither the
+ * AWS SDK nor the release logic.
+ */
+function lazy<T>(path: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path) as T;
+}
+
+const realClients: ClientFactory = (options) => lazy<typeof AwsModule>('./aws').awsClients(options);
+
+/** Options every command takes. */
+export interface GlobalOptions extends AwsOptions {
+  /** Machine-readable output. */
+  readonly json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ modelship status churn-ab
+  $ modelship shift churn-ab --to candidate --weight 25 --reason "canary looks healthy"
+  $ modelship shift churn-ab --weights baseline=50,candidate=50 --yes --reason "second step"
+  $ modelship promote churn-ab --reason "conversion +3.1%, p = 0.004"
+  $ modelship abort churn-ab --reason "latency regression"
+  $ modelship history churn-ab --limit 20
+  $ modelship simulate --policy policy.json --baseline-rate 0.10 --candidate-rate 0.11
+  $ modelship train start arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training --follow
+
+Exit codes: 0 done, 1 failed, 2 bad input, 3 refused, 4 conflict (the rollout changed), 5 timed out.`;
+
+/**
+ * The command table. Each command's module is loaded only when it runs, so `--help` loads
+ * neither the AWS SDK nor the release logic.
+ */
+export function buildProgram(io: Io, clients: ClientFactory, done: (code: number) => void): Command {
+  const program = new Command('modelship')
+    .description('Release-manager CLI for modelship endpoints: see, shift, promote, abort, pause, with an audit trail')
+    .addOption(new Option('--region <region>', 'AWS region (default: the SDK\'s resolution)'))
+    .addOption(new Option('--profile <profile>', 'AWS profile (default: the SDK\'s resolution)'))
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  const action = <T>(load: () => (options: T, io: Io, aws: AwsClients) => Promise<number>, build: (...args: unknown[]) => T) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const options = { ...command.optsWithGlobals(), ...build(...args) } as T & GlobalOptions;
+      const run = load();
+      done(await run(options, io, await clients(options)));
+    };
+
+  const changing = (command: Command) => command
+    .option('--reason <text>', 'why (recorded in the audit trail; required for production endpoints)')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--dry-run', 'show the change without making it')
+    .option('--table <name>', 'the rollout table (default: modelship-rollouts-<endpoint>)')
+    .option('--timeout <seconds>', 'how long to wait for InService', '900');
+
+  program.command('status')
+    .description('endpoint, variants, rollout, recent decisions and metrics')
+    .argument('<endpoint>')
+    .option('--watch [seconds]', 'refresh every so many seconds (default 10)')
+    .option('--table <name>', 'the rollout table (default: modelship-rollouts-<endpoint>)')
+    .action(action(() => lazy<typeof StatusModule>('./commands/status').status, (endpoint) => ({ endpoint: String(endpoint) })));
+
+  changing(program.command('shift')
+    .description('move traffic between variants')
+    .argument('<endpoint>')
+    .option('--to <variant>', 'the variant to give --weight')
+    .option('--weight <percent>', 'its weight, 0-100; the others share the rest in proportion')
+    .option('--weights <list>', 'every weight at once, e.g. baseline=90,candidate=10')
+    .option('--keep-automation', 'do not pause an automated rollout'))
+    .action(action(() => lazy<typeof ShiftModule>('./commands/shift').shift, (endpoint) => ({ endpoint: String(endpoint) })));
+
+  for (const [verb, summary, alias] of [
+    ['promote', 'send all traffic to the candidate and end the rollout', undefined],
+    ['abort', 'send all traffic back to the baseline and end the rollout', 'rollback'],
+    ['pause', 'stop the automation where it is', undefined],
+    ['resume', 'hand a paused rollout back to the automation', undefined],
+  ] as const) {
+    const command = changing(program.command(verb).description(summary).argument('<endpoint>'));
+    if (alias) {
+      command.alias(alias);
+    }
+    command.action(action(() => lazy<typeof ManualActionModule>('./commands/manual-action').manualAction, (endpoint) => ({ endpoint: String(endpoint), action: verb })));
+  }
+
+  program.command('history')
+    .description('the rollout\'s audit trail, newest first')
+    .argument('<endpoint>')
+    .option('--limit <n>', 'how many entries', '20')
+    .option('--table <name>', 'the rollout table (default: modelship-rollouts-<endpoint>)')
+    .action(action(() => lazy<typeof HistoryModule>('./commands/history').history, (endpoint) => ({ endpoint: String(endpoint) })));
+
+  program.command('simulate')
+    .description('preview a policy on synthetic traffic: a trajectory and operating characteristics')
+    .requiredOption('--policy <file>', 'a rollout policy as JSON')
+    .option('--baseline-rate <rate>', 'the baseline\'s true conversion rate', '0.1')
+    .option('--candidate-rate <rate>', 'the candidate\'s true conversion rate', '0.1')
+    .option('--traffic <perHour>', 'invocations per hour', '2000')
+    .option('--hours <hours>', 'how long each simulated rollout may run', '336')
+    .option('--runs <n>', 'simulated rollouts for the operating characteristics', '200')
+    .option('--seed <n>', 'random seed', '1')
+    .action(action(() => lazy<typeof SimulateModule>('./commands/simulate').simulateCommand, () => ({})));
+
+  const train = program.command('train').description('training pipelines');
+  train.command('start')
+    .description('start a training pipeline execution')
+    .argument('<pipeline>', 'the pipeline\'s state machine ARN')
+    .option('--follow', 'follow it until it ends')
+    .action(action(() => lazy<typeof TrainModule>('./commands/train').trainStart, (pipeline) => ({ pipeline: String(pipeline) })));
+  train.command('status')
+    .description('an execution\'s state, current step and metrics')
+    .argument('<execution>', 'the execution ARN')
+    .option('--follow', 'follow it until it ends')
+    .action(action(() => lazy<typeof TrainModule>('./commands/train').trainStatus, (execution) => ({ execution: String(execution) })));
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (without the node and script paths); resolves to the exit code. */
+export async function run(argv: readonly string[], io: Io, clients: ClientFactory = realClients): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram(io, clients, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (error instanceof CliError) {
+      io.err(`modelship: ${error.message}`);
+      return error.exitCode;
+    }
+    io.err(`modelship: ${(error as Error).name}: ${(error as Error).message}`);
+    return EXIT.FAILED;
+  }
+}
+
+/** The outer shell: the only place that touches `process`. */
+export async function main(): Promise<void> {
+  process.exitCode = await run(process.argv.slice(2), processIo());
+}

@@ -1,0 +1,42 @@
+import type { AuditEntry, RolloutRecord } from '../release/rollout-record';
+import type { AwsClients } from './aws';
+import { rolloutStore } from './endpoint';
+
+/**
+ * Reading a rollout for display. An endpoint without a release controller has no rollout table,
+ * and one whose controller never ran has no record: both mean "no rollout", not an error.
+ */
+
+function missingTable(error: unknown): boolean {
+  return (error as Error)?.name === 'ResourceNotFoundException';
+}
+
+/** The endpoint's rollout, or undefined when there is none (or no table). */
+export async function readRollout(aws: AwsClients, endpoint: string, table?: string): Promise<RolloutRecord | undefined> {
+  try {
+    return await rolloutStore(aws, endpoint, table).read(endpoint);
+  } catch (error) {
+    if (missingTable(error)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The newest `limit` audit entries, newest first; none when there is no table. */
+export async function readHistory(aws: AwsClients, endpoint: string, limit: number, table?: string): Promise<AuditEntry[]> {
+  try {
+    return await rolloutStore(aws, endpoint, table).history(endpoint, limit);
+  } catch (error) {
+    if (missingTable(error)) {
+      return [];
+    }
+    throw error;
+  }
+}
+
+/** The part of an actor's ARN a person recognises (`assumed-role/Deployer/alice`), or the actor as it is. */
+export function shortActor(actor: string): string {
+  const match = /^arn:[^:]+:(?:sts|iam)::\d*:(.+)$/.exec(actor);
+  return match ? match[1] : actor;
+}

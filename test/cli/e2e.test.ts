@@ -1,0 +1,159 @@
+import { execFile } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
+import { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { promisify } from 'util';
+import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { RolloutPolicy } from '../../lib/release/rollout-policy';
+
+const run = promisify(execFile);
+const repo = join(__dirname, '..', '..');
+
+/** A stub of the SageMaker, DynamoDB and STS APIs, keeping an endpoint and a table in memory. */
+class Stub {
+  public endpoint = { status: 'InService', weights: { baseline: 90, candidate: 10 } as Record<string, number> };
+  public items = new Map<string, Item>();
+  public calls: string[] = [];
+  private server?: Server;
+
+  public async start(): Promise<string> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  public stop(): void {
+    this.server?.close();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const json = (status: number, value: unknown, type = 'application/x-amz-json-1.1') => {
+        res.writeHead(status, { 'content-type': type });
+        res.end(JSON.stringify(value));
+      };
+      if (body.includes('Action=GetCallerIdentity')) {
+        this.calls.push('GetCallerIdentity');
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+          + '<Arn>arn:aws:iam::111111111111:user/ana</Arn><UserId>AIDA</UserId><Account>111111111111</Account>'
+          + '</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>');
+        return;
+      }
+      const operation = target.split('.')[1] ?? '';
+      this.calls.push(operation);
+      const input = body ? JSON.parse(body) : {};
+      switch (target) {
+        case 'SageMaker.DescribeEndpoint':
+          json(200, {
+            EndpointName: 'churn-ab', EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', EndpointConfigName: 'config-1',
+            EndpointStatus: this.endpoint.status, CreationTime: 0, LastModifiedTime: 0,
+            ProductionVariants: Object.entries(this.endpoint.weights).map(([VariantName, w]) => ({ VariantName, CurrentWeight: w, DesiredWeight: w, CurrentInstanceCount: 1 })),
+          });
+          // An update takes one look to finish.
+          this.endpoint.status = 'InService';
+          return;
+        case 'SageMaker.ListTags':
+          json(200, { Tags: [{ Key: 'modelship:production', Value: 'true' }] });
+          return;
+        case 'SageMaker.UpdateEndpointWeightsAndCapacities':
+          this.endpoint = {
+            status: 'Updating',
+            weights: Object.fromEntries(input.DesiredWeightsAndCapacities.map((d: { VariantName: string; DesiredWeight: number }) => [d.VariantName, d.DesiredWeight])),
+          };
+          json(200, { EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab' });
+          return;
+        case 'DynamoDB_20120810.GetItem': {
+          const item = this.items.get(`${input.Key.pk.S}|${input.Key.sk.S}`);
+          json(200, item ? { Item: item } : {}, 'application/x-amz-json-1.0');
+          return;
+        }
+        case 'DynamoDB_20120810.PutItem': {
+          const key = `${input.Item.pk.S}|${input.Item.sk.S}`;
+          const existing = this.items.get(key);
+          const expected = input.ExpressionAttributeValues?.[':expected']?.N;
+          const ok = input.ConditionExpression?.startsWith('attribute_not_exists') ? !existing : existing?.version && 'N' in existing.version && existing.version.N === expected;
+          if (input.ConditionExpression && !ok) {
+            json(400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' }, 'application/x-amz-json-1.0');
+            return;
+          }
+          this.items.set(key, input.Item);
+          json(200, {}, 'application/x-amz-json-1.0');
+          return;
+        }
+        default:
+          json(400, { __type: 'UnknownOperationException', message: `the stub does not serve ${target}` });
+      }
+    });
+  }
+}
+
+describe('the built modelship CLI, run as a user would against a local stub of AWS', () => {
+  const stub = new Stub();
+  const outDir = mkdtempSync(join(tmpdir(), 'modelship-cli-'));
+  let env: NodeJS.ProcessEnv;
+  const cli = (...args: string[]) => run(process.execPath, [join(outDir, 'bin', 'modelship.js'), ...args], { env, cwd: outDir })
+    .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
+    .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+
+  beforeAll(async () => {
+    // The CLI exactly as it ships: compiled by the package build.
+    await run(join(repo, 'node_modules', '.bin', 'tsc'), ['-p', join(repo, 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false'], { cwd: repo });
+    const url = await stub.start();
+    env = {
+      PATH: process.env.PATH, NODE_PATH: join(repo, 'node_modules'), AWS_ENDPOINT_URL: url, AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const policy = RolloutPolicy.progressive({
+      baseline: 'baseline', candidate: 'candidate', steps: [10, 50, 100], manualGateBeforePromotion: true,
+      metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
+    });
+    const record: RolloutRecord = {
+      endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 3, updatedAtMs: 0, updatedBy: 'release-controller',
+      state: { phase: 'running', step: 0, weights: { baseline: 90, candidate: 10 }, startedAtMs: 0, stepStartedAtMs: 0 },
+    };
+    stub.items.set('churn-ab|ROLLOUT', rolloutToItem(record));
+  }, 120_000);
+
+  afterAll(() => {
+    stub.stop();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  test('answers --help with the commands and examples', async () => {
+    const { code, stdout } = await cli('--help');
+    expect(code).toBe(0);
+    for (const command of ['status', 'shift', 'promote', 'abort|rollback', 'pause', 'resume', 'history', 'simulate', 'train']) {
+      expect(stdout).toContain(command);
+    }
+    expect(stdout).toContain('Exit codes:');
+  });
+
+  test('refuses a production shift without a reason, changing nothing', async () => {
+    const { code, stderr } = await cli('shift', 'churn-ab', '--to', 'candidate', '--weight', '25', '--yes');
+    expect(code).toBe(2);
+    expect(stderr).toContain("'--reason' is required: 'churn-ab' is a production endpoint");
+    expect(stub.calls).not.toContain('UpdateEndpointWeightsAndCapacities');
+    expect(rolloutFromItem(stub.items.get('churn-ab|ROLLOUT')!).version).toBe(3);
+  });
+
+  test('shifts traffic, pauses the automation, records who and why, and waits for InService', async () => {
+    const { code, stdout } = await cli('shift', 'churn-ab', '--to', 'candidate', '--weight', '25', '--yes', '--reason', 'canary looks healthy', '--json');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(result).toMatchObject({ endpoint: 'churn-ab', action: 'manual-shift', production: true, before: { baseline: 90, candidate: 10 },
+      after: { candidate: 25, baseline: 75 }, actor: 'arn:aws:iam::111111111111:user/ana', version: 4, status: 'InService', weights: { baseline: 75, candidate: 25 } });
+    expect(stub.endpoint.weights).toEqual({ candidate: 25, baseline: 75 });
+    expect(rolloutFromItem(stub.items.get('churn-ab|ROLLOUT')!)).toMatchObject({ version: 4, updatedBy: 'arn:aws:iam::111111111111:user/ana', state: { phase: 'paused', weights: { baseline: 75, candidate: 25 } } });
+    const audit = [...stub.items.entries()].filter(([k]) => k.includes('|AUDIT#')).map(([, item]) => auditFromItem(item));
+    expect(audit).toEqual([expect.objectContaining({ action: 'manual-shift', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'canary looks healthy', version: 4, phase: 'paused' })]);
+    // The write came before the weights moved.
+    expect(stub.calls.indexOf('PutItem')).toBeLessThan(stub.calls.indexOf('UpdateEndpointWeightsAndCapacities'));
+  });
+});
