@@ -57,3 +57,26 @@ export function optionalNumberOption(name: string, value: unknown, rule: NumberR
   }
   return value === true ? whenBare : numberOption(name, value, rule);
 }
+
+/**
+ * Reads several options at once and reports every bad one in one error (exit 2), not just the
+ * first: each reader is called, and the messages of those that throw a `CliError` are collected.
+ */
+export function readOptions<T extends Record<string, unknown>>(readers: { readonly [K in keyof T]: () => T[K] }): T {
+  const problems: string[] = [];
+  const values: Partial<T> = {};
+  for (const key of Object.keys(readers) as (keyof T)[]) {
+    try {
+      values[key] = readers[key]();
+    } catch (error) {
+      if (!(error instanceof CliError)) {
+        throw error;
+      }
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) {
+    throw new CliError(EXIT.USAGE, problems.length === 1 ? problems[0] : `bad options:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  return values as T;
+}

@@ -12,7 +12,7 @@ function missingTable(error: unknown): boolean {
 }
 
 /** The endpoint's rollout, or undefined when there is none (or no table). */
-export async function readRollout(aws: AwsClients, endpoint: string, table?: string): Promise<RolloutRecord | undefined> {
+export async function rolloutIfAny(aws: AwsClients, endpoint: string, table?: string): Promise<RolloutRecord | undefined> {
   try {
     return await rolloutStore(aws, endpoint, table).read(endpoint);
   } catch (error) {
@@ -24,7 +24,7 @@ export async function readRollout(aws: AwsClients, endpoint: string, table?: str
 }
 
 /** The newest `limit` audit entries, newest first; none when there is no table. */
-export async function readHistory(aws: AwsClients, endpoint: string, limit: number, table?: string): Promise<AuditEntry[]> {
+export async function auditTrail(aws: AwsClients, endpoint: string, limit: number, table?: string): Promise<AuditEntry[]> {
   try {
     return await rolloutStore(aws, endpoint, table).history(endpoint, limit);
   } catch (error) {

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem } from '../release/rollout-record';
 
 /**
@@ -40,15 +40,22 @@ export class RolloutStore {
     }
   }
 
-  /** The newest audit entries first. */
+  /** The newest `limit` audit entries first (reading on while DynamoDB's 1 MB pages cut the query short). */
   public async history(endpointName: string, limit: number): Promise<AuditEntry[]> {
-    const out = await this.dynamodb.send(new QueryCommand({
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
-      ExpressionAttributeValues: { ':pk': { S: endpointName }, ':audit': { S: AUDIT_PREFIX } },
-      ScanIndexForward: false,
-      Limit: limit,
-    }));
-    return (out.Items ?? []).map((item) => auditFromItem(item as Item));
+    const entries: AuditEntry[] = [];
+    let ExclusiveStartKey: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const out: QueryCommandOutput = await this.dynamodb.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
+        ExpressionAttributeValues: { ':pk': { S: endpointName }, ':audit': { S: AUDIT_PREFIX } },
+        ScanIndexForward: false,
+        Limit: limit - entries.length,
+        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
+      }));
+      entries.push(...(out.Items ?? []).map((item) => auditFromItem(item as Item)));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey && entries.length < limit);
+    return entries;
   }
 }

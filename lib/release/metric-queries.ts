@@ -46,6 +46,8 @@ export interface MetricQuery {
 export interface MetricResult {
   readonly Id?: string;
   readonly Values?: number[];
+  /** The start of each value's period, in the order of `Values`. */
+  readonly Timestamps?: Date[];
   readonly StatusCode?: string;
 }
 
@@ -79,16 +81,26 @@ export function gatewayMetrics(source: GatewayMetricSource, variants: readonly s
   }));
 }
 
-/** The whole window as one period: whole minutes, at least one. */
+/** The whole window as one period, in the finest unit CloudWatch still keeps at its start: at least a minute. */
 export function windowPeriodSeconds(startMs: number, endMs: number): number {
-  return Math.max(60, Math.ceil((endMs - startMs) / 60_000) * 60);
+  // CloudWatch keeps minutes for 15 days, 5 minutes for 63, then hours: a finer period than the
+  // window's start still has is refused.
+  const day = 86_400_000;
+  const age = endMs - startMs;
+  const unit = age > 63 * day ? 3600 : age > 15 * day ? 300 : 60;
+  return Math.max(60, Math.ceil(age / (unit * 1000)) * unit);
 }
 
 const queryId = (index: number, key: string) => `v${index}_${key.toLowerCase()}`;
 
-/** One query per series and variant over the window [startMs, endMs], each as a single period. */
-export function metricQueries(metrics: Readonly<Record<string, VariantMetrics>>, variants: readonly string[], startMs: number, endMs: number): MetricQuery[] {
-  const period = windowPeriodSeconds(startMs, endMs);
+/**
+ * One query per series and variant over the window [startMs, endMs], each as a single period,
+ * or as datapoints of `periodSeconds` (a multiple of 60) when given, e.g. 3600 for hourly series.
+ */
+export function metricQueries(
+  metrics: Readonly<Record<string, VariantMetrics>>, variants: readonly string[], startMs: number, endMs: number, periodSeconds?: number,
+): MetricQuery[] {
+  const period = periodSeconds ?? windowPeriodSeconds(startMs, endMs);
   return variants.flatMap((variant, v) => Object.entries(metrics[variant] ?? {}).map(([key, spec]) => ({
     Id: queryId(v, key),
     MetricStat: {
@@ -144,4 +156,47 @@ export function countsFromResults(results: readonly MetricResult[], variants: re
     }];
   }));
   return { counts, complete };
+}
+
+/**
+ * Per-variant counts per period, from the results of `metricQueries` with `periodSeconds`: entry
+ * i covers [startMs + i × period, startMs + (i + 1) × period). A period without datapoints reads
+ * as undefined (no traffic or late metrics; a chart shows a gap), a missing series within a
+ * period with invocations as 0; datapoints outside the periods are ignored.
+ */
+export function countsByPeriod(
+  results: readonly MetricResult[], variants: readonly string[], startMs: number, periodSeconds: number, periods: number,
+): Record<string, (VariantCounts | undefined)[]> {
+  const byId = new Map(results.map((r) => [r.Id, r]));
+  const periodMs = periodSeconds * 1000;
+  return Object.fromEntries(variants.map((variant, v) => {
+    const series = (key: string) => {
+      const values = new Array<number | undefined>(periods).fill(undefined);
+      const result = byId.get(queryId(v, key));
+      (result?.Values ?? []).forEach((value, i) => {
+        const at = result?.Timestamps?.[i];
+        const index = at === undefined ? -1 : Math.floor((new Date(at).getTime() - startMs) / periodMs);
+        if (index >= 0 && index < periods) {
+          values[index] = key === 'p99LatencyMs' ? Math.max(values[index] ?? value, value) : (values[index] ?? 0) + value;
+        }
+      });
+      return values;
+    };
+    const keys: SeriesKey[] = ['invocations', 'errors', 'conversions', 'valueSum', 'valueSumOfSquares', 'p99LatencyMs'];
+    const columns = Object.fromEntries(keys.map((key) => [key, series(key)])) as Record<SeriesKey, (number | undefined)[]>;
+    return [variant, columns.invocations.map((invocations, i): VariantCounts | undefined => {
+      if (invocations === undefined) {
+        return undefined;
+      }
+      const p99 = columns.p99LatencyMs[i];
+      return {
+        invocations,
+        errors: columns.errors[i] ?? 0,
+        conversions: columns.conversions[i] ?? 0,
+        valueSum: columns.valueSum[i] ?? 0,
+        valueSumOfSquares: columns.valueSumOfSquares[i] ?? 0,
+        ...(p99 === undefined ? {} : { p99LatencyMs: p99 }),
+      };
+    })];
+  }));
 }

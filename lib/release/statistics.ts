@@ -350,3 +350,29 @@ export function probabilityBest(
   }
   return Object.fromEntries(names.map((name, i) => [name, wins[i] / draws]));
 }
+
+/** A proportion's estimate and confidence interval. */
+export interface ProportionInterval {
+  /** count / n (0 when n is 0). */
+  readonly rate: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/**
+ * The Wilson score interval of a proportion `count / n` at `confidence` (two-sided), which stays
+ * inside [0, 1] and keeps close to its nominal coverage for small n and rates near 0 or 1, where
+ * the normal (Wald) interval does not. With n = 0 nothing is known: [0, 1].
+ */
+export function wilsonInterval(count: number, n: number, confidence = 0.95): ProportionInterval {
+  if (n <= 0) {
+    return { rate: 0, low: 0, high: 1 };
+  }
+  const z = normalQuantile(1 - (1 - confidence) / 2);
+  const p = count / n;
+  const z2n = z * z / n;
+  const centre = (p + z2n / 2) / (1 + z2n);
+  const half = (z / (1 + z2n)) * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+  // Clamped so rounding never leaves the estimate outside its own interval (at 0 or n).
+  return { rate: p, low: Math.max(0, Math.min(p, centre - half)), high: Math.min(1, Math.max(p, centre + half)) };
+}

@@ -155,5 +155,5 @@ describe('the built modelship CLI, run as a user would against a local stub of A
     expect(audit).toEqual([expect.objectContaining({ action: 'manual-shift', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'canary looks healthy', version: 4, phase: 'paused' })]);
     // The write came before the weights moved.
     expect(stub.calls.indexOf('PutItem')).toBeLessThan(stub.calls.indexOf('UpdateEndpointWeightsAndCapacities'));
-  });
+  }, 30_000); // the CLI looks again after 5 s, as it does against SageMaker
 });

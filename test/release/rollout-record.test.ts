@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { countsFromResults, gatewayMetrics, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
+import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
 import { AuditEntry, auditFromItem, auditSortKey, auditToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import type { PolicySpec } from '../../lib/release/rollout-types';
 
@@ -70,6 +70,14 @@ describe('metric queries', () => {
     ]);
   });
 
+  test('read a long window as one period CloudWatch still keeps at that age', () => {
+    const hour = 3_600_000;
+    const day = 24 * hour;
+    expect(windowPeriodSeconds(0, 4 * hour + 30_000)).toBe(4 * 3600 + 60);
+    expect(windowPeriodSeconds(0, 20 * day + 60_000)).toBe(20 * 86_400 + 300);
+    expect(windowPeriodSeconds(0, 70 * day + 60_000)).toBe(70 * 86_400 + 3600);
+  });
+
   test('use whole minutes, at least one, for the period', () => {
     fc.assert(fc.property(fc.nat(10 ** 10), fc.nat(10 ** 9), (start, length) => {
       const period = windowPeriodSeconds(start, start + length);
@@ -94,5 +102,27 @@ describe('metric queries', () => {
     });
     expect(countsFromResults(results, ['baseline', 'candidate'], ['baseline', 'candidate']).complete).toBe(false);
     expect(countsFromResults([{ ...results[0], StatusCode: 'PartialData' }], ['baseline'], ['baseline']).complete).toBe(false);
+  });
+
+  test('read series in periods of a given length, and each period back per variant', () => {
+    const hour = 3_600_000;
+    const queries = metricQueries(gatewayMetrics(source, ['baseline', 'candidate']), ['baseline', 'candidate'], 0, 3 * hour, 3600);
+    expect(new Set(queries.map((q) => q.MetricStat.Period))).toEqual(new Set([3600]));
+    const at = (h: number) => new Date(h * hour);
+    const results = [
+      { Id: 'v0_invocations', Values: [100, 200, 50], Timestamps: [at(0), at(2), at(2)] },
+      { Id: 'v0_conversions', Values: [10], Timestamps: [at(2)] },
+      { Id: 'v0_p99latencyms', Values: [7, 9], Timestamps: [at(2), at(2)] },
+      // Outside the periods: ignored.
+      { Id: 'v1_invocations', Values: [5, 6], Timestamps: [at(-1), at(3)] },
+    ];
+    expect(countsByPeriod(results, ['baseline', 'candidate'], 0, 3600, 3)).toEqual({
+      baseline: [
+        { invocations: 100, errors: 0, conversions: 0, valueSum: 0, valueSumOfSquares: 0 },
+        undefined,
+        { invocations: 250, errors: 0, conversions: 10, valueSum: 0, valueSumOfSquares: 0, p99LatencyMs: 9 },
+      ],
+      candidate: [undefined, undefined, undefined],
+    });
   });
 });

@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import {
   binomialUpperTail, estimateArm, fixedHorizonSampleSize, logGamma, MIN_INVOCATIONS_PER_ARM, mixtureLikelihoodRatio,
-  normalCdf, normalPdf, normalQuantile, oneSidedMixtureLikelihoodRatio, probabilityBest, regularizedIncompleteBeta, sequentialTest,
+  normalCdf, normalPdf, normalQuantile, oneSidedMixtureLikelihoodRatio, probabilityBest, regularizedIncompleteBeta, sequentialTest, wilsonInterval,
 } from '../../lib/release/statistics';
 import type { PrimaryMetricSpec, VariantCounts } from '../../lib/release/rollout-types';
 import { seededRandom as prng } from '../../lib/release/random';
@@ -210,5 +210,36 @@ describe('Thompson sampling', () => {
   test('is the same for the same random source', () => {
     const input = { a: counts(500, 40), b: counts(500, 55) };
     expect(probabilityBest(rate, input, prng(9))).toEqual(probabilityBest(rate, input, prng(9)));
+  });
+});
+
+describe('Wilson score interval', () => {
+  test('matches published values', () => {
+    // Newcombe (1998), "Two-sided confidence intervals for the single proportion", table I.
+    const cases: [number, number, number, number][] = [[81, 263, 0.2553, 0.3662], [15, 148, 0.0624, 0.1605], [0, 20, 0, 0.1611], [1, 29, 0.0061, 0.1718]];
+    for (const [count, n, low, high] of cases) {
+      const interval = wilsonInterval(count, n);
+      expect(interval.rate).toBeCloseTo(count / n, 12);
+      expect(interval.low).toBeCloseTo(low, 4);
+      expect(interval.high).toBeCloseTo(high, 4);
+    }
+  });
+
+  test('stays within [0, 1], holds the estimate, and narrows with a lower confidence or more data', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, share) => {
+      const count = Math.round(share * n);
+      const interval = wilsonInterval(count, n);
+      expect(interval.low).toBeGreaterThanOrEqual(0);
+      expect(interval.high).toBeLessThanOrEqual(1);
+      expect(interval.low).toBeLessThanOrEqual(interval.rate);
+      expect(interval.high).toBeGreaterThanOrEqual(interval.rate);
+      const narrower = wilsonInterval(count, n, 0.8);
+      expect(narrower.high - narrower.low).toBeLessThanOrEqual(interval.high - interval.low + 1e-12);
+    }));
+    expect(wilsonInterval(50, 100).high - wilsonInterval(50, 100).low).toBeGreaterThan(wilsonInterval(5000, 10_000).high - wilsonInterval(5000, 10_000).low);
+  });
+
+  test('knows nothing without data', () => {
+    expect(wilsonInterval(0, 0)).toEqual({ rate: 0, low: 0, high: 1 });
   });
 });

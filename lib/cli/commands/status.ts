@@ -12,7 +12,7 @@ import {
 import { Io, paint } from '../io';
 import { getMetricData } from '../metrics';
 import { optionalNumberOption } from '../options';
-import { readHistory, readRollout, shortActor } from '../rollout';
+import { auditTrail, rolloutIfAny, shortActor } from '../rollout';
 
 /** Options of `modelship status <endpoint>`. */
 export interface StatusOptions {
@@ -143,8 +143,8 @@ export async function collectStatus(options: Pick<StatusOptions, 'endpoint' | 't
   const endpoint = await describeEndpoint(aws, options.endpoint);
   const [config, rollout, audit] = await Promise.all([
     endpointConfig(aws, endpoint.configName),
-    readRollout(aws, endpoint.name, options.table),
-    readHistory(aws, endpoint.name, WEIGHT_HISTORY, options.table),
+    rolloutIfAny(aws, endpoint.name, options.table),
+    auditTrail(aws, endpoint.name, WEIGHT_HISTORY, options.table),
   ]);
   const names = endpoint.variants.map((v) => v.name);
   const metric = rollout?.policy.metric ?? DEFAULT_OUTCOME;
@@ -375,7 +375,7 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
     } else if (g.guardrail === 'maxP99LatencyMs') {
       lines.push(`  guardrail ${g.variant} p99 ${g.value === undefined ? '-' : `${Math.round(g.value as number)} ms`} (max ${g.limit} ms) ${verdict}`);
     } else {
-      lines.push(`  guardrail alarm ${g.name} ${g.value} ${verdict}`);
+      lines.push(`  guardrail alarm ${g.name} (state ${g.value}) ${verdict}`);
     }
   }
 

@@ -1,0 +1,294 @@
+import { DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
+import 'aws-sdk-client-mock-jest';
+import { status, StatusReport } from '../../lib/cli/commands/status';
+import { CliError } from '../../lib/cli/errors';
+import { RolloutPolicy } from '../../lib/release/rollout-policy';
+import { AuditEntry, auditToItem, RolloutRecord, rolloutToItem } from '../../lib/release/rollout-record';
+import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
+
+const HOUR = 3_600_000;
+const STEP_START = NOW - 4 * HOUR;
+const HOURLY_START = NOW - 23 * HOUR;
+
+const policy = RolloutPolicy.progressive({
+  baseline: 'baseline', candidate: 'candidate', steps: [10, 50, 100],
+  metric: { kind: 'rate', outcomeType: 'checkout', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
+  guardrails: { maxErrorRate: 0.01, maxP99LatencyMs: 500, alarmNames: ['churn-ab-candidate-5xx'] },
+});
+
+const record: RolloutRecord = {
+  endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 7, updatedAtMs: NOW - 15 * 60_000, updatedBy: 'release-controller',
+  state: { phase: 'running', step: 1, weights: { baseline: 50, candidate: 50 }, startedAtMs: NOW - 48 * HOUR, stepStartedAtMs: STEP_START },
+};
+
+const counts = (invocations: number, conversions: number) => ({ invocations, errors: 0, conversions, valueSum: conversions, valueSumOfSquares: conversions });
+
+function audit(atMs: number, version: number, action: AuditEntry['action'], from: number, to: number, extra: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    endpointName: 'churn-ab', atMs, version, actor: 'release-controller', action, reason: `${action} reason`, phase: 'running',
+    fromWeights: { baseline: 100 - from, candidate: from }, toWeights: { baseline: 100 - to, candidate: to }, policyHash: policy.hash, ...extra,
+  };
+}
+
+const AUDIT: AuditEntry[] = [
+  audit(NOW - 15 * 60_000, 7, 'hold', 50, 50, {
+    reason: 'not significant yet',
+    evidence: { baseline: counts(10_000, 1000), candidate: counts(10_000, 1100), lift: 0.1, statistic: 4.2, threshold: 40, pValue: 0.238 },
+  }),
+  audit(STEP_START, 6, 'advance', 10, 50),
+  audit(NOW - 48 * HOUR, 1, 'started', 0, 10, { actor: 'arn:aws:sts::111111111111:assumed-role/Deployer/ana' }),
+];
+
+/** Whether a GetMetricData call reads the hourly series (which asks for no errors). */
+const isHourly = (input: GetMetricDataCommandInput) => !input.MetricDataQueries!.some((q) => q.Id!.endsWith('_errors'));
+
+/** The step window's totals per query id, and hourly datapoints (the candidate has none in the first hour). */
+function metricsFake(input: GetMetricDataCommandInput) {
+  if (!isHourly(input)) {
+    const totals: Record<string, number> = {
+      v0_invocations: 10_000, v0_conversions: 1000, v0_errors: 10, v0_p99latencyms: 120,
+      v1_invocations: 10_000, v1_conversions: 1100, v1_errors: 200, v1_p99latencyms: 130,
+    };
+    return { MetricDataResults: input.MetricDataQueries!.map((q) => ({ Id: q.Id, Values: q.Id! in totals ? [totals[q.Id!]] : [], Timestamps: [new Date(STEP_START)], StatusCode: 'Complete' as const })) };
+  }
+  const hours = Array.from({ length: 24 }, (_, h) => h);
+  const series = (id: string) => {
+    const [variant, key] = id.split('_');
+    const points = hours.filter((h) => variant === 'v0' || h > 0);
+    const value = (h: number) => (key === 'invocations' ? 1000 : variant === 'v0' ? 100 : 100 + h);
+    return { Id: id, Values: points.map(value), Timestamps: points.map((h) => new Date(HOURLY_START + h * HOUR)), StatusCode: 'Complete' as const };
+  };
+  return { MetricDataResults: input.MetricDataQueries!.map((q) => series(q.Id!)) };
+}
+
+function endpointWith(mocks: MockedAws, options: { rollout?: boolean } = {}): void {
+  mocks.sagemaker.on(DescribeEndpointCommand).resolves({
+    EndpointName: 'churn-ab', EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', EndpointConfigName: 'churn-ab-config-3', EndpointStatus: 'InService',
+    ProductionVariants: [
+      { VariantName: 'baseline', CurrentWeight: 1, DesiredWeight: 1, CurrentInstanceCount: 2, DesiredInstanceCount: 2 },
+      { VariantName: 'candidate', CurrentWeight: 1, DesiredWeight: 1, CurrentInstanceCount: 1, DesiredInstanceCount: 2 },
+    ],
+  } as never);
+  mocks.sagemaker.on(DescribeEndpointConfigCommand).resolves({
+    ProductionVariants: [
+      { VariantName: 'baseline', InstanceType: 'ml.g5.xlarge', ModelName: 'churn-v1' },
+      { VariantName: 'candidate', InstanceType: 'ml.g5.2xlarge', ModelName: 'churn-v2' },
+    ],
+  } as never);
+  if (options.rollout === false) {
+    mocks.dynamodb.on(GetItemCommand).rejects(serviceError('ResourceNotFoundException', 'Requested resource not found'));
+    mocks.dynamodb.on(QueryCommand).rejects(serviceError('ResourceNotFoundException', 'Requested resource not found'));
+  } else {
+    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
+    mocks.dynamodb.on(QueryCommand).resolves({ Items: AUDIT.map(auditToItem) as never });
+  }
+  mocks.cloudwatch.on(GetMetricDataCommand).callsFake(metricsFake);
+  mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'OK' }] });
+}
+
+const metricCalls = (mocks: MockedAws) => mocks.cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+
+describe('modelship status', () => {
+  test('reads the endpoint, its config, the rollout, the audit trail, alarms and both metric windows', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    expect(await status({ endpoint: 'churn-ab' }, fakeIo(), mocks.aws)).toBe(0);
+    expect(mocks.sagemaker).toHaveReceivedCommandWith(DescribeEndpointCommand, { EndpointName: 'churn-ab' });
+    expect(mocks.sagemaker).toHaveReceivedCommandWith(DescribeEndpointConfigCommand, { EndpointConfigName: 'churn-ab-config-3' });
+    expect(mocks.dynamodb).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: 'modelship-rollouts-churn-ab', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } }, ConsistentRead: true,
+    });
+    expect(mocks.dynamodb).toHaveReceivedCommandWith(QueryCommand, { TableName: 'modelship-rollouts-churn-ab', ScanIndexForward: false, Limit: 50 });
+    expect(mocks.cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['churn-ab-candidate-5xx'] });
+
+    const [step, hourly] = [metricCalls(mocks).find((c) => !isHourly(c))!, metricCalls(mocks).find(isHourly)!];
+    // The step window: every gateway series per variant, one period, the policy's outcome type.
+    expect(step).toMatchObject({ StartTime: new Date(STEP_START), EndTime: new Date(NOW) });
+    expect(step.MetricDataQueries).toHaveLength(12);
+    expect(step.MetricDataQueries).toContainEqual({
+      Id: 'v1_conversions', ReturnData: true,
+      MetricStat: {
+        Period: 4 * 3600, Stat: 'Sum',
+        Metric: {
+          Namespace: 'Modelship', MetricName: 'Conversions',
+          Dimensions: [
+            { Name: 'service', Value: 'modelship-gateway' }, { Name: 'EndpointName', Value: 'churn-ab' },
+            { Name: 'VariantName', Value: 'candidate' }, { Name: 'OutcomeType', Value: 'checkout' },
+          ],
+        },
+      },
+    });
+    // The hourly series: only invocations and conversions, 24 whole hours back.
+    expect(hourly).toMatchObject({ StartTime: new Date(HOURLY_START), EndTime: new Date(NOW) });
+    expect(hourly.MetricDataQueries!.map((q) => q.Id)).toEqual(['v0_invocations', 'v0_conversions', 'v1_invocations', 'v1_conversions']);
+  });
+
+  test('shows variants, the rollout, decisions with their evidence, metrics, guardrails and charts', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const io = fakeIo();
+    await status({ endpoint: 'churn-ab' }, io, mocks.aws);
+    expect(io.lines).toEqual(expect.arrayContaining([
+      'Endpoint churn-ab  InService  config churn-ab-config-3',
+      '  version 7, last written 2026-11-22 11:45:00Z by release-controller',
+      'Recent decisions',
+      '  variant    weight  desired  instances  instance type  model',
+      '  baseline      50%      50%          2  ml.g5.xlarge   churn-v1',
+      '  candidate     50%      50%        1→2  ml.g5.2xlarge  churn-v2',
+      'Rollout  progressive baseline → candidate, running, step 2/3',
+      '  weights baseline 50 / candidate 50; started 2026-11-20 12:00:00Z; step since 2026-11-22 08:00:00Z',
+      '  time                  actor                      action   weights        lift    statistic  p-value  reason',
+      '  2026-11-22 11:45:00Z  release-controller         hold     50/50 → 50/50  +10.0%  4.2 / 40   0.24     not significant yet',
+      '  2026-11-22 08:00:00Z  release-controller         advance  90/10 → 50/50  -       -          -        advance reason',
+      '  2026-11-20 12:00:00Z  assumed-role/Deployer/ana  started  100/0 → 90/10  -       -          -        started reason',
+      'Metrics since the step began: 2026-11-22 08:00:00Z, 4h 00m 00s; outcome \'checkout\'',
+      '  variant    invocations  conversions  conv. rate  errors     p99',
+      '  baseline        10,000        1,000      10.00%   0.10%  120 ms',
+      '  candidate       10,000        1,100      11.00%   2.00%  130 ms',
+      '  guardrail candidate error rate 2.00% (max 1.00%) BREACHED',
+      '  guardrail candidate p99 130 ms (max 500 ms) ok',
+      '  guardrail alarm churn-ab-candidate-5xx (state OK) ok',
+      'Weights over time  █ baseline  ▒ candidate',
+      '  2026-11-20 12:00:00Z  ██████████████████▒▒  baseline 90 / candidate 10  started',
+      '  2026-11-22 08:00:00Z  ██████████▒▒▒▒▒▒▒▒▒▒  baseline 50 / candidate 50  advance',
+      'Conversion rate per hour, last 24 h from 2026-11-21 13:00:00Z (scale 10.00% to 12.30%)',
+      `  baseline   ${'▁'.repeat(24)}  latest 10.00%`,
+      '  candidate   ▁▂▂▂▃▃▃▃▄▄▄▅▅▅▆▆▆▆▇▇▇██  latest 12.30%',
+    ]));
+  });
+
+  test('prints one JSON object with the endpoint, variants, rollout, decisions, metrics and series', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const io = fakeIo();
+    expect(await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws)).toBe(0);
+    expect(io.lines).toHaveLength(1);
+    const report = JSON.parse(io.lines[0]) as StatusReport;
+    expect(Object.keys(report)).toEqual(['endpoint', 'variants', 'rollout', 'decisions', 'metrics', 'series']);
+    expect(report.endpoint).toEqual({ name: 'churn-ab', arn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', status: 'InService', configName: 'churn-ab-config-3' });
+    expect(report.variants[1]).toEqual({
+      name: 'candidate', weight: 50, desiredWeight: 50, currentInstanceCount: 1, desiredInstanceCount: 2, instanceType: 'ml.g5.2xlarge', modelName: 'churn-v2',
+    });
+    expect(report.rollout).toEqual(record);
+    expect(report.decisions).toEqual(AUDIT);
+    expect(report.metrics).toMatchObject({
+      window: { source: 'step', startMs: STEP_START, endMs: NOW }, outcomeType: 'checkout', kind: 'rate', complete: true,
+      variants: { candidate: { invocations: 10_000, conversions: 1100, errors: 200, errorRate: 0.02, businessMetric: 0.11, p99LatencyMs: 130 } },
+    });
+    expect(report.metrics.guardrails).toEqual([
+      { variant: 'candidate', guardrail: 'maxErrorRate', value: 0.02, limit: 0.01, breached: true },
+      { variant: 'candidate', guardrail: 'maxP99LatencyMs', value: 130, limit: 500, breached: false },
+      { variant: 'candidate', guardrail: 'alarm', name: 'churn-ab-candidate-5xx', value: 'OK', breached: false },
+    ]);
+    expect(report.series.weights).toEqual([
+      { atMs: NOW - 48 * HOUR, action: 'started', weights: { baseline: 90, candidate: 10 } },
+      { atMs: STEP_START, action: 'advance', weights: { baseline: 50, candidate: 50 } },
+    ]);
+    expect(report.series.hourly.startMs).toBe(HOURLY_START);
+    expect(report.series.hourly.periodSeconds).toBe(3600);
+    expect(report.series.hourly.variants.baseline.businessMetric).toEqual(new Array(24).fill(0.1));
+    expect(report.series.hourly.variants.candidate.businessMetric[0]).toBeNull();
+    expect(report.series.hourly.variants.candidate.businessMetric[23]).toBeCloseTo(0.123, 10);
+    expect(report.series.hourly.variants.candidate.invocations.slice(0, 2)).toEqual([null, 1000]);
+  });
+
+  test('treats a missing rollout table as no rollout: the last hour\'s metrics for purchases, no guardrails, no decisions', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks, { rollout: false });
+    const io = fakeIo();
+    expect(await status({ endpoint: 'churn-ab' }, io, mocks.aws)).toBe(0);
+    expect(io.lines).toContain('Rollout  none (no rollout record for churn-ab)');
+    expect(io.lines).toContain('  no audit trail');
+    expect(io.lines).toContain('Metrics over the last hour (no rollout): 2026-11-22 11:00:00Z, 1h 00m 00s; outcome \'purchase\'');
+    expect(io.output()).not.toContain('guardrail');
+    expect(io.output()).not.toContain('Weights over time');
+    const step = metricCalls(mocks).find((c) => !isHourly(c))!;
+    expect(step).toMatchObject({ StartTime: new Date(NOW - HOUR), EndTime: new Date(NOW) });
+    expect(JSON.stringify(step.MetricDataQueries)).toContain('"Value":"purchase"');
+    expect(mocks.cloudwatch).not.toHaveReceivedCommand(DescribeAlarmsCommand);
+  });
+
+  test('treats a table without a record as no rollout, and reads the table --table names', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    mocks.dynamodb.on(GetItemCommand).resolves({});
+    mocks.dynamodb.on(QueryCommand).resolves({ Items: [] });
+    const io = fakeIo();
+    await status({ endpoint: 'churn-ab', table: 'my-rollouts', json: true }, io, mocks.aws);
+    expect(mocks.dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'my-rollouts' });
+    expect(mocks.dynamodb).toHaveReceivedCommandWith(QueryCommand, { TableName: 'my-rollouts' });
+    expect(JSON.parse(io.lines[0])).toMatchObject({ rollout: null, decisions: [], metrics: { window: { source: 'last-hour' }, guardrails: [] } });
+  });
+
+  test('says when the metrics are incomplete', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    mocks.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    const io = fakeIo();
+    await status({ endpoint: 'churn-ab' }, io, mocks.aws);
+    expect(io.output()).toContain('metrics incomplete');
+    expect(io.output()).toContain('Conversion rate per hour, last 24 h: no data');
+  });
+
+  test('follows GetMetricData\'s pages', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    mocks.cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      if (isHourly(input)) {
+        return { MetricDataResults: [] };
+      }
+      return input.NextToken === 'page-2'
+        ? { MetricDataResults: [{ Id: 'v0_invocations', Values: [400], StatusCode: 'Complete' }, { Id: 'v1_invocations', Values: [10], StatusCode: 'Complete' }] }
+        : { MetricDataResults: [{ Id: 'v0_invocations', Values: [600], StatusCode: 'PartialData' }], NextToken: 'page-2' };
+    });
+    const io = fakeIo();
+    await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws);
+    const calls = metricCalls(mocks);
+    expect(calls.filter((c) => c.NextToken === 'page-2')).toHaveLength(1);
+    const report = JSON.parse(io.lines[0]) as StatusReport;
+    expect(report.metrics.variants.baseline.invocations).toBe(1000);
+    expect(report.metrics.complete).toBe(true);
+  });
+
+  test('refreshes with --watch, clearing the screen on a terminal, until stopped', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const io = fakeIo({ interactive: true });
+    expect(await status({ endpoint: 'churn-ab', watch: '5', maxRefreshes: 2 }, io, mocks.aws)).toBe(0);
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 2);
+    expect(io.sleeps).toEqual([5000]);
+    expect(io.lines.filter((l) => l === '\u001b[2J\u001b[H')).toHaveLength(2);
+    expect(io.lines.filter((l) => l.includes('every 5 s'))).toHaveLength(2);
+    // The second refresh reads at the later time.
+    expect(metricCalls(mocks).map((c) => c.EndTime)).toContainEqual(new Date(NOW + 5000));
+  });
+
+  test('refreshes every 10 s with a bare --watch; no screen clearing off a terminal; JSON lines with --json', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const text = fakeIo();
+    await status({ endpoint: 'churn-ab', watch: true, maxRefreshes: 2 }, text, mocks.aws);
+    expect(text.sleeps).toEqual([10_000]);
+    expect(text.output()).not.toContain('\u001b[2J');
+    const json = fakeIo();
+    await status({ endpoint: 'churn-ab', watch: true, json: true, maxRefreshes: 2 }, json, mocks.aws);
+    expect(json.lines.map((l) => JSON.parse(l).endpoint.name)).toEqual(['churn-ab', 'churn-ab']);
+  });
+
+  test.each(['0', '3601', 'soon', '1.5'])('rejects --watch %p as bad input before calling AWS', async (watch) => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const run = status({ endpoint: 'churn-ab', watch }, fakeIo(), mocks.aws);
+    await expect(run).rejects.toThrow(CliError);
+    await expect(run).rejects.toMatchObject({ exitCode: 2, message: `--watch must be an integer from 1 to 3600, got '${watch}'` });
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(DescribeEndpointCommand);
+  });
+
+  test('an unknown endpoint is bad input (exit 2)', async () => {
+    const mocks = mockedAws();
+    mocks.sagemaker.on(DescribeEndpointCommand).rejects(serviceError('ValidationException', 'Could not find endpoint "nope".'));
+    await expect(status({ endpoint: 'nope' }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope'" });
+  });
+});
