@@ -5,7 +5,6 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { ModelshipError } from '../../lib/private/errors';
 import { RolloutStore } from '../../lib/private/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { applyManualAction, decide, initialState } from '../../lib/release/decide';
@@ -141,8 +140,8 @@ async function notify(entry: AuditEntry): Promise<void> {
 const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) => variants.every((v) => (a[v] ?? 0) === (b[v] ?? 0));
 
 /**
- * One tick: start or load the rollout, carry out a manual command, take a policy change from a
- * deploy, decide from the metrics, run the before-step hooks, then commit the new state with a
+ * One tick: start or load the rollout (honouring a phase a person set with the CLI), take a
+ * policy change from a deploy, decide from the metrics, run the before-step hooks, then commit the new state with a
  * conditional write before touching the endpoint, so a CLI action and a tick never overwrite
  * each other and a duplicate tick changes nothing. Weights are applied only while the endpoint
  * is InService; a later tick applies what an earlier one could not.
@@ -159,22 +158,6 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
       phase: state.phase, fromWeights: state.weights, toWeights: state.weights,
     });
   }
-  if (read?.command) {
-    const { action, actor, reason } = read.command;
-    const before = state;
-    let outcome = reason ?? `${action} requested`;
-    try {
-      state = applyManualAction(policy, state, action, nowMs);
-    } catch (error) {
-      // A command that does not apply to the phase (e.g. resume while running) is recorded as refused and dropped.
-      if (!(error instanceof ModelshipError)) {
-        throw error;
-      }
-      outcome = `refused: ${error.problems.join('; ')}`;
-    }
-    entries.push({ atMs: nowMs, actor, action: `manual-${action}`, reason: outcome, phase: state.phase, fromWeights: before.weights, toWeights: state.weights });
-  }
-
   const endpoint = await endpointNow();
   const inService = endpoint.status === 'InService';
   if (entries.length === 0 && state.phase !== 'running' && (!inService || sameWeights(endpoint.weights, state.weights))) {

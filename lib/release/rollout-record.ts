@@ -1,20 +1,13 @@
+import type { ManualAction } from './decide';
 import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollout-types';
 
 /**
  * How rollouts and their audit trail are stored in DynamoDB, shared by the controller and the
- * CLI: one item per endpoint (`sk = ROLLOUT`) changed only by conditional writes on `version`,
+ * CLI: one item per endpoint (`sk = ROLLOUT`) changed only by conditional writes on `version` (by the controller's ticks
+ * and the CLI's manual actions alike),
  * and append-only audit items (`sk = AUDIT#<time>#<version>`). Pure: items are plain objects
  * shaped like DynamoDB's attribute values, so neither side needs more than its client.
  */
-
-/** A manual action waiting for the controller (written by the CLI). */
-export interface ManualCommand {
-  readonly action: 'pause' | 'resume' | 'promote' | 'abort';
-  /** Who asked (the caller's ARN). */
-  readonly actor: string;
-  readonly reason?: string;
-  readonly atMs: number;
-}
 
 /** A rollout as stored. */
 export interface RolloutRecord {
@@ -27,12 +20,10 @@ export interface RolloutRecord {
   readonly version: number;
   readonly updatedAtMs: number;
   readonly updatedBy: string;
-  /** A manual action not yet carried out. */
-  readonly command?: ManualCommand;
 }
 
 /** What an audit entry records. */
-export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'manual-shift' | `manual-${ManualCommand['action']}`;
+export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'manual-shift' | `manual-${ManualAction}`;
 
 /** One decision or change, with its evidence. */
 export interface AuditEntry {
@@ -102,7 +93,6 @@ export function rolloutToItem(record: RolloutRecord): Item {
     version: n(record.version),
     updatedAtMs: n(record.updatedAtMs),
     updatedBy: s(record.updatedBy),
-    ...(record.command ? { command: s(JSON.stringify(record.command)) } : {}),
   };
 }
 
@@ -116,7 +106,6 @@ export function rolloutFromItem(item: Item): RolloutRecord {
     version: number(item, 'version'),
     updatedAtMs: number(item, 'updatedAtMs'),
     updatedBy: text(item, 'updatedBy'),
-    ...(item.command ? { command: JSON.parse(text(item, 'command')) } : {}),
   };
 }
 

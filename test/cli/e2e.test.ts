@@ -148,8 +148,8 @@ describe('the built modelship CLI, run as a user would against a local stub of A
     expect(code).toBe(0);
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(result).toMatchObject({ endpoint: 'churn-ab', action: 'manual-shift', production: true, before: { baseline: 90, candidate: 10 },
-      after: { candidate: 25, baseline: 75 }, actor: 'arn:aws:iam::111111111111:user/ana', version: 4, status: 'InService', weights: { baseline: 75, candidate: 25 } });
-    expect(stub.endpoint.weights).toEqual({ candidate: 25, baseline: 75 });
+      after: { baseline: 75, candidate: 25 }, actor: 'arn:aws:iam::111111111111:user/ana', version: 4, status: 'InService', weights: { baseline: 75, candidate: 25 } });
+    expect(stub.endpoint.weights).toEqual({ baseline: 75, candidate: 25 });
     expect(rolloutFromItem(stub.items.get('churn-ab|ROLLOUT')!)).toMatchObject({ version: 4, updatedBy: 'arn:aws:iam::111111111111:user/ana', state: { phase: 'paused', weights: { baseline: 75, candidate: 25 } } });
     const audit = [...stub.items.entries()].filter(([k]) => k.includes('|AUDIT#')).map(([, item]) => auditFromItem(item));
     expect(audit).toEqual([expect.objectContaining({ action: 'manual-shift', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'canary looks healthy', version: 4, phase: 'paused' })]);

@@ -152,25 +152,15 @@ describe('the release controller tick', () => {
     expect(promoted).toMatchObject({ action: 'promote', state: { phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, weightsApplied: true });
   });
 
-  test('carries out a manual promote from the record, crediting its author, and clears it', async () => {
-    stored(running, { command: { action: 'promote', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'business sign-off', atMs: NOW - 60_000 } });
+  test('honours a rollout a person promoted: it stays promoted and its weights are put back if they drifted', async () => {
+    stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, { updatedBy: 'arn:aws:iam::111111111111:user/ana' });
     endpointIs('InService', { baseline: 50, candidate: 50 });
     const result = await tick(NOW);
-    expect(result.state).toMatchObject({ phase: 'promoted', weights: { baseline: 0, candidate: 100 } });
-    expect(auditWrites()[0]).toMatchObject({ action: 'manual-promote', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'business sign-off' });
-    expect(rolloutWrites()[0].Item!.command).toBeUndefined();
+    expect(result).toMatchObject({ state: { phase: 'promoted' }, weightsApplied: true });
+    expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 0 }, { VariantName: 'candidate', DesiredWeight: 100 }],
     });
-  });
-
-  test('records a manual command that does not apply to the phase as refused, and drops it', async () => {
-    stored(running, { command: { action: 'resume', actor: 'arn:aws:iam::111111111111:user/ana', atMs: NOW - 60_000 } });
-    endpointIs('Updating', { baseline: 50, candidate: 50 });
-    const result = await tick(NOW);
-    expect(result.state.phase).toBe('running');
-    expect(auditWrites()[0]).toMatchObject({ action: 'manual-resume', reason: "refused: 'resume' applies to a rollout that is paused, got 'running'" });
-    expect(rolloutWrites()[0].Item!.command).toBeUndefined();
   });
 
   test('continues from the current weights when a deploy changed the policy, and records it', async () => {

@@ -12,11 +12,10 @@ const policy: PolicySpec = {
 
 describe('rollout records', () => {
   test('survive the round trip through DynamoDB items', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.nat(), fc.option(fc.constantFrom('pause', 'resume', 'promote', 'abort') as fc.Arbitrary<'pause'>, { nil: undefined }), (w, version, action) => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.nat(), fc.constantFrom('running', 'paused', 'promoted') as fc.Arbitrary<'running'>, (w, version, phase) => {
       const record: RolloutRecord = {
         endpointName: 'churn-ab', policyHash: 'abc', policy, version, updatedAtMs: 1_800_000_000_000, updatedBy: 'controller',
-        state: { phase: 'running', step: 0, weights: { baseline: 100 - w, candidate: w }, startedAtMs: 1, stepStartedAtMs: 2 },
-        ...(action ? { command: { action, actor: 'arn:aws:iam::111111111111:user/ana', reason: 'why', atMs: 3 } } : {}),
+        state: { phase, step: 0, weights: { baseline: 100 - w, candidate: w }, startedAtMs: 1, stepStartedAtMs: 2 },
       };
       expect(rolloutFromItem(rolloutToItem(record))).toEqual(record);
     }));

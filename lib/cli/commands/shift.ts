@@ -73,7 +73,8 @@ export function requestedWeights(options: ShiftOptions, endpoint: EndpointView):
   if (Object.values(weights).every((w) => w === 0)) {
     throw new CliError(EXIT.USAGE, 'the weights must not all be zero');
   }
-  return weights;
+  // In the endpoint's order, as every other view shows them.
+  return Object.fromEntries(variants.map((v) => [v, weights[v]]));
 }
 
 /**

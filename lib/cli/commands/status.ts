@@ -330,10 +330,6 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
     lines.push(`${paint(io, 'bold', 'Rollout')}  ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
     lines.push(`  weights ${formatWeights(state.weights, [policy.baseline, policy.candidate])}; started ${formatTime(state.startedAtMs)}; step since ${formatTime(state.stepStartedAtMs)}`);
     lines.push(`  version ${rollout.version}, last written ${formatTime(rollout.updatedAtMs)} by ${shortActor(rollout.updatedBy)}`);
-    if (rollout.command) {
-      const why = rollout.command.reason ? `: ${rollout.command.reason}` : '';
-      lines.push(paint(io, 'yellow', `  pending ${rollout.command.action} by ${shortActor(rollout.command.actor)} at ${formatTime(rollout.command.atMs)}${why}`));
-    }
   }
 
   lines.push('');

@@ -1,0 +1,241 @@
+import { DescribeEndpointCommand, ListTagsCommand, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { ManualActionOptions, manualAction } from '../../lib/cli/commands/manual-action';
+import { shift, ShiftOptions } from '../../lib/cli/commands/shift';
+import { run } from '../../lib/cli/program';
+import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { RolloutPolicy } from '../../lib/release/rollout-policy';
+import type { RolloutState } from '../../lib/release/rollout-types';
+import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
+import 'aws-sdk-client-mock-jest';
+
+const ANA = 'arn:aws:iam::111111111111:user/ana';
+const policy = RolloutPolicy.progressive({
+  baseline: 'baseline', candidate: 'candidate', steps: [5, 25, 50, 100],
+  metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
+});
+const running: RolloutState = { phase: 'running', step: 0, weights: { baseline: 95, candidate: 5 }, startedAtMs: NOW - 3_600_000, stepStartedAtMs: NOW - 3_600_000 };
+
+/** An endpoint with weights (whose status answers in turn), its tags, a caller, and a stored rollout. */
+function world(options: { statuses?: string[]; weights?: Record<string, number>; production?: boolean; state?: RolloutState | null; table?: boolean } = {}): MockedAws {
+  const mocks = mockedAws();
+  const weights = options.weights ?? { baseline: 95, candidate: 5 };
+  const describe = (status: string, w: Record<string, number>) => ({
+    EndpointName: 'churn-ab', EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', EndpointStatus: status as never,
+    EndpointConfigName: 'config-1', CreationTime: new Date(0), LastModifiedTime: new Date(0),
+    ProductionVariants: Object.entries(w).map(([VariantName, x]) => ({ VariantName, CurrentWeight: x, DesiredWeight: x })),
+  });
+  const statuses = options.statuses ?? ['InService', 'Updating', 'InService'];
+  let call = 0;
+  mocks.sagemaker.on(DescribeEndpointCommand).callsFake(() => {
+    const status = statuses[Math.min(call++, statuses.length - 1)];
+    const applied = mocks.sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand).at(-1)?.args[0].input.DesiredWeightsAndCapacities;
+    return describe(status, applied ? Object.fromEntries(applied.map((d) => [d.VariantName!, d.DesiredWeight!])) : weights);
+  });
+  mocks.sagemaker.on(ListTagsCommand).resolves({ Tags: options.production ? [{ Key: 'modelship:production', Value: 'true' }] : [] });
+  mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({ EndpointArn: 'arn' });
+  mocks.sts.on(GetCallerIdentityCommand).resolves({ Arn: ANA });
+  if (options.table === false) {
+    mocks.dynamodb.on(GetItemCommand).rejects(serviceError('ResourceNotFoundException', 'Requested resource not found'));
+  } else if (options.state === null) {
+    mocks.dynamodb.on(GetItemCommand).resolves({});
+  } else {
+    const record: RolloutRecord = {
+      endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, state: options.state ?? running, version: 7, updatedAtMs: NOW - 60_000, updatedBy: 'release-controller',
+    };
+    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
+  }
+  mocks.dynamodb.on(PutItemCommand).resolves({});
+  return mocks;
+}
+
+const puts = (mocks: MockedAws) => mocks.dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+const rolloutWrite = (mocks: MockedAws) => puts(mocks).find((i) => i.Item!.sk.S === 'ROLLOUT');
+const auditWrite = (mocks: MockedAws) => puts(mocks).filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => auditFromItem(i.Item as Item));
+const shiftWith = (mocks: MockedAws, options: Partial<ShiftOptions>, io = fakeIo()) => shift({ endpoint: 'churn-ab', timeout: '60', ...options }, io, mocks.aws);
+
+describe('modelship shift', () => {
+  test('gives the target its weight, the other the rest, pauses the automation, records it and waits for InService', async () => {
+    const mocks = world();
+    const io = fakeIo();
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '25', reason: 'healthy' }, io)).resolves.toBe(0);
+    expect(mocks.sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      EndpointName: 'churn-ab',
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 75 }, { VariantName: 'candidate', DesiredWeight: 25 }],
+    });
+    const write = rolloutWrite(mocks)!;
+    expect(write).toMatchObject({ ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: '7' } } });
+    expect(rolloutFromItem(write.Item as Item)).toMatchObject({ version: 8, updatedBy: ANA, updatedAtMs: NOW, state: { phase: 'paused', weights: { baseline: 75, candidate: 25 } } });
+    expect(auditWrite(mocks)).toEqual([expect.objectContaining({
+      action: 'manual-shift', actor: ANA, reason: 'healthy', version: 8, phase: 'paused', fromWeights: { baseline: 95, candidate: 5 }, toWeights: { baseline: 75, candidate: 25 },
+    })]);
+    expect(io.output()).toContain("the rollout's automation is paused");
+    expect(io.output()).toMatch(/done: churn-ab is InService with baseline 75%, candidate 25% \(recorded as arn:aws:iam::111111111111:user\/ana\)/);
+    expect(io.sleeps).toEqual([5000]);
+  });
+
+  test('keeps the automation running with --keep-automation, and says so', async () => {
+    const mocks = world();
+    const io = fakeIo();
+    await shiftWith(mocks, { weights: 'baseline=50,candidate=50', keepAutomation: true }, io);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', weights: { baseline: 50, candidate: 50 } });
+    expect(io.output()).toContain('the automation keeps running and may move the weights at its next tick');
+  });
+
+  test('shows the change and changes nothing in a dry run', async () => {
+    const mocks = world();
+    const io = fakeIo();
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '50', dryRun: true, json: true }, io)).resolves.toBe(0);
+    expect(JSON.parse(io.lines.at(-1)!)).toMatchObject({ dryRun: true, before: { baseline: 95, candidate: 5 }, after: { candidate: 50, baseline: 50 } });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test.each([
+    [{ to: 'challenger', weight: '10' }, "unknown variant 'challenger' on endpoint 'churn-ab' (its variants: baseline, candidate)"],
+    [{ to: 'candidate', weight: '101' }, "'--weight' must be a whole percentage between 0 and 100, got '101'"],
+    [{ to: 'candidate', weight: '2.5' }, "'--weight' must be a whole percentage between 0 and 100, got '2.5'"],
+    [{ weights: 'baseline=0,candidate=0' }, "'--weights' must add up to 100, got 0"],
+    [{ weights: 'baseline=90' }, "'--weights' must give every variant a weight; missing: candidate"],
+    [{ weights: 'baseline:90,candidate:10' }, "'--weights' must look like baseline=90,candidate=10, got 'baseline:90,candidate:10'"],
+    [{ weights: 'baseline=90,candidate=10', to: 'candidate' }, "Specify either '--weights' or '--to' with '--weight', not both"],
+    [{}, "Specify '--to <variant>' with '--weight <0-100>', or '--weights a=90,b=10'"],
+    [{ to: 'candidate', weight: '10', timeout: '0' }, "'--timeout' must be a whole number of seconds between 1 and 86400, got '0'"],
+  ])('refuses bad input with exit 2, changing nothing: %#', async (options, message) => {
+    const mocks = world();
+    await expect(shiftWith(mocks, options)).rejects.toMatchObject({ exitCode: 2, message });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('refuses an unknown endpoint with exit 2', async () => {
+    const mocks = world();
+    mocks.sagemaker.on(DescribeEndpointCommand).rejects(serviceError('ValidationException', 'Could not find endpoint "nope".'));
+    await expect(shift({ endpoint: 'nope', to: 'candidate', weight: '10' }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope'" });
+  });
+
+  test.each(['Updating', 'RollingBack', 'Failed'])('refuses to change weights while the endpoint is %s', async (status) => {
+    const mocks = world({ statuses: [status] });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({
+      exitCode: 3, message: `endpoint 'churn-ab' is ${status}; weights can change only while it is InService`,
+    });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  test('stops on a conflict and says what changed, without touching the endpoint', async () => {
+    const mocks = world();
+    const moved: RolloutRecord = {
+      endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 8, updatedAtMs: NOW - 1000, updatedBy: 'release-controller',
+      state: { ...running, step: 1, weights: { baseline: 75, candidate: 25 } },
+    };
+    mocks.dynamodb.on(GetItemCommand).resolvesOnce({ Item: rolloutToItem({ ...moved, version: 7, state: running }) as never }).resolves({ Item: rolloutToItem(moved) as never });
+    mocks.dynamodb.on(PutItemCommand).rejects(serviceError('ConditionalCheckFailedException', 'The conditional request failed'));
+    const result = shiftWith(mocks, { to: 'candidate', weight: '50' });
+    await expect(result).rejects.toMatchObject({ exitCode: 4 });
+    await expect(result).rejects.toThrow(/changed since it was read \(version 7 → 8, by release-controller at .*: phase running → running, weights \{"baseline":95,"candidate":5\} → \{"baseline":75,"candidate":25\}\); nothing changed/);
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('on production: requires a reason, asks for confirmation on a terminal, refuses without --yes elsewhere', async () => {
+    let mocks = world({ production: true });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({ exitCode: 2, message: "'--reason' is required: 'churn-ab' is a production endpoint" });
+
+    mocks = world({ production: true });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10', reason: 'r' })).rejects.toMatchObject({ exitCode: 3, message: "'churn-ab' is a production endpoint: confirm with --yes; nothing changed" });
+
+    mocks = world({ production: true });
+    const declined = fakeIo({ interactive: true, answers: [false] });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10', reason: 'r' }, declined)).rejects.toMatchObject({ exitCode: 3, message: 'not confirmed; nothing changed' });
+    expect(declined.questions).toEqual(["Apply this change to production endpoint 'churn-ab'?"]);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+
+    mocks = world({ production: true });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10', reason: 'r' }, fakeIo({ interactive: true, answers: [true] }))).resolves.toBe(0);
+    mocks = world({ production: true });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10', reason: 'r', yes: true })).resolves.toBe(0);
+  });
+
+  test('records a shift of an endpoint without a rollout in its table, and refuses without a table', async () => {
+    let mocks = world({ state: null });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).resolves.toBe(0);
+    expect(rolloutWrite(mocks)).toBeUndefined();
+    expect(auditWrite(mocks)).toEqual([expect.objectContaining({ action: 'manual-shift', policyHash: 'none', version: 1 })]);
+
+    mocks = world({ table: false });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringContaining("no rollout table 'modelship-rollouts-churn-ab'") });
+  });
+
+  test('gives up waiting after the timeout with exit 5, the change made', async () => {
+    const mocks = world({ statuses: ['InService', 'Updating'] });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10', timeout: '12' })).rejects.toMatchObject({ exitCode: 5 });
+    expect(mocks.sagemaker).toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+});
+
+describe('modelship promote, abort, pause, resume', () => {
+  const act = (mocks: MockedAws, action: ManualActionOptions['action'], options: Partial<ManualActionOptions> = {}, io = fakeIo()) =>
+    manualAction({ endpoint: 'churn-ab', action, timeout: '60', ...options }, io, mocks.aws);
+
+  test('promotes: all traffic to the candidate, recorded, applied', async () => {
+    const mocks = world();
+    await expect(act(mocks, 'promote', { reason: 'conversion +3%' })).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'promoted', weights: { baseline: 0, candidate: 100 } });
+    expect(auditWrite(mocks)[0]).toMatchObject({ action: 'manual-promote', actor: ANA, reason: 'conversion +3%' });
+    expect(mocks.sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 0 }, { VariantName: 'candidate', DesiredWeight: 100 }],
+    });
+  });
+
+  test('aborts (also as rollback): all traffic back to the baseline', async () => {
+    const mocks = world();
+    const io = fakeIo();
+    await expect(run(['rollback', 'churn-ab', '--timeout', '60'], io, () => mocks.aws)).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'aborted', weights: { baseline: 100, candidate: 0 } });
+  });
+
+  test('pauses and resumes without moving weights', async () => {
+    let mocks = world();
+    await expect(act(mocks, 'pause')).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state.phase).toBe('paused');
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+
+    mocks = world({ state: { ...running, phase: 'paused' }, statuses: ['Updating'] });
+    await expect(act(mocks, 'resume')).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', stepStartedAtMs: NOW });
+  });
+
+  test('refuses an action that does not apply to the phase, or a missing rollout, with exit 3', async () => {
+    let mocks = world({ state: { ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } } });
+    await expect(act(mocks, 'resume')).rejects.toMatchObject({ exitCode: 3, message: "cannot resume the rollout of 'churn-ab': 'resume' applies to a rollout that is paused, got 'promoted'" });
+    mocks = world({ state: null });
+    await expect(act(mocks, 'promote')).rejects.toMatchObject({ exitCode: 3, message: "'churn-ab' has no rollout to promote; use 'modelship shift' to move its weights" });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+
+  test('refuses to promote while the endpoint is updating', async () => {
+    const mocks = world({ statuses: ['Updating'] });
+    await expect(act(mocks, 'promote')).rejects.toMatchObject({ exitCode: 3, message: "endpoint 'churn-ab' is Updating; weights can change only while it is InService" });
+  });
+});
+
+describe('the modelship program', () => {
+  test('maps bad arguments to exit 2 and explains a failure on standard error', async () => {
+    const io = fakeIo();
+    await expect(run(['shift'], io, () => mockedAws().aws)).resolves.toBe(2);
+    expect(io.errors.join('\n')).toContain("missing required argument 'endpoint'");
+    const mocks = world({ statuses: ['Updating'] });
+    const refused = fakeIo();
+    await expect(run(['shift', 'churn-ab', '--to', 'candidate', '--weight', '10'], refused, () => mocks.aws)).resolves.toBe(3);
+    expect(refused.errors).toEqual(["modelship: endpoint 'churn-ab' is Updating; weights can change only while it is InService"]);
+  });
+
+  test('passes --region and --profile to the clients', async () => {
+    const seen: unknown[] = [];
+    await run(['--region', 'eu-central-1', '--profile', 'release', 'history', 'churn-ab'], fakeIo(), (options) => {
+      seen.push({ region: options.region, profile: options.profile });
+      return world({ state: null }).aws;
+    });
+    expect(seen).toEqual([{ region: 'eu-central-1', profile: 'release' }]);
+  });
+});
