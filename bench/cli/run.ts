@@ -3,7 +3,7 @@
  * a Node.js process that runs nothing, in the same run. Also lists what `--help` loads, to show
  * it never loads aws-cdk-lib or the AWS SDK. Run: `npm run bench:cli`.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { cpus, tmpdir } from 'os';
 import { join } from 'path';
@@ -40,7 +40,7 @@ function main(): void {
     }
     const probe = join(outDir, 'probe.js');
     writeFileSync(probe, "process.on('exit', () => process.stderr.write(JSON.stringify(Object.keys(require.cache))));\n");
-    const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['-r', probe, cli, '--help'], { env, stdio: ['ignore', 'ignore', 'pipe'] }).toString() || '[]');
+    const loaded: string[] = JSON.parse(spawnSync(process.execPath, ['-r', probe, cli, '--help'], { env, encoding: 'utf8' }).stderr || '[]');
     const packages = [...new Set(loaded.map((path) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(path)?.[1]).filter((p): p is string => Boolean(p)))].sort();
     const report = {
       measuredAt: new Date().toISOString(),
