@@ -26,3 +26,6 @@ JSON
 cd "$work/app"
 "$repo/node_modules/.bin/tsc" -p tsconfig.json
 node out/app.js "$work/cdk.out"
+# The packed CLI, as `npx modelship` would run it.
+node node_modules/modelship/dist/bin/modelship.js --help | grep -q 'modelship status churn-ab'
+echo "consumer app: the packed modelship CLI answers --help"
