@@ -191,7 +191,7 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
 
   const version = (read?.version ?? 0) + 1;
   const written = await store.write({
-    endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR,
+    endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR, metrics: settings.metrics,
   }, read?.version);
   if (!written) {
     logger.info('the rollout changed while this tick ran; leaving it to the next tick', { endpointName: settings.endpointName });

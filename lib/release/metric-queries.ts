@@ -101,7 +101,8 @@ export function metricQueries(
   metrics: Readonly<Record<string, VariantMetrics>>, variants: readonly string[], startMs: number, endMs: number, periodSeconds?: number,
 ): MetricQuery[] {
   const period = periodSeconds ?? windowPeriodSeconds(startMs, endMs);
-  return variants.flatMap((variant, v) => Object.entries(metrics[variant] ?? {}).map(([key, spec]) => ({
+  const named = (variant: string) => Object.entries(metrics[variant] ?? {}).filter((entry): entry is [string, MetricSpec] => entry[1] !== undefined);
+  return variants.flatMap((variant, v) => named(variant).map(([key, spec]) => ({
     Id: queryId(v, key),
     MetricStat: {
       Metric: {

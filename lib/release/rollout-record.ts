@@ -1,4 +1,5 @@
 import type { ManualAction } from './decide';
+import type { VariantMetrics } from './metric-queries';
 import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollout-types';
 
 /**
@@ -20,6 +21,8 @@ export interface RolloutRecord {
   readonly version: number;
   readonly updatedAtMs: number;
   readonly updatedBy: string;
+  /** Where the controller reads each variant's counts, so other readers (the CLI) read the same. */
+  readonly metrics?: Readonly<Record<string, VariantMetrics>>;
 }
 
 /** What an audit entry records. */
@@ -93,6 +96,7 @@ export function rolloutToItem(record: RolloutRecord): Item {
     version: n(record.version),
     updatedAtMs: n(record.updatedAtMs),
     updatedBy: s(record.updatedBy),
+    ...(record.metrics ? { metrics: s(JSON.stringify(record.metrics)) } : {}),
   };
 }
 
@@ -106,6 +110,7 @@ export function rolloutFromItem(item: Item): RolloutRecord {
     version: number(item, 'version'),
     updatedAtMs: number(item, 'updatedAtMs'),
     updatedBy: text(item, 'updatedBy'),
+    ...(item.metrics ? { metrics: JSON.parse(text(item, 'metrics')) } : {}),
   };
 }
 

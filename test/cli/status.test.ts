@@ -210,6 +210,19 @@ describe('modelship status', () => {
     expect(mocks.cloudwatch).not.toHaveReceivedCommand(DescribeAlarmsCommand);
   });
 
+  test('reads the metrics the controller recorded on the rollout, when it reads custom ones', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const sessions = (arm: string) => ({ invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: arm }, stat: 'Sum' } });
+    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem({ ...record, metrics: { baseline: sessions('a'), candidate: sessions('b') } }) as never });
+    await status({ endpoint: 'churn-ab' }, fakeIo(), mocks.aws);
+    // The step window is one period of four hours; the hourly series has hours.
+    const step = metricCalls(mocks).find((c) => c.MetricDataQueries![0].MetricStat!.Period === 4 * 3600)!;
+    expect(step.MetricDataQueries!.map((q) => [q.Id, q.MetricStat!.Metric!.Namespace, q.MetricStat!.Metric!.MetricName])).toEqual([
+      ['v0_invocations', 'Shop', 'Sessions'], ['v1_invocations', 'Shop', 'Sessions'],
+    ]);
+  });
+
   test('treats a table without a record as no rollout, and reads the table --table names', async () => {
     const mocks = mockedAws();
     endpointWith(mocks);

@@ -67,7 +67,9 @@ describe('the release controller tick', () => {
     const result = await tick(NOW);
     expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'rollouts', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } }, ConsistentRead: true });
     expect(rolloutWrites()).toEqual([expect.objectContaining({ TableName: 'rollouts', ConditionExpression: 'attribute_not_exists(pk)' })]);
-    expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ version: 1, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } } });
+    expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({
+      version: 1, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } }, metrics: SETTINGS.metrics,
+    });
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       EndpointName: 'churn-ab',
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 50 }, { VariantName: 'candidate', DesiredWeight: 50 }],

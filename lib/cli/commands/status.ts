@@ -148,7 +148,8 @@ export async function collectStatus(options: Pick<StatusOptions, 'endpoint' | 't
   ]);
   const names = endpoint.variants.map((v) => v.name);
   const metric = rollout?.policy.metric ?? DEFAULT_OUTCOME;
-  const source = gatewayMetrics({ ...GATEWAY_METRICS, endpointName: endpoint.name, outcomeType: metric.outcomeType }, names);
+  // The metrics the controller decides on, as it recorded them; the gateway's for the rest.
+  const source = { ...gatewayMetrics({ ...GATEWAY_METRICS, endpointName: endpoint.name, outcomeType: metric.outcomeType }, names), ...rollout?.metrics };
   const [metrics, hourly] = await Promise.all([
     windowMetrics(aws, endpoint, rollout, metric, source, nowMs),
     hourlySeries(aws, names, metric, source, nowMs),
