@@ -33,3 +33,4 @@ export * from './release/rollout-policy';
 export * from './release/rollout-record';
 export * from './release/rollout-types';
 export * from './release/simulate';
+export * from './release/weights';

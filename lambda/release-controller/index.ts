@@ -1,10 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { alarmStates, getMetricData } from '../../lib/private/cloudwatch-reads';
 import { RolloutStore } from '../../lib/private/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { applyManualAction, decide, initialState } from '../../lib/release/decide';
@@ -12,6 +13,7 @@ import { countsFromResults, metricQueries, ReadCounts } from '../../lib/release/
 import { AuditAction, AuditEntry } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { Decision, Evidence, Observation, RolloutState } from '../../lib/release/rollout-types';
+import { percentages, sameWeights } from '../../lib/release/weights';
 
 const logger = new Logger({ serviceName: 'modelship-release-controller' });
 const settings = controllerSettingsFrom(process.env);
@@ -53,40 +55,22 @@ export interface TickResult {
 /** The endpoint's status and its weights in whole percent. */
 async function endpointNow(): Promise<{ status: string; weights: Record<string, number> }> {
   const out = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: settings.endpointName }));
-  const live = out.ProductionVariants ?? [];
-  const total = live.reduce((sum, v) => sum + (v.CurrentWeight ?? 0), 0);
-  return {
-    status: out.EndpointStatus ?? 'Unknown',
-    weights: Object.fromEntries(live.map((v) => [v.VariantName ?? '', total > 0 ? Math.round((100 * (v.CurrentWeight ?? 0)) / total) : 0])),
-  };
+  const shares = percentages(Object.fromEntries((out.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', v.CurrentWeight ?? 0])));
+  // The policy's two variants only: those are the weights the rollout owns.
+  return { status: out.EndpointStatus ?? 'Unknown', weights: Object.fromEntries(variants.map((v) => [v, shares[v] ?? 0])) };
 }
 
 async function readCounts(startMs: number, endMs: number, expectTraffic: string[]): Promise<ReadCounts> {
   if (endMs <= startMs) {
     return countsFromResults([], variants, expectTraffic);
   }
-  const results = [];
-  let NextToken: string | undefined;
-  do {
-    const out = await cloudwatch.send(new GetMetricDataCommand({
-      MetricDataQueries: metricQueries(settings.metrics, variants, startMs, endMs),
-      StartTime: new Date(startMs),
-      EndTime: new Date(endMs),
-      NextToken,
-    }));
-    results.push(...(out.MetricDataResults ?? []));
-    NextToken = out.NextToken;
-  } while (NextToken);
+  const results = await getMetricData(cloudwatch, metricQueries(settings.metrics, variants, startMs, endMs), startMs, endMs);
   return countsFromResults(results, variants, expectTraffic);
 }
 
 async function breachedAlarms(): Promise<string[]> {
-  const names = policy.guardrails.alarmNames ?? [];
-  if (names.length === 0) {
-    return [];
-  }
-  const out = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...names] }));
-  return [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].filter((a) => a.StateValue === 'ALARM').map((a) => a.AlarmName ?? '');
+  const states = await alarmStates(cloudwatch, policy.guardrails.alarmNames ?? []);
+  return [...states].filter(([, state]) => state === 'ALARM').map(([name]) => name);
 }
 
 async function observe(state: RolloutState, nowMs: number): Promise<Observation> {
@@ -136,8 +120,6 @@ async function notify(entry: AuditEntry): Promise<void> {
     }))));
   }
 }
-
-const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) => variants.every((v) => (a[v] ?? 0) === (b[v] ?? 0));
 
 /**
  * One tick: start or load the rollout (honouring a phase a person set with the CLI), take a

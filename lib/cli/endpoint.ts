@@ -1,7 +1,8 @@
 import { DescribeEndpointCommand, ListTagsCommand } from '@aws-sdk/client-sagemaker';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { RolloutStore } from '../private/rollout-store';
-import { PRODUCTION_TAG, RolloutRecord, rolloutTableName } from '../release/rollout-record';
+import { PRODUCTION_TAG, rolloutTableName } from '../release/rollout-record';
+import { percentages } from '../release/weights';
 import type { AwsClients } from './aws';
 import { CliError, EXIT } from './errors';
 import type { Io } from './io';
@@ -29,12 +30,6 @@ export interface EndpointView {
 
 /** Statuses in which weights may change. */
 export const CHANGEABLE_STATUS = 'InService';
-
-/** Whole percentages of relative weights. */
-export function percentages(weights: Readonly<Record<string, number>>): Record<string, number> {
-  const total = Object.values(weights).reduce((sum, w) => sum + w, 0);
-  return Object.fromEntries(Object.entries(weights).map(([v, w]) => [v, total > 0 ? Math.round((100 * w) / total) : 0]));
-}
 
 /** Describes the endpoint; an unknown endpoint is bad input. */
 export async function describeEndpoint(aws: AwsClients, name: string): Promise<EndpointView> {
@@ -119,19 +114,4 @@ export function weightChangeLines(before: Readonly<Record<string, number>>, afte
     `${'variant'.padEnd(width)}  before  after`,
     ...names.map((n) => `${n.padEnd(width)}  ${`${before[n] ?? 0}%`.padStart(6)}  ${`${after[n] ?? 0}%`.padStart(5)}`),
   ];
-}
-
-/**
- * The endpoint's rollout (undefined when none was started). A missing table is refused: every
- * change is recorded in it.
- */
-export async function readRollout(store: RolloutStore, endpoint: string, table?: string): Promise<RolloutRecord | undefined> {
-  try {
-    return await store.read(endpoint);
-  } catch (error) {
-    if ((error as Error).name === 'ResourceNotFoundException') {
-      throw new CliError(EXIT.REFUSED, `no rollout table '${table ?? rolloutTableName(endpoint)}' for '${endpoint}': changes are recorded there (deploy a ReleaseController, or name the table with --table); nothing changed`);
-    }
-    throw error;
-  }
 }

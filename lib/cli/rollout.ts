@@ -1,10 +1,13 @@
-import type { AuditEntry, RolloutRecord } from '../release/rollout-record';
+import type { RolloutStore } from '../private/rollout-store';
+import { AuditEntry, RolloutRecord, rolloutTableName } from '../release/rollout-record';
 import type { AwsClients } from './aws';
 import { rolloutStore } from './endpoint';
+import { CliError, EXIT } from './errors';
 
 /**
- * Reading a rollout for display. An endpoint without a release controller has no rollout table,
- * and one whose controller never ran has no record: both mean "no rollout", not an error.
+ * Reading a rollout. An endpoint without a release controller has no rollout table, and one
+ * whose controller never ran has no record: for display both mean "no rollout"; a change is
+ * refused without a table, because every change is recorded there.
  */
 
 function missingTable(error: unknown): boolean {
@@ -18,6 +21,18 @@ export async function rolloutIfAny(aws: AwsClients, endpoint: string, table?: st
   } catch (error) {
     if (missingTable(error)) {
       return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The endpoint's rollout before a change (undefined when none was started); refused without a table. */
+export async function rolloutToChange(store: RolloutStore, endpoint: string, table?: string): Promise<RolloutRecord | undefined> {
+  try {
+    return await store.read(endpoint);
+  } catch (error) {
+    if (missingTable(error)) {
+      throw new CliError(EXIT.REFUSED, `no rollout table '${table ?? rolloutTableName(endpoint)}' for '${endpoint}': changes are recorded there (deploy a ReleaseController, or name the table with --table); nothing changed`);
     }
     throw error;
   }

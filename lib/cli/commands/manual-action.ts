@@ -1,9 +1,11 @@
 import { ModelshipError } from '../../private/errors';
 import { applyManualAction, ManualAction } from '../../release/decide';
+import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';
 import { ChangeOptions, commitChange } from '../change';
-import { describeEndpoint, readRollout, requireChangeable, rolloutStore } from '../endpoint';
+import { describeEndpoint, requireChangeable, rolloutStore } from '../endpoint';
 import { CliError, EXIT } from '../errors';
+import { rolloutToChange } from '../rollout';
 import type { Io } from '../io';
 
 /** `modelship promote|abort|pause|resume <endpoint>`. */
@@ -13,9 +15,6 @@ export interface ManualActionOptions extends ChangeOptions {
   readonly table?: string;
 }
 
-const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>) =>
-  Object.keys({ ...a, ...b }).every((v) => (a[v] ?? 0) === (b[v] ?? 0));
-
 /**
  * Promotes, aborts, pauses or resumes a rollout: the same state change the controller would
  * make, written with a conditional write and applied at once (promote and abort move the
@@ -24,7 +23,7 @@ const sameWeights = (a: Readonly<Record<string, number>>, b: Readonly<Record<str
 export async function manualAction(options: ManualActionOptions, io: Io, aws: AwsClients): Promise<number> {
   const endpoint = await describeEndpoint(aws, options.endpoint);
   const store = rolloutStore(aws, endpoint.name, options.table);
-  const record = await readRollout(store, endpoint.name, options.table);
+  const record = await rolloutToChange(store, endpoint.name, options.table);
   if (!record) {
     throw new CliError(EXIT.REFUSED, `'${endpoint.name}' has no rollout to ${options.action}; use 'modelship shift' to move its weights`);
   }

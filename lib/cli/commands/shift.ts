@@ -1,7 +1,8 @@
 import type { AwsClients } from '../aws';
 import { ChangeOptions, commitChange } from '../change';
-import { describeEndpoint, EndpointView, readRollout, requireChangeable, rolloutStore } from '../endpoint';
+import { describeEndpoint, EndpointView, requireChangeable, rolloutStore } from '../endpoint';
 import { CliError, EXIT } from '../errors';
+import { rolloutToChange } from '../rollout';
 import type { Io } from '../io';
 
 /** `modelship shift <endpoint> --to <variant> --weight <0-100>` or `--weights a=90,b=10`. */
@@ -86,7 +87,7 @@ export async function shift(options: ShiftOptions, io: Io, aws: AwsClients): Pro
   const weights = requestedWeights(options, endpoint);
   requireChangeable(endpoint);
   const store = rolloutStore(aws, endpoint.name, options.table);
-  const record = await readRollout(store, endpoint.name, options.table);
+  const record = await rolloutToChange(store, endpoint.name, options.table);
   const notes: string[] = [];
   let state = record?.state;
   if (record && state) {

@@ -1,16 +1,16 @@
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
 import { GATEWAY_METRICS } from '../../hooks/gateway-settings';
+import { alarmStates, getMetricData } from '../../private/cloudwatch-reads';
 import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantMetrics } from '../../release/metric-queries';
 import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
 import type { PrimaryMetricSpec, VariantCounts } from '../../release/rollout-types';
 import type { AwsClients } from '../aws';
-import { describeEndpoint, EndpointView, percentages } from '../endpoint';
+import { percentages } from '../../release/weights';
+import { describeEndpoint, EndpointView } from '../endpoint';
 import {
   formatCount, formatDuration, formatLift, formatNumber, formatPercent, formatTime, formatWeights, sparkline, table, weightBar, weightBarLegend,
 } from '../format';
 import { Io, paint } from '../io';
-import { getMetricData } from '../metrics';
 import { optionalNumberOption } from '../options';
 import { auditTrail, rolloutIfAny, shortActor } from '../rollout';
 
@@ -216,7 +216,7 @@ async function windowMetrics(
   const names = endpoint.variants.map((v) => v.name);
   const startMs = rollout ? Math.min(rollout.state.stepStartedAtMs, nowMs - 60_000) : nowMs - HOUR_MS;
   const live = names.filter((n) => (endpoint.weights[n] ?? 0) > 0);
-  const results = await getMetricData(aws, metricQueries(source, names, startMs, nowMs), startMs, nowMs);
+  const results = await getMetricData(aws.cloudwatch, metricQueries(source, names, startMs, nowMs), startMs, nowMs);
   const read = countsFromResults(results, names, live);
   const variants = Object.fromEntries(names.map((n) => {
     const counts = read.counts[n];
@@ -253,14 +253,8 @@ async function guardrailChecks(aws: AwsClients, rollout: RolloutRecord, variants
       limit: guardrails.maxP99LatencyMs, breached: value !== undefined && value > guardrails.maxP99LatencyMs,
     });
   }
-  const alarmNames = guardrails.alarmNames ?? [];
-  if (alarmNames.length > 0) {
-    const out = await aws.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...alarmNames] }));
-    const states = new Map([...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])].map((a) => [a.AlarmName ?? '', a.StateValue ?? 'UNKNOWN']));
-    for (const name of alarmNames) {
-      const state = states.get(name) ?? 'MISSING';
-      checks.push({ variant: candidate, guardrail: 'alarm', name, value: state, breached: state === 'ALARM' });
-    }
+  for (const [name, state] of await alarmStates(aws.cloudwatch, guardrails.alarmNames ?? [])) {
+    checks.push({ variant: candidate, guardrail: 'alarm', name, value: state, breached: state === 'ALARM' });
   }
   return checks;
 }
@@ -274,7 +268,7 @@ async function hourlySeries(
     const all = source[n];
     return [n, { invocations: all.invocations, ...(metric.kind === 'rate' ? { conversions: all.conversions } : { valueSum: all.valueSum }) }];
   }));
-  const results = await getMetricData(aws, metricQueries(needed, names, startMs, nowMs, HOUR_MS / 1000), startMs, nowMs);
+  const results = await getMetricData(aws.cloudwatch, metricQueries(needed, names, startMs, nowMs, HOUR_MS / 1000), startMs, nowMs);
   const periods = countsByPeriod(results, names, startMs, HOUR_MS / 1000, HOURS);
   return {
     startMs,
