@@ -21,7 +21,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { PolicySpec, PrimaryMetricSpec } from '../../lib/release/rollout-types';
 import { Scenario, simulate } from '../../lib/release/simulate';
-import { fixedHorizonSampleSize, normalQuantile } from '../../lib/release/statistics';
+import { fixedHorizonSampleSize, MedianInterval, medianInterval, normalQuantile, wilsonInterval } from '../../lib/release/statistics';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const BASE_RATE = 0.1;
@@ -118,22 +118,14 @@ async function runJob(job: Job, threads: number): Promise<RunResult[]> {
 
 interface Share { count: number; n: number; rate: number; low: number; high: number }
 
-/** Wilson score 95% interval. */
+/** A share with its Wilson 95% interval. */
 function wilson(count: number, n: number): Share {
-  const z = normalQuantile(0.975);
-  const p = count / n;
-  const centre = (p + z * z / (2 * n)) / (1 + z * z / n);
-  const half = (z / (1 + z * z / n)) * Math.sqrt(p * (1 - p) / n + z * z / (4 * n * n));
-  return { count, n, rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  return { count, n, ...wilsonInterval(count, n) };
 }
 
-/** Median with a distribution-free 95% interval from order statistics. */
-function median(values: readonly number[]): { median: number; low: number; high: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  const half = 1.96 * Math.sqrt(n) / 2;
-  const at = (rank: number) => sorted[Math.min(n - 1, Math.max(0, rank))];
-  return { median: n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2, low: at(Math.floor(n / 2 - half) - 1), high: at(Math.ceil(n / 2 + half) - 1) };
+/** A median with its distribution-free 95% interval. */
+function median(values: readonly number[]): MedianInterval {
+  return medianInterval(values) ?? { median: NaN, low: NaN, high: NaN };
 }
 
 function meanCi(values: readonly number[]): { mean: number; low: number; high: number } {

@@ -376,3 +376,26 @@ export function wilsonInterval(count: number, n: number, confidence = 0.95): Pro
   // Clamped so rounding never leaves the estimate outside its own interval (at 0 or n).
   return { rate: p, low: Math.max(0, Math.min(p, centre - half)), high: Math.min(1, Math.max(p, centre + half)) };
 }
+
+/** A median and its distribution-free 95% interval (order statistics). */
+export interface MedianInterval {
+  readonly median: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** The median of the values with a distribution-free 95% interval from order statistics; undefined for none. */
+export function medianInterval(values: readonly number[]): MedianInterval | undefined {
+  const n = values.length;
+  if (n === 0) {
+    return undefined;
+  }
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = (1.96 * Math.sqrt(n)) / 2;
+  const at = (rank: number) => sorted[Math.min(n - 1, Math.max(0, rank))];
+  return {
+    median: n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    low: at(Math.floor(n / 2 - half) - 1),
+    high: at(Math.ceil(n / 2 + half) - 1),
+  };
+}

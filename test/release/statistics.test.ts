@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import {
   binomialUpperTail, estimateArm, fixedHorizonSampleSize, logGamma, MIN_INVOCATIONS_PER_ARM, mixtureLikelihoodRatio,
-  normalCdf, normalPdf, normalQuantile, oneSidedMixtureLikelihoodRatio, probabilityBest, regularizedIncompleteBeta, sequentialTest, wilsonInterval,
+  normalCdf, normalPdf, normalQuantile, oneSidedMixtureLikelihoodRatio, probabilityBest, regularizedIncompleteBeta, sequentialTest, wilsonInterval, medianInterval,
 } from '../../lib/release/statistics';
 import type { PrimaryMetricSpec, VariantCounts } from '../../lib/release/rollout-types';
 import { seededRandom as prng } from '../../lib/release/random';
@@ -241,5 +241,22 @@ describe('Wilson score interval', () => {
 
   test('knows nothing without data', () => {
     expect(wilsonInterval(0, 0)).toEqual({ rate: 0, low: 0, high: 1 });
+  });
+});
+
+describe('medianInterval', () => {
+  test('finds the median of odd and even samples, none for no values', () => {
+    expect(medianInterval([3, 1, 2])?.median).toBe(2);
+    expect(medianInterval([4, 1, 3, 2])?.median).toBe(2.5);
+    expect(medianInterval([])).toBeUndefined();
+  });
+
+  test('brackets the median with order statistics that cover it', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 200 }), (values) => {
+      const m = medianInterval(values)!;
+      return m.low <= m.median && m.median <= m.high && values.includes(m.low) && values.includes(m.high);
+    }));
+    // 100 values 1..100: ranks 50 ∓ 9.8 (1.96·√100/2), widened to whole ranks 40 and 60.
+    expect(medianInterval(Array.from({ length: 100 }, (_, i) => i + 1))).toEqual({ median: 50.5, low: 40, high: 60 });
   });
 });

@@ -3,7 +3,7 @@ import { ModelshipError } from '../../private/errors';
 import { parsePolicy } from '../../release/rollout-policy';
 import type { PolicySpec } from '../../release/rollout-types';
 import { Scenario, simulate, SimulationResult, TrajectoryPoint } from '../../release/simulate';
-import { ProportionInterval, wilsonInterval } from '../../release/statistics';
+import { medianInterval, ProportionInterval, wilsonInterval } from '../../release/statistics';
 import { CliError, EXIT } from '../errors';
 import { formatCount, formatNumber, formatPercent, formatWeights, table } from '../format';
 import { Io, paint } from '../io';
@@ -95,15 +95,6 @@ async function readPolicy(file: string | undefined): Promise<PolicySpec> {
   }
 }
 
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) {
-    return null;
-  }
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** Promoted, aborted, paused and undecided shares of the runs, and the medians to a decision. */
 export function operatingCharacteristics(results: readonly SimulationResult[], firstSeed: number): OperatingCharacteristics {
   const n = results.length;
@@ -120,8 +111,8 @@ export function operatingCharacteristics(results: readonly SimulationResult[], f
     paused: share((r) => r.phase === 'paused'),
     undecided: share((r) => r.phase === 'running'),
     decided: decided.length,
-    medianInvocations: median(decided.map((r) => r.samples)),
-    medianHours: median(decided.map((r) => r.hours)),
+    medianInvocations: medianInterval(decided.map((r) => r.samples))?.median ?? null,
+    medianHours: medianInterval(decided.map((r) => r.hours))?.median ?? null,
   };
 }
 
