@@ -189,8 +189,7 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
     weightsApplied = true;
   }
 
-  // Entries of one tick are 1 ms apart, so their order survives in the time-ordered sort key.
-  const audit = entries.map((e, i): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, atMs: e.atMs + i }));
+  const audit = entries.map((e, sequence): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, ...(sequence ? { sequence } : {}) }));
   await store.append(audit);
   for (const entry of audit.filter((e) => e.action !== 'hold')) {
     await notify(entry);

@@ -42,6 +42,8 @@ export interface AuditEntry {
   readonly toWeights: Readonly<Record<string, number>>;
   readonly policyHash: string;
   readonly evidence?: Evidence;
+  /** Its place among the entries one write made (one tick can record several). @default 0 */
+  readonly sequence?: number;
 }
 
 /** A DynamoDB attribute value, as far as these items use them. */
@@ -114,16 +116,16 @@ export function rolloutFromItem(item: Item): RolloutRecord {
   };
 }
 
-/** The sort key of an audit entry: ordered by time, unique by version. */
-export function auditSortKey(atMs: number, version: number): string {
-  return `${AUDIT_PREFIX}${new Date(atMs).toISOString()}#${String(version).padStart(10, '0')}`;
+/** The sort key of an audit entry: ordered by time, then version, then place within the write; unique. */
+export function auditSortKey(atMs: number, version: number, sequence = 0): string {
+  return `${AUDIT_PREFIX}${new Date(atMs).toISOString()}#${String(version).padStart(10, '0')}#${String(sequence).padStart(3, '0')}`;
 }
 
 /** An audit entry as a DynamoDB item. */
 export function auditToItem(entry: AuditEntry): Item {
   return {
     pk: s(entry.endpointName),
-    sk: s(auditSortKey(entry.atMs, entry.version)),
+    sk: s(auditSortKey(entry.atMs, entry.version, entry.sequence)),
     atMs: n(entry.atMs),
     version: n(entry.version),
     actor: s(entry.actor),
@@ -134,6 +136,7 @@ export function auditToItem(entry: AuditEntry): Item {
     toWeights: s(JSON.stringify(entry.toWeights)),
     policyHash: s(entry.policyHash),
     ...(entry.evidence ? { evidence: s(JSON.stringify(entry.evidence)) } : {}),
+    ...(entry.sequence ? { sequence: n(entry.sequence) } : {}),
   };
 }
 
@@ -151,5 +154,6 @@ export function auditFromItem(item: Item): AuditEntry {
     toWeights: JSON.parse(text(item, 'toWeights')),
     policyHash: text(item, 'policyHash'),
     ...(item.evidence ? { evidence: JSON.parse(text(item, 'evidence')) } : {}),
+    ...(item.sequence ? { sequence: number(item, 'sequence') } : {}),
   };
 }

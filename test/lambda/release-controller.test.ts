@@ -75,6 +75,10 @@ describe('the release controller tick', () => {
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 50 }, { VariantName: 'candidate', DesiredWeight: 50 }],
     });
     expect(auditWrites().map((e) => e.action)).toEqual(['started', 'hold']);
+    // Both at the tick's time, ordered by their place in the tick.
+    expect(auditWrites().map((e) => e.atMs)).toEqual([NOW, NOW]);
+    const keys = written().filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => i.Item!.sk.S!);
+    expect([...keys].sort()).toEqual(keys);
     expect(result.weightsApplied).toBe(true);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });

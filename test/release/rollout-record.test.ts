@@ -30,6 +30,9 @@ describe('rollout records', () => {
     expect(auditFromItem(auditToItem(entry))).toEqual(entry);
     expect(auditSortKey(1000, 2) < auditSortKey(1000, 10)).toBe(true);
     expect(auditSortKey(999, 99) < auditSortKey(1000, 1)).toBe(true);
+    // Entries of one write keep their order at the same time and version.
+    expect(auditSortKey(1000, 2, 1) < auditSortKey(1000, 2, 2)).toBe(true);
+    expect(auditFromItem(auditToItem({ ...entry, sequence: 2 }))).toEqual({ ...entry, sequence: 2 });
   });
 
   test('name the attribute a damaged item lacks', () => {
