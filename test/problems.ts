@@ -1,4 +1,4 @@
-import { ModelshipError } from '../lib/private/errors';
+import { ModelshipError } from '../lib/runtime/errors';
 
 /** The problems of the ModelshipError that `build` throws; fails the test when it throws none. */
 export function problemsOf(build: () => unknown): readonly string[] {

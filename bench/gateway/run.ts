@@ -17,7 +17,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/gateway-settings';
+import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
 import { HandlerFunction } from '../../lib/private/handler-function';
 
 /** The inference hooks the bundle target applies to; the others are reported for comparison. */

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { judgeDeploy } from '../../lib/serving/endpoint-health';
+import { judgeDeploy } from '../../lib/serving/runtime/endpoint-health';
 
 const logger = new Logger({ serviceName: 'modelship-endpoint-check' });
 const sagemaker = new SageMakerClient({});

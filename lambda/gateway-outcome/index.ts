@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseOutcome } from '../../lib/hooks/gateway-request';
-import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/inference-record';
-import { verifyInferenceId } from '../../lib/hooks/inference-token';
+import { parseOutcome } from '../../lib/hooks/runtime/gateway-request';
+import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
+import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
 
 const dynamodb = new DynamoDBClient({});

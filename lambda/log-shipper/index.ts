@@ -6,7 +6,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, Context } from 'aws-lambda';
 import {
   DeadLetter, deadLetterMessages, deliverRecords, isRecordLine, LOG_SHIPPER_METRICS, sendDeadLetters,
-} from '../../lib/hooks/record-delivery';
+} from '../../lib/hooks/runtime/record-delivery';
 
 const logger = new Logger({ serviceName: LOG_SHIPPER_METRICS.service });
 const metrics = new Metrics({ namespace: LOG_SHIPPER_METRICS.namespace, serviceName: LOG_SHIPPER_METRICS.service });

@@ -5,8 +5,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { alarmStates, getMetricData } from '../../lib/private/cloudwatch-reads';
-import { RolloutStore } from '../../lib/private/rollout-store';
+import { alarmStates, getMetricData } from '../../lib/hooks/runtime/cloudwatch-reads';
+import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { applyManualAction, decide, initialState } from '../../lib/release/decide';
 import { countsFromResults, metricQueries, ReadCounts } from '../../lib/release/metric-queries';

@@ -2,8 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { GATEWAY_METRICS, gatewaySettingsFrom } from '../../lib/hooks/gateway-settings';
-import type { GatewayRecord } from '../../lib/hooks/inference-record';
+import { GATEWAY_METRICS, gatewaySettingsFrom } from '../../lib/hooks/runtime/gateway-settings';
+import type { GatewayRecord } from '../../lib/hooks/runtime/inference-record';
 
 /** What both gateway handlers share: settings, logger, metrics, the signing key and the record writer. */
 export const settings = gatewaySettingsFrom(process.env);

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { modelPackageInput, ModelPackageInput, RegistrationSettings, TrainedJob } from '../../lib/training/model-package';
-import { evaluateGate, GateResult, MetricThreshold } from '../../lib/training/quality-gate';
+import { modelPackageInput, ModelPackageInput, RegistrationSettings, TrainedJob } from '../../lib/training/runtime/model-package';
+import { evaluateGate, GateResult, MetricThreshold } from '../../lib/training/runtime/quality-gate';
 
 const logger = new Logger({ serviceName: 'modelship-training-gate' });
 

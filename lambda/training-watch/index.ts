@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchLogsClient, FilterLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTrainingJobCommand, SageMakerClient, StopTrainingJobCommand } from '@aws-sdk/client-sagemaker';
-import { findNonFinite, WatchedMetric } from '../../lib/training/non-finite';
+import { findNonFinite, WatchedMetric } from '../../lib/training/runtime/non-finite';
 
 /** SageMaker writes every training job's logs here, one stream per host: `<job>/algo-N-...`. */
 export const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';

@@ -1,5 +1,5 @@
 import { UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
-import type { RolloutStore } from '../private/rollout-store';
+import type { RolloutStore } from '../hooks/runtime/rollout-store';
 import type { AuditAction, RolloutRecord } from '../release/rollout-record';
 import type { RolloutState } from '../release/rollout-types';
 import type { AwsClients } from './aws';

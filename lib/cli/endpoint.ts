@@ -1,6 +1,6 @@
 import { DescribeEndpointCommand, ListTagsCommand } from '@aws-sdk/client-sagemaker';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import { RolloutStore } from '../private/rollout-store';
+import { RolloutStore } from '../hooks/runtime/rollout-store';
 import { PRODUCTION_TAG, rolloutTableName } from '../release/rollout-record';
 import { percentages } from '../release/weights';
 import type { AwsClients } from './aws';

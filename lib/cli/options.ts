@@ -1,4 +1,4 @@
-import { formatValue } from '../private/errors';
+import { formatValue } from '../runtime/errors';
 import { CliError, EXIT } from './errors';
 
 /**

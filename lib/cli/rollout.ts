@@ -1,4 +1,4 @@
-import type { RolloutStore } from '../private/rollout-store';
+import type { RolloutStore } from '../hooks/runtime/rollout-store';
 import { AuditEntry, RolloutRecord, rolloutTableName } from '../release/rollout-record';
 import type { AwsClients } from './aws';
 import { rolloutStore } from './endpoint';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatValue, ModelshipError } from '../private/errors';
+import { formatValue, ModelshipError } from '../runtime/errors';
 import {
   ENVIRONMENT_SELECTOR_CONTEXT_KEY,
   ENVIRONMENTS_CONTEXT_KEY,

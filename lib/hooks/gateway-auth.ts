@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 
 /** A JWT issuer the gateway trusts. */
 export interface JwtAuthOptions {

@@ -11,11 +11,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
-import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from './gateway-settings';
+import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from './runtime/gateway-settings';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
 /** Request rate limits of the gateway's stage. */

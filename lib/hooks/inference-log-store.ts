@@ -14,10 +14,10 @@ import { Construct, IConstruct } from 'constructs';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
-import { InferenceRecord, OutcomeRecord, RECORD_FILTER_PATTERN } from './inference-record';
-import { LOG_SHIPPER_METRICS } from './record-delivery';
+import { InferenceRecord, OutcomeRecord, RECORD_FILTER_PATTERN } from './runtime/inference-record';
+import { LOG_SHIPPER_METRICS } from './runtime/record-delivery';
 
 /** Where records land in the bucket: one folder per UTC day and hour of arrival in Firehose. */
 export const RECORDS_PREFIX = 'records/';

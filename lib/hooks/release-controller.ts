@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE } from '../release/controller-settings';
 import { RolloutPolicy } from '../release/rollout-policy';
@@ -18,7 +18,7 @@ import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { gatewayMetrics, MetricSpec, VariantMetrics } from '../release/metric-queries';
 import { rolloutTableName } from '../release/rollout-record';
-import { GATEWAY_METRICS } from './gateway-settings';
+import { GATEWAY_METRICS } from './runtime/gateway-settings';
 import { InferenceGateway } from './inference-gateway';
 
 /** One variant's metrics, when they do not come from an inference gateway. */

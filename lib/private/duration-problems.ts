@@ -1,5 +1,5 @@
 import { Duration, Size, SizeRoundingBehavior } from 'aws-cdk-lib';
-import { formatValue } from './errors';
+import { formatValue } from '../runtime/errors';
 
 /** The retention limit used for buckets and logs: ten years. */
 export const MAX_RETENTION_DAYS = 3650;

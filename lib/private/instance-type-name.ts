@@ -1,4 +1,4 @@
-import { formatValue, ModelshipError } from './errors';
+import { formatValue, ModelshipError } from '../runtime/errors';
 
 const INSTANCE_TYPE = /^ml\.([a-z][a-z0-9-]*)\.(\d*x?large|medium|small|micro|metal)$/;
 

@@ -1,4 +1,4 @@
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 
 /** Top-level prefix under which every model's artifacts live. */
 export const MODELS_PREFIX = 'models/';

@@ -2,7 +2,7 @@ import { ArnFormat, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { formatValue, ModelshipError, throwIfProblems } from '../private/errors';
+import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ACCOUNT_ID = /^\d{12}$/;

@@ -5,7 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems } from '../private/duration-problems';
-import { throwIfProblems } from '../private/errors';
+import { throwIfProblems } from '../runtime/errors';
 import { MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
 import { IModelPackageGroup, ModelPackageGroup, ModelPackageGroupProps } from './model-package-group';
 

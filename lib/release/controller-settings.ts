@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { settingsFromVariable } from '../private/settings-variable';
+import { settingsFromVariable } from '../runtime/settings-variable';
 import { parsePolicy } from './rollout-policy';
 import type { VariantMetrics } from './metric-queries';
 import type { PolicySpec } from './rollout-types';

@@ -4,7 +4,7 @@
  * randomness (bandits only) as a function; the controller clears manual phases through
  * `applyManualAction`.
  */
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 import { seededRandom, UniformSource } from './random';
 import type {
   Action, Decision, Evidence, Observation, PolicySpec, RolloutState, VariantCounts,

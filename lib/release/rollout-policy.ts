@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 import type {
   BanditPolicySpec, ExperimentPolicySpec, GuardrailSpec, PolicySpec, PrimaryMetricSpec, ProgressivePolicySpec,
 } from './rollout-types';

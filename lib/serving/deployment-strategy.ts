@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
-import { formatValue } from '../private/errors';
+import { formatValue } from '../runtime/errors';
 
 /** How much capacity one step of a deployment moves: instances, or a percentage of them. */
 export class TrafficSize {

@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
-import { formatValue, throwIfProblems } from '../private/errors';
+import { formatValue, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
 import { DeploymentStrategy } from './deployment-strategy';

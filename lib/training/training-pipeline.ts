@@ -12,15 +12,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { formatValue, ModelshipError, throwIfProblems } from '../private/errors';
+import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
 import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
-import { hasCapturingGroup } from './non-finite';
-import { MetricThreshold, parseThreshold } from './quality-gate';
+import { hasCapturingGroup } from './runtime/non-finite';
+import { MetricThreshold, parseThreshold } from './runtime/quality-gate';
 import { TrainingInstanceType } from './training-instance-type';
 
 /** How SageMaker presents a channel's data to the container. */

@@ -3,9 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { GatewayAuth } from '../../lib/hooks/gateway-auth';
-import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/gateway-settings';
+import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
-import { RECORD_FILTER_PATTERN } from '../../lib/hooks/inference-record';
+import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
 import { HandlerFunction } from '../../lib/private/handler-function';
 import { nagFindings, problemsOf, testStack } from '../helpers';
 

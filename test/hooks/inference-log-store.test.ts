@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { InferenceLogStore, InferenceLogStoreProps } from '../../lib/hooks/inference-log-store';
-import { RECORD_FILTER_PATTERN } from '../../lib/hooks/inference-record';
+import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
 import { acknowledgeExpectedWildcards } from '../../lib/private/acknowledge-wildcards';
 import { nagFindings, problemsOf, testStack } from '../helpers';
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/gateway-settings';
+import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
 
 /** The settings the gateway handlers under test run with. Imported before the handlers, which read them at load. */
 export const SETTINGS: GatewaySettings = {

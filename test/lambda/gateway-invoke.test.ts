@@ -5,9 +5,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { captureOutput, KEY, post, SETTINGS } from './gateway-env';
 import { invoke } from '../../lambda/gateway-invoke';
-import { verifyInferenceId } from '../../lib/hooks/inference-token';
-import { unitHashOf } from '../../lib/hooks/record-content';
-import { assignVariant } from '../../lib/hooks/sticky-assignment';
+import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { unitHashOf } from '../../lib/hooks/runtime/record-content';
+import { assignVariant } from '../../lib/hooks/runtime/sticky-assignment';
 
 const runtime = mockClient(SageMakerRuntimeClient);
 const sagemaker = mockClient(SageMakerClient);

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { captureOutput, KEY, post, SETTINGS } from './gateway-env';
 import { report } from '../../lambda/gateway-outcome';
-import { captureIdOf, NONCE_BYTES, signInferenceId } from '../../lib/hooks/inference-token';
+import { captureIdOf, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 
 const dynamodb = mockClient(DynamoDBClient);
 const secrets = mockClient(SecretsManagerClient);

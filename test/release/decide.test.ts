@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { ModelshipError } from '../../lib/private/errors';
+import { ModelshipError } from '../../lib/runtime/errors';
 import { applyManualAction, decide, initialState, testWindow } from '../../lib/release/decide';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { Observation, Phase, PolicySpec, PrimaryMetricSpec, RolloutState, VariantCounts } from '../../lib/release/rollout-types';

@@ -1,4 +1,4 @@
-import { ModelshipError } from '../../lib/private/errors';
+import { ModelshipError } from '../../lib/runtime/errors';
 import { TrainingInstanceType } from '../../lib/training/training-instance-type';
 
 describe('TrainingInstanceType', () => {

@@ -1,4 +1,4 @@
-import { ModelshipError } from '../../private/errors';
+import { ModelshipError } from '../../runtime/errors';
 import { applyManualAction, ManualAction } from '../../release/decide';
 import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';

@@ -1,5 +1,5 @@
 import { readFile } from 'fs/promises';
-import { ModelshipError } from '../../private/errors';
+import { ModelshipError } from '../../runtime/errors';
 import { parsePolicy } from '../../release/rollout-policy';
 import type { PolicySpec } from '../../release/rollout-types';
 import { Scenario, simulate, SimulationResult, TrajectoryPoint } from '../../release/simulate';

@@ -1,6 +1,6 @@
 import { DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
-import { GATEWAY_METRICS } from '../../hooks/gateway-settings';
-import { alarmStates, getMetricData } from '../../private/cloudwatch-reads';
+import { GATEWAY_METRICS } from '../../hooks/runtime/gateway-settings';
+import { alarmStates, getMetricData } from '../../hooks/runtime/cloudwatch-reads';
 import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantMetrics } from '../../release/metric-queries';
 import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
 import type { PrimaryMetricSpec, VariantCounts } from '../../release/rollout-types';

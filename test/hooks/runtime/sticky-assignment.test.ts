@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { assignVariant, unitDraw, VariantWeight } from '../../lib/hooks/sticky-assignment';
+import { assignVariant, unitDraw, VariantWeight } from '../../../lib/hooks/runtime/sticky-assignment';
 
 const variantNames = fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), { minLength: 2, maxLength: 5 });
 const unitIds = fc.string({ minLength: 1, maxLength: 40 });

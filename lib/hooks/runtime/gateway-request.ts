@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { formatValue } from '../private/errors';
+import { formatValue } from '../../runtime/errors';
 
 /**
  * Parsing of the gateway's two requests. Pure: a request in, a typed body or a client error

@@ -1,4 +1,4 @@
-import { GatewayRequest, parseInvocation, parseOutcome } from '../../lib/hooks/gateway-request';
+import { GatewayRequest, parseInvocation, parseOutcome } from '../../../lib/hooks/runtime/gateway-request';
 
 const json = (body: unknown, contentType = 'application/json'): GatewayRequest =>
   ({ headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false });

@@ -1,4 +1,4 @@
-import { formatValue, ModelshipError } from '../private/errors';
+import { formatValue, ModelshipError } from '../../runtime/errors';
 
 /** How a final metric is compared with its threshold. */
 export type ThresholdOperator = '>=' | '>' | '<=' | '<';

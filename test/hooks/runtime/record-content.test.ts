@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isSampled, recordedBody, redact, REDACTED, redactionSet } from '../../lib/hooks/record-content';
+import { isSampled, recordedBody, redact, REDACTED, redactionSet } from '../../../lib/hooks/runtime/record-content';
 
 describe('record content', () => {
   test('redacts listed fields at any depth and in arrays, by name regardless of case', () => {

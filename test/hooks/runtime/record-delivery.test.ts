@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import {
   backoffCeiling, backoffDelay, batchRecords, BatchLimits, DeadLetter, DeadLetterError, DeadLetterMessage, deadLetterMessages,
   deliverRecords, DeliveryDeps, FIREHOSE_LIMITS, isRecordLine, messageBatches, QueueEntry, recordData, sendDeadLetters, SQS_LIMITS, utf8Bytes,
-} from '../../lib/hooks/record-delivery';
-import { seededRandom as prng } from '../../lib/release/random';
+} from '../../../lib/hooks/runtime/record-delivery';
+import { seededRandom as prng } from '../../../lib/release/random';
 
 const FAILED_AT = '2026-11-02T10:00:00.000Z';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { captureIdOf, NONCE_BYTES, signInferenceId, verifyInferenceId } from '../../lib/hooks/inference-token';
+import { captureIdOf, NONCE_BYTES, signInferenceId, verifyInferenceId } from '../../../lib/hooks/runtime/inference-token';
 
 const key = Buffer.alloc(32, 7);
 const nonces = fc.uint8Array({ minLength: NONCE_BYTES, maxLength: NONCE_BYTES });

@@ -1,5 +1,5 @@
-import { modelPackageInput, TrainedJob } from '../../lib/training/model-package';
-import { evaluateGate } from '../../lib/training/quality-gate';
+import { modelPackageInput, TrainedJob } from '../../../lib/training/runtime/model-package';
+import { evaluateGate } from '../../../lib/training/runtime/quality-gate';
 
 const job: TrainedJob = {
   TrainingJobName: 'churn-0123456789abcdef0123456789abcdef',

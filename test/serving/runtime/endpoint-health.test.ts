@@ -1,4 +1,4 @@
-import { judgeDeploy } from '../../lib/serving/endpoint-health';
+import { judgeDeploy } from '../../../lib/serving/runtime/endpoint-health';
 
 describe('judgeDeploy', () => {
   test.each(['Creating', 'Updating', 'SystemUpdating', 'RollingBack'])('waits while the endpoint is %s', (status) => {

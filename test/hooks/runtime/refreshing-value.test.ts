@@ -1,4 +1,4 @@
-import { RefreshingValue } from '../../lib/hooks/refreshing-value';
+import { RefreshingValue } from '../../../lib/hooks/runtime/refreshing-value';
 
 describe('RefreshingValue', () => {
   let clock = 0;

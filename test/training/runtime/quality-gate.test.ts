@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { ModelshipError } from '../../lib/private/errors';
-import { evaluateGate, formatThreshold, MetricThreshold, parseThreshold, ThresholdOperator } from '../../lib/training/quality-gate';
+import { ModelshipError } from '../../../lib/runtime/errors';
+import { evaluateGate, formatThreshold, MetricThreshold, parseThreshold, ThresholdOperator } from '../../../lib/training/runtime/quality-gate';
 
 const operators: ThresholdOperator[] = ['>=', '>', '<=', '<'];
 const metricName = fc.stringMatching(/^[a-z][a-z0-9_]{0,10}:[a-z][a-z0-9_]{0,10}$/);

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { settingsFromVariable } from '../private/settings-variable';
+import { settingsFromVariable } from '../../runtime/settings-variable';
 
 /**
  * What the gateway's handlers need to know, passed from the construct to the handlers as one

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { findNonFinite, hasCapturingGroup, nonFiniteRegex } from '../../lib/training/non-finite';
+import { findNonFinite, hasCapturingGroup, nonFiniteRegex } from '../../../lib/training/runtime/non-finite';
 
 describe('nonFiniteRegex', () => {
   test.each([

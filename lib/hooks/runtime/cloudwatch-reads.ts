@@ -1,5 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import type { MetricQuery, MetricResult } from '../release/metric-queries';
+import type { MetricQuery, MetricResult } from '../../release/metric-queries';
 
 /**
  * The CloudWatch reads the release controller and the CLI share: metric data over a window,

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem } from '../release/rollout-record';
+import { AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem } from '../../release/rollout-record';
 
 /**
  * The rollout table as the controller and the CLI use it: a consistent read, a write that
