@@ -28,6 +28,7 @@ export * from './hooks/runtime/sticky-assignment';
 export * from './hooks/release-controller';
 export * from './release/controller-settings';
 export * from './release/decide';
+export * from './release/hook-payload';
 export * from './release/metric-queries';
 export * from './release/rollout-policy';
 export * from './release/rollout-record';

@@ -3,16 +3,17 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { alarmStates, getMetricData } from '../../lib/hooks/runtime/cloudwatch-reads';
+import { commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
+import { observeRollout } from '../../lib/hooks/runtime/rollout-observation';
 import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { applyManualAction, decide, initialState } from '../../lib/release/decide';
-import { countsFromResults, metricQueries, ReadCounts } from '../../lib/release/metric-queries';
+import { HookAnswer, HookPayload, hookPayload } from '../../lib/release/hook-payload';
 import { AuditAction, AuditEntry } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
-import type { Decision, Evidence, Observation, RolloutState } from '../../lib/release/rollout-types';
+import type { Decision, RolloutState } from '../../lib/release/rollout-types';
 import { percentages, sameWeights } from '../../lib/release/weights';
 
 const logger = new Logger({ serviceName: 'modelship-release-controller' });
@@ -32,19 +33,6 @@ const lambda = new LambdaClient(retries);
 /** The controller's name in the audit trail. */
 export const CONTROLLER_ACTOR = 'release-controller';
 
-/** What a before-step hook receives (version 1); it answers `{ "pass": boolean, "reason"?: string }`. */
-export interface HookPayload {
-  readonly schemaVersion: 1;
-  readonly hook: 'before-step' | 'after-promotion' | 'after-abort';
-  readonly endpointName: string;
-  readonly baseline: string;
-  readonly candidate: string;
-  readonly fromWeights: Readonly<Record<string, number>>;
-  readonly toWeights: Readonly<Record<string, number>>;
-  readonly reason: string;
-  readonly evidence?: Evidence;
-}
-
 /** What one tick did. */
 export interface TickResult {
   readonly action: AuditAction | 'conflict';
@@ -60,30 +48,6 @@ async function endpointNow(): Promise<{ status: string; weights: Record<string, 
   return { status: out.EndpointStatus ?? 'Unknown', weights: Object.fromEntries(variants.map((v) => [v, shares[v] ?? 0])) };
 }
 
-async function readCounts(startMs: number, endMs: number, expectTraffic: string[]): Promise<ReadCounts> {
-  if (endMs <= startMs) {
-    return countsFromResults([], variants, expectTraffic);
-  }
-  const results = await getMetricData(cloudwatch, metricQueries(settings.metrics, variants, startMs, endMs), startMs, endMs);
-  return countsFromResults(results, variants, expectTraffic);
-}
-
-async function breachedAlarms(): Promise<string[]> {
-  const states = await alarmStates(cloudwatch, policy.guardrails.alarmNames ?? []);
-  return [...states].filter(([, state]) => state === 'ALARM').map(([name]) => name);
-}
-
-async function observe(state: RolloutState, nowMs: number): Promise<Observation> {
-  const endMs = nowMs - settings.metricLagSeconds * 1000;
-  const live = Object.entries(state.weights).filter(([, w]) => w > 0).map(([v]) => v);
-  const [total, step, alarms] = await Promise.all([
-    readCounts(state.startedAtMs, endMs, live),
-    readCounts(state.stepStartedAtMs, endMs, live),
-    breachedAlarms(),
-  ]);
-  return { atMs: nowMs, complete: total.complete && step.complete, total: total.counts, step: step.counts, breachedAlarms: alarms };
-}
-
 /** Runs the before-step hooks; the first failure's reason, or undefined when all pass. */
 async function beforeStepFailure(payload: HookPayload): Promise<string | undefined> {
   for (const functionName of settings.beforeStepHooks) {
@@ -91,7 +55,7 @@ async function beforeStepFailure(payload: HookPayload): Promise<string | undefin
       const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }), {
         abortSignal: AbortSignal.timeout(settings.hookTimeoutSeconds * 1000),
       });
-      const answer = out.Payload ? JSON.parse(Buffer.from(out.Payload).toString('utf8')) : undefined;
+      const answer: Partial<HookAnswer> | undefined = out.Payload ? JSON.parse(Buffer.from(out.Payload).toString('utf8')) : undefined;
       if (out.FunctionError || answer?.pass !== true) {
         return `hook ${functionName} failed: ${out.FunctionError ?? answer?.reason ?? 'it did not answer { "pass": true }'}`;
       }
@@ -111,10 +75,7 @@ async function notify(entry: AuditEntry): Promise<void> {
     await sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: `modelship ${settings.endpointName}: ${entry.action}`.slice(0, 99), Message: detail }));
   }
   if (entry.phase === 'promoted' || entry.phase === 'aborted') {
-    const payload: HookPayload = {
-      schemaVersion: 1, hook: entry.phase === 'promoted' ? 'after-promotion' : 'after-abort', endpointName: settings.endpointName,
-      baseline: policy.baseline, candidate: policy.candidate, fromWeights: entry.fromWeights, toWeights: entry.toWeights, reason: entry.reason, evidence: entry.evidence,
-    };
+    const payload = hookPayload(entry.phase === 'promoted' ? 'after-promotion' : 'after-abort', settings.endpointName, policy, entry);
     await Promise.all(settings.afterHooks.map((functionName) => lambda.send(new InvokeCommand({
       FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)),
     }))));
@@ -123,10 +84,10 @@ async function notify(entry: AuditEntry): Promise<void> {
 
 /**
  * One tick: start or load the rollout (honouring a phase a person set with the CLI), take a
- * policy change from a deploy, decide from the metrics, run the before-step hooks, then commit the new state with a
- * conditional write before touching the endpoint, so a CLI action and a tick never overwrite
- * each other and a duplicate tick changes nothing. Weights are applied only while the endpoint
- * is InService; a later tick applies what an earlier one could not.
+ * policy change from a deploy, decide from the metrics, run the before-step hooks, then commit
+ * the change (`commitRolloutChange`: conditional write, weights, audit), so a CLI action and a
+ * tick never overwrite each other and a duplicate tick changes nothing. Weights are applied only
+ * while the endpoint is InService; a later tick applies what an earlier one could not.
  */
 export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   const read = await store.read(settings.endpointName);
@@ -150,15 +111,15 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
     if (!inService) {
       entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', reason: `endpoint is ${endpoint.status}, not InService: holding until the next tick`, phase: state.phase, fromWeights: state.weights, toWeights: state.weights });
     } else {
-      const decision: Decision = decide(policy, state, await observe(state, nowMs));
+      const { observation } = await observeRollout(cloudwatch, policy, state, { metrics: settings.metrics, lagSeconds: settings.metricLagSeconds }, nowMs);
+      const decision: Decision = decide(policy, state, observation);
       let next = decision.state;
       let action: AuditAction = decision.action;
       let reason = decision.reason;
       if ((next.weights[policy.candidate] ?? 0) > (state.weights[policy.candidate] ?? 0) && settings.beforeStepHooks.length > 0) {
-        const failure = await beforeStepFailure({
-          schemaVersion: 1, hook: 'before-step', endpointName: settings.endpointName, baseline: policy.baseline, candidate: policy.candidate,
+        const failure = await beforeStepFailure(hookPayload('before-step', settings.endpointName, policy, {
           fromWeights: state.weights, toWeights: next.weights, reason: decision.reason, evidence: decision.evidence,
-        });
+        }));
         if (failure) {
           entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hook-failed', reason: failure, phase: state.phase, fromWeights: state.weights, toWeights: state.weights, evidence: decision.evidence });
           next = policy.onHookFailure === 'abort' ? applyManualAction(policy, state, 'abort', nowMs) : state;
@@ -172,25 +133,25 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   }
 
   const version = (read?.version ?? 0) + 1;
-  const written = await store.write({
-    endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR, metrics: settings.metrics,
-  }, read?.version);
-  if (!written) {
+  const audit = entries.map((e, sequence): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, ...(sequence ? { sequence } : {}) }));
+  const outcome = await commitRolloutChange(store, sagemaker, {
+    endpointName: settings.endpointName,
+    rollout: {
+      record: {
+        endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR,
+        metrics: settings.metrics, metricLagSeconds: settings.metricLagSeconds,
+      },
+      expectedVersion: read?.version,
+    },
+    // Weights move only while the endpoint is InService; a later tick applies what this one could not.
+    ...(inService && !sameWeights(endpoint.weights, state.weights) ? { weights: state.weights } : {}),
+    audit,
+  });
+  if (!outcome.committed) {
     logger.info('the rollout changed while this tick ran; leaving it to the next tick', { endpointName: settings.endpointName });
     return { action: 'conflict', state: read?.state ?? state, weightsApplied: false };
   }
-
-  let weightsApplied = false;
-  if (inService && !sameWeights(endpoint.weights, state.weights)) {
-    await sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
-      EndpointName: settings.endpointName,
-      DesiredWeightsAndCapacities: variants.map((v) => ({ VariantName: v, DesiredWeight: state.weights[v] ?? 0 })),
-    }));
-    weightsApplied = true;
-  }
-
-  const audit = entries.map((e, sequence): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, ...(sequence ? { sequence } : {}) }));
-  await store.append(audit);
+  const weightsApplied = outcome.weightsApplied;
   for (const entry of audit.filter((e) => e.action !== 'hold')) {
     await notify(entry);
   }

@@ -1,4 +1,4 @@
-import { UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import { commitRolloutChange } from '../hooks/runtime/rollout-change';
 import type { RolloutStore } from '../hooks/runtime/rollout-store';
 import type { AuditAction, RolloutRecord } from '../release/rollout-record';
 import type { RolloutState } from '../release/rollout-types';
@@ -53,9 +53,9 @@ async function conflict(change: PlannedChange): Promise<CliError> {
 
 /**
  * Shows a change and makes it: asks for a reason and a confirmation on production endpoints,
- * writes the rollout conditionally (stopping, with what changed, if the controller or someone
- * else wrote since it was read), records who, when, why and what in the audit trail, then
- * applies the weights and waits for InService.
+ * commits it as the controller does (`commitRolloutChange`: the rollout written conditionally,
+ * stopping with what changed if the controller or someone else wrote since it was read; the
+ * weights; an audit entry of who, when, why and what), then waits for InService.
  */
 export async function commitChange(change: PlannedChange, options: ChangeOptions, io: Io, aws: AwsClients): Promise<number> {
   const timeout = timeoutSeconds(options.timeout);
@@ -94,26 +94,22 @@ export async function commitChange(change: PlannedChange, options: ChangeOptions
   const actor = await callerArn(aws);
   const atMs = io.now();
   const version = (change.record?.version ?? 0) + 1;
-  if (change.record && change.state) {
-    const written = await change.store.write({ ...change.record, state: change.state, version, updatedAtMs: atMs, updatedBy: actor }, change.record.version);
-    if (!written) {
-      throw await conflict(change);
-    }
+  const outcome = await commitRolloutChange(change.store, aws.sagemaker, {
+    endpointName: change.endpoint.name,
+    ...(change.record && change.state
+      ? { rollout: { record: { ...change.record, state: change.state, version, updatedAtMs: atMs, updatedBy: actor }, expectedVersion: change.record.version } }
+      : {}),
+    ...(change.weights ? { weights: after } : {}),
+    audit: [{
+      endpointName: change.endpoint.name, atMs, version, actor, action: change.action,
+      reason: options.reason?.trim() || `${change.action} from the CLI`,
+      phase: change.state?.phase ?? 'running', fromWeights: before, toWeights: after, policyHash: change.record?.policyHash ?? 'none',
+    }],
+  });
+  if (!outcome.committed) {
+    throw await conflict(change);
   }
-  await change.store.append([{
-    endpointName: change.endpoint.name, atMs, version, actor, action: change.action,
-    reason: options.reason?.trim() || `${change.action} from the CLI`,
-    phase: change.state?.phase ?? 'running', fromWeights: before, toWeights: after, policyHash: change.record?.policyHash ?? 'none',
-  }]);
-
-  let final = change.endpoint;
-  if (change.weights) {
-    await aws.sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
-      EndpointName: change.endpoint.name,
-      DesiredWeightsAndCapacities: Object.entries(after).map(([VariantName, DesiredWeight]) => ({ VariantName, DesiredWeight })),
-    }));
-    final = await waitInService(aws, io, change.endpoint.name, timeout);
-  }
+  const final = outcome.weightsApplied ? await waitInService(aws, io, change.endpoint.name, timeout) : change.endpoint;
   if (options.json) {
     io.out(JSON.stringify({ ...summary, actor, version, status: final.status, weights: final.weights }));
   } else {

@@ -9,21 +9,11 @@ import { seededRandom, UniformSource } from './random';
 import type {
   Action, Decision, Evidence, Observation, PolicySpec, RolloutState, VariantCounts,
 } from './rollout-types';
-import { binomialUpperTail, probabilityBest, sequentialTest, SequentialTestResult } from './statistics';
+import { evaluateGuardrails, firstBreach } from './guardrails';
+import { probabilityBest, sequentialTest, SequentialTestResult } from './statistics';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
-
-/**
- * The error-rate guardrail aborts when the candidate's error rate in a window (the step, or the
- * whole rollout) exceeds `maxErrorRate` significantly: P(X ≥ errors | invocations, maxErrorRate)
- * ≤ this. One error in three calls against a 1% limit (P = 0.03) does not abort; five failures
- * in five calls (P = 1e-10) do.
- */
-export const ERROR_RATE_SIGNIFICANCE = 0.001;
-
-/** The latency guardrail reads a window's p99 only when it has this many candidate invocations. */
-export const MIN_INVOCATIONS_FOR_P99 = 100;
 
 /**
  * What the sequential test runs on: the window of counts and its level.
@@ -113,29 +103,6 @@ function percent(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
-/** The first guardrail the candidate breaches, as a reason, or undefined. */
-function guardrailBreach(policy: PolicySpec, observation: Observation): string | undefined {
-  const g = policy.guardrails;
-  if (observation.breachedAlarms.length > 0) {
-    return `Aborted: guardrail alarm ${observation.breachedAlarms.map((a) => `'${a}'`).join(', ')} is in ALARM.`;
-  }
-  const windows: Array<[string, VariantCounts]> = [
-    ['this step', countsOf(observation.step, policy.candidate)],
-    ['the rollout', countsOf(observation.total, policy.candidate)],
-  ];
-  for (const [name, c] of windows) {
-    if (g.maxErrorRate !== undefined && c.invocations > 0 && c.errors / c.invocations > g.maxErrorRate
-      && binomialUpperTail(c.errors, c.invocations, g.maxErrorRate) <= ERROR_RATE_SIGNIFICANCE) {
-      return `Aborted: the candidate's error rate over ${name} is ${percent(c.errors / c.invocations)} (${c.errors} of ${c.invocations}), significantly above the ${percent(g.maxErrorRate)} limit.`;
-    }
-    if (g.maxP99LatencyMs !== undefined && c.p99LatencyMs !== undefined && c.invocations >= MIN_INVOCATIONS_FOR_P99
-      && c.p99LatencyMs > g.maxP99LatencyMs) {
-      return `Aborted: the candidate's p99 latency over ${name} is ${c.p99LatencyMs} ms, above the ${g.maxP99LatencyMs} ms limit.`;
-    }
-  }
-  return undefined;
-}
-
 /** The evidence: the counts the test ran on (see `testWindow`) and its numbers. */
 function evidenceOf(policy: PolicySpec, observation: Observation, test?: SequentialTestResult, best?: Record<string, number>): Evidence {
   const { window } = testWindow(policy, observation);
@@ -161,8 +128,8 @@ function describeTest(test: SequentialTestResult): string {
  * One tick's decision.
  *
  * - `paused`, `awaiting-approval`, `promoted`, `aborted`: hold, nothing changes.
- * - A guardrail breach (an alarm, a significant excess of errors, p99 latency over the limit)
- *   aborts at once, even when other metrics are incomplete.
+ * - A guardrail breach (`evaluateGuardrails`: an alarm, a significant excess of errors, p99
+ *   latency over the limit) aborts at once, even when other metrics are incomplete.
  * - Incomplete metrics: hold.
  * - The sequential test (see `testWindow` for its counts and level): significantly worse aborts;
  *   significantly better promotes (or awaits approval when the policy has a manual gate).
@@ -188,9 +155,9 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
     return done('hold', state, why[state.phase]);
   }
 
-  const breach = guardrailBreach(policy, observation);
+  const breach = firstBreach(evaluateGuardrails(policy, observation));
   if (breach) {
-    return done('abort', { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: observation.atMs }, breach);
+    return done('abort', { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: observation.atMs }, breach.reason);
   }
   if (!observation.complete) {
     return done('hold', state, 'Holding: some metrics for this tick are missing or late.');

@@ -23,6 +23,8 @@ export interface RolloutRecord {
   readonly updatedBy: string;
   /** Where the controller reads each variant's counts, so other readers (the CLI) read the same. */
   readonly metrics?: Readonly<Record<string, VariantMetrics>>;
+  /** How far behind real time the controller's metric windows end, in seconds, so other readers use the same windows. */
+  readonly metricLagSeconds?: number;
 }
 
 /** What an audit entry records. */
@@ -99,6 +101,7 @@ export function rolloutToItem(record: RolloutRecord): Item {
     updatedAtMs: n(record.updatedAtMs),
     updatedBy: s(record.updatedBy),
     ...(record.metrics ? { metrics: s(JSON.stringify(record.metrics)) } : {}),
+    ...(record.metricLagSeconds !== undefined ? { metricLagSeconds: n(record.metricLagSeconds) } : {}),
   };
 }
 
@@ -113,6 +116,7 @@ export function rolloutFromItem(item: Item): RolloutRecord {
     updatedAtMs: number(item, 'updatedAtMs'),
     updatedBy: text(item, 'updatedBy'),
     ...(item.metrics ? { metrics: JSON.parse(text(item, 'metrics')) } : {}),
+    ...(item.metricLagSeconds ? { metricLagSeconds: number(item, 'metricLagSeconds') } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { run } from '../../lib/cli/program';
 import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
+import { callOrder } from '../call-order';
 import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
 import 'aws-sdk-client-mock-jest';
 
@@ -73,6 +74,17 @@ describe('modelship shift', () => {
     expect(io.output()).toContain("the rollout's automation is paused");
     expect(io.output()).toMatch(/done: churn-ab is InService with baseline 75%, candidate 25% \(recorded as arn:aws:iam::111111111111:user\/ana\)/);
     expect(io.sleeps).toEqual([5000]);
+  });
+
+  test('changes in the controller\'s order: the rollout written, then the weights applied, then the audit entry', async () => {
+    const mocks = world();
+    await shiftWith(mocks, { to: 'candidate', weight: '25', reason: 'healthy' });
+    const puts = mocks.dynamodb.commandCalls(PutItemCommand);
+    expect(callOrder([
+      ['write', puts.filter((c) => c.args[0].input.Item!.sk.S === 'ROLLOUT')],
+      ['audit', puts.filter((c) => c.args[0].input.Item!.sk.S !== 'ROLLOUT')],
+      ['weights', mocks.sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)],
+    ])).toEqual(['write', 'weights', 'audit']);
   });
 
   test('keeps the automation running with --keep-automation, and says so', async () => {

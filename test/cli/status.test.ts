@@ -4,6 +4,7 @@ import { DescribeEndpointCommand, DescribeEndpointConfigCommand } from '@aws-sdk
 import 'aws-sdk-client-mock-jest';
 import { status, StatusReport } from '../../lib/cli/commands/status';
 import { CliError } from '../../lib/cli/errors';
+import { decide } from '../../lib/release/decide';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import { AuditEntry, auditToItem, RolloutRecord, rolloutToItem } from '../../lib/release/rollout-record';
 import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
@@ -11,6 +12,7 @@ import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
 const HOUR = 3_600_000;
 const STEP_START = NOW - 4 * HOUR;
 const HOURLY_START = NOW - 23 * HOUR;
+const LAG_SECONDS = 180;
 
 const policy = RolloutPolicy.progressive({
   baseline: 'baseline', candidate: 'candidate', steps: [10, 50, 100],
@@ -20,6 +22,7 @@ const policy = RolloutPolicy.progressive({
 
 const record: RolloutRecord = {
   endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 7, updatedAtMs: NOW - 15 * 60_000, updatedBy: 'release-controller',
+  metricLagSeconds: LAG_SECONDS,
   state: { phase: 'running', step: 1, weights: { baseline: 50, candidate: 50 }, startedAtMs: NOW - 48 * HOUR, stepStartedAtMs: STEP_START },
 };
 
@@ -103,14 +106,21 @@ describe('modelship status', () => {
     expect(mocks.dynamodb).toHaveReceivedCommandWith(QueryCommand, { TableName: 'modelship-rollouts-churn-ab', ScanIndexForward: false, Limit: 50 });
     expect(mocks.cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['churn-ab-candidate-5xx'] });
 
-    const [step, hourly] = [metricCalls(mocks).find((c) => !isHourly(c))!, metricCalls(mocks).find(isHourly)!];
-    // The step window: every gateway series per variant, one period, the policy's outcome type.
-    expect(step).toMatchObject({ StartTime: new Date(STEP_START), EndTime: new Date(NOW) });
+    const calls = metricCalls(mocks);
+    expect(calls).toHaveLength(3);
+    const [step, rollout, hourly] = [
+      calls.find((c) => !isHourly(c) && c.StartTime!.getTime() === STEP_START)!, calls.find((c) => !isHourly(c) && c.StartTime!.getTime() === record.state.startedAtMs)!, calls.find(isHourly)!,
+    ];
+    // The controller's two windows, ending where its do (the recorded lag before now): every
+    // gateway series per variant, one period, the policy's outcome type.
+    expect(step).toMatchObject({ StartTime: new Date(STEP_START), EndTime: new Date(NOW - LAG_SECONDS * 1000) });
+    expect(rollout).toMatchObject({ EndTime: new Date(NOW - LAG_SECONDS * 1000) });
+    expect(rollout.MetricDataQueries).toHaveLength(12);
     expect(step.MetricDataQueries).toHaveLength(12);
     expect(step.MetricDataQueries).toContainEqual({
       Id: 'v1_conversions', ReturnData: true,
       MetricStat: {
-        Period: 4 * 3600, Stat: 'Sum',
+        Period: 4 * 3600 - 180, Stat: 'Sum',
         Metric: {
           Namespace: 'Modelship', MetricName: 'Conversions',
           Dimensions: [
@@ -143,13 +153,15 @@ describe('modelship status', () => {
       '  2026-11-22 11:45:00Z  release-controller         hold     50/50 → 50/50  +10.0%  4.2 / 40   0.24     not significant yet',
       '  2026-11-22 08:00:00Z  release-controller         advance  90/10 → 50/50  -       -          -        advance reason',
       '  2026-11-20 12:00:00Z  assumed-role/Deployer/ana  started  100/0 → 90/10  -       -          -        started reason',
-      'Metrics since the step began: 2026-11-22 08:00:00Z, 4h 00m 00s; outcome \'checkout\'',
+      'Metrics since the step began: 2026-11-22 08:00:00Z, 3h 57m 00s; outcome \'checkout\'',
       '  variant    invocations  conversions  conv. rate  errors     p99',
       '  baseline        10,000        1,000      10.00%   0.10%  120 ms',
       '  candidate       10,000        1,100      11.00%   2.00%  130 ms',
-      '  guardrail candidate error rate 2.00% (max 1.00%) BREACHED',
-      '  guardrail candidate p99 130 ms (max 500 ms) ok',
       '  guardrail alarm churn-ab-candidate-5xx (state OK) ok',
+      '  guardrail candidate error rate over this step 2.00% (max 1.00%) BREACHED',
+      '  guardrail candidate p99 over this step 130 ms (max 500 ms) ok',
+      '  guardrail candidate error rate over the rollout 2.00% (max 1.00%) BREACHED',
+      '  guardrail candidate p99 over the rollout 130 ms (max 500 ms) ok',
       'Weights over time  █ baseline  ▒ candidate',
       '  2026-11-20 12:00:00Z  ██████████████████▒▒  baseline 90 / candidate 10  started',
       '  2026-11-22 08:00:00Z  ██████████▒▒▒▒▒▒▒▒▒▒  baseline 50 / candidate 50  advance',
@@ -174,14 +186,18 @@ describe('modelship status', () => {
     expect(report.rollout).toEqual(record);
     expect(report.decisions).toEqual(AUDIT);
     expect(report.metrics).toMatchObject({
-      window: { source: 'step', startMs: STEP_START, endMs: NOW }, outcomeType: 'checkout', kind: 'rate', complete: true,
+      window: { source: 'step', startMs: STEP_START, endMs: NOW - LAG_SECONDS * 1000 }, outcomeType: 'checkout', kind: 'rate', complete: true,
       variants: { candidate: { invocations: 10_000, conversions: 1100, errors: 200, errorRate: 0.02, businessMetric: 0.11, p99LatencyMs: 130 } },
     });
-    expect(report.metrics.guardrails).toEqual([
-      { variant: 'candidate', guardrail: 'maxErrorRate', value: 0.02, limit: 0.01, breached: true },
-      { variant: 'candidate', guardrail: 'maxP99LatencyMs', value: 130, limit: 500, breached: false },
-      { variant: 'candidate', guardrail: 'alarm', name: 'churn-ab-candidate-5xx', value: 'OK', breached: false },
+    expect(report.metrics.guardrails.map((verdict) => ({ ...verdict, reason: undefined }))).toEqual([
+      { guardrail: 'alarmNames', alarmName: 'churn-ab-candidate-5xx', alarmState: 'OK', state: 'ok', reason: undefined },
+      { guardrail: 'maxErrorRate', window: 'step', value: 0.02, limit: 0.01, state: 'breached', reason: undefined },
+      { guardrail: 'maxP99LatencyMs', window: 'step', value: 130, limit: 500, state: 'ok', reason: undefined },
+      { guardrail: 'maxErrorRate', window: 'rollout', value: 0.02, limit: 0.01, state: 'breached', reason: undefined },
+      { guardrail: 'maxP99LatencyMs', window: 'rollout', value: 130, limit: 500, state: 'ok', reason: undefined },
     ]);
+    expect(report.metrics.guardrails[1].reason).toBe(
+      "Aborted: the candidate's error rate over this step is 2.00% (200 of 10000), significantly above the 1.00% limit.");
     expect(report.series.weights).toEqual([
       { atMs: NOW - 48 * HOUR, action: 'started', weights: { baseline: 90, candidate: 10 } },
       { atMs: STEP_START, action: 'advance', weights: { baseline: 50, candidate: 50 } },
@@ -216,11 +232,35 @@ describe('modelship status', () => {
     const sessions = (arm: string) => ({ invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: arm }, stat: 'Sum' } });
     mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem({ ...record, metrics: { baseline: sessions('a'), candidate: sessions('b') } }) as never });
     await status({ endpoint: 'churn-ab' }, fakeIo(), mocks.aws);
-    // The step window is one period of four hours; the hourly series has hours.
-    const step = metricCalls(mocks).find((c) => c.MetricDataQueries![0].MetricStat!.Period === 4 * 3600)!;
+    // The step window is one period of four hours less the lag; the hourly series has hours.
+    const step = metricCalls(mocks).find((c) => c.MetricDataQueries![0].MetricStat!.Period === 4 * 3600 - LAG_SECONDS)!;
     expect(step.MetricDataQueries!.map((q) => [q.Id, q.MetricStat!.Metric!.Namespace, q.MetricStat!.Metric!.MetricName])).toEqual([
       ['v0_invocations', 'Shop', 'Sessions'], ['v1_invocations', 'Shop', 'Sessions'],
     ]);
+  });
+
+  test('shows the verdict the controller acts on: errors over the limit but not significantly are not a breach', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    // 3 errors in 100 calls against a 1% limit: P(X >= 3) = 0.08, so the controller holds.
+    mocks.cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+      MetricDataResults: input.MetricDataQueries!.map((q) => ({
+        Id: q.Id, StatusCode: 'Complete' as const,
+        Values: isHourly(input) ? [] : [{ v0_invocations: 100, v1_invocations: 100, v1_errors: 3 }[q.Id!] ?? 0],
+      })),
+    }));
+    const io = fakeIo();
+    await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws);
+    const report = JSON.parse(io.lines[0]) as StatusReport;
+    const errorRate = report.metrics.guardrails.filter((g) => g.guardrail === 'maxErrorRate');
+    expect(errorRate).toHaveLength(2);
+    expect(errorRate.map((g) => [g.value, g.state])).toEqual([[0.03, 'ok'], [0.03, 'ok']]);
+    const observation = {
+      atMs: NOW, complete: true, breachedAlarms: [],
+      step: { baseline: counts(100, 0), candidate: { ...counts(100, 0), errors: 3 } },
+      total: { baseline: counts(100, 0), candidate: { ...counts(100, 0), errors: 3 } },
+    };
+    expect(decide(policy.spec, record.state, observation).action).not.toBe('abort');
   });
 
   test('treats a table without a record as no rollout, and reads the table --table names', async () => {
@@ -259,7 +299,8 @@ describe('modelship status', () => {
     const io = fakeIo();
     await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws);
     const calls = metricCalls(mocks);
-    expect(calls.filter((c) => c.NextToken === 'page-2')).toHaveLength(1);
+    // Both of the controller's windows, each over two pages.
+    expect(calls.filter((c) => c.NextToken === 'page-2')).toHaveLength(2);
     const report = JSON.parse(io.lines[0]) as StatusReport;
     expect(report.metrics.variants.baseline.invocations).toBe(1000);
     expect(report.metrics.complete).toBe(true);

@@ -6,8 +6,10 @@ import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapac
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { callOrder } from '../call-order';
 import { POLICY, SETTINGS } from './release-env';
 import { CONTROLLER_ACTOR, tick } from '../../lambda/release-controller';
+import type { HookPayload } from '../../lib/release/hook-payload';
 import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
@@ -81,6 +83,16 @@ describe('the release controller tick', () => {
     expect([...keys].sort()).toEqual(keys);
     expect(result.weightsApplied).toBe(true);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    // The shared order of a change (the CLI's too), then the events.
+    const puts = dynamodb.commandCalls(PutItemCommand);
+    expect(callOrder([
+      ['write', puts.filter((c) => c.args[0].input.Item!.sk.S === 'ROLLOUT')],
+      ['audit', puts.filter((c) => c.args[0].input.Item!.sk.S !== 'ROLLOUT')],
+      ['weights', sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)],
+      ['event', eventbridge.commandCalls(PutEventsCommand)],
+    ])).toEqual(['write', 'weights', 'audit', 'audit', 'event']);
+    // Where and how it reads its metrics, recorded so the CLI reads the same windows.
+    expect(rolloutFromItem(rolloutWrites()[0].Item as Item).metricLagSeconds).toBe(180);
   });
 
   test('holds without reading metrics while the endpoint is not InService, and applies nothing', async () => {
@@ -148,8 +160,14 @@ describe('the release controller tick', () => {
       ['hook-failed', `hook ${SETTINGS.beforeStepHooks[0]} failed: smoke test failed`],
       ['hold', `hook ${SETTINGS.beforeStepHooks[0]} failed: smoke test failed; holding as the policy says`],
     ]);
-    const payload = JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString());
-    expect(payload).toMatchObject({ schemaVersion: 1, hook: 'before-step', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 } });
+    // The payload is the public HookPayload, exactly.
+    const payload: HookPayload = JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString());
+    expect(Object.keys(payload).sort()).toEqual(['baseline', 'candidate', 'endpointName', 'evidence', 'fromWeights', 'hook', 'reason', 'schemaVersion', 'toWeights']);
+    expect(payload).toMatchObject({
+      schemaVersion: 1, hook: 'before-step', endpointName: 'churn-ab', baseline: 'baseline', candidate: 'candidate',
+      fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 }, reason: expect.stringMatching(/^Promoted: the candidate is significantly better/),
+      evidence: { baseline: { invocations: 20000, conversions: 2000 }, candidate: { invocations: 20000, conversions: 3000 } },
+    });
 
     dynamodb.resetHistory();
     lambda.reset();

@@ -1,6 +1,8 @@
 import { DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
 import { GATEWAY_METRICS } from '../../hooks/runtime/gateway-settings';
-import { alarmStates, getMetricData } from '../../hooks/runtime/cloudwatch-reads';
+import { getMetricData } from '../../hooks/runtime/cloudwatch-reads';
+import { observeRollout } from '../../hooks/runtime/rollout-observation';
+import { evaluateGuardrails, GuardrailVerdict } from '../../release/guardrails';
 import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantMetrics } from '../../release/metric-queries';
 import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
 import type { PrimaryMetricSpec, VariantCounts } from '../../release/rollout-types';
@@ -50,16 +52,10 @@ export interface VariantMetricsView extends VariantCounts {
   readonly businessMetric?: number;
 }
 
-/** One guardrail checked against the candidate's counts. */
-export interface GuardrailCheck {
-  readonly variant: string;
-  readonly guardrail: 'maxErrorRate' | 'maxP99LatencyMs' | 'alarm';
-  /** The alarm's name, for alarm guardrails. */
-  readonly name?: string;
-  /** The observed value (an alarm's state for alarms). */
-  readonly value?: number | string;
-  readonly limit?: number;
-  readonly breached: boolean;
+/** A guardrail's verdict as the controller reaches it, with an alarm guardrail's state. */
+export interface GuardrailView extends GuardrailVerdict {
+  /** The alarm's state (`OK`, `ALARM`, `INSUFFICIENT_DATA`, `MISSING`), for alarm guardrails. */
+  readonly alarmState?: string;
 }
 
 /** Business metric and guardrails over a window. */
@@ -71,7 +67,8 @@ export interface MetricsView {
   /** False when CloudWatch reported partial data or a variant with traffic has no datapoint yet. */
   readonly complete: boolean;
   readonly variants: Record<string, VariantMetricsView>;
-  readonly guardrails: GuardrailCheck[];
+  /** The controller's verdicts now: `evaluateGuardrails` over `observeRollout`, its windows and lag (none without a rollout). */
+  readonly guardrails: GuardrailView[];
 }
 
 /** Time series for the charts. */
@@ -208,55 +205,45 @@ function businessMetric(kind: PrimaryMetricSpec['kind'], counts: VariantCounts):
   return (kind === 'rate' ? counts.conversions : counts.valueSum) / counts.invocations;
 }
 
-/** Counts per variant over the rollout's current step (or the last hour), and the guardrails. */
+/** A variant's counts with the rates a person reads. */
+function metricsView(kind: PrimaryMetricSpec['kind'], counts: VariantCounts): VariantMetricsView {
+  const value = businessMetric(kind, counts);
+  return {
+    ...counts,
+    ...(counts.invocations > 0 ? { errorRate: counts.errors / counts.invocations } : {}),
+    ...(value !== undefined ? { businessMetric: value } : {}),
+  };
+}
+
+/**
+ * With a rollout, what the controller decides on now (`observeRollout`: its variants, its step
+ * window and lag) and its guardrail verdicts (`evaluateGuardrails`); without one, every variant
+ * over the last hour.
+ */
 async function windowMetrics(
   aws: AwsClients, endpoint: EndpointView, rollout: RolloutRecord | undefined, metric: PrimaryMetricSpec,
   source: Record<string, VariantMetrics>, nowMs: number,
 ): Promise<MetricsView> {
-  const names = endpoint.variants.map((v) => v.name);
-  const startMs = rollout ? Math.min(rollout.state.stepStartedAtMs, nowMs - 60_000) : nowMs - HOUR_MS;
-  const live = names.filter((n) => (endpoint.weights[n] ?? 0) > 0);
-  const results = await getMetricData(aws.cloudwatch, metricQueries(source, names, startMs, nowMs), startMs, nowMs);
-  const read = countsFromResults(results, names, live);
-  const variants = Object.fromEntries(names.map((n) => {
-    const counts = read.counts[n];
-    const view: VariantMetricsView = {
-      ...counts,
-      ...(counts.invocations > 0 ? { errorRate: counts.errors / counts.invocations } : {}),
-      ...(businessMetric(metric.kind, counts) !== undefined ? { businessMetric: businessMetric(metric.kind, counts) } : {}),
+  const common = { outcomeType: metric.outcomeType, kind: metric.kind };
+  const views = (counts: Record<string, VariantCounts>) => Object.fromEntries(Object.entries(counts).map(([n, c]) => [n, metricsView(metric.kind, c)]));
+  if (rollout) {
+    const lagSeconds = rollout.metricLagSeconds ?? 0;
+    const { observation, alarmStates } = await observeRollout(aws.cloudwatch, rollout.policy, rollout.state, { metrics: source, lagSeconds }, nowMs);
+    return {
+      ...common,
+      window: { source: 'step', startMs: rollout.state.stepStartedAtMs, endMs: nowMs - lagSeconds * 1000 },
+      complete: observation.complete,
+      variants: views(observation.step),
+      guardrails: evaluateGuardrails(rollout.policy, observation).map((verdict) => (verdict.alarmName !== undefined
+        ? { ...verdict, alarmState: alarmStates.get(verdict.alarmName) ?? 'MISSING' }
+        : verdict)),
     };
-    return [n, view];
-  }));
-  return {
-    window: { source: rollout ? 'step' : 'last-hour', startMs, endMs: nowMs },
-    outcomeType: metric.outcomeType,
-    kind: metric.kind,
-    complete: read.complete,
-    variants,
-    guardrails: rollout ? await guardrailChecks(aws, rollout, variants) : [],
-  };
-}
-
-/** The policy's guardrails against the candidate's counts, and its alarms' states. */
-async function guardrailChecks(aws: AwsClients, rollout: RolloutRecord, variants: Record<string, VariantMetricsView>): Promise<GuardrailCheck[]> {
-  const { candidate, guardrails } = rollout.policy;
-  const counts = variants[candidate];
-  const checks: GuardrailCheck[] = [];
-  if (guardrails.maxErrorRate !== undefined && counts) {
-    const value = counts.errorRate ?? 0;
-    checks.push({ variant: candidate, guardrail: 'maxErrorRate', value, limit: guardrails.maxErrorRate, breached: value > guardrails.maxErrorRate });
   }
-  if (guardrails.maxP99LatencyMs !== undefined && counts) {
-    const value = counts.p99LatencyMs;
-    checks.push({
-      variant: candidate, guardrail: 'maxP99LatencyMs', ...(value !== undefined ? { value } : {}),
-      limit: guardrails.maxP99LatencyMs, breached: value !== undefined && value > guardrails.maxP99LatencyMs,
-    });
-  }
-  for (const [name, state] of await alarmStates(aws.cloudwatch, guardrails.alarmNames ?? [])) {
-    checks.push({ variant: candidate, guardrail: 'alarm', name, value: state, breached: state === 'ALARM' });
-  }
-  return checks;
+  const names = endpoint.variants.map((v) => v.name);
+  const startMs = nowMs - HOUR_MS;
+  const live = names.filter((n) => (endpoint.weights[n] ?? 0) > 0);
+  const read = countsFromResults(await getMetricData(aws.cloudwatch, metricQueries(source, names, startMs, nowMs), startMs, nowMs), names, live);
+  return { ...common, window: { source: 'last-hour', startMs, endMs: nowMs }, complete: read.complete, variants: views(read.counts), guardrails: [] };
 }
 
 /** The business metric per hour over the last 24 hours, per variant. */
@@ -359,14 +346,16 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
   if (!metrics.complete) {
     lines.push(paint(io, 'yellow', '  metrics incomplete: a variant with traffic has no datapoints yet, or CloudWatch returned partial data'));
   }
+  const candidate = rollout?.policy.candidate;
+  const verdicts = { 'ok': paint(io, 'green', 'ok'), 'breached': paint(io, 'red', 'BREACHED'), 'not-enough-data': paint(io, 'dim', 'not enough data') };
   for (const g of metrics.guardrails) {
-    const verdict = g.breached ? paint(io, 'red', 'BREACHED') : paint(io, 'green', 'ok');
+    const over = g.window === 'step' ? 'this step' : 'the rollout';
     if (g.guardrail === 'maxErrorRate') {
-      lines.push(`  guardrail ${g.variant} error rate ${formatPercent(g.value as number, 2)} (max ${formatPercent(g.limit, 2)}) ${verdict}`);
+      lines.push(`  guardrail ${candidate} error rate over ${over} ${formatPercent(g.value, 2)} (max ${formatPercent(g.limit, 2)}) ${verdicts[g.state]}`);
     } else if (g.guardrail === 'maxP99LatencyMs') {
-      lines.push(`  guardrail ${g.variant} p99 ${g.value === undefined ? '-' : `${Math.round(g.value as number)} ms`} (max ${g.limit} ms) ${verdict}`);
+      lines.push(`  guardrail ${candidate} p99 over ${over} ${g.value === undefined ? '-' : `${Math.round(g.value)} ms`} (max ${g.limit} ms) ${verdicts[g.state]}`);
     } else {
-      lines.push(`  guardrail alarm ${g.name} (state ${g.value}) ${verdict}`);
+      lines.push(`  guardrail alarm ${g.alarmName} (state ${g.alarmState}) ${verdicts[g.state]}`);
     }
   }
 

@@ -1,0 +1,47 @@
+/**
+ * What the release controller sends the Lambda hooks a user names, and what a before-step hook
+ * answers: the public contract users type their hooks with. Pure.
+ */
+import type { Evidence, PolicySpec } from './rollout-types';
+
+/** When a hook runs. */
+export type HookKind = 'before-step' | 'after-promotion' | 'after-abort';
+
+/**
+ * What a hook receives (schema version 1). Before-step hooks run synchronously before every
+ * increase of the candidate's weight and must answer a `HookAnswer`; after-hooks are invoked
+ * asynchronously after a promotion or an abort and their answer is ignored.
+ */
+export interface HookPayload {
+  readonly schemaVersion: 1;
+  readonly hook: HookKind;
+  readonly endpointName: string;
+  /** The baseline and candidate variant names. */
+  readonly baseline: string;
+  readonly candidate: string;
+  /** The weights before and after the change, in whole percent per variant. */
+  readonly fromWeights: Readonly<Record<string, number>>;
+  readonly toWeights: Readonly<Record<string, number>>;
+  /** The decision's reason. */
+  readonly reason: string;
+  /** The numbers behind the decision, when there are some. */
+  readonly evidence?: Evidence;
+}
+
+/** What a before-step hook answers: `pass: true` lets the step happen. */
+export interface HookAnswer {
+  readonly pass: boolean;
+  /** Why not, recorded in the audit trail when `pass` is false. */
+  readonly reason?: string;
+}
+
+/** The payload of one hook call about a change of the rollout. */
+export function hookPayload(
+  hook: HookKind, endpointName: string, policy: Pick<PolicySpec, 'baseline' | 'candidate'>,
+  change: { readonly fromWeights: Readonly<Record<string, number>>; readonly toWeights: Readonly<Record<string, number>>; readonly reason: string; readonly evidence?: Evidence },
+): HookPayload {
+  return {
+    schemaVersion: 1, hook, endpointName, baseline: policy.baseline, candidate: policy.candidate,
+    fromWeights: change.fromWeights, toWeights: change.toWeights, reason: change.reason, ...(change.evidence ? { evidence: change.evidence } : {}),
+  };
+}
