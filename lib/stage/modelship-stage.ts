@@ -49,9 +49,12 @@ export class ModelshipStage extends Stage {
   /** The release controller on the A/B endpoint, when configured. */
   public readonly releaseController?: ReleaseController;
 
-  constructor(scope: Construct, props: ModelshipStageProps) {
+  /**
+   * @param id the Stage's id; `addEnvironmentStages` uses the environment's name
+   */
+  constructor(scope: Construct, id: string, props: ModelshipStageProps) {
     const { environment } = props;
-    super(scope, environment.name, {
+    super(scope, id, {
       env: { account: environment.account, region: environment.region },
       ...props,
     });
