@@ -161,6 +161,14 @@ export interface ReleaseControllerAttributes {
   readonly eventBus?: events.IEventBus;
 }
 
+/**
+ * The rollout table's name: one the CLI derives from the endpoint's, when that is known at
+ * synthesis; otherwise none (CloudFormation's, or CDK's when another environment refers to it).
+ */
+function knownTableName(endpoint: IModelEndpoint): string | undefined {
+  return Token.isUnresolved(endpoint.endpointName) ? undefined : rolloutTableName(endpoint.endpointName);
+}
+
 /** The longest a before-step hook may take. */
 const MAX_HOOK_TIMEOUT_SECONDS = 300;
 
@@ -225,7 +233,7 @@ export class ReleaseController extends ReleaseControllerBase {
    * @throws ModelshipError when the table's name cannot be derived: the endpoint's name is a token and no `tableName` is given
    */
   public static fromReleaseControllerAttributes(scope: Construct, id: string, attrs: ReleaseControllerAttributes): IReleaseController {
-    const tableName = attrs.tableName ?? (Token.isUnresolved(attrs.endpoint.endpointName) ? undefined : rolloutTableName(attrs.endpoint.endpointName));
+    const tableName = attrs.tableName ?? knownTableName(attrs.endpoint);
     if (tableName === undefined) {
       throw new ModelshipError(`ReleaseController ${scope.node.path}/${id}`, [
         "'tableName' must be given when the endpoint's name is only known at deploy time: the controller's table then has a generated name",
@@ -258,8 +266,7 @@ export class ReleaseController extends ReleaseControllerBase {
 
   constructor(scope: Construct, id: string, props: ReleaseControllerProps) {
     const endpoint = props.gateway?.endpoint ?? props.endpoint;
-    // A name the CLI derives from the endpoint's; CloudFormation's (or CDK's, for another environment) when the endpoint's is a token.
-    const tableName = endpoint && !Token.isUnresolved(endpoint.endpointName) ? rolloutTableName(endpoint.endpointName) : undefined;
+    const tableName = endpoint && knownTableName(endpoint);
     super(scope, id, { physicalName: tableName });
     this.policy = props.policy.spec;
     this.policyHash = props.policy.hash;
