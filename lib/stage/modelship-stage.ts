@@ -25,7 +25,7 @@ export interface ModelshipStageProps extends StageProps {
 
 /**
  * One environment (dev, staging, prod) of the modelship toolkit: every construct, composed
- * from the environment's settings. Deploy it with `cdk deploy '<name>/*'`.
+ * from the environment's settings. Deploy it with `cdk deploy '<id>/*'`.
  */
 export class ModelshipStage extends Stage {
   /** The stack that holds the model registry. */
