@@ -1,37 +1,67 @@
-export * from './config/environment-config';
-export * from './config/load-environments';
+// The public API of modelship, listed name by name: what a user composes, configures or reads.
+// Handler internals (settings variables, metric tables, item mappers, request parsers) stay out;
+// tests reach them by path. test/index.test.ts holds the list of runtime names.
+
+// Errors
 export { ModelshipError } from './runtime/errors';
-export * from './registry/artifact-layout';
-export * from './registry/model-package-group';
-export * from './registry/model-registry';
-export * from './stage/environment-stages';
-export * from './training/container-image';
-export * from './training/runtime/model-package';
-export * from './training/runtime/non-finite';
-export * from './training/runtime/quality-gate';
-export * from './training/training-instance-type';
-export * from './training/training-pipeline';
-export * from './stage/modelship-stage';
-export * from './serving/deployment-strategy';
-export * from './serving/runtime/endpoint-health';
-export * from './serving/endpoint-model';
-export * from './serving/inference-instance-type';
-export * from './serving/model-endpoint';
-export * from './serving/traffic-ownership';
-export * from './hooks/gateway-auth';
-export * from './hooks/runtime/gateway-request';
-export * from './hooks/inference-gateway';
-export * from './hooks/inference-log-store';
-export * from './hooks/runtime/inference-record';
-export * from './hooks/runtime/inference-token';
-export * from './hooks/runtime/sticky-assignment';
-export * from './hooks/release-controller';
-export * from './release/controller-settings';
-export * from './release/decide';
-export * from './release/hook-payload';
-export * from './release/metric-queries';
-export * from './release/rollout-policy';
-export * from './release/rollout-record';
-export * from './release/rollout-types';
-export * from './release/simulate';
-export * from './release/weights';
+
+// Environments and stages
+export type { EnvironmentConfig, EnvironmentSettings } from './config/environment-config';
+export { parseEnvironments } from './config/load-environments';
+export { addEnvironmentStages } from './stage/environment-stages';
+export { ModelshipStage } from './stage/modelship-stage';
+export type { ModelshipStageProps } from './stage/modelship-stage';
+
+// Model registry
+export { ModelPackageGroup } from './registry/model-package-group';
+export type { IModelPackageGroup, ModelPackageGroupProps } from './registry/model-package-group';
+export { ModelRegistry } from './registry/model-registry';
+export type { IModelRegistry, ModelArtifactLocation, ModelRegistryAttributes, ModelRegistryProps } from './registry/model-registry';
+
+// Training
+export { ContainerImage } from './training/container-image';
+export { TrainingInstanceType } from './training/training-instance-type';
+export { TrainingPipeline } from './training/training-pipeline';
+export type {
+  InferenceOptions, ModelApprovalStatus, NewDataTrigger, SpotOptions, TrainingInput, TrainingInputMode, TrainingMetric, TrainingPipelineProps,
+} from './training/training-pipeline';
+
+// Serving
+export { DeploymentStrategy, TrafficSize } from './serving/deployment-strategy';
+export type { AllAtOnceOptions, CanaryOptions, LinearOptions, RollingOptions, StrategyOptions, StrategyTarget } from './serving/deployment-strategy';
+export { EndpointModel } from './serving/endpoint-model';
+export type { ArtifactModelOptions, BoundModel, ModelPackageOptions } from './serving/endpoint-model';
+export { InferenceInstanceType } from './serving/inference-instance-type';
+export { ModelEndpoint } from './serving/model-endpoint';
+export type {
+  DataCaptureOptions, IModelEndpoint, ModelEndpointAttributes, ModelEndpointProps, ServerlessOptions, VariantAutoScaling, VariantProps,
+} from './serving/model-endpoint';
+export { TrafficOwnership } from './serving/traffic-ownership';
+export type { VariantProperty } from './serving/traffic-ownership';
+
+// Inference hooks
+export { GatewayAuth } from './hooks/gateway-auth';
+export type { JwtAuthOptions } from './hooks/gateway-auth';
+export { InferenceGateway, InferenceGatewayBase } from './hooks/inference-gateway';
+export type {
+  GatewayThrottle, IGatewayVariant, IInferenceGateway, InferenceGatewayAttributes, InferenceGatewayProps,
+} from './hooks/inference-gateway';
+export { InferenceLogStore, InferenceLogStoreBase } from './hooks/inference-log-store';
+export type {
+  IInferenceLogStore, InferenceLogAnalyticsOptions, InferenceLogStoreAttributes, InferenceLogStoreProps,
+} from './hooks/inference-log-store';
+export type { Assignment, GatewayRecord, InferenceRecord, OutcomeRecord } from './hooks/runtime/inference-record';
+
+// Release decisions
+export { ReleaseController, ReleaseControllerBase } from './hooks/release-controller';
+export type {
+  DecisionRuleOptions, IReleaseController, ReleaseControllerAttributes, ReleaseControllerProps, ReleaseMetrics,
+} from './hooks/release-controller';
+export { RolloutPolicy } from './release/rollout-policy';
+export type { BanditPolicyOptions, CommonPolicyOptions, ExperimentPolicyOptions, ProgressivePolicyOptions } from './release/rollout-policy';
+export type {
+  Action, BanditPolicySpec, CommonPolicySpec, Decision, Evidence, ExperimentPolicySpec, GuardrailSpec, Observation, Phase, PolicySpec,
+  PrimaryMetricSpec, ProgressivePolicySpec, RolloutState, VariantCounts,
+} from './release/rollout-types';
+export type { AuditAction, AuditEntry } from './release/rollout-record';
+export type { HookAnswer, HookKind, HookPayload } from './release/hook-payload';

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Size, Token, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -11,7 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
-import { formatValue, throwIfProblems } from '../runtime/errors';
+import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
@@ -30,32 +30,236 @@ export interface GatewayThrottle {
 export interface InferenceGatewayProps {
   /** The endpoint behind the gateway; its variant names must be known (a `ModelEndpoint`, or an import that names them). */
   readonly endpoint: IModelEndpoint;
-  /** How callers authenticate. @default GatewayAuth.iam() */
+  /**
+   * The HTTP API's name.
+   * @default - a name unique in the app, generated from the construct path
+   */
+  readonly gatewayName?: string;
+  /**
+   * How callers authenticate.
+   * @default GatewayAuth.iam()
+   */
   readonly auth?: GatewayAuth;
-  /** Stage-wide request limits. @default - 100 requests per second, bursts of 200 */
+  /**
+   * Stage-wide request limits.
+   * @default - 100 requests per second, bursts of 200
+   */
   readonly throttle?: GatewayThrottle;
-  /** Largest request body accepted (413 above it), 1 KiB-5 MiB. @default Size.mebibytes(1) */
+  /**
+   * Largest request body accepted (413 above it), 1 KiB-5 MiB.
+   * @default Size.mebibytes(1)
+   */
   readonly maxPayloadSize?: Size;
-  /** How long the endpoint's weights are cached for sticky assignment, 1-300 s. @default Duration.seconds(10) */
+  /**
+   * How long the endpoint's weights are cached for sticky assignment, 1-300 s.
+   * @default Duration.seconds(10)
+   */
   readonly weightsCacheTtl?: Duration;
-  /** Mixed into sticky assignment; change it to reshuffle units between experiments. @default - the endpoint's name */
+  /**
+   * Mixed into sticky assignment; change it to reshuffle units between experiments.
+   * @default - the endpoint's name
+   */
   readonly assignmentSalt?: string;
-  /** Share of inference records that keep the request and response bodies, 0-1. @default 0.1 */
+  /**
+   * Share of inference records that keep the request and response bodies, 0-1.
+   * @default 0.1
+   */
   readonly bodySampleRate?: number;
-  /** JSON fields whose values are redacted from recorded bodies, at any depth, case-insensitive. @default - none */
+  /**
+   * JSON fields whose values are redacted from recorded bodies, at any depth, case-insensitive.
+   * @default - none
+   */
   readonly redactFields?: string[];
-  /** Recorded bodies larger than this are left out of the record, 1-100 KiB. @default Size.kibibytes(64) */
+  /**
+   * Recorded bodies larger than this are left out of the record, 1-100 KiB.
+   * @default Size.kibibytes(64)
+   */
   readonly maxRecordedBodySize?: Size;
-  /** How long after a prediction its outcomes are accepted, 1 minute-90 days. @default Duration.days(7) */
+  /**
+   * How long after a prediction its outcomes are accepted, 1 minute-90 days.
+   * @default Duration.days(7)
+   */
   readonly outcomeWindow?: Duration;
-  /** Where records land; share one store between gateways. @default - a new `InferenceLogStore` */
+  /**
+   * Where records land; share one store between gateways.
+   * @default - a new `InferenceLogStore`
+   */
   readonly logStore?: IInferenceLogStore;
-  /** Encrypts the signing key and the outcome table. @default - a new key with rotation */
+  /**
+   * Encrypts the signing key and the outcome table.
+   * @default - a new key with rotation
+   */
   readonly encryptionKey?: kms.IKey;
-  /** Memory of the invocation function, in MiB (CPU grows with it), 256-10240. @default 1024 */
+  /**
+   * Memory of the invocation function, in MiB (CPU grows with it), 256-10240.
+   * @default 1024
+   */
   readonly memorySize?: number;
-  /** What happens to the signing key and the outcome table when they leave the stack. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the signing key and the outcome table when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** What callers, dashboards and a release controller need of an inference gateway. */
+export interface IInferenceGateway extends IResource {
+  /**
+   * The HTTP API's id.
+   * @attribute
+   */
+  readonly apiId: string;
+  /** The gateway's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
+  readonly url: string;
+  /** The endpoint behind the gateway. */
+  readonly endpoint: IModelEndpoint;
+  /** Lets an IAM principal call both routes (for the default IAM authentication). */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+  /** The gateway's metrics of one of the endpoint's variants. */
+  findVariant(variantName: string): IGatewayVariant;
+}
+
+/** Attributes to import an inference gateway defined in another stack or app. */
+export interface InferenceGatewayAttributes {
+  /** The HTTP API's id (`InferenceGateway.apiId`). */
+  readonly apiId: string;
+  /** The endpoint behind the gateway, with its variant names (`ModelEndpoint.fromModelEndpointAttributes({ endpointName, variantNames })`). */
+  readonly endpoint: IModelEndpoint;
+}
+
+/** One of the endpoint's variants, as the inference gateway measures it. */
+export interface IGatewayVariant {
+  /** The variant's name. */
+  readonly variantName: string;
+  /**
+   * Predictions the variant served.
+   * @default - sum over 5 minutes
+   */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Failed invocations sent to the variant.
+   * @default - sum over 5 minutes
+   */
+  metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Time spent in the gateway, in milliseconds.
+   * @default - p99 over 5 minutes
+   */
+  metricGatewayLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Outcomes of a type counted for the variant.
+   * @default - sum over 5 minutes
+   */
+  metricOutcomes(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Conversions of a type for the variant.
+   * @default - sum over 5 minutes
+   */
+  metricConversions(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Sum of the outcome values (e.g. revenue) of a type for the variant.
+   * @default - sum over 5 minutes
+   */
+  metricOutcomeValue(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Sum of the squared outcome values of a type for the variant (with the sum, the variance of a mean).
+   * @default - sum over 5 minutes
+   */
+  metricOutcomeValueSquared(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** A variant's metrics as the gateway's handlers emit them (EMF, with the `service` dimension Powertools adds). */
+class GatewayVariant implements IGatewayVariant {
+  constructor(private readonly endpointName: string, public readonly variantName: string) {}
+
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocations', undefined, props);
+  }
+
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Errors', undefined, props);
+  }
+
+  public metricGatewayLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('GatewayLatency', undefined, { statistic: 'p99', ...props });
+  }
+
+  public metricOutcomes(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Outcomes', outcomeType, props);
+  }
+
+  public metricConversions(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Conversions', outcomeType, props);
+  }
+
+  public metricOutcomeValue(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutcomeValue', outcomeType, props);
+  }
+
+  public metricOutcomeValueSquared(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OutcomeValueSquared', outcomeType, props);
+  }
+
+  private metric(metricName: string, outcomeType: string | undefined, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: GATEWAY_METRICS.namespace,
+      metricName,
+      dimensionsMap: {
+        service: GATEWAY_METRICS.service,
+        EndpointName: this.endpointName,
+        VariantName: this.variantName,
+        ...(outcomeType === undefined ? {} : { OutcomeType: outcomeType }),
+      },
+      statistic: 'Sum',
+      ...props,
+    });
+  }
+}
+
+/** The gateway signs inference ids for, and measures, each production variant: their names must be known. */
+function variantProblems(endpoint: IModelEndpoint): string[] {
+  return (endpoint.variantNames ?? []).length > 0
+    ? []
+    : ["'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })"];
+}
+
+/** What every inference gateway, created or imported, offers: its URL, invoke grants and per-variant metrics. */
+export abstract class InferenceGatewayBase extends Resource implements IInferenceGateway {
+  public abstract readonly apiId: string;
+  public abstract readonly endpoint: IModelEndpoint;
+
+  /** The gateway's base URL: its `$default` stage. */
+  public get url(): string {
+    return `https://${this.apiId}.execute-api.${this.stack.region}.${this.stack.urlSuffix}/`;
+  }
+
+  /** Lets an IAM principal call both routes (for the default IAM authentication). */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: ['/invocations', '/outcomes'].map((path) => this.stack.formatArn({
+        service: 'execute-api',
+        resource: this.apiId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        resourceName: `*/POST${path}`,
+      })),
+    });
+  }
+
+  /**
+   * The gateway's metrics of one of the endpoint's variants.
+   * @throws ModelshipError when the endpoint has no variant of that name, naming those it has
+   */
+  public findVariant(variantName: string): IGatewayVariant {
+    const known = this.endpoint.variantNames ?? [];
+    if (!known.includes(variantName)) {
+      throw new ModelshipError(`InferenceGateway ${this.node.path}`, [
+        `'variantName' must be one of the gateway's variants (${known.map((v) => `'${v}'`).join(', ')}), got ${formatValue(variantName)}`,
+      ]);
+    }
+    return new GatewayVariant(this.endpoint.endpointName, variantName);
+  }
 }
 
 const MAX_PAYLOAD_KIB = 5 * 1024;
@@ -68,11 +272,25 @@ const MAX_RECORDED_BODY_KIB = 100;
  * type), EMF metrics per endpoint and variant, and one record per prediction and outcome
  * shipped to an encrypted S3 log store.
  */
-export class InferenceGateway extends Construct {
+export class InferenceGateway extends InferenceGatewayBase {
+  /**
+   * Imports a gateway defined in another stack or app, to grant callers access or to read its metrics.
+   * @throws ModelshipError when the endpoint does not name its variants
+   */
+  public static fromInferenceGatewayAttributes(scope: Construct, id: string, attrs: InferenceGatewayAttributes): IInferenceGateway {
+    class Import extends InferenceGatewayBase {
+      public readonly apiId = attrs.apiId;
+      public readonly endpoint = attrs.endpoint;
+    }
+    const imported = new Import(scope, id);
+    throwIfProblems(`InferenceGateway ${imported.node.path}`, variantProblems(attrs.endpoint));
+    return imported;
+  }
+
   /** The HTTP API. */
   public readonly api: apigwv2.HttpApi;
-  /** The gateway's base URL. */
-  public readonly url: string;
+  /** The HTTP API's id. */
+  public readonly apiId: string;
   /** The function behind `POST /invocations`. */
   public readonly invokeHandler: HandlerFunction;
   /** The function behind `POST /outcomes`. */
@@ -91,10 +309,9 @@ export class InferenceGateway extends Construct {
   public readonly endpoint: IModelEndpoint;
 
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
-    super(scope, id);
+    super(scope, id, { physicalName: props.gatewayName });
     this.endpoint = props.endpoint;
-    const variants = props.endpoint.variantNames ?? [];
-    this.validate(props, variants);
+    this.validate(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
@@ -125,7 +342,7 @@ export class InferenceGateway extends Construct {
 
     const settings: GatewaySettings = {
       endpointName: props.endpoint.endpointName,
-      variants,
+      variants: props.endpoint.variantNames ?? [],
       modelVersions: props.endpoint.modelVersions ?? {},
       signingKeySecretId: this.signingKey.secretArn,
       maxPayloadBytes: (props.maxPayloadSize ?? Size.mebibytes(1)).toBytes(),
@@ -137,7 +354,7 @@ export class InferenceGateway extends Construct {
       outcomeWindowSeconds: (props.outcomeWindow ?? Duration.days(7)).toSeconds(),
       outcomeTableName: this.outcomeTable.tableName,
     };
-    const environment = { [GATEWAY_SETTINGS_VARIABLE]: Stack.of(this).toJsonString(settings) };
+    const environment = { [GATEWAY_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) };
     this.invokeHandler = new HandlerFunction(this, 'Invoke', {
       hook: 'gateway-invoke',
       description: `POST /invocations of the inference gateway of ${props.endpoint.endpointName}`,
@@ -158,15 +375,16 @@ export class InferenceGateway extends Construct {
 
     this.accessLog = new logs.LogGroup(this, 'AccessLog', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
     this.api = new apigwv2.HttpApi(this, 'Api', {
+      apiName: props.gatewayName ?? Names.uniqueResourceName(this, { maxLength: 128 }),
       description: `Inference gateway of ${props.endpoint.endpointName}`,
       createDefaultStage: false,
       defaultAuthorizer: (props.auth ?? GatewayAuth.iam()).authorizer(),
     });
-    const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
-    const stage = this.api.addStage('Stage', {
+    this.apiId = this.api.apiId;
+    this.api.addStage('Stage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle,
+      throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.accessLog),
         format: AccessLogFormat.custom(JSON.stringify({
@@ -182,7 +400,6 @@ export class InferenceGateway extends Construct {
         })),
       },
     });
-    this.url = stage.url;
     this.api.addRoutes({
       path: '/invocations',
       methods: [apigwv2.HttpMethod.POST],
@@ -193,69 +410,6 @@ export class InferenceGateway extends Construct {
       methods: [apigwv2.HttpMethod.POST],
       integration: new HttpLambdaIntegration('Outcome', this.outcomeHandler.function),
     });
-  }
-
-  /** Lets an IAM principal call both routes (for the default IAM authentication). */
-  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['execute-api:Invoke'],
-      resourceArns: ['/invocations', '/outcomes'].map((path) => this.api.arnForExecuteApi('POST', path)),
-    });
-  }
-
-  /**
-   * One of the gateway's metrics for a variant (and an outcome type), as the handlers emit
-   * them. @default - sum over 5 minutes
-   */
-  public metric(metricName: string, variantName: string, outcomeType?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: GATEWAY_METRICS.namespace,
-      metricName,
-      dimensionsMap: {
-        service: GATEWAY_METRICS.service,
-        EndpointName: this.endpoint.endpointName,
-        VariantName: variantName,
-        ...(outcomeType === undefined ? {} : { OutcomeType: outcomeType }),
-      },
-      statistic: 'Sum',
-      ...props,
-    });
-  }
-
-  /** Predictions served by a variant. @default - sum over 5 minutes */
-  public metricInvocations(variantName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocations', variantName, undefined, props);
-  }
-
-  /** Failed invocations sent to a variant. @default - sum over 5 minutes */
-  public metricErrors(variantName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Errors', variantName, undefined, props);
-  }
-
-  /** Time spent in the gateway, in milliseconds. @default - p99 over 5 minutes */
-  public metricGatewayLatency(variantName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('GatewayLatency', variantName, undefined, { statistic: 'p99', ...props });
-  }
-
-  /** Outcomes of a type counted for a variant. @default - sum over 5 minutes */
-  public metricOutcomes(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Outcomes', variantName, outcomeType, props);
-  }
-
-  /** Conversions of a type for a variant. @default - sum over 5 minutes */
-  public metricConversions(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Conversions', variantName, outcomeType, props);
-  }
-
-  /** Sum of the outcome values (e.g. revenue) of a type for a variant. @default - sum over 5 minutes */
-  public metricOutcomeValue(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutcomeValue', variantName, outcomeType, props);
-  }
-
-  /** Sum of the squared outcome values of a type for a variant (with the sum, the variance of a mean). @default - sum over 5 minutes */
-  public metricOutcomeValueSquared(variantName: string, outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutcomeValueSquared', variantName, outcomeType, props);
   }
 
   private grantHandlers(): void {
@@ -273,16 +427,14 @@ export class InferenceGateway extends Construct {
     }]);
   }
 
-  private validate(props: InferenceGatewayProps, variants: readonly string[]): void {
-    const problems: string[] = [];
-    if (variants.length === 0) {
-      problems.push("'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })");
-    }
+  /** Checks the values known at synthesis; tokens are left to CloudFormation and the handlers' settings schema. */
+  private validate(props: InferenceGatewayProps): void {
+    const problems = variantProblems(props.endpoint);
     const throttle = props.throttle;
-    if (throttle && !(Number.isFinite(throttle.rateLimit) && throttle.rateLimit >= 1 && throttle.rateLimit <= 10000)) {
+    if (throttle && known(throttle.rateLimit) && !(Number.isFinite(throttle.rateLimit) && throttle.rateLimit >= 1 && throttle.rateLimit <= 10000)) {
       problems.push(`'throttle.rateLimit' must be between 1 and 10000 requests per second, got ${formatValue(throttle.rateLimit)}`);
     }
-    if (throttle && !(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 1 && throttle.burstLimit <= 5000)) {
+    if (throttle && known(throttle.burstLimit) && !(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 1 && throttle.burstLimit <= 5000)) {
       problems.push(`'throttle.burstLimit' must be a whole number between 1 and 5000, got ${formatValue(throttle.burstLimit)}`);
     }
     problems.push(...sizeProblems('maxPayloadSize', props.maxPayloadSize, MAX_PAYLOAD_KIB));
@@ -294,19 +446,24 @@ export class InferenceGateway extends Construct {
       problems.push(...wholeSecondsProblems('outcomeWindow', props.outcomeWindow, 60, 90 * 86400));
     }
     const rate = props.bodySampleRate;
-    if (rate !== undefined && !(rate >= 0 && rate <= 1)) {
+    if (rate !== undefined && known(rate) && !(rate >= 0 && rate <= 1)) {
       problems.push(`'bodySampleRate' must be between 0 and 1, got ${formatValue(rate)}`);
     }
     const memory = props.memorySize;
-    if (memory !== undefined && !(Number.isInteger(memory) && memory >= 256 && memory <= 10240)) {
+    if (memory !== undefined && known(memory) && !(Number.isInteger(memory) && memory >= 256 && memory <= 10240)) {
       problems.push(`'memorySize' must be a whole number of MiB between 256 and 10240, got ${formatValue(memory)}`);
     }
-    const blank = (props.redactFields ?? []).filter((f) => f.trim() === '');
-    if (blank.length > 0) {
-      problems.push(`'redactFields' must hold field names, got ${formatValue(props.redactFields)}`);
+    const fields = props.redactFields;
+    if (fields !== undefined && known(fields) && fields.some((f) => known(f) && f.trim() === '')) {
+      problems.push(`'redactFields' must hold field names, got ${formatValue(fields)}`);
     }
     throwIfProblems(`InferenceGateway ${this.node.path}`, problems);
   }
+}
+
+/** Whether a value is known at synthesis, not a token, so it can be checked. */
+function known(value: unknown): boolean {
+  return !Token.isUnresolved(value);
 }
 
 /** A problem unless `size` is between 1 KiB and `maxKib` KiB. */

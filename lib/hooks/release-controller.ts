@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,7 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
-import { formatValue, throwIfProblems } from '../runtime/errors';
+import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE } from '../release/controller-settings';
 import { RolloutPolicy } from '../release/rollout-policy';
@@ -19,52 +19,204 @@ import { IModelEndpoint } from '../serving/model-endpoint';
 import { gatewayMetrics, MetricSpec, VariantMetrics } from '../release/metric-queries';
 import { rolloutTableName } from '../release/rollout-record';
 import { GATEWAY_METRICS } from './runtime/gateway-settings';
-import { InferenceGateway } from './inference-gateway';
+import { IInferenceGateway } from './inference-gateway';
 
 /** One variant's metrics, when they do not come from an inference gateway. */
 export interface ReleaseMetrics {
   /** Requests served (the denominator of rates and means), as a sum. */
   readonly invocations: cloudwatch.Metric;
-  /** Conversions of the primary metric's outcome, as a sum. @default - none: 0 */
+  /**
+   * Conversions of the primary metric's outcome, as a sum.
+   * @default - none: 0
+   */
   readonly conversions?: cloudwatch.Metric;
-  /** Sum of the outcome values. @default - none: 0 */
+  /**
+   * Sum of the outcome values.
+   * @default - none: 0
+   */
   readonly valueSum?: cloudwatch.Metric;
-  /** Sum of the squared outcome values (for means). @default - none: 0 */
+  /**
+   * Sum of the squared outcome values (for means).
+   * @default - none: 0
+   */
   readonly valueSumOfSquares?: cloudwatch.Metric;
-  /** Failed requests, as a sum. @default - none: 0 */
+  /**
+   * Failed requests, as a sum.
+   * @default - none: 0
+   */
   readonly errors?: cloudwatch.Metric;
-  /** p99 latency in milliseconds. @default - none */
+  /**
+   * p99 latency in milliseconds.
+   * @default - none: latency guardrails cannot be judged
+   */
   readonly p99Latency?: cloudwatch.Metric;
 }
 
 /** Properties of a `ReleaseController`. */
 export interface ReleaseControllerProps {
-  /** The gateway in front of the endpoint: the controller moves its endpoint's weights on its metrics. @default - `endpoint` and `metrics` */
-  readonly gateway?: InferenceGateway;
-  /** The endpoint, when its business metrics come from elsewhere (with `metrics`). @default - the gateway's endpoint */
+  /**
+   * The gateway in front of the endpoint: the controller moves its endpoint's weights on its metrics.
+   * @default - `endpoint` and `metrics`
+   */
+  readonly gateway?: IInferenceGateway;
+  /**
+   * The endpoint, when its business metrics come from elsewhere (with `metrics`).
+   * @default - the gateway's endpoint
+   */
   readonly endpoint?: IModelEndpoint;
-  /** Each variant's metrics, by variant name, when they are not the gateway's. @default - the gateway's metrics */
+  /**
+   * Each variant's metrics, by variant name, when they are not the gateway's.
+   * @default - the gateway's metrics
+   */
   readonly metrics?: Record<string, ReleaseMetrics>;
   /** How traffic moves: `RolloutPolicy.progressive`, `experiment` or `bandit`. */
   readonly policy: RolloutPolicy;
-  /** Production rollouts must pause for a person before promoting. @default false */
+  /**
+   * Production rollouts must pause for a person before promoting.
+   * @default false
+   */
   readonly production?: boolean;
-  /** Functions run before each weight increase; each answers `{ "pass": true }` or the step is held or aborted. @default - none */
+  /**
+   * Functions run before each weight increase; each answers `{ "pass": true }` or the step is held or aborted.
+   * @default - none
+   */
   readonly beforeStepHooks?: lambda.IFunction[];
-  /** Functions told, asynchronously, after a promotion or an abort. @default - none */
+  /**
+   * Functions told, asynchronously, after a promotion or an abort.
+   * @default - none
+   */
   readonly afterHooks?: lambda.IFunction[];
-  /** How long a before-step hook may take, 1-300 s. @default Duration.seconds(60) */
+  /**
+   * How long a before-step hook may take, 1-300 s.
+   * @default Duration.seconds(60)
+   */
   readonly hookTimeout?: Duration;
-  /** An SNS topic that also hears about every decision but holds. @default - none */
+  /**
+   * An SNS topic that also hears about every decision but holds.
+   * @default - none
+   */
   readonly topic?: sns.ITopic;
-  /** The bus decisions are published to. @default - the account's default event bus */
+  /**
+   * The bus decisions are published to.
+   * @default - the account's default event bus
+   */
   readonly eventBus?: events.IEventBus;
-  /** How far behind real time metrics are read (EMF metrics land a minute or two late), 0-1800 s. @default Duration.minutes(3) */
+  /**
+   * How far behind real time metrics are read (EMF metrics land a minute or two late), 0-1800 s.
+   * @default Duration.minutes(3)
+   */
   readonly metricLag?: Duration;
-  /** Encrypts the rollout table. @default - a new key with rotation */
+  /**
+   * Encrypts the rollout table.
+   * @default - a new key with rotation
+   */
   readonly encryptionKey?: kms.IKey;
-  /** What happens to the rollout table (and its audit trail) when it leaves the stack. @default RemovalPolicy.RETAIN */
+  /**
+   * What happens to the rollout table (and its audit trail) when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
   readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Which of a controller's decisions a rule routes, and where. */
+export interface DecisionRuleOptions extends events.OnEventOptions {
+  /**
+   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'promote']`.
+   * @default - every decision and manual action
+   */
+  readonly actions?: string[];
+}
+
+/** What release managers, dashboards and alerting in other stacks need of a release controller. */
+export interface IReleaseController extends IResource {
+  /** The endpoint whose weights the controller moves. */
+  readonly endpoint: IModelEndpoint;
+  /** The rollout item and its audit trail. */
+  readonly table: dynamodb.ITable;
+  /** The bus decisions are published to. */
+  readonly eventBus: events.IEventBus;
+  /** Lets the grantee read the rollout and its audit trail. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** Lets a release manager (the CLI) read the rollout, record manual actions and move the endpoint's weights. */
+  grantManualActions(grantee: iam.IGrantable): iam.Grant;
+  /** A rule for the controller's decisions, e.g. to page on aborts. */
+  onDecision(id: string, options?: DecisionRuleOptions): events.Rule;
+}
+
+/** Attributes to import a release controller defined in another stack or app. */
+export interface ReleaseControllerAttributes {
+  /** The endpoint whose weights the controller moves. */
+  readonly endpoint: IModelEndpoint;
+  /** The key that encrypts the rollout table (`ReleaseController.table.encryptionKey`). */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * The rollout table's name.
+   * @default - `modelship-rollouts-<endpoint name>`, the name the controller gives it
+   */
+  readonly tableName?: string;
+  /**
+   * The bus decisions are published to.
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+}
+
+/**
+ * The rollout table's name: one the CLI derives from the endpoint's, when that is known at
+ * synthesis; otherwise none (CloudFormation's, or CDK's when another environment refers to it).
+ */
+function knownTableName(endpoint: IModelEndpoint): string | undefined {
+  return Token.isUnresolved(endpoint.endpointName) ? undefined : rolloutTableName(endpoint.endpointName);
+}
+
+/** The longest a before-step hook may take. */
+const MAX_HOOK_TIMEOUT_SECONDS = 300;
+
+/** What every release controller, created or imported, offers: grants on its rollouts and rules for its decisions. */
+export abstract class ReleaseControllerBase extends Resource implements IReleaseController {
+  public abstract readonly endpoint: IModelEndpoint;
+  public abstract readonly table: dynamodb.ITable;
+  public abstract readonly eventBus: events.IEventBus;
+
+  /**
+   * Lets a release manager (the CLI) read the rollout and its audit trail, record manual actions
+   * and move the endpoint's weights.
+   */
+  public grantManualActions(grantee: iam.IGrantable): iam.Grant {
+    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      resourceArns: [this.endpoint.endpointArn],
+    });
+  }
+
+  /** Lets the grantee read the rollout and its audit trail. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.table.encryptionKey?.grantDecrypt(grantee);
+    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
+  }
+
+  /** A rule for the controller's decisions (`detail-type` `Rollout <action>`), e.g. to page on aborts. */
+  public onDecision(id: string, options: DecisionRuleOptions = {}): events.Rule {
+    const rule = new events.Rule(this, id, {
+      eventBus: this.eventBus,
+      description: options.description,
+      ruleName: options.ruleName,
+      crossStackScope: options.crossStackScope,
+    });
+    if (options.target) {
+      rule.addTarget(options.target);
+    }
+    rule.addEventPattern(options.eventPattern);
+    rule.addEventPattern({
+      source: [RELEASE_EVENT_SOURCE],
+      ...(options.actions ? { detailType: options.actions.map((a) => `Rollout ${a}`) } : {}),
+      detail: { endpointName: [this.endpoint.endpointName] },
+    });
+    return rule;
+  }
 }
 
 /**
@@ -74,7 +226,27 @@ export interface ReleaseControllerProps {
  * rollout and an append-only audit trail live in DynamoDB, changed only by conditional writes
  * (the CLI's manual actions use the same records); every decision is published to EventBridge.
  */
-export class ReleaseController extends Construct {
+export class ReleaseController extends ReleaseControllerBase {
+  /**
+   * Imports a controller defined in another stack or app, e.g. to grant release managers access
+   * to its rollouts or to route its decisions.
+   * @throws ModelshipError when the table's name cannot be derived: the endpoint's name is a token and no `tableName` is given
+   */
+  public static fromReleaseControllerAttributes(scope: Construct, id: string, attrs: ReleaseControllerAttributes): IReleaseController {
+    const tableName = attrs.tableName ?? knownTableName(attrs.endpoint);
+    if (tableName === undefined) {
+      throw new ModelshipError(`ReleaseController ${scope.node.path}/${id}`, [
+        "'tableName' must be given when the endpoint's name is only known at deploy time: the controller's table then has a generated name",
+      ]);
+    }
+    class Import extends ReleaseControllerBase {
+      public readonly endpoint = attrs.endpoint;
+      public readonly table = dynamodb.Table.fromTableAttributes(this, 'Rollouts', { tableName, encryptionKey: attrs.encryptionKey });
+      public readonly eventBus = attrs.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    }
+    return new Import(scope, id, { physicalName: tableName });
+  }
+
   /** The rollout item and its audit trail (`pk` endpoint name, `sk` `ROLLOUT` or `AUDIT#...`). */
   public readonly table: dynamodb.Table;
   /** The controller function. */
@@ -93,12 +265,13 @@ export class ReleaseController extends Construct {
   public readonly endpoint: IModelEndpoint;
 
   constructor(scope: Construct, id: string, props: ReleaseControllerProps) {
-    super(scope, id);
+    const endpoint = props.gateway?.endpoint ?? props.endpoint;
+    const tableName = endpoint && knownTableName(endpoint);
+    super(scope, id, { physicalName: tableName });
     this.policy = props.policy.spec;
     this.policyHash = props.policy.hash;
     const hookTimeout = props.hookTimeout ?? Duration.seconds(60);
     const metricLag = props.metricLag ?? Duration.minutes(3);
-    const endpoint = props.gateway?.endpoint ?? props.endpoint;
     this.validate(props, endpoint, hookTimeout, metricLag);
     this.endpoint = endpoint!;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -109,8 +282,7 @@ export class ReleaseController extends Construct {
       removalPolicy,
     });
     this.table = new dynamodb.Table(this, 'Rollouts', {
-      // A name the CLI derives from the endpoint's (a generated one when the endpoint's is unknown until deploy).
-      tableName: Token.isUnresolved(this.endpoint.endpointName) ? undefined : rolloutTableName(this.endpoint.endpointName),
+      tableName: tableName ?? PhysicalName.GENERATE_IF_NEEDED,
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -138,9 +310,9 @@ export class ReleaseController extends Construct {
     this.handler = new HandlerFunction(this, 'Controller', {
       hook: 'release-controller',
       description: `Moves the traffic of ${this.endpoint.endpointName} by policy ${this.policyHash}`,
-      // Room for the hooks, the metric reads and the retries of one tick.
-      timeout: Duration.seconds(Math.min(900, 120 + (props.beforeStepHooks?.length ?? 0) * hookTimeout.toSeconds())),
-      environment: { [CONTROLLER_SETTINGS_VARIABLE]: Stack.of(this).toJsonString(settings) },
+      // Room for the hooks (at their longest allowed timeout when it is a token), the metric reads and the retries of one tick.
+      timeout: Duration.seconds(Math.min(900, 120 + (props.beforeStepHooks?.length ?? 0) * (hookTimeout.isUnresolved() ? MAX_HOOK_TIMEOUT_SECONDS : hookTimeout.toSeconds()))),
+      environment: { [CONTROLLER_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) },
     });
     // One tick at a time: overlapping ticks would only lose their conditional writes.
     const fn = this.handler.function;
@@ -162,40 +334,6 @@ export class ReleaseController extends Construct {
     });
   }
 
-  /**
-   * Lets a release manager (the CLI) read the rollout and its audit trail, record manual actions
-   * and move the endpoint's weights.
-   */
-  public grantManualActions(grantee: iam.IGrantable): iam.Grant {
-    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
-    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
-      resourceArns: [this.endpoint.endpointArn],
-    });
-  }
-
-  /** Lets the grantee read the rollout and its audit trail. */
-  public grantRead(grantee: iam.IGrantable): iam.Grant {
-    this.table.encryptionKey?.grantDecrypt(grantee);
-    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
-  }
-
-  /** Rules for the controller's decisions (`detail-type` `Rollout <action>`), e.g. to page on aborts. */
-  public onDecision(id: string, options: events.OnEventOptions & { readonly actions?: string[] } = {}): events.Rule {
-    return new events.Rule(this, id, {
-      eventBus: this.eventBus,
-      targets: options.target ? [options.target] : undefined,
-      description: options.description,
-      eventPattern: {
-        source: [RELEASE_EVENT_SOURCE],
-        ...(options.actions ? { detailType: options.actions.map((a) => `Rollout ${a}`) } : {}),
-        detail: { endpointName: [this.endpoint.endpointName] },
-      },
-    });
-  }
-
   private grantController(props: ReleaseControllerProps): void {
     const fn = this.handler.function;
     this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
@@ -209,7 +347,7 @@ export class ReleaseController extends Construct {
     if (alarms.length > 0) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: alarms.map((name) => Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+        resources: alarms.map((name) => this.stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
       }));
     }
     this.eventBus.grantPutEventsTo(fn);
@@ -243,7 +381,7 @@ export class ReleaseController extends Construct {
     if (props.production && !this.policy.manualGateBeforePromotion) {
       problems.push("'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false");
     }
-    problems.push(...wholeSecondsProblems('hookTimeout', hookTimeout, 1, 300));
+    problems.push(...wholeSecondsProblems('hookTimeout', hookTimeout, 1, MAX_HOOK_TIMEOUT_SECONDS));
     problems.push(...wholeSecondsProblems('metricLag', metricLag, 0, 1800));
     throwIfProblems(`ReleaseController ${this.node.path}`, problems);
   }

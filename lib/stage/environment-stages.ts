@@ -12,5 +12,5 @@ export function addEnvironmentStages(app: App): ModelshipStage[] {
     parseEnvironments(app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY)),
     app.node.tryGetContext(ENVIRONMENT_SELECTOR_CONTEXT_KEY),
   );
-  return environments.map((environment) => new ModelshipStage(app, { environment }));
+  return environments.map((environment) => new ModelshipStage(app, environment.name, { environment }));
 }

@@ -25,7 +25,7 @@ export interface ModelshipStageProps extends StageProps {
 
 /**
  * One environment (dev, staging, prod) of the modelship toolkit: every construct, composed
- * from the environment's settings. Deploy it with `cdk deploy '<name>/*'`.
+ * from the environment's settings. Deploy it with `cdk deploy '<id>/*'`.
  */
 export class ModelshipStage extends Stage {
   /** The stack that holds the model registry. */
@@ -49,9 +49,12 @@ export class ModelshipStage extends Stage {
   /** The release controller on the A/B endpoint, when configured. */
   public readonly releaseController?: ReleaseController;
 
-  constructor(scope: Construct, props: ModelshipStageProps) {
+  /**
+   * @param id the Stage's id; `addEnvironmentStages` uses the environment's name
+   */
+  constructor(scope: Construct, id: string, props: ModelshipStageProps) {
     const { environment } = props;
-    super(scope, environment.name, {
+    super(scope, id, {
       env: { account: environment.account, region: environment.region },
       ...props,
     });

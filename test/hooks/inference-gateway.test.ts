@@ -1,10 +1,11 @@
-import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { GatewayAuth } from '../../lib/hooks/gateway-auth';
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
+import { ModelshipError } from '../../lib/runtime/errors';
 import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
 import { HandlerFunction } from '../../lib/private/handler-function';
 import { nagFindings, problemsOf, testStack } from '../helpers';
@@ -119,12 +120,38 @@ describe('InferenceGateway with default settings', () => {
     expect(JSON.stringify(statement.Resource)).toMatch(/\/\*\/POST\/invocations".*\/\*\/POST\/outcomes"/);
   });
 
-  test('names per-variant metrics with the dimensions the handlers emit', () => {
-    expect(stack.resolve(gateway.metricConversions('candidate', 'purchase').dimensions)).toEqual({
-      service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase',
-    });
-    expect(gateway.metricGatewayLatency('baseline').statistic).toBe('p99');
-    expect(gateway.metricInvocations('baseline').namespace).toBe('Modelship');
+  test('names the HTTP API uniquely in the app', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: Match.stringLikeRegexp('^TestStackGateway[0-9A-F]{8}$') });
+  });
+
+  test('measures each variant with the metrics and dimensions the handlers emit', () => {
+    const candidate = gateway.findVariant('candidate');
+    expect(candidate.variantName).toBe('candidate');
+    const perVariant = [candidate.metricInvocations(), candidate.metricErrors(), candidate.metricGatewayLatency()];
+    const perOutcome = [candidate.metricOutcomes('purchase'), candidate.metricConversions('purchase'), candidate.metricOutcomeValue('purchase'),
+      candidate.metricOutcomeValueSquared('purchase')];
+    expect([...perVariant, ...perOutcome].map((m) => [m.namespace, m.metricName, m.statistic, m.period.toMinutes()])).toEqual([
+      ['Modelship', 'Invocations', 'Sum', 5], ['Modelship', 'Errors', 'Sum', 5], ['Modelship', 'GatewayLatency', 'p99', 5],
+      ['Modelship', 'Outcomes', 'Sum', 5], ['Modelship', 'Conversions', 'Sum', 5], ['Modelship', 'OutcomeValue', 'Sum', 5], ['Modelship', 'OutcomeValueSquared', 'Sum', 5],
+    ]);
+    for (const metric of perVariant) {
+      expect(stack.resolve(metric.dimensions)).toEqual({ service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'candidate' });
+    }
+    for (const metric of perOutcome) {
+      expect(stack.resolve(metric.dimensions)).toEqual({ service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase' });
+    }
+  });
+
+  test("lets the caller's metric options win", () => {
+    const latency = gateway.findVariant('baseline').metricGatewayLatency({ statistic: 'p50', period: Duration.minutes(1), label: 'p50' });
+    expect([latency.statistic, latency.period.toMinutes(), latency.label]).toEqual(['p50', 1, 'p50']);
+  });
+
+  test('names the known variants when asked for another', () => {
+    expect(() => gateway.findVariant('challenger')).toThrow(ModelshipError);
+    expect(problemsOf(() => gateway.findVariant('challenger'))).toEqual([
+      "'variantName' must be one of the gateway's variants ('baseline', 'candidate'), got 'challenger'",
+    ]);
   });
 
   test('leaves no cdk-nag finding unacknowledged', () => {
@@ -140,6 +167,7 @@ describe('InferenceGateway options', () => {
       AuthorizerType: 'JWT',
       JwtConfiguration: { Issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', Audience: ['client'] },
     });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
     template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'JWT' });
     expect(nagFindings(stack)).toEqual([]);
   });
@@ -155,6 +183,39 @@ describe('InferenceGateway options', () => {
       expect(json).toContain(expected);
     }
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
+  });
+
+  test('takes the HTTP API name it is given', () => {
+    const { stack } = fixture({ gatewayName: 'churn-gateway' });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'churn-gateway' });
+  });
+
+  test('accepts a token for each kind of checked setting, and passes it to the template', () => {
+    const stack = testStack();
+    const parameter = (id: string, type = 'Number') => new CfnParameter(stack, id, { type });
+    const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Imported', { endpointName: 'legacy', variantNames: ['a', 'b'] });
+    const gateway = new InferenceGateway(stack, 'Gateway', {
+      endpoint,
+      auth: GatewayAuth.jwt({ issuer: parameter('Issuer', 'String').valueAsString, audience: ['client'] }),
+      throttle: { rateLimit: parameter('Rate').valueAsNumber, burstLimit: parameter('Burst').valueAsNumber },
+      bodySampleRate: parameter('SampleRate').valueAsNumber,
+      memorySize: parameter('Memory').valueAsNumber,
+      maxPayloadSize: Size.bytes(parameter('MaxPayload').valueAsNumber),
+      maxRecordedBodySize: Size.bytes(parameter('MaxRecorded').valueAsNumber),
+      weightsCacheTtl: Duration.seconds(parameter('WeightsTtl').valueAsNumber),
+      outcomeWindow: Duration.seconds(parameter('OutcomeWindow').valueAsNumber),
+      redactFields: [parameter('Redact', 'String').valueAsString],
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'Rate' }, ThrottlingBurstLimit: { Ref: 'Burst' } } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: { Ref: 'Issuer' }, Audience: ['client'] } });
+    template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: { Ref: 'Memory' } });
+    const json = settingsOf(stack, gateway.invokeHandler);
+    for (const [setting, parameterId] of [['bodySampleRate', 'SampleRate'], ['maxPayloadBytes', 'MaxPayload'], ['maxRecordedBodyBytes', 'MaxRecorded'],
+      ['weightsTtlSeconds', 'WeightsTtl'], ['outcomeWindowSeconds', 'OutcomeWindow']]) {
+      expect(json).toMatch(new RegExp(`"${setting}":",\\{"Ref":"${parameterId}"\\},"`));
+    }
+    expect(json).toContain('"redactFields":["",{"Ref":"Redact"},""]');
   });
 
   test('works in front of an imported endpoint that names its variants', () => {
@@ -186,10 +247,59 @@ describe('InferenceGateway options', () => {
     ]);
   });
 
+  test('rejects numbers, sizes and durations out of range however they are written, naming the value', () => {
+    expect(problemsOf(() => fixture({
+      throttle: { rateLimit: 10001, burstLimit: 0 }, maxPayloadSize: Size.bytes(1023), weightsCacheTtl: Duration.millis(1500), bodySampleRate: -0.1, memorySize: 10241,
+    }))).toEqual([
+      "'throttle.rateLimit' must be between 1 and 10000 requests per second, got 10001",
+      "'throttle.burstLimit' must be a whole number between 1 and 5000, got 0",
+      "'maxPayloadSize' must be between 1 KiB and 5120 KiB, got 1023 bytes",
+      "'weightsCacheTtl' must be a whole number of seconds between 1 and 300, got '1 second 500 millis'",
+      "'bodySampleRate' must be between 0 and 1, got -0.1",
+      "'memorySize' must be a whole number of MiB between 256 and 10240, got 10241",
+    ]);
+  });
+
   test('rejects a JWT issuer that is not an https URL and an empty audience', () => {
     expect(problemsOf(() => GatewayAuth.jwt({ issuer: 'cognito', audience: [] }))).toEqual([
       "'issuer' must be an https:// URL, got 'cognito'",
       "'audience' must name at least one client id, got []",
+    ]);
+  });
+});
+
+describe('InferenceGateway imported from another stack', () => {
+  const stack = testStack();
+  const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Endpoint', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] });
+  const gateway = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Gateway', { apiId: 'abc123', endpoint });
+
+  test('knows its id, URL and endpoint', () => {
+    expect(gateway.apiId).toBe('abc123');
+    expect(gateway.endpoint).toBe(endpoint);
+    expect(stack.resolve(gateway.url)).toEqual({ 'Fn::Join': ['', ['https://abc123.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/']] });
+  });
+
+  test('grants callers execute-api:Invoke on its two routes', () => {
+    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    gateway.grantInvoke(caller);
+    const statement = stack.resolve((caller.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement[0];
+    const arn = (path: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:abc123/*/POST${path}`]] });
+    expect(statement).toEqual({ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [arn('/invocations'), arn('/outcomes')] });
+  });
+
+  test("measures the endpoint's variants like the gateway it imports", () => {
+    expect(stack.resolve(gateway.findVariant('baseline').metricConversions('purchase').dimensions)).toEqual({
+      service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'baseline', OutcomeType: 'purchase',
+    });
+    expect(problemsOf(() => gateway.findVariant('shadow'))).toEqual([
+      "'variantName' must be one of the gateway's variants ('baseline', 'candidate'), got 'shadow'",
+    ]);
+  });
+
+  test('needs an endpoint that names its variants', () => {
+    const unnamed = ModelEndpoint.fromModelEndpointName(stack, 'Unnamed', 'legacy');
+    expect(problemsOf(() => InferenceGateway.fromInferenceGatewayAttributes(stack, 'Legacy', { apiId: 'def456', endpoint: unnamed }))).toEqual([
+      "'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })",
     ]);
   });
 });

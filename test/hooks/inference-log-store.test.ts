@@ -1,4 +1,4 @@
-import { Duration, Lazy, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Lazy, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { InferenceLogStore, InferenceLogStoreProps } from '../../lib/hooks/inference-log-store';
 import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
 import { acknowledgeExpectedWildcards } from '../../lib/private/acknowledge-wildcards';
-import { nagFindings, problemsOf, testStack } from '../helpers';
+import { nagFindings, problemsOf, testApp, testStack } from '../helpers';
 
 function fixture(props: InferenceLogStoreProps = {}) {
   const stack = testStack();
@@ -32,6 +32,12 @@ const getAtt = (prefix: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [Match.st
 /** The same, for plain jest equality on policy statements. */
 const att = (prefix: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${prefix}[0-9A-F]{8}$`)), attribute] });
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+
+/** The deletion policy of each bucket, key and queue, by type. */
+function deletionPolicies(template: Template): Record<string, unknown[]> {
+  return Object.fromEntries(['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue']
+    .map((type) => [type, Object.values(template.findResources(type)).map((resource) => resource.DeletionPolicy)]));
+}
 
 describe('InferenceLogStore with default settings', () => {
   const { stack, store, template } = fixture();
@@ -115,10 +121,19 @@ describe('InferenceLogStore with default settings', () => {
     template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 
-  test("limits Firehose's roles to the store's bucket, key and error log", () => {
-    expect(policyOf(template, 'StoreDeliveryStreamServiceRole')).toEqual([
-      { Effect: 'Allow', Action: KEY_ACTIONS, Resource: att('StoreKey') },
-    ]);
+  test('adds no unreferenced mapping of Firehose CIDR blocks to the stack (CloudFormation W7001)', () => {
+    template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
+    expect(template.toJSON().Mappings).toBeUndefined();
+  });
+
+  test("gives Firehose one role, limited to the store's bucket, key and error log", () => {
+    const firehoseRoles = template.findResources('AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'firehose.amazonaws.com' } })] } },
+    });
+    expect(Object.keys(firehoseRoles)).toEqual([expect.stringMatching(/^StoreDeliveryStreamS3DestinationRole[0-9A-F]{8}$/)]);
+    const streams = Object.values(template.findResources('AWS::KinesisFirehose::DeliveryStream'));
+    expect(streams).toHaveLength(1);
+    expect(streams[0].DependsOn).toEqual([expect.stringMatching(/^StoreDeliveryStreamS3DestinationRoleDefaultPolicy[0-9A-F]{8}$/)]);
     const bucketArn = att('StoreBucket');
     expect(policyOf(template, 'StoreDeliveryStreamS3DestinationRole')).toEqual([
       {
@@ -133,11 +148,7 @@ describe('InferenceLogStore with default settings', () => {
   });
 
   test('retains the buckets, key and queue when they leave the stack', () => {
-    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue']) {
-      for (const resource of Object.values(template.findResources(type))) {
-        expect(resource.DeletionPolicy).toBe('Retain');
-      }
-    }
+    expect(deletionPolicies(template)).toEqual({ 'AWS::S3::Bucket': ['Retain', 'Retain'], 'AWS::KMS::Key': ['Retain'], 'AWS::SQS::Queue': ['Retain'] });
   });
 
   test('creates no Glue resources without analytics', () => {
@@ -208,7 +219,9 @@ describe('InferenceLogStore with sources, analytics and readers', () => {
         }),
       },
     });
-    const [table] = Object.values(template.findResources('AWS::Glue::Table'));
+    const tables = Object.values(template.findResources('AWS::Glue::Table'));
+    expect(tables).toHaveLength(1);
+    const [table] = tables;
     const columns = table.Properties.TableInput.StorageDescriptor.Columns as { Name: string; Type: string }[];
     expect(Object.fromEntries(columns.map((c) => [c.Name, c.Type]))).toEqual({
       recordtype: 'string', schemaversion: 'int', recordid: 'string', inferenceid: 'string', captureid: 'string', endpointname: 'string', variant: 'string',
@@ -274,11 +287,7 @@ describe('InferenceLogStore settings', () => {
 
   test('destroys buckets, key and queue only when asked', () => {
     const { template } = fixture({ removalPolicy: RemovalPolicy.DESTROY });
-    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue']) {
-      for (const resource of Object.values(template.findResources(type))) {
-        expect(resource.DeletionPolicy).toBe('Delete');
-      }
-    }
+    expect(deletionPolicies(template)).toEqual({ 'AWS::S3::Bucket': ['Delete', 'Delete'], 'AWS::KMS::Key': ['Delete'], 'AWS::SQS::Queue': ['Delete'] });
   });
 
   test('rejects every invalid setting at once, naming the property, the range and the value', () => {
@@ -299,13 +308,92 @@ describe('InferenceLogStore settings', () => {
     ]);
   });
 
-  test('accepts the edges of each range, and skips tokens', () => {
+  test('accepts the edges of each range', () => {
     expect(() => fixture({ retention: Duration.days(3650), bufferingInterval: Duration.seconds(0), bufferingSize: Size.mebibytes(1) })).not.toThrow();
+    expect(() => fixture({ retention: Duration.days(1), bufferingInterval: Duration.seconds(900), bufferingSize: Size.mebibytes(128) })).not.toThrow();
+  });
+
+  test('accepts a token for each kind of checked setting, and passes it to the template', () => {
+    const stack = testStack();
+    const parameter = (id: string, type = 'Number') => new CfnParameter(stack, id, { type });
+    new InferenceLogStore(stack, 'Store', {
+      retention: Duration.days(parameter('RetentionDays').valueAsNumber),
+      bufferingInterval: Duration.seconds(parameter('IntervalSeconds').valueAsNumber),
+      bufferingSize: Size.mebibytes(parameter('SizeMiB').valueAsNumber),
+      analytics: { databaseName: parameter('Database', 'String').valueAsString },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-records', ExpirationInDays: { Ref: 'RetentionDays' } })]) } });
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { IntervalInSeconds: { Ref: 'IntervalSeconds' }, SizeInMBs: { Ref: 'SizeMiB' } } }),
+    });
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: { Ref: 'Database' } } });
+    // The partition projection covers the longest retention when the retention is a token.
+    template.hasResourceProperties('AWS::Glue::Table', { TableInput: Match.objectLike({ Parameters: Match.objectLike({ 'projection.dt.range': 'NOW-3650DAYS,NOW' }) }) });
+  });
+
+  test('takes lazily produced values', () => {
     const { template } = fixture({
       retention: Duration.days(Lazy.number({ produce: () => 30 })),
       bufferingInterval: Duration.seconds(Lazy.number({ produce: () => 120 })),
       analytics: { databaseName: Lazy.string({ produce: () => 'late_name' }) },
     });
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: { Name: 'late_name' } });
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({ BufferingHints: { IntervalInSeconds: 120, SizeInMBs: 64 } }),
+    });
+  });
+
+  test('names the records bucket as asked', () => {
+    const { template } = fixture({ bucketName: 'churn-inference-records' });
+    template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'churn-inference-records', LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'inference-logs/' }) });
+  });
+
+  test('names the records bucket when an analyst role in another account reads it, and leaves the name to CloudFormation otherwise', () => {
+    const app = testApp();
+    const storeStack = new Stack(app, 'Records', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const analytics = new Stack(app, 'Analytics', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const store = new InferenceLogStore(storeStack, 'Store');
+    new InferenceLogStore(storeStack, 'Unread');
+    store.grantRead(new iam.Role(analytics, 'Analyst', { roleName: 'inference-analyst', assumedBy: new iam.AccountRootPrincipal() }));
+    const buckets = Template.fromStack(storeStack).findResources('AWS::S3::Bucket', { Properties: { BucketEncryption: Match.objectLike({ ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } })] }) } });
+    const names = Object.fromEntries(Object.entries(buckets).map(([id, bucket]) => [id.replace(/[0-9A-F]{8}$/, ''), bucket.Properties.BucketName]));
+    expect(names).toEqual({ StoreBucket: expect.stringMatching(/^records[a-z]*storebucket[0-9a-f]{20}$/), UnreadBucket: undefined });
+  });
+});
+
+describe('InferenceLogStore imported from another stack', () => {
+  const stack = testStack();
+  const key = kms.Key.fromKeyArn(stack, 'StoreKey', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+  const store = InferenceLogStore.fromInferenceLogStoreAttributes(stack, 'Store', {
+    bucketName: 'shared-inference-records', encryptionKey: key,
+    shipperFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:log-shipper', databaseName: 'shared_inference',
+  });
+  const gatewayLogs = new logs.LogGroup(stack, 'GatewayLogs', { retention: logs.RetentionDays.ONE_MONTH });
+  store.addSource('Gateway', gatewayLogs);
+  const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+  store.grantRead(analyst);
+  const template = Template.fromStack(stack);
+
+  test("subscribes the store's shipper to a log group of this stack, and lets CloudWatch Logs invoke it", () => {
+    template.resourceCountIs('AWS::Logs::SubscriptionFilter', 1);
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^GatewayLogs') },
+      FilterPattern: RECORD_FILTER_PATTERN,
+      DestinationArn: 'arn:aws:lambda:eu-west-1:111111111111:function:log-shipper',
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction', Principal: 'logs.amazonaws.com',
+      FunctionName: 'arn:aws:lambda:eu-west-1:111111111111:function:log-shipper', SourceArn: getAtt('GatewayLogs'),
+    });
+  });
+
+  test('lets readers read and decrypt records, and read the table definition', () => {
+    const statements = policyOf(template, 'Analyst');
+    expect(statements).toHaveLength(3);
+    expect(statements[0]).toMatchObject({ Action: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'] });
+    expect(JSON.stringify(statements[0])).toContain(':s3:::shared-inference-records/records/*');
+    expect(statements[1]).toEqual({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: key.keyArn });
+    expect(JSON.stringify(statements[2])).toContain(':table/shared_inference/records');
   });
 });

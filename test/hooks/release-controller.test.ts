@@ -1,17 +1,20 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { InferenceGateway } from '../../lib/hooks/inference-gateway';
+import { ModelshipError } from '../../lib/runtime/errors';
 import { ReleaseController, ReleaseControllerProps } from '../../lib/hooks/release-controller';
 import { CONTROLLER_SETTINGS_VARIABLE } from '../../lib/release/controller-settings';
 import { policyHash, RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { ProgressivePolicySpec } from '../../lib/release/rollout-types';
-import { nagFindings, problemsOf, testStack } from '../helpers';
+import { nagFindings, problemsOf, testApp, testStack } from '../helpers';
 
 const POLICY: ProgressivePolicySpec = {
   kind: 'progressive', baseline: 'baseline', candidate: 'candidate', steps: [5, 25, 50, 100], minStepMinutes: 60, minSamplesPerStep: 1000,
@@ -34,6 +37,13 @@ function fixture(extra: (parts: { stack: ReturnType<typeof testStack> }) => Part
   return { stack, endpoint, gateway, controller };
 }
 
+/** The controller's settings as its template renders them (JSON with references joined in). */
+function controllerSettingsOf(template: Template): string {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Moves the traffic') } }));
+  expect(functions).toHaveLength(1);
+  return JSON.stringify(functions[0].Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]).replace(/\\"/g, '"');
+}
+
 const hookOf = (stack: ReturnType<typeof testStack>, id: string) =>
   lambda.Function.fromFunctionArn(stack, id, `arn:aws:lambda:eu-west-1:111111111111:function:${id.toLowerCase()}`);
 
@@ -52,8 +62,7 @@ describe('ReleaseController', () => {
   });
 
   test('hands the controller its endpoint, policy, table, bus, topic and hooks', () => {
-    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Moves the traffic') } }))[0];
-    const settings = JSON.stringify(fn.Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]).replace(/\\"/g, '"');
+    const settings = controllerSettingsOf(template);
     for (const expected of ['"endpointName":"churn-ab"', '"steps":[5,25,50,100]', '"eventBusName":"default"', 'function:smoke', 'function:announce',
       '"hookTimeoutSeconds":60', '"metricLagSeconds":180',
       '"conversions":{"namespace":"Modelship","metricName":"Conversions","dimensions":{"service":"modelship-gateway","EndpointName":"churn-ab","VariantName":"candidate","OutcomeType":"purchase"},"stat":"Sum"}']) {
@@ -111,6 +120,48 @@ describe('ReleaseController grants and validation', () => {
     ]);
   });
 
+  test('names decision rules and narrows them with the pattern asked for', () => {
+    const { stack, controller } = fixture();
+    controller.onDecision('Promotions', { actions: ['promote'], ruleName: 'churn-promotions', eventPattern: { account: ['111111111111'] } });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      Name: 'churn-promotions',
+      EventPattern: { 'account': ['111111111111'], 'source': ['modelship.release'], 'detail-type': ['Rollout promote'], 'detail': { endpointName: ['churn-ab'] } },
+    });
+  });
+
+  test('accepts tokens for its durations, and passes them to the controller', () => {
+    const { stack } = fixture(({ stack: s }) => ({
+      beforeStepHooks: [hookOf(s, 'Smoke'), hookOf(s, 'Load')],
+      hookTimeout: Duration.seconds(new CfnParameter(s, 'HookTimeout', { type: 'Number' }).valueAsNumber),
+      metricLag: Duration.seconds(new CfnParameter(s, 'MetricLag', { type: 'Number' }).valueAsNumber),
+    }));
+    const template = Template.fromStack(stack);
+    const settings = controllerSettingsOf(template);
+    expect(settings).toContain('"hookTimeoutSeconds":",{"Ref":"HookTimeout"},"');
+    expect(settings).toContain('"metricLagSeconds":",{"Ref":"MetricLag"},"');
+    // Room for two hooks at the longest timeout allowed: 120 + 2 × 300 s.
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^Moves the traffic'), Timeout: 720 });
+  });
+
+  test("names its table when the endpoint's name is a token and a role in another account reads the rollouts", () => {
+    const app = testApp();
+    const serving = new Stack(app, 'Serving', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const ops = new Stack(app, 'Ops', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const sessions = new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Sessions' });
+    const controllerOf = (id: string) => new ReleaseController(serving, id, {
+      endpoint: ModelEndpoint.fromModelEndpointAttributes(serving, `${id}Endpoint`, {
+        endpointName: new CfnParameter(serving, `${id}EndpointName`).valueAsString, variantNames: ['baseline', 'candidate'],
+      }),
+      metrics: { baseline: { invocations: sessions }, candidate: { invocations: sessions } },
+      policy: RolloutPolicy.fromSpec(POLICY),
+    });
+    controllerOf('Shared').grantRead(new iam.Role(ops, 'Auditor', { roleName: 'rollout-auditor', assumedBy: new iam.AccountRootPrincipal() }));
+    controllerOf('Local');
+    const tables = Template.fromStack(serving).findResources('AWS::DynamoDB::Table');
+    const names = Object.fromEntries(Object.entries(tables).map(([id, table]) => [id.replace(/[0-9A-F]{8}$/, ''), table.Properties.TableName]));
+    expect(names).toEqual({ SharedRollouts: expect.stringMatching(/^serving[a-z]*sharedrollouts[0-9a-f]{20}$/), LocalRollouts: undefined });
+  });
+
   test('routes chosen decisions of its endpoint to a target', () => {
     const { stack, controller } = fixture();
     const onCall = new sns.Topic(stack, 'OnCall', { enforceSSL: true });
@@ -129,13 +180,25 @@ describe('ReleaseController grants and validation', () => {
       conversions: new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Orders', dimensionsMap: { Arm: name }, statistic: 'Sum' }),
     });
     new ReleaseController(stack, 'Release', { endpoint, metrics: { baseline: arm('a'), candidate: arm('b') }, policy: RolloutPolicy.fromSpec(POLICY) });
-    const fn = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0];
+    const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(1);
+    const [fn] = functions;
     const settings = JSON.parse(fn.Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]['Fn::Join'][1].filter((p: unknown) => typeof p === 'string').join('x'));
     expect(settings.metrics).toEqual({
       baseline: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'a' }, stat: 'Sum' }, conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'a' }, stat: 'Sum' } },
       candidate: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'b' }, stat: 'Sum' }, conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'b' }, stat: 'Sum' } },
     });
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('moves the weights behind a gateway imported from another stack, on its metrics', () => {
+    const stack = testStack();
+    const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Endpoint', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] });
+    const gateway = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Gateway', { apiId: 'abc123', endpoint });
+    const controller = new ReleaseController(stack, 'Release', { gateway, policy: RolloutPolicy.fromSpec(POLICY) });
+    expect(controller.endpoint).toBe(endpoint);
+    expect(controllerSettingsOf(Template.fromStack(stack))).toContain(
+      '"invocations":{"namespace":"Modelship","metricName":"Invocations","dimensions":{"service":"modelship-gateway","EndpointName":"churn-ab","VariantName":"baseline"},"stat":"Sum"}');
   });
 
   test('needs either a gateway, or an endpoint with metrics for both variants', () => {
@@ -158,6 +221,57 @@ describe('ReleaseController grants and validation', () => {
       "'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false",
       "'hookTimeout' must be a whole number of seconds between 1 and 300, got '10 minutes'",
       "'metricLag' must be a whole number of seconds between 0 and 1800, got '1 hour'",
+    ]);
+  });
+});
+
+describe('ReleaseController imported from another stack', () => {
+  const stack = testStack();
+  const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Endpoint', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] });
+  const key = kms.Key.fromKeyArn(stack, 'RolloutKey', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+  const controller = ReleaseController.fromReleaseControllerAttributes(stack, 'Release', { endpoint, encryptionKey: key });
+
+  test('finds the rollout table by the name the controller gives it', () => {
+    expect(controller.table.tableName).toBe('modelship-rollouts-churn-ab');
+    expect(controller.endpoint).toBe(endpoint);
+  });
+
+  test('grants a release manager the rollout records, the key and the endpoint\'s weights', () => {
+    const role = new iam.Role(stack, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
+    controller.grantManualActions(role);
+    const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+    ]);
+    expect(JSON.stringify(statements[0].Resource)).toContain(':table/modelship-rollouts-churn-ab');
+    expect(statements[1].Resource).toBe(key.keyArn);
+  });
+
+  test('grants readers the rollout records and decryption only', () => {
+    const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    controller.grantRead(role);
+    const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual(['kms:Decrypt', ['dynamodb:GetItem', 'dynamodb:Query']]);
+  });
+
+  test('routes its decisions from the bus it is given', () => {
+    const bus = events.EventBus.fromEventBusName(stack, 'Releases', 'releases');
+    const onBus = ReleaseController.fromReleaseControllerAttributes(stack, 'OnBus', { endpoint, encryptionKey: key, eventBus: bus, tableName: 'rollouts' });
+    onBus.onDecision('Aborts', { actions: ['abort'] });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'releases',
+      EventPattern: { 'source': ['modelship.release'], 'detail-type': ['Rollout abort'], 'detail': { endpointName: ['churn-ab'] } },
+    });
+    expect(onBus.table.tableName).toBe('rollouts');
+  });
+
+  test('needs the table name when the endpoint\'s name is a token', () => {
+    const byToken = ModelEndpoint.fromModelEndpointName(stack, 'ByToken', new CfnParameter(stack, 'EndpointName').valueAsString);
+    expect(() => ReleaseController.fromReleaseControllerAttributes(stack, 'Unnamed', { endpoint: byToken, encryptionKey: key })).toThrow(ModelshipError);
+    expect(problemsOf(() => ReleaseController.fromReleaseControllerAttributes(stack, 'Unnamed2', { endpoint: byToken, encryptionKey: key }))).toEqual([
+      "'tableName' must be given when the endpoint's name is only known at deploy time: the controller's table then has a generated name",
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { Stack, Stage, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { addEnvironmentStages, ModelshipError } from '../../lib';
+import { addEnvironmentStages, ModelshipError, ModelshipStage, parseEnvironments } from '../../lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { maskAssetHashes, nagFindings, testApp } from '../helpers';
 
@@ -89,6 +89,7 @@ describe('the example app built from cdk.json', () => {
   });
 
   test('synthesizes environment-agnostic stacks when no account is configured', () => {
+    expect(stages).toHaveLength(3);
     for (const stage of stages) {
       expect(Token.isUnresolved(stage.registryStack.account)).toBe(true);
       expect(Token.isUnresolved(stage.registryStack.region)).toBe(true);
@@ -102,7 +103,9 @@ describe('the example app built from cdk.json', () => {
   });
 
   test('has no unacknowledged AwsSolutions findings in any stack', () => {
-    expect(stages.flatMap((stage) => stacksOf(stage).flatMap(nagFindings))).toEqual([]);
+    const stacks = stages.flatMap(stacksOf);
+    expect(stacks).toHaveLength(9);
+    expect(stacks.flatMap(nagFindings)).toEqual([]);
   });
 
   test('lets dev destroy its registry and makes prod keep it for a year of versions', () => {
@@ -154,6 +157,14 @@ describe('environment selection and settings', () => {
         { Principal: { AWS: 'arn:aws:iam::210987654321:root' } },
       ] },
     });
+  });
+
+  test('composes a stage of any id from a parsed environment', () => {
+    const [sandbox] = parseEnvironments({ sandbox: { registry: { removal: 'destroy' } } });
+    const stage = new ModelshipStage(testApp(), 'Sandbox', { environment: sandbox });
+    expect(stage.stageName).toBe('Sandbox');
+    expect(stacksOf(stage).map((s) => s.stackName)).toEqual(['Sandbox-Registry', 'Sandbox-Training', 'Sandbox-Serving']);
+    Template.fromStack(stage.registryStack).resourceCountIs('Custom::S3AutoDeleteObjects', 2);
   });
 
   test('rejects an unknown environment, listing the known ones', () => {
