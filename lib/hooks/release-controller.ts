@@ -141,10 +141,10 @@ export class ReleaseController extends Construct {
       // Room for the hooks, the metric reads and the retries of one tick.
       timeout: Duration.seconds(Math.min(900, 120 + (props.beforeStepHooks?.length ?? 0) * hookTimeout.toSeconds())),
       environment: { [CONTROLLER_SETTINGS_VARIABLE]: Stack.of(this).toJsonString(settings) },
+      // One tick at a time: overlapping ticks would only lose their conditional writes.
+      reservedConcurrentExecutions: 1,
     });
-    // One tick at a time: overlapping ticks would only lose their conditional writes.
     const fn = this.handler.function;
-    (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
     this.grantController(props);
 
     this.schedule = new events.Rule(this, 'Schedule', {
