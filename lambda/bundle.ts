@@ -90,7 +90,10 @@ function newestMtimeMs(path: string): number {
  * `node_modules/.package-lock.json` on every install).
  */
 export function bundlesAreStale(): boolean {
-  const inputs = Math.max(...['lambda', 'lib', join('node_modules', '.package-lock.json')].map((path) => newestMtimeMs(join(ROOT, path))));
+  const inputs = Math.max(...['lambda', 'lib', join('node_modules', '.package-lock.json')]
+    .map((path) => join(ROOT, path))
+    .filter((path) => existsSync(path))
+    .map(newestMtimeMs));
   return hooks().some((hook) => {
     const bundle = join(BUNDLE_DIR, hook, 'index.js');
     return !existsSync(bundle) || statSync(bundle).mtimeMs < inputs;

@@ -1,9 +1,9 @@
-import { readFileSync, statSync } from 'fs';
+import { readFileSync, statSync, utimesSync } from 'fs';
 import { join, resolve } from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BUNDLE_DIR, hooks, REQUEST_PATH_HOOKS, REQUEST_PATH_LIMIT_KIB, SOURCE_SCHEME } from '../../lambda/bundle';
+import { BUNDLE_DIR, bundlesAreStale, hooks, REQUEST_PATH_HOOKS, REQUEST_PATH_LIMIT_KIB, SOURCE_SCHEME } from '../../lambda/bundle';
 import { HandlerFunction } from '../../lib/private/handler-function';
 import { nagFindings, problemsOf, testApp } from '../helpers';
 import { gateEvent } from '../lambda/gate-event';
@@ -20,6 +20,20 @@ describe('the hooks\' bundles', () => {
       expect(readFileSync(bundleOf(hook), 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
       expect(statSync(`${bundleOf(hook)}.map`).isFile()).toBe(true);
     }
+  });
+
+  test('count as stale once any bundle is older than the sources, and as fresh after the global setup', () => {
+    expect(bundlesAreStale()).toBe(false);
+    const bundle = bundleOf('log-shipper');
+    const { atime, mtime } = statSync(bundle);
+    utimesSync(bundle, atime, new Date(0));
+    try {
+      expect(bundlesAreStale()).toBe(true);
+    } finally {
+      // (Were this lost, the next run would only bundle again.)
+      utimesSync(bundle, atime, mtime);
+    }
+    expect(bundlesAreStale()).toBe(false);
   });
 
   test('bundle the pinned AWS SDK instead of using the runtime\'s', () => {
