@@ -6,4 +6,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': 'ts-jest',
   },
+  // The hooks' bundles, built once before any test file (HandlerFunction deploys them).
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
 };

@@ -10,13 +10,13 @@ export function cdkJsonContext(): Record<string, unknown> {
 }
 
 /**
- * An App with cdk.json's context (which `new App()` alone does not read), Lambda bundling
- * skipped unless a test asks for it, a fixed deploy id (so templates do not change between
- * runs), and any extra context.
+ * An App with cdk.json's context (which `new App()` alone does not read), assets referenced
+ * where they are instead of copied into each test's assembly (the hooks' bundles are megabytes),
+ * a fixed deploy id (so templates do not change between runs), and any extra context.
  */
 export function testApp(context: Record<string, unknown> = {}): App {
   return new App({
-    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], 'modelship:deploy-id': 'test', ...context },
+    context: { ...cdkJsonContext(), 'aws:cdk:disable-asset-staging': true, 'modelship:deploy-id': 'test', ...context },
   });
 }
 

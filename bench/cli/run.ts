@@ -40,7 +40,8 @@ function main(): void {
     }
     const probe = join(outDir, 'probe.js');
     writeFileSync(probe, "process.on('exit', () => process.stderr.write(JSON.stringify(Object.keys(require.cache))));\n");
-    const loaded: string[] = JSON.parse(spawnSync(process.execPath, ['-r', probe, cli, '--help'], { env, encoding: 'utf8' }).stderr || '[]');
+    // The probe's list is the last line of stderr (the CLI may print its Node.js end-of-life notice first).
+    const loaded: string[] = JSON.parse(spawnSync(process.execPath, ['-r', probe, cli, '--help'], { env, encoding: 'utf8' }).stderr.trim().split('\n').at(-1) || '[]');
     const packages = [...new Set(loaded.map((path) => /node_modules\/((@[^/]+\/)?[^/]+)/.exec(path)?.[1]).filter((p): p is string => Boolean(p)))].sort();
     const report = {
       measuredAt: new Date().toISOString(),

@@ -2,43 +2,35 @@
  * Inference gateway benchmark: the time the gateway adds to a prediction, the size of each
  * hook's bundle and the time to load it cold.
  *
- * Each hook is bundled exactly as it deploys (a CDK synthesis with bundling on). The invocation
- * handler then runs in this process against a stub of the SageMaker and Secrets Manager APIs on
- * 127.0.0.1, alternating request by request with a bare `InvokeEndpoint` through the same stub
- * (the baseline), so both see the same machine noise. Run: `npm run bench:gateway`.
+ * Each hook's bundle is the one that deploys and ships (`npm run bundle`, which the bench script
+ * runs first when a source changed). The invocation handler runs in this process against a stub
+ * of the SageMaker and Secrets Manager APIs on 127.0.0.1, alternating request by request with a
+ * bare `InvokeEndpoint` through the same stub (the baseline), so both see the same machine noise.
+ * Run: `npm run bench:gateway`.
  */
 import { execFileSync } from 'child_process';
-import { mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
+import { openSync, statSync, writeFileSync, writeSync } from 'fs';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
-import { cpus, tmpdir } from 'os';
+import { cpus } from 'os';
 import { join } from 'path';
-import { App, Stack } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
-import { HandlerFunction } from '../../lib/private/handler-function';
+import { BUNDLE_DIR, hooks, REQUEST_PATH_LIMIT_KIB } from '../../lambda/bundle';
 
 /** The inference hooks the bundle target applies to; the others are reported for comparison. */
 const GATEWAY_HOOKS = ['gateway-invoke', 'gateway-outcome', 'log-shipper'];
-const HOOKS = [...GATEWAY_HOOKS, 'release-controller', 'endpoint-check', 'training-gate', 'training-watch'];
+const HOOKS = [...GATEWAY_HOOKS, ...hooks().filter((hook) => !GATEWAY_HOOKS.includes(hook))];
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
 const WARMUP = 500;
 const COLD_RUNS = 15;
-const BUNDLE_LIMIT_KB = 300;
+const BUNDLE_LIMIT_KB = REQUEST_PATH_LIMIT_KIB;
 const ADDED_P99_LIMIT_MS = 2;
 
-/** Bundles every hook as `cdk deploy` would and returns each bundle's path. */
-function bundleHooks(outdir: string): Record<string, string> {
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': ['**'] } });
-  const stack = new Stack(app, 'Bench');
-  const functions = HOOKS.map((hook) => [hook, new HandlerFunction(stack, hook, { hook, description: hook })] as const);
-  const assembly = app.synth();
-  return Object.fromEntries(functions.map(([hook, fn]) => {
-    const code = (fn.function.node.defaultChild as lambda.CfnFunction).code as { s3Key: string };
-    return [hook, join(assembly.directory, `asset.${stack.resolve(code.s3Key).replace(/\.zip$/, '')}`, 'index.js')];
-  }));
+/** Each hook's bundle, as it deploys. */
+function bundlePaths(): Record<string, string> {
+  return Object.fromEntries(HOOKS.map((hook) => [hook, join(BUNDLE_DIR, hook, 'index.js')]));
 }
 
 /** A stub of SageMaker Runtime, SageMaker and Secrets Manager: just enough for the handler. */
@@ -97,10 +89,9 @@ function event(body: unknown): APIGatewayProxyEventV2 {
 }
 
 async function main(): Promise<void> {
-  const outdir = mkdtempSync(join(tmpdir(), 'modelship-bench-'));
   const stub = await startStub();
   try {
-    const bundles = bundleHooks(outdir);
+    const bundles = bundlePaths();
     const settings: GatewaySettings = {
       endpointName: 'bench', variants: ['baseline', 'candidate'], modelVersions: { baseline: 'v1', candidate: 'v2' },
       signingKeySecretId: 'bench-key', maxPayloadBytes: 1024 * 1024, weightsTtlSeconds: 10, assignmentSalt: 'bench',
@@ -202,7 +193,6 @@ async function main(): Promise<void> {
     console.log(lines.join('\n'));
   } finally {
     stub.close();
-    rmSync(outdir, { recursive: true, force: true });
   }
 }
 

@@ -9,6 +9,7 @@ import type * as StatusModule from './commands/status';
 import type * as TrainModule from './commands/train';
 import { CliError, EXIT } from './errors';
 import { Io, processIo } from './io';
+import { endOfLifeNotice } from './node-support';
 
 /** How the shell builds AWS clients; tests replace it. */
 export type ClientFactory = (options: AwsOptions) => AwsClients | Promise<AwsClients>;
@@ -159,5 +160,13 @@ export async function run(argv: readonly string[], io: Io, clients: ClientFactor
 
 /** The outer shell: the only place that touches `process`. */
 export async function main(): Promise<void> {
-  process.exitCode = await run(process.argv.slice(2), processIo());
+  // Before any SDK client exists (commands load the SDK when they run): the SDK's own
+  // multi-line Node.js notice would otherwise come with every command; ours is one line.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const io = processIo();
+  const notice = endOfLifeNotice(process.version, Date.now());
+  if (notice !== undefined) {
+    io.err(notice);
+  }
+  process.exitCode = await run(process.argv.slice(2), io);
 }

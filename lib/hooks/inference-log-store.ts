@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
@@ -259,7 +258,7 @@ export class InferenceLogStore extends InferenceLogStoreBase {
   /** In alarm while the dead-letter queue holds messages. */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   /** The Lambda function that ships record lines from log groups to the stream. */
-  public readonly shipper: NodejsFunction;
+  public readonly shipper: lambda.Function;
   /** The Glue database, with `analytics`. */
   public readonly database?: glue.CfnDatabase;
   /** The Glue table over `records/`, with `analytics`. */

@@ -313,10 +313,10 @@ export class ReleaseController extends ReleaseControllerBase {
       // Room for the hooks (at their longest allowed timeout when it is a token), the metric reads and the retries of one tick.
       timeout: Duration.seconds(Math.min(900, 120 + (props.beforeStepHooks?.length ?? 0) * (hookTimeout.isUnresolved() ? MAX_HOOK_TIMEOUT_SECONDS : hookTimeout.toSeconds()))),
       environment: { [CONTROLLER_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) },
+      // One tick at a time: overlapping ticks would only lose their conditional writes.
+      reservedConcurrentExecutions: 1,
     });
-    // One tick at a time: overlapping ticks would only lose their conditional writes.
     const fn = this.handler.function;
-    (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
     this.grantController(props);
 
     this.schedule = new events.Rule(this, 'Schedule', {

@@ -1,11 +1,11 @@
 import { existsSync } from 'fs';
-import { join } from 'path';
+import { dirname, join } from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ModelshipError } from '../runtime/errors';
 
 /** Properties of a modelship Lambda hook. */
 export interface HandlerFunctionProps {
@@ -21,34 +21,50 @@ export interface HandlerFunctionProps {
   readonly memorySize?: number;
   /** @default - none */
   readonly environment?: Record<string, string>;
+  /** How many instances may run at once. @default - no reservation: the account's unreserved concurrency */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
- * The handler's entry: the TypeScript source in this repository, or the compiled JavaScript
- * next to `dist/lib` when modelship is used as a package.
+ * The folder that holds the package's `package.json`, above this file: the repository root
+ * (this file is `lib/private/`) or the installed package's (this file is `dist/lib/private/`).
  */
-function entryOf(hook: string): string {
-  return sourceOf(join('lambda', hook, 'index'));
-}
-
-/** A module under the package root, as TypeScript source in this repository or compiled JavaScript in `dist`. */
-function sourceOf(path: string): string {
-  const base = join(__dirname, '..', '..', path);
-  return existsSync(`${base}.ts`) ? `${base}.ts` : `${base}.js`;
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) {
+    dir = dirname(dir);
+  }
+  return dir;
 }
 
 /**
- * A modelship Lambda hook: bundled with the local esbuild (never Docker), minified with
- * source maps and the pinned AWS SDK inside (credentials from the environment, as Lambda provides them), on the latest Node.js runtime, with JSON logs to its own log group and a role
- * that may write only to that log group (no managed policies).
+ * The hook's ready bundle, `dist/lambda/<hook>/` under the package root, built by
+ * `npm run bundle` (`lambda/bundle.ts`) and shipped in the package.
+ */
+function bundleOf(hook: string): string {
+  const dir = join(packageRoot(), 'dist', 'lambda', hook);
+  if (!existsSync(join(dir, 'index.js'))) {
+    throw new ModelshipError('HandlerFunction', [
+      `the bundle of hook '${hook}' is missing (expected ${join(dir, 'index.js')}): run \`npm run bundle\` in the modelship package`,
+    ]);
+  }
+  return dir;
+}
+
+/**
+ * A modelship Lambda hook: its ready bundle (minified, with a source map and the pinned AWS SDK
+ * inside, credentials from the environment as Lambda provides them; see `lambda/bundle.ts`) on
+ * the latest Node.js runtime, with JSON logs to its own log group and a role that may write only
+ * to that log group (no managed policies). Synthesis bundles nothing.
  */
 export class HandlerFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
+    const code = lambda.Code.fromAsset(bundleOf(props.hook));
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -61,14 +77,15 @@ export class HandlerFunction extends Construct {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.logGroup.logGroupArn],
     }));
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: entryOf(props.hook),
-      handler: props.handler ?? 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code,
+      handler: `index.${props.handler ?? 'handler'}`,
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       timeout: props.timeout ?? Duration.seconds(30),
       memorySize: props.memorySize ?? 256,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -76,18 +93,6 @@ export class HandlerFunction extends Construct {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        forceDockerBundling: false,
-        // The SDK's ES modules, so esbuild can drop the commands a hook never sends.
-        mainFields: ['module', 'main'],
-        // Bundle the SDK at the version the tests ran against instead of the runtime's copy,
-        // with credentials from the environment only (see lambda/shared/environment-credentials.ts).
-        externalModules: [],
-        esbuildArgs: { '--alias': [`@aws-sdk/credential-provider-node=${sourceOf(join('lambda', 'shared', 'environment-credentials'))}`] },
       },
     });
   }

@@ -1,6 +1,8 @@
 // A separate CDK app that depends on the packed modelship package, as a platform team's would:
-// a registry, a training pipeline and an inference gateway whose handlers are bundled from the
-// package's own files.
+// a registry, a training pipeline and an inference gateway whose handlers deploy from the
+// package's ready bundles (the app has no esbuild to bundle anything with).
+import { readdirSync, readFileSync } from 'fs';
+import { dirname, join } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ContainerImage, InferenceGateway, ModelEndpoint, ModelRegistry, TrainingInstanceType, TrainingPipeline } from 'modelship';
@@ -28,4 +30,13 @@ if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Func
   || location !== 'models/churn/1.0.0/output/model.tar.gz') {
   throw new Error(`consumer app synthesized unexpected resources: ${resources.map((r) => r.Type).join(', ')}`);
 }
-process.stdout.write(`consumer app: synthesized ${resources.length} resources from 'modelship', handlers bundled\n`);
+// Each function's code asset is one of the package's bundles, byte for byte.
+const bundleDir = join(dirname(require.resolve('modelship/package.json')), 'dist', 'lambda');
+const bundles = new Set(readdirSync(bundleDir).map((hook) => readFileSync(join(bundleDir, hook, 'index.js'), 'utf8')));
+const staged = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'))
+  .filter((name) => readdirSync(join(assembly.directory, name)).includes('index.js'))
+  .map((name) => readFileSync(join(assembly.directory, name, 'index.js'), 'utf8'));
+if (staged.length !== 5 || !staged.every((code) => bundles.has(code))) {
+  throw new Error(`expected the 5 functions' code to be 5 of the package's ${bundles.size} bundles, found ${staged.length} code assets`);
+}
+process.stdout.write(`consumer check: synthesized ${resources.length} resources from 'modelship', the handlers from its ready bundles\n`);

@@ -18,6 +18,8 @@ export const SETTINGS: GatewaySettings = {
 };
 process.env[GATEWAY_SETTINGS_VARIABLE] = JSON.stringify(SETTINGS);
 process.env.AWS_REGION = 'eu-west-1';
+// These tests assert the gateway's EMF metrics, which test/setup-env.ts turns off elsewhere.
+process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 
 /** The signing key the mocked Secrets Manager returns. */
 export const KEY = 'k'.repeat(64);

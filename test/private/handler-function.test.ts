@@ -1,48 +1,101 @@
-import { existsSync, readFileSync, statSync } from 'fs';
-import { join } from 'path';
+import { readFileSync, statSync, utimesSync } from 'fs';
+import { join, resolve } from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { BUNDLE_DIR, bundlesAreStale, hooks, REQUEST_PATH_HOOKS, REQUEST_PATH_LIMIT_KIB, SOURCE_SCHEME } from '../../lambda/bundle';
 import { HandlerFunction } from '../../lib/private/handler-function';
-import { nagFindings, testApp } from '../helpers';
+import { nagFindings, problemsOf, testApp } from '../helpers';
 import { gateEvent } from '../lambda/gate-event';
 
-describe('HandlerFunction', () => {
-  // The one test that really bundles: esbuild runs locally, without Docker.
-  const app = testApp({ 'aws:cdk:bundling-stacks': ['**'] });
-  const stack = new Stack(app, 'Hooks');
-  const hook = new HandlerFunction(stack, 'Gate', { hook: 'training-gate', description: 'gate' });
-  const watch = new HandlerFunction(stack, 'Watch', { hook: 'training-watch', description: 'watch' });
-  const assembly = app.synth();
-  const template = Template.fromStack(stack);
+// The bundles are the ones `npm run bundle` built (jest's global setup runs it): the files the
+// package ships and every synth deploys.
+const bundleOf = (hook: string) => join(BUNDLE_DIR, hook, 'index.js');
+const ALL_HOOKS = ['endpoint-check', 'gateway-invoke', 'gateway-outcome', 'log-shipper', 'release-controller', 'training-gate', 'training-watch'];
 
-  const bundleOf = (fn: HandlerFunction) => {
-    const code = (fn.function.node.defaultChild as lambda.CfnFunction).code as { s3Key: string };
-    return join(assembly.directory, `asset.${stack.resolve(code.s3Key).replace(/\.zip$/, '')}`, 'index.js');
-  };
+describe('the hooks\' bundles', () => {
+  test('exist for every hook folder, each with its source map', () => {
+    expect(hooks()).toEqual(ALL_HOOKS);
+    for (const hook of ALL_HOOKS) {
+      expect(readFileSync(bundleOf(hook), 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
+      expect(statSync(`${bundleOf(hook)}.map`).isFile()).toBe(true);
+    }
+  });
 
-  test('bundles the pinned AWS SDK into the handler instead of using the runtime\'s', () => {
-    const source = readFileSync(bundleOf(watch), 'utf8');
+  test('count as stale once any bundle is older than the sources, and as fresh after the global setup', () => {
+    expect(bundlesAreStale()).toBe(false);
+    const bundle = bundleOf('log-shipper');
+    const { atime, mtime } = statSync(bundle);
+    utimesSync(bundle, atime, new Date(0));
+    try {
+      expect(bundlesAreStale()).toBe(true);
+    } finally {
+      // (Were this lost, the next run would only bundle again.)
+      utimesSync(bundle, atime, mtime);
+    }
+    expect(bundlesAreStale()).toBe(false);
+  });
+
+  test('bundle the pinned AWS SDK instead of using the runtime\'s', () => {
+    const source = readFileSync(bundleOf('training-watch'), 'utf8');
     expect(source).not.toMatch(/require\(["']@aws-sdk\/client-/);
     expect(source).toContain('FilterLogEvents');
   });
 
-  test('takes credentials from the environment only, leaving the default chain out of the bundle', () => {
-    const source = readFileSync(bundleOf(watch), 'utf8');
-    expect(source).toContain('AWS_SESSION_TOKEN');
-    expect(source).not.toMatch(/AWS_WEB_IDENTITY_TOKEN_FILE|sso_start_url|credential_process/);
-    expect(statSync(bundleOf(watch)).size).toBeLessThan(300 * 1024);
+  test('take credentials from the environment only, leaving the default chain out', () => {
+    for (const hook of ALL_HOOKS) {
+      const source = readFileSync(bundleOf(hook), 'utf8');
+      expect(source).not.toMatch(/AWS_WEB_IDENTITY_TOKEN_FILE|sso_start_url|credential_process/);
+    }
+    expect(readFileSync(bundleOf('training-watch'), 'utf8')).toContain('AWS_SESSION_TOKEN');
   });
 
-  test('bundles the hook with esbuild into a handler that runs, with a source map', async () => {
-    const bundle = bundleOf(hook);
-    expect(readFileSync(bundle, 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
-    expect(existsSync(`${bundle}.map`)).toBe(true);
-    // The bundle is CommonJS at a path known only at run time.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const bundled = require(bundle);
-    const out = await bundled.handler(gateEvent(0.9));
-    expect(out.passed).toBe(true);
+  test(`stay under ${REQUEST_PATH_LIMIT_KIB} KiB on the request path`, () => {
+    expect(REQUEST_PATH_HOOKS).toEqual(['gateway-invoke', 'gateway-outcome']);
+    for (const hook of REQUEST_PATH_HOOKS) {
+      expect(statSync(bundleOf(hook)).size).toBeLessThanOrEqual(REQUEST_PATH_LIMIT_KIB * 1024);
+    }
+  });
+
+  test('carry source maps that embed every source and name none as a file beside them', () => {
+    const map = JSON.parse(readFileSync(`${bundleOf('gateway-invoke')}.map`, 'utf8')) as { sources: string[]; sourcesContent: Array<string | null> };
+    expect(map.sources.length).toBeGreaterThan(10);
+    expect(map.sourcesContent).toHaveLength(map.sources.length);
+    expect(map.sourcesContent.every((content) => typeof content === 'string')).toBe(true);
+    expect(map.sources.every((source) => source.startsWith(SOURCE_SCHEME))).toBe(true);
+    expect(map.sources).toContain(`${SOURCE_SCHEME}lambda/gateway-invoke/index.ts`);
+  });
+
+  test('run as Lambda runs them: a CommonJS module whose handler answers and logs JSON', async () => {
+    const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      // The bundle is CommonJS at a path known only at run time.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const bundled = require(bundleOf('training-gate'));
+      const out = await bundled.handler(gateEvent(0.9));
+      expect(out.passed).toBe(true);
+      expect(written.mock.calls.map(([line]) => JSON.parse(String(line)))).toEqual([
+        expect.objectContaining({ level: 'INFO', message: 'quality gate evaluated', passed: true }),
+      ]);
+    } finally {
+      written.mockRestore();
+    }
+  });
+});
+
+describe('HandlerFunction', () => {
+  const app = testApp();
+  const stack = new Stack(app, 'Hooks');
+  const hook = new HandlerFunction(stack, 'Gate', { hook: 'training-gate', description: 'gate' });
+  new HandlerFunction(stack, 'Single', { hook: 'training-watch', description: 'single', reservedConcurrentExecutions: 1 });
+  const assembly = app.synth();
+  const template = Template.fromStack(stack);
+
+  test('deploys its hook\'s ready bundle, bundling nothing at synth', () => {
+    const code = (hook.function.node.defaultChild as lambda.CfnFunction).code as { s3Key: string };
+    const hash = stack.resolve(code.s3Key).replace(/\.zip$/, '');
+    const manifest = JSON.parse(readFileSync(join(assembly.directory, 'Hooks.assets.json'), 'utf8'));
+    expect(resolve(assembly.directory, manifest.files[hash].source.path)).toBe(join(BUNDLE_DIR, 'training-gate'));
   });
 
   test('runs on the latest Node.js on ARM with JSON logs to its own log group', () => {
@@ -51,10 +104,15 @@ describe('HandlerFunction', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
+      ReservedConcurrentExecutions: Match.absent(),
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: stack.getLogicalId(hook.logGroup.node.defaultChild as never) } },
       Environment: { Variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'INFO' } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  test('reserves concurrency when asked', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'single', ReservedConcurrentExecutions: 1 });
   });
 
   test('has a role without managed policies that writes only to its log group', () => {
@@ -67,5 +125,11 @@ describe('HandlerFunction', () => {
       }] },
     });
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('fails synth naming the hook whose bundle is missing, and how to build it', () => {
+    const problems = problemsOf(() => new HandlerFunction(new Stack(testApp(), 'Missing'), 'Nope', { hook: 'no-such-hook', description: 'none' }));
+    expect(problems).toEqual([expect.stringContaining("the bundle of hook 'no-such-hook' is missing")]);
+    expect(problems[0]).toContain('run `npm run bundle`');
   });
 });
