@@ -128,9 +128,16 @@ describe('ModelEndpoint with one variant and default settings', () => {
         Resource: { 'Fn::Join': ['', Match.arrayWith([`:endpoint/${churn.endpointName.toLowerCase()}`])] },
       }] },
     });
-    expect(endpoint.metricModelLatency('main').statistic).toBe('p99');
+    const main = endpoint.findVariant('main');
+    expect(main.variantName).toBe('main');
+    expect(main.endpoint).toBe(endpoint);
+    expect(main.metricModelLatency().statistic).toBe('p99');
+    expect(main.metricInvocation4XXErrors().dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'main' });
+    expect(main.metricModelErrors({ period: Duration.minutes(1), statistic: 'Average' })).toMatchObject({
+      metricName: 'InvocationModelErrors', statistic: 'Average', period: Duration.minutes(1),
+    });
     expect(endpoint.metricInvocations().dimensions).toEqual({ EndpointName: endpoint.endpointName });
-    expect(endpoint.metricInvocation4XXErrors('main').dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'main' });
+    expect(endpoint.metricModelLatency({ statistic: 'p50' }).statistic).toBe('p50');
   });
 
   test('passes the AwsSolutions checks', () => {
@@ -378,7 +385,10 @@ describe('ModelEndpoint options', () => {
     expect(stack.resolve(imported.endpointArn)).toEqual({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-prod']],
     });
-    expect(imported.metric('Invocations', 'a').dimensions).toEqual({ EndpointName: 'Churn-Prod', VariantName: 'a' });
+    expect(imported.metric('Invocations').dimensions).toEqual({ EndpointName: 'Churn-Prod' });
+    expect(problemsOf(() => imported.findVariant('a'))).toEqual([
+      "'variantName' must be one of the endpoint's variants (none known: import the endpoint with 'variantNames'), got 'a'",
+    ]);
   });
 });
 
