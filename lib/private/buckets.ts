@@ -33,6 +33,8 @@ export function accessLogsBucket(scope: Construct, id: string, options: AccessLo
 
 /** What differs between modelship's data buckets. */
 export interface EncryptedBucketOptions {
+  /** The bucket's physical name. @default - a name CloudFormation generates */
+  readonly bucketName?: string;
   /** The customer-managed key objects are encrypted with. */
   readonly encryptionKey: kms.IKey;
   /** Where S3 writes the bucket's server access logs. */
@@ -53,6 +55,7 @@ export interface EncryptedBucketOptions {
  */
 export function encryptedBucket(scope: Construct, id: string, options: EncryptedBucketOptions): s3.Bucket {
   return new s3.Bucket(scope, id, {
+    bucketName: options.bucketName,
     encryption: s3.BucketEncryption.KMS,
     encryptionKey: options.encryptionKey,
     bucketKeyEnabled: true,
