@@ -21,7 +21,7 @@ import { PRODUCTION_TAG } from '../release/rollout-record';
 
 /** Serverless capacity of a variant. */
 export interface ServerlessOptions {
-  /** Memory: 1-6 GiB in whole GiB. */
+  /** Memory: 1-6 GiB in whole GiB (a token must be in `Size.mebibytes`). */
   readonly memorySize: Size;
   /** Concurrent invocations: 1-200. */
   readonly maxConcurrency: number;
@@ -187,7 +187,7 @@ export interface IEndpointVariant {
 
   /**
    * Any `AWS/SageMaker` metric of the variant.
-   * @default - sum over 5 minutes
+   * @default - sum over 5 minutes (p99 for `ModelLatency`)
    */
   metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
@@ -250,7 +250,7 @@ export interface IModelEndpoint extends IResource {
 
   /**
    * Any `AWS/SageMaker` metric of the whole endpoint.
-   * @default - sum over 5 minutes
+   * @default - sum over 5 minutes (p99 for `ModelLatency`)
    */
   metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 

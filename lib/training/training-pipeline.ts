@@ -323,12 +323,11 @@ export interface TrainingPipelineAttributes {
 /** Grants and metrics shared by created and imported training pipelines. */
 abstract class TrainingPipelineBase extends Resource implements ITrainingPipeline {
   public abstract readonly stateMachine: sfn.IStateMachine;
+  public abstract readonly stateMachineName: string;
 
   public get stateMachineArn(): string {
     return this.stateMachine.stateMachineArn;
   }
-
-  public abstract readonly stateMachineName: string;
 
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
@@ -417,6 +416,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
 
   /** The workflow. */
   public readonly stateMachine: sfn.StateMachine;
+  /** The name of the workflow's state machine. */
   public readonly stateMachineName: string;
   /** The role SageMaker assumes to run the training job. */
   public readonly trainingRole: iam.Role;
