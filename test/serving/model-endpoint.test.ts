@@ -80,9 +80,10 @@ describe('ModelEndpoint with one variant and default settings', () => {
   });
 
   test('runs models with a role limited to the registry, its key, and this endpoint\'s logs', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
-      .find((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith('ChurnRole')))?.Properties.PolicyDocument.Statement;
-    expect(statements).toEqual([
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith('ChurnRole')));
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Properties.PolicyDocument.Statement).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
@@ -100,7 +101,9 @@ describe('ModelEndpoint with one variant and default settings', () => {
       EndpointName: endpoint.endpointName,
       EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChurnConfig'), 'EndpointConfigName'] },
     });
-    const [check] = Object.values(template.findResources('Custom::ModelshipEndpointCheck'));
+    const checks = Object.values(template.findResources('Custom::ModelshipEndpointCheck'));
+    expect(checks).toHaveLength(1);
+    const [check] = checks;
     expect(check.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^Churn[0-9A-F]{8}$/)]));
     template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete' });
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
@@ -109,7 +112,9 @@ describe('ModelEndpoint with one variant and default settings', () => {
   });
 
   test('shows invocations, latency, errors and alarms on a dashboard', () => {
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const [dashboard] = dashboards;
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const title of ['Invocations', 'Model latency p99', 'Model latency p50', '4XX / 5XX errors', 'Model errors', 'Rollback alarms']) {
       expect(body).toContain(title);

@@ -36,7 +36,9 @@ function deployed(node: Json): string {
 
 /** The state machine definition, with CloudFormation references rendered by `refs`. */
 function definitionOf(stack: Stack, refs: (node: Json) => string = placeholder): { States: Record<string, Json>; StartAt: string } {
-  const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+  const machines = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+  expect(machines).toHaveLength(1);
+  const [machine] = machines;
   const render = (node: unknown): string => {
     if (typeof node === 'string') {
       return node;
