@@ -13,17 +13,17 @@ export { ModelshipStage } from './stage/modelship-stage';
 export type { ModelshipStageProps } from './stage/modelship-stage';
 
 // Model registry
-export { ModelPackageGroup } from './registry/model-package-group';
+export { ModelPackageGroup, ModelPackageGroupBase } from './registry/model-package-group';
 export type { IModelPackageGroup, ModelPackageGroupProps } from './registry/model-package-group';
-export { ModelRegistry } from './registry/model-registry';
+export { ModelRegistry, ModelRegistryBase } from './registry/model-registry';
 export type { IModelRegistry, ModelArtifactLocation, ModelRegistryAttributes, ModelRegistryProps } from './registry/model-registry';
 
 // Training
 export { ContainerImage } from './training/container-image';
 export { TrainingInstanceType } from './training/training-instance-type';
-export { TrainingPipeline } from './training/training-pipeline';
+export { TrainingPipeline, TrainingPipelineBase } from './training/training-pipeline';
 export type {
-  InferenceOptions, ModelApprovalStatus, NewDataTrigger, SpotOptions, TrainingInput, TrainingInputMode, TrainingMetric, TrainingPipelineProps,
+  ITrainingPipeline, TrainingPipelineAttributes, InferenceOptions, ModelApprovalStatus, NewDataTrigger, SpotOptions, TrainingInput, TrainingInputMode, TrainingMetric, TrainingPipelineProps,
 } from './training/training-pipeline';
 
 // Serving
@@ -32,9 +32,9 @@ export type { AllAtOnceOptions, CanaryOptions, LinearOptions, RollingOptions, St
 export { EndpointModel } from './serving/endpoint-model';
 export type { ArtifactModelOptions, BoundModel, ModelPackageOptions } from './serving/endpoint-model';
 export { InferenceInstanceType } from './serving/inference-instance-type';
-export { ModelEndpoint } from './serving/model-endpoint';
+export { ModelEndpoint, ModelEndpointBase } from './serving/model-endpoint';
 export type {
-  DataCaptureOptions, IModelEndpoint, ModelEndpointAttributes, ModelEndpointProps, ServerlessOptions, VariantAutoScaling, VariantProps,
+  DataCaptureOptions, IEndpointVariant, IModelEndpoint, ModelEndpointAttributes, ModelEndpointProps, ServerlessOptions, VariantAutoScaling, VariantProps,
 } from './serving/model-endpoint';
 export { TrafficOwnership } from './serving/traffic-ownership';
 export type { VariantProperty } from './serving/traffic-ownership';

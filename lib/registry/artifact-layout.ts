@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { formatValue, throwIfProblems } from '../runtime/errors';
 
 /** Top-level prefix under which every model's artifacts live. */
@@ -20,13 +21,13 @@ const MODEL_NAME_RULE = '1-63 lowercase letters, digits and hyphens, starting an
 const VERSION = /^[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,126}[A-Za-z0-9])?$/;
 const VERSION_RULE = "1-128 letters, digits, '.', '_', '+' and '-', starting and ending with a letter or digit, without '..'";
 
-/** The problems with a model or pipeline name, each naming the property; empty when valid. */
+/** The problems with a model or pipeline name, each naming the property; empty when valid or a token. */
 export function nameProblems(property: string, name: string): string[] {
-  return MODEL_NAME.test(name) ? [] : [`'${property}' must be ${MODEL_NAME_RULE}, got ${formatValue(name)}`];
+  return Token.isUnresolved(name) || MODEL_NAME.test(name) ? [] : [`'${property}' must be ${MODEL_NAME_RULE}, got ${formatValue(name)}`];
 }
 
 function versionProblems(version: string): string[] {
-  return VERSION.test(version) && !version.includes('..')
+  return Token.isUnresolved(version) || (VERSION.test(version) && !version.includes('..'))
     ? []
     : [`'version' must be ${VERSION_RULE}, got ${formatValue(version)}`];
 }

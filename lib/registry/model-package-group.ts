@@ -1,4 +1,4 @@
-import { ArnFormat, IResource, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, IResource, Lazy, Names, Resource, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -35,7 +35,7 @@ export interface IModelPackageGroup extends IResource {
 }
 
 /** Grants shared by created and imported model package groups. */
-abstract class ModelPackageGroupBase extends Resource implements IModelPackageGroup {
+export abstract class ModelPackageGroupBase extends Resource implements IModelPackageGroup {
   public abstract readonly modelPackageGroupName: string;
   public abstract readonly modelPackageGroupArn: string;
 
@@ -44,6 +44,9 @@ abstract class ModelPackageGroupBase extends Resource implements IModelPackageGr
   }
 
   public modelPackageArn(version: number): string {
+    if (Token.isUnresolved(version)) {
+      return this.versionArn(Tokenization.stringifyNumber(version));
+    }
     if (!Number.isInteger(version) || version < 1) {
       throw new ModelshipError('Invalid model package version', [`'version' must be a whole number of at least 1, got ${formatValue(version)}`]);
     }
@@ -81,7 +84,8 @@ abstract class ModelPackageGroupBase extends Resource implements IModelPackageGr
 export interface ModelPackageGroupProps {
   /**
    * The group's name: 1-63 letters, digits and hyphens, starting and ending with a letter or digit.
-   * @default - a unique name derived from the construct path
+   * Name it to use the group from a stack of another account or region.
+   * @default - a unique name derived from the construct path, fixed at synthesis
    */
   readonly modelPackageGroupName?: string;
 
@@ -134,7 +138,10 @@ export class ModelPackageGroup extends ModelPackageGroupBase {
   public readonly resource: sagemaker.CfnModelPackageGroup;
 
   constructor(scope: Construct, id: string, props: ModelPackageGroupProps = {}) {
-    super(scope, id);
+    // CloudFormation requires the name, so the default is a literal generated from the construct
+    // path, produced once the construct exists. Name the group to reference it from another
+    // environment: CDK then formats its ARN there.
+    super(scope, id, { physicalName: props.modelPackageGroupName ?? Lazy.string({ produce: () => this.modelPackageGroupName }) });
     const name = props.modelPackageGroupName
       ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' }).toLowerCase();
     const readerAccounts = props.readerAccounts ?? [];
@@ -152,7 +159,11 @@ export class ModelPackageGroup extends ModelPackageGroupBase {
       modelPackageGroupDescription: props.description,
       modelPackageGroupPolicy: readerAccounts.length > 0 ? this.readerPolicy(readerAccounts) : undefined,
     });
-    this.modelPackageGroupArn = this.resource.attrModelPackageGroupArn;
+    this.modelPackageGroupArn = this.getResourceArnAttribute(this.resource.attrModelPackageGroupArn, {
+      service: 'sagemaker',
+      resource: 'model-package-group',
+      resourceName: arnName(name),
+    });
   }
 
   private readerPolicy(accounts: string[]): iam.PolicyDocument {

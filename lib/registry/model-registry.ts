@@ -1,4 +1,4 @@
-import { Duration, IResource, RemovalPolicy, Resource } from 'aws-cdk-lib';
+import { Duration, IResource, PhysicalName, RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -23,7 +23,10 @@ export interface ModelArtifactLocation {
 export interface IModelRegistry extends IResource {
   /** The bucket that holds model artifacts under `models/`. */
   readonly bucket: s3.IBucket;
-  /** The key that encrypts the bucket, when it is a KMS key. */
+  /**
+   * The key that encrypts the bucket, when it is a KMS key.
+   * @default - none known (an imported bucket without its key)
+   */
   readonly encryptionKey?: kms.IKey;
   /** The model package group that new model versions are registered in. */
   readonly modelPackageGroup: IModelPackageGroup;
@@ -59,7 +62,8 @@ export interface ModelRegistryAttributes {
   readonly modelPackageGroup: IModelPackageGroup;
 }
 
-abstract class ModelRegistryBase extends Resource implements IModelRegistry {
+/** Grants and the artifact layout shared by created and imported registries. */
+export abstract class ModelRegistryBase extends Resource implements IModelRegistry {
   public abstract readonly bucket: s3.IBucket;
   public abstract readonly modelPackageGroup: IModelPackageGroup;
 
@@ -152,7 +156,9 @@ export class ModelRegistry extends ModelRegistryBase {
     return new Import(scope, id, { environmentFromArn: attrs.modelPackageGroup.modelPackageGroupArn });
   }
 
+  /** The bucket that holds model artifacts under `models/`. */
   public readonly bucket: s3.Bucket;
+  /** The model package group that new model versions are registered in. */
   public readonly modelPackageGroup: ModelPackageGroup;
   /** The bucket that receives the registry bucket's server access logs. */
   public readonly accessLogsBucket: s3.IBucket;
@@ -188,6 +194,8 @@ export class ModelRegistry extends ModelRegistryBase {
     });
 
     this.bucket = encryptedBucket(this, 'Bucket', {
+      // Generated at synthesis only when a stack of another account or region uses the registry.
+      bucketName: PhysicalName.GENERATE_IF_NEEDED,
       encryptionKey,
       accessLogsBucket: this.accessLogsBucket,
       accessLogsPrefix: 'registry/',

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { formatValue } from '../runtime/errors';
 
@@ -17,6 +17,7 @@ export class TrafficSize {
   private constructor(
     /** `INSTANCE_COUNT` or `CAPACITY_PERCENT`, as SageMaker names them. */
     public readonly type: 'INSTANCE_COUNT' | 'CAPACITY_PERCENT',
+    /** The number of instances, or the percentage. */
     public readonly value: number,
   ) {}
 
@@ -100,7 +101,7 @@ export interface RollingOptions extends StrategyOptions {
 
 /** What a strategy is checked against: the endpoint it deploys. */
 export interface StrategyTarget {
-  /** Instance counts of the provisioned production variants. */
+  /** Instance counts of the provisioned production variants, those known at synthesis (tokens left out). */
   readonly instanceCounts: readonly number[];
   /** Whether any variant is serverless. */
   readonly serverless: boolean;
@@ -112,8 +113,17 @@ const MAX_WAIT = 3600;
 const MIN_TIMEOUT = 600;
 const MAX_TIMEOUT = 28800;
 
+/**
+ * Seconds of a wait for the checks: 0 when unset or a token, so sums of waits are lower bounds
+ * and every problem found with them holds whatever the tokens resolve to.
+ */
 function seconds(d: Duration | undefined): number {
   return d === undefined || d.isUnresolved() ? 0 : d.toSeconds();
+}
+
+/** Seconds of a duration for the template; a token passes through. */
+function renderSeconds(d: Duration | undefined): number | undefined {
+  return d?.toSeconds();
 }
 
 function waitProblems(property: string, d: Duration | undefined): string[] {
@@ -127,6 +137,9 @@ function waitProblems(property: string, d: Duration | undefined): string[] {
  */
 function sizeProblems(property: string, size: TrafficSize, target: StrategyTarget,
   rule: string, allowed: (percent: number) => boolean): string[] {
+  if (Token.isUnresolved(size.value)) {
+    return [];
+  }
   const counts = size.type === 'CAPACITY_PERCENT' ? [undefined] : target.instanceCounts;
   const problems = counts.flatMap((count) => {
     const percent = count === undefined ? size.value : size.percentOf(count);
@@ -139,10 +152,15 @@ function sizeProblems(property: string, size: TrafficSize, target: StrategyTarge
   return [...new Set(problems)];
 }
 
-/** How many steps of `size` it takes to move the smallest fleet. */
+/**
+ * How many steps of `size` it takes to move the smallest fleet known at synthesis; 1 (a lower
+ * bound) when the size is a token or counts instances of a fleet whose size is unknown.
+ */
 function stepsOf(size: TrafficSize, target: StrategyTarget): number {
   const smallest = Math.min(...target.instanceCounts, Infinity);
-  const percent = Number.isFinite(smallest) ? size.percentOf(smallest) : size.value;
+  const percent = Token.isUnresolved(size.value) ? 0
+    : Number.isFinite(smallest) ? size.percentOf(smallest)
+      : size.type === 'CAPACITY_PERCENT' ? size.value : 0;
   return percent > 0 ? Math.ceil(100 / percent) : 1;
 }
 
@@ -187,7 +205,10 @@ export abstract class DeploymentStrategy {
         ? [`the waits of '${this.name}' add up to ${totalWait} seconds, more than SageMaker's maximum execution timeout of ${MAX_TIMEOUT} seconds`]
         : [];
     }
-    const s = seconds(timeout);
+    if (timeout.isUnresolved()) {
+      return [];
+    }
+    const s = timeout.toSeconds();
     return [
       ...(s < MIN_TIMEOUT || s > MAX_TIMEOUT
         ? [`'${this.name}.maximumExecutionTimeout' must be between ${MIN_TIMEOUT} and ${MAX_TIMEOUT} seconds, got ${s} seconds`]
@@ -227,14 +248,12 @@ class BlueGreen extends DeploymentStrategy {
       blueGreenUpdatePolicy: {
         trafficRoutingConfiguration: {
           type: this.type,
-          waitIntervalInSeconds: seconds(this.wait),
+          waitIntervalInSeconds: renderSeconds(this.wait) ?? 0,
           canarySize: this.type === 'CANARY' ? this.size?.render() : undefined,
           linearStepSize: this.type === 'LINEAR' ? this.size?.render() : undefined,
         },
-        terminationWaitInSeconds: this.terminationWait === undefined ? undefined : seconds(this.terminationWait),
-        maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout === undefined
-          ? undefined
-          : seconds(this.options.maximumExecutionTimeout),
+        terminationWaitInSeconds: renderSeconds(this.terminationWait),
+        maximumExecutionTimeoutInSeconds: renderSeconds(this.options.maximumExecutionTimeout),
       },
     };
   }
@@ -249,6 +268,9 @@ class BlueGreen extends DeploymentStrategy {
       return [];
     }
     const property = this.type === 'CANARY' ? 'canary.size' : 'linear.step';
+    if (Token.isUnresolved(this.size.value)) {
+      return [];
+    }
     if (!(this.size.value > 0) || (this.size.type === 'INSTANCE_COUNT' && !Number.isInteger(this.size.value))) {
       return [`'${property}' must be a positive ${this.size.type === 'INSTANCE_COUNT' ? 'whole number of instances' : 'percentage'}, got ${this.size}`];
     }
@@ -273,7 +295,7 @@ class Rolling extends DeploymentStrategy {
         ? [`'rolling' is available only for endpoints with one production variant, got ${target.variantCount}: use a blue/green strategy`]
         : []),
       ...sizeProblems('rolling.batchSize', batchSize, target, "between 5% and 50% of the variant's instances", (p) => p >= 5 && p <= 50),
-      ...(rollbackBatchSize && !(rollbackBatchSize.value > 0)
+      ...(rollbackBatchSize && !Token.isUnresolved(rollbackBatchSize.value) && !(rollbackBatchSize.value > 0)
         ? [`'rolling.rollbackBatchSize' must be positive, got ${formatValue(rollbackBatchSize.toString())}`]
         : []),
       ...waitProblems('rolling.wait', this.options.wait),
@@ -285,11 +307,9 @@ class Rolling extends DeploymentStrategy {
     return {
       rollingUpdatePolicy: {
         maximumBatchSize: this.options.batchSize.render(),
-        waitIntervalInSeconds: seconds(this.options.wait),
+        waitIntervalInSeconds: this.options.wait.toSeconds(),
         rollbackMaximumBatchSize: this.options.rollbackBatchSize?.render(),
-        maximumExecutionTimeoutInSeconds: this.options.maximumExecutionTimeout === undefined
-          ? undefined
-          : seconds(this.options.maximumExecutionTimeout),
+        maximumExecutionTimeoutInSeconds: renderSeconds(this.options.maximumExecutionTimeout),
       },
     };
   }

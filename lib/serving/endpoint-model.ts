@@ -1,4 +1,4 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as cr from 'aws-cdk-lib/custom-resources';
@@ -9,11 +9,16 @@ import { ContainerImage } from '../training/container-image';
 /** The context key whose value, when set, replaces the deploy time that re-resolves `latestApproved`. */
 export const DEPLOY_ID_CONTEXT_KEY = 'modelship:deploy-id';
 
-/** CDK's shared AwsCustomResource function, created with the first lookup in a stack. */
-function acknowledgeLookupFunction(scope: Construct): void {
-  const lookupFunction = Stack.of(scope).node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
-  if (lookupFunction) {
-    Validations.of(lookupFunction).acknowledge({
+/**
+ * Acknowledges the managed policy on the role of CDK's AwsCustomResource function, which the
+ * stack's lookups share. The lookup's `grantPrincipal` is that role: CDK offers no option to
+ * create the function without the managed policy (a `role` prop would apply to every
+ * AwsCustomResource in the stack, including the user's).
+ */
+function acknowledgeLookupRole(lookup: cr.AwsCustomResource): void {
+  const role = lookup.grantPrincipal;
+  if (Construct.isConstruct(role)) {
+    Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: "CDK's AwsCustomResource function logs with the basic execution role; it only looks up the latest approved model at deploy time",
     });
@@ -42,7 +47,10 @@ export interface ArtifactModelOptions {
   readonly version: string;
   /** The serving image; the endpoint's role is granted pull. */
   readonly image: ContainerImage;
-  /** @default - none */
+  /**
+   * Environment variables of the serving container.
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
 }
 
@@ -99,7 +107,7 @@ export abstract class EndpointModel {
         policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
         installLatestAwsSdk: false,
       });
-      acknowledgeLookupFunction(scope);
+      acknowledgeLookupRole(lookup);
       return lookup.getResponseField('ModelPackageSummaryList.0.ModelPackageArn');
     }, options);
   }

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, CustomResource, Duration, IResource, Names, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CustomResource, Duration, IResource, Lazy, Names, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
-import { formatValue, throwIfProblems } from '../runtime/errors';
+import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
 import { DeploymentStrategy } from './deployment-strategy';
@@ -21,7 +21,7 @@ import { PRODUCTION_TAG } from '../release/rollout-record';
 
 /** Serverless capacity of a variant. */
 export interface ServerlessOptions {
-  /** Memory: 1-6 GiB in whole GiB. */
+  /** Memory: 1-6 GiB in whole GiB (a token must be in `Size.mebibytes`). */
   readonly memorySize: Size;
   /** Concurrent invocations: 1-200. */
   readonly maxConcurrency: number;
@@ -29,15 +29,24 @@ export interface ServerlessOptions {
 
 /** Target-tracking autoscaling of a variant's instance count. */
 export interface VariantAutoScaling {
-  /** @default 1 */
+  /**
+   * The fewest instances the variant may scale to.
+   * @default 1
+   */
   readonly minCapacity?: number;
   /** The most instances the variant may scale to. */
   readonly maxCapacity: number;
   /** The invocations per instance per minute to hold. */
   readonly targetInvocationsPerInstance: number;
-  /** @default Duration.minutes(5) */
+  /**
+   * How long after a scale-in the autoscaler waits before scaling in again.
+   * @default Duration.minutes(5)
+   */
   readonly scaleInCooldown?: Duration;
-  /** @default Duration.minutes(1) */
+  /**
+   * How long after a scale-out the autoscaler waits before scaling out again.
+   * @default Duration.minutes(1)
+   */
   readonly scaleOutCooldown?: Duration;
 }
 
@@ -47,87 +56,295 @@ export interface VariantProps {
   readonly variantName: string;
   /** What the variant serves. */
   readonly model: EndpointModel;
-  /** @default - serverless when `serverless` is set, else required */
+  /**
+   * The hosting instance type of a provisioned variant.
+   * @default - none: required unless `serverless` is set
+   */
   readonly instanceType?: InferenceInstanceType;
-  /** @default 1 */
+  /**
+   * How many instances a provisioned variant starts with.
+   * @default 1
+   */
   readonly initialInstanceCount?: number;
-  /** @default - provisioned instances */
+  /**
+   * Serverless capacity instead of provisioned instances.
+   * @default - provisioned instances of `instanceType`
+   */
   readonly serverless?: ServerlessOptions;
-  /** Relative share of traffic at creation. @default 1 */
+  /**
+   * The variant's relative share of traffic when the endpoint is created.
+   * @default 1
+   */
   readonly initialWeight?: number;
-  /** @default - a fixed instance count */
+  /**
+   * Target-tracking autoscaling of the instance count.
+   * @default - a fixed instance count
+   */
   readonly autoScaling?: VariantAutoScaling;
 }
 
 /** Payload capture to S3, for analysis and to join predictions with outcomes by inference id. */
 export interface DataCaptureOptions {
-  /** @default - the registry bucket of the first variant's model */
+  /**
+   * The bucket that receives the captured payloads.
+   * @default - the registry bucket of the first variant's model
+   */
   readonly bucket?: s3.IBucket;
-  /** @default 'data-capture/<endpoint name>/' */
+  /**
+   * The key prefix of the captured payloads.
+   * @default 'data-capture/<endpoint name>/'
+   */
   readonly prefix?: string;
-  /** 0-100. @default 100 */
+  /**
+   * The percentage of requests captured: 0-100.
+   * @default 100
+   */
   readonly samplingPercentage?: number;
-  /** @default true */
+  /**
+   * Capture the requests.
+   * @default true
+   */
   readonly captureInput?: boolean;
-  /** @default true */
+  /**
+   * Capture the responses.
+   * @default true
+   */
   readonly captureOutput?: boolean;
-  /** @default - the bucket's key */
+  /**
+   * The key that encrypts the captured payloads.
+   * @default - the bucket's key
+   */
   readonly encryptionKey?: kms.IKey;
 }
 
 /** Properties of a {@link ModelEndpoint}. */
 export interface ModelEndpointProps {
-  /** @default - a name derived from the construct path */
+  /**
+   * The endpoint's name: 1-63 letters, digits and hyphens, starting and ending with a letter or digit.
+   * @default - a unique name derived from the construct path, fixed at synthesis
+   */
   readonly endpointName?: string;
   /** Production variants; several make an A/B endpoint. */
   readonly variants: VariantProps[];
-  /** A variant that receives a copy of the traffic; needs exactly one production variant. @default - none */
+  /**
+   * A variant that receives a copy of the traffic; needs exactly one production variant.
+   * @default - none
+   */
   readonly shadowVariant?: VariantProps;
-  /** @default DeploymentStrategy.allAtOnce() */
+  /**
+   * How each deploy moves traffic to the new endpoint config.
+   * @default DeploymentStrategy.allAtOnce()
+   */
   readonly strategy?: DeploymentStrategy;
-  /** The p99 model latency above which a variant alarms (and a deploy rolls back). @default - no latency alarm */
+  /**
+   * The p99 model latency above which a variant alarms (and a deploy rolls back).
+   * @default - no latency alarm
+   */
   readonly latencyThreshold?: Duration;
-  /** Create the 5XX and model-error alarms per variant. @default true */
+  /**
+   * Create the 5XX and model-error alarms per variant.
+   * @default true
+   */
   readonly defaultAlarms?: boolean;
-  /** More alarms (business metrics) that roll a deploy back. @default - none */
+  /**
+   * More alarms (business metrics) that roll a deploy back.
+   * @default - none
+   */
   readonly rollbackAlarms?: cloudwatch.IAlarm[];
-  /** The endpoint serves production traffic: gradual strategies must have rollback alarms. @default false */
+  /**
+   * The endpoint serves production traffic: gradual strategies must have rollback alarms.
+   * @default false
+   */
   readonly production?: boolean;
-  /** @default - the release process when there are several variants or autoscaling, else the deployment */
+  /**
+   * Who owns variant weights and instance counts after the first deploy.
+   * @default - the release process when there are several variants or autoscaling, else the deployment
+   */
   readonly trafficOwnership?: TrafficOwnership;
-  /** @default - on for shadow endpoints, off otherwise */
+  /**
+   * Capture request and response payloads to S3.
+   * @default - on for shadow endpoints, off otherwise
+   */
   readonly dataCapture?: DataCaptureOptions;
-  /** Encrypts the instances' storage volumes; not for NVMe or serverless variants. @default - AWS-managed */
+  /**
+   * Encrypts the instances' storage volumes; not for NVMe or serverless variants.
+   * @default - AWS-managed
+   */
   readonly volumeEncryptionKey?: kms.IKey;
-  /** Fail the deploy when the endpoint silently rolled back or failed. @default true */
+  /**
+   * Fail the deploy when the endpoint silently rolled back or failed.
+   * @default true
+   */
   readonly postDeployCheck?: boolean;
+}
+
+/** One variant of an endpoint, for its metrics: from `endpoint.findVariant(name)`. */
+export interface IEndpointVariant {
+  /** The variant's name. */
+  readonly variantName: string;
+  /** The endpoint that serves the variant. */
+  readonly endpoint: IModelEndpoint;
+
+  /**
+   * Any `AWS/SageMaker` metric of the variant.
+   * @default - sum over 5 minutes (p99 for `ModelLatency`)
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the variant received.
+   * @default - sum over 5 minutes
+   */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the variant's model answered with a 5xx.
+   * @default - sum over 5 minutes
+   */
+  metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the variant's model answered with a 4xx.
+   * @default - sum over 5 minutes
+   */
+  metricInvocation4XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the variant's model failed (non-2xx, socket errors, timeouts).
+   * @default - sum over 5 minutes
+   */
+  metricModelErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * The variant's model latency, in microseconds.
+   * @default - p99 over 5 minutes
+   */
+  metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /** A SageMaker real-time endpoint. */
 export interface IModelEndpoint extends IResource {
-  /** @attribute */
+  /**
+   * The endpoint's name.
+   * @attribute
+   */
   readonly endpointName: string;
-  /** @attribute */
+  /**
+   * The endpoint's ARN.
+   * @attribute
+   */
   readonly endpointArn: string;
-  /** The production variants' names, where known. */
+  /**
+   * The production variants' names, where known.
+   * @default - unknown for an endpoint imported without them
+   */
   readonly variantNames?: string[];
-  /** The model version each production variant serves, where known. */
+  /**
+   * The model version each production variant serves, where known.
+   * @default - unknown for an imported endpoint
+   */
   readonly modelVersions?: Record<string, string>;
+
   /** Lets the grantee invoke the endpoint. */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
-  /** Any `AWS/SageMaker` metric of the endpoint, or of one variant. */
-  metric(metricName: string, variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * One variant of the endpoint, for its metrics.
+   * @throws ModelshipError naming the known variants when the endpoint has no variant of that name
+   */
+  findVariant(variantName: string): IEndpointVariant;
+
+  /**
+   * Any `AWS/SageMaker` metric of the whole endpoint.
+   * @default - sum over 5 minutes (p99 for `ModelLatency`)
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the endpoint received.
+   * @default - sum over 5 minutes
+   */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the endpoint's models answered with a 5xx.
+   * @default - sum over 5 minutes
+   */
+  metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the endpoint's models answered with a 4xx.
+   * @default - sum over 5 minutes
+   */
+  metricInvocation4XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Requests the endpoint's models failed (non-2xx, socket errors, timeouts).
+   * @default - sum over 5 minutes
+   */
+  metricModelErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * The endpoint's model latency, in microseconds.
+   * @default - p99 over 5 minutes
+   */
+  metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /** Attributes to import an endpoint. */
 export interface ModelEndpointAttributes {
+  /** The endpoint's name. */
   readonly endpointName: string;
-  /** The production variants' names. @default - unknown */
+  /**
+   * The production variants' names, which `findVariant` and the inference gateway need.
+   * @default - unknown
+   */
   readonly variantNames?: string[];
 }
 
-abstract class ModelEndpointBase extends Resource implements IModelEndpoint {
+/** An `AWS/SageMaker` metric of an endpoint or of one of its variants; latency defaults to p99, counts to sums. */
+function sageMakerMetric(metricName: string, dimensionsMap: Record<string, string>, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/SageMaker',
+    metricName,
+    dimensionsMap,
+    statistic: metricName === 'ModelLatency' ? 'p99' : 'Sum',
+    ...props,
+  });
+}
+
+class EndpointVariant implements IEndpointVariant {
+  constructor(public readonly endpoint: IModelEndpoint, public readonly variantName: string) {}
+
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return sageMakerMetric(metricName, { EndpointName: this.endpoint.endpointName, VariantName: this.variantName }, props);
+  }
+
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocations', props);
+  }
+
+  public metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation5XXErrors', props);
+  }
+
+  public metricInvocation4XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation4XXErrors', props);
+  }
+
+  public metricModelErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InvocationModelErrors', props);
+  }
+
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ModelLatency', props);
+  }
+}
+
+/** Grants, metrics and variants shared by created and imported endpoints. */
+export abstract class ModelEndpointBase extends Resource implements IModelEndpoint {
   public abstract readonly endpointName: string;
+  public abstract readonly variantNames?: string[];
 
   public get endpointArn(): string {
     return Stack.of(this).formatArn({
@@ -141,42 +358,43 @@ abstract class ModelEndpointBase extends Resource implements IModelEndpoint {
     return iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:InvokeEndpoint'], resourceArns: [this.endpointArn] });
   }
 
-  /**
-   * @default - sum over 5 minutes, per endpoint or per variant
-   */
-  public metric(metricName: string, variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SageMaker',
-      metricName,
-      dimensionsMap: variantName ? { EndpointName: this.endpointName, VariantName: variantName } : { EndpointName: this.endpointName },
-      statistic: 'Sum',
-      ...props,
-    });
+  public findVariant(variantName: string): IEndpointVariant {
+    const known = this.metricVariantNames();
+    if (!known.includes(variantName)) {
+      throw new ModelshipError(`Unknown variant of ModelEndpoint '${this.node.path}'`, [
+        `'variantName' must be one of the endpoint's variants (${known.length > 0 ? known.map((n) => `'${n}'`).join(', ') : "none known: import the endpoint with 'variantNames'"}), got ${formatValue(variantName)}`,
+      ]);
+    }
+    return new EndpointVariant(this, variantName);
   }
 
-  /** Requests. @default - sum over 5 minutes */
-  public metricInvocations(variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocations', variantName, props);
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return sageMakerMetric(metricName, { EndpointName: this.endpointName }, props);
   }
 
-  /** Requests answered with a 5xx by the model. @default - sum over 5 minutes */
-  public metricInvocation5XXErrors(variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocation5XXErrors', variantName, props);
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocations', props);
   }
 
-  /** Requests answered with a 4xx by the model. @default - sum over 5 minutes */
-  public metricInvocation4XXErrors(variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocation4XXErrors', variantName, props);
+  public metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation5XXErrors', props);
   }
 
-  /** Requests the model failed (non-2xx, socket errors, timeouts). @default - sum over 5 minutes */
-  public metricModelErrors(variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('InvocationModelErrors', variantName, props);
+  public metricInvocation4XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation4XXErrors', props);
   }
 
-  /** Model latency in microseconds. @default - p99 over 5 minutes */
-  public metricModelLatency(variantName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('ModelLatency', variantName, { statistic: 'p99', ...props });
+  public metricModelErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InvocationModelErrors', props);
+  }
+
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ModelLatency', props);
+  }
+
+  /** The variants that publish metrics: the production variants, where known. */
+  protected metricVariantNames(): readonly string[] {
+    return this.variantNames ?? [];
   }
 }
 
@@ -196,7 +414,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     return ModelEndpoint.fromModelEndpointAttributes(scope, id, { endpointName });
   }
 
-  /** Imports an endpoint. */
+  /** Imports an endpoint; name its variants to use `findVariant`. */
   public static fromModelEndpointAttributes(scope: Construct, id: string, attrs: ModelEndpointAttributes): IModelEndpoint {
     class Import extends ModelEndpointBase {
       public readonly endpointName = attrs.endpointName;
@@ -222,10 +440,15 @@ export class ModelEndpoint extends ModelEndpointBase {
   public readonly variantNames: string[];
   /** The model version each production variant serves (a model package ARN, or `<model>/<version>`). */
   public readonly modelVersions: Record<string, string>;
+  /** The shadow variant's name, when there is one. */
+  private readonly shadowVariantName?: string;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
-    super(scope, id);
+    // The generated name is a literal fixed at synthesis (alarms and the endpoint refer to each
+    // other), so it needs the construct's path: it is produced once the construct exists.
+    super(scope, id, { physicalName: props.endpointName ?? Lazy.string({ produce: () => this.endpointName }) });
     this.endpointName = props.endpointName ?? Names.uniqueResourceName(this, { maxLength: 63, separator: '-' });
+    this.shadowVariantName = props.shadowVariant?.variantName;
     const strategy = props.strategy ?? DeploymentStrategy.allAtOnce();
     const variants = props.variants;
     this.variantNames = variants.map((v) => v.variantName);
@@ -297,6 +520,11 @@ export class ModelEndpoint extends ModelEndpointBase {
     this.dashboard = this.createDashboard();
   }
 
+  /** The production variants and the shadow variant, which publishes metrics too. */
+  protected metricVariantNames(): readonly string[] {
+    return this.shadowVariantName ? [...this.variantNames, this.shadowVariantName] : this.variantNames;
+  }
+
   private validate(props: ModelEndpointProps, strategy: DeploymentStrategy): void {
     const { variants, shadowVariant } = props;
     const all = [...variants, ...(shadowVariant ? [shadowVariant] : [])];
@@ -315,7 +543,7 @@ export class ModelEndpoint extends ModelEndpointBase {
     for (const v of all) {
       problems.push(...this.variantProblems(v));
     }
-    if (variants.length > 0 && variants.every((v) => (v.initialWeight ?? 1) === 0)) {
+    if (variants.length > 0 && variants.every((v) => v.initialWeight === 0)) {
       problems.push("'initialWeight' must be above 0 for at least one production variant, got 0 for all");
     }
     if (props.volumeEncryptionKey) {
@@ -323,15 +551,18 @@ export class ModelEndpoint extends ModelEndpointBase {
         problems.push(`'volumeEncryptionKey' is not allowed with variant '${v.variantName}' (${v.serverless ? 'serverless' : v.instanceType?.name}): its storage takes no volume key`);
       }
     }
+    if (props.latencyThreshold?.isUnresolved()) {
+      problems.push(`'latencyThreshold' must be known at synthesis: the alarm threshold is in microseconds, which a token cannot be converted to, got a token`);
+    }
     const capture = props.dataCapture;
-    if (capture?.samplingPercentage !== undefined && !(capture.samplingPercentage >= 0 && capture.samplingPercentage <= 100)) {
+    if (isResolved(capture?.samplingPercentage) && !(capture.samplingPercentage >= 0 && capture.samplingPercentage <= 100)) {
       problems.push(`'dataCapture.samplingPercentage' must be between 0 and 100, got ${capture.samplingPercentage}`);
     }
     if (capture && capture.captureInput === false && capture.captureOutput === false) {
       problems.push("'dataCapture' must capture input, output or both, got neither");
     }
     problems.push(...strategy.validate({
-      instanceCounts: variants.filter((v) => !v.serverless).map((v) => v.initialInstanceCount ?? 1),
+      instanceCounts: variants.filter((v) => !v.serverless).map((v) => v.initialInstanceCount ?? 1).filter((c) => !Token.isUnresolved(c)),
       serverless: variants.some((v) => v.serverless),
       variantCount: variants.length,
     }));
@@ -352,21 +583,22 @@ export class ModelEndpoint extends ModelEndpointBase {
     if (!v.instanceType === !v.serverless) {
       problems.push(`Specify either 'instanceType' or 'serverless' for ${at}, not ${v.serverless ? 'both' : 'neither'}`);
     }
-    const count = v.initialInstanceCount ?? 1;
-    if (!Number.isInteger(count) || count < 1) {
+    const count = v.initialInstanceCount;
+    if (isResolved(count) && (!Number.isInteger(count) || count < 1)) {
       problems.push(`'initialInstanceCount' of ${at} must be a whole number of at least 1, got ${formatValue(count)}`);
     }
-    const weight = v.initialWeight ?? 1;
-    if (!(weight >= 0)) {
+    const weight = v.initialWeight;
+    if (isResolved(weight) && !(weight >= 0)) {
       problems.push(`'initialWeight' of ${at} must be 0 or more, got ${formatValue(weight)}`);
     }
     if (v.serverless) {
-      const gib = v.serverless.memorySize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
-      if (!Number.isInteger(gib) || gib < 1 || gib > 6) {
-        problems.push(`'serverless.memorySize' of ${at} must be 1-6 GiB in whole GiB, got ${v.serverless.memorySize.toMebibytes({ rounding: SizeRoundingBehavior.NONE })} MiB`);
+      const { memorySize, maxConcurrency } = v.serverless;
+      const gib = memorySize.isUnresolved() ? undefined : memorySize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+      if (gib !== undefined && (!Number.isInteger(gib) || gib < 1 || gib > 6)) {
+        problems.push(`'serverless.memorySize' of ${at} must be 1-6 GiB in whole GiB, got ${memorySize.toMebibytes({ rounding: SizeRoundingBehavior.NONE })} MiB`);
       }
-      if (!Number.isInteger(v.serverless.maxConcurrency) || v.serverless.maxConcurrency < 1 || v.serverless.maxConcurrency > 200) {
-        problems.push(`'serverless.maxConcurrency' of ${at} must be an integer between 1 and 200, got ${v.serverless.maxConcurrency}`);
+      if (isResolved(maxConcurrency) && (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 200)) {
+        problems.push(`'serverless.maxConcurrency' of ${at} must be an integer between 1 and 200, got ${maxConcurrency}`);
       }
       if (v.autoScaling) {
         problems.push(`'autoScaling' of ${at} is for provisioned instances; serverless variants scale themselves`);
@@ -375,10 +607,13 @@ export class ModelEndpoint extends ModelEndpointBase {
     const scaling = v.autoScaling;
     if (scaling) {
       const min = scaling.minCapacity ?? 1;
-      if (!Number.isInteger(min) || min < 1 || !Number.isInteger(scaling.maxCapacity) || scaling.maxCapacity < min) {
-        problems.push(`'autoScaling' of ${at} must have whole capacities with 1 <= minCapacity <= maxCapacity, got ${min}-${scaling.maxCapacity}`);
+      const max = scaling.maxCapacity;
+      const wrongMin = isResolved(min) && (!Number.isInteger(min) || min < 1);
+      const wrongMax = isResolved(max) && (!Number.isInteger(max) || max < 1 || (isResolved(min) && max < min));
+      if (wrongMin || wrongMax) {
+        problems.push(`'autoScaling' of ${at} must have whole capacities with 1 <= minCapacity <= maxCapacity, got ${min}-${max}`);
       }
-      if (!(scaling.targetInvocationsPerInstance > 0)) {
+      if (isResolved(scaling.targetInvocationsPerInstance) && !(scaling.targetInvocationsPerInstance > 0)) {
         problems.push(`'autoScaling.targetInvocationsPerInstance' of ${at} must be above 0, got ${scaling.targetInvocationsPerInstance}`);
       }
     }
@@ -438,28 +673,28 @@ export class ModelEndpoint extends ModelEndpointBase {
 
   private createDefaultAlarms(latencyThreshold: Duration | undefined): cloudwatch.Alarm[] {
     const minute = { period: Duration.minutes(1) };
-    return this.variantNames.flatMap((variant) => [
-      new cloudwatch.Alarm(this, `${variant}Errors5XX`, {
-        alarmDescription: `${this.endpointName}/${variant}: the model answered with 5xx errors`,
-        metric: this.metricInvocation5XXErrors(variant, minute),
+    return this.variantNames.map((name) => this.findVariant(name)).flatMap((variant) => [
+      new cloudwatch.Alarm(this, `${variant.variantName}Errors5XX`, {
+        alarmDescription: `${this.endpointName}/${variant.variantName}: the model answered with 5xx errors`,
+        metric: variant.metricInvocation5XXErrors(minute),
         threshold: 1,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, `${variant}ModelErrors`, {
-        alarmDescription: `${this.endpointName}/${variant}: the model failed requests`,
-        metric: this.metricModelErrors(variant, minute),
+      new cloudwatch.Alarm(this, `${variant.variantName}ModelErrors`, {
+        alarmDescription: `${this.endpointName}/${variant.variantName}: the model failed requests`,
+        metric: variant.metricModelErrors(minute),
         threshold: 1,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      ...(latencyThreshold ? [new cloudwatch.Alarm(this, `${variant}LatencyP99`, {
-        alarmDescription: `${this.endpointName}/${variant}: p99 model latency above ${latencyThreshold.toHumanString()}`,
-        metric: this.metricModelLatency(variant, minute),
+      ...(latencyThreshold ? [new cloudwatch.Alarm(this, `${variant.variantName}LatencyP99`, {
+        alarmDescription: `${this.endpointName}/${variant.variantName}: p99 model latency above ${latencyThreshold.toHumanString()}`,
+        metric: variant.metricModelLatency(minute),
         threshold: latencyThreshold.toMilliseconds() * 1000,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
@@ -572,39 +807,42 @@ export class ModelEndpoint extends ModelEndpointBase {
   }
 
   private createDashboard(): cloudwatch.Dashboard {
-    const perVariant = (title: string, metric: (variant: string, index: number) => cloudwatch.IMetric) => new cloudwatch.GraphWidget({
+    const minute = Duration.minutes(1);
+    const variants = this.variantNames.map((name) => this.findVariant(name));
+    const perVariant = (title: string, metric: (variant: IEndpointVariant, index: number) => cloudwatch.IMetric) => new cloudwatch.GraphWidget({
       title,
       width: 12,
-      left: this.variantNames.map(metric),
+      left: variants.map(metric),
     });
     return new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: this.endpointName,
       widgets: [
         [
-          perVariant('Invocations', (v) => this.metricInvocations(v, { label: v, period: Duration.minutes(1) })),
-          perVariant('Model latency p99 (µs)', (v) => this.metricModelLatency(v, { label: `${v} p99`, period: Duration.minutes(1) })),
+          perVariant('Invocations', (v) => v.metricInvocations({ label: v.variantName, period: minute })),
+          perVariant('Model latency p99 (µs)', (v) => v.metricModelLatency({ label: `${v.variantName} p99`, period: minute })),
         ],
         [
-          new cloudwatch.GraphWidget({
-            title: 'Model latency p50 (µs)',
-            width: 12,
-            left: this.variantNames.map((v) => this.metricModelLatency(v, { statistic: 'p50', label: `${v} p50`, period: Duration.minutes(1) })),
-          }),
+          perVariant('Model latency p50 (µs)', (v) => v.metricModelLatency({ statistic: 'p50', label: `${v.variantName} p50`, period: minute })),
           perVariant('4XX / 5XX errors', (v, i) => new cloudwatch.MathExpression({
             expression: `e4v${i} + e5v${i}`,
-            label: `${v} 4XX+5XX`,
-            period: Duration.minutes(1),
+            label: `${v.variantName} 4XX+5XX`,
+            period: minute,
             usingMetrics: {
-              [`e4v${i}`]: this.metricInvocation4XXErrors(v, { period: Duration.minutes(1) }),
-              [`e5v${i}`]: this.metricInvocation5XXErrors(v, { period: Duration.minutes(1) }),
+              [`e4v${i}`]: v.metricInvocation4XXErrors({ period: minute }),
+              [`e5v${i}`]: v.metricInvocation5XXErrors({ period: minute }),
             },
           })),
         ],
         [
-          perVariant('Model errors', (v) => this.metricModelErrors(v, { label: v, period: Duration.minutes(1) })),
+          perVariant('Model errors', (v) => v.metricModelErrors({ label: v.variantName, period: minute })),
           new cloudwatch.AlarmStatusWidget({ title: 'Rollback alarms', width: 12, alarms: this.rollbackAlarms }),
         ],
       ],
     });
   }
+}
+
+/** Whether a number is set and known at synthesis, so its range can be checked. */
+function isResolved(value: number | undefined): value is number {
+  return value !== undefined && !Token.isUnresolved(value);
 }

@@ -1,4 +1,6 @@
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations, ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -34,13 +36,25 @@ export interface TrainingInput {
   readonly bucket: s3.IBucket;
   /** The dataset's key prefix, e.g. `datasets/churn/train/`. */
   readonly prefix: string;
-  /** @default - not set */
+  /**
+   * The MIME type of the data, passed to the container.
+   * @default - not set
+   */
   readonly contentType?: string;
-  /** @default 'File' */
+  /**
+   * How the container reads the channel.
+   * @default 'File'
+   */
   readonly inputMode?: TrainingInputMode;
-  /** @default 'FullyReplicated' */
+  /**
+   * Whether each instance gets the whole dataset or a shard of its objects.
+   * @default 'FullyReplicated'
+   */
   readonly distribution?: 'FullyReplicated' | 'ShardedByS3Key';
-  /** @default 'None' */
+  /**
+   * How the objects are compressed.
+   * @default 'None'
+   */
   readonly compression?: 'None' | 'Gzip';
 }
 
@@ -68,17 +82,26 @@ export interface SpotOptions {
 
 /** How registered versions are served. */
 export interface InferenceOptions {
-  /** The serving image; the role that serves the model must be able to pull it. @default - the training image */
+  /**
+   * The serving image; the role that serves the model must be able to pull it.
+   * @default - the training image
+   */
   readonly image?: ContainerImage;
-  /** @default ['application/json'] */
+  /**
+   * The request content types the model accepts.
+   * @default ['application/json']
+   */
   readonly contentTypes?: string[];
-  /** @default ['application/json'] */
+  /**
+   * The response content types the model returns.
+   * @default ['application/json']
+   */
   readonly responseTypes?: string[];
 }
 
 /** Starts a run when a dataset is complete. */
 export interface NewDataTrigger {
-  /** The dataset bucket. It must send events to EventBridge (enabled here when the bucket is created in this app). */
+  /** The dataset bucket; it must send its events to EventBridge (see `enableEventBridge`). */
   readonly bucket: s3.IBucket;
   /** The dataset prefix. */
   readonly prefix: string;
@@ -87,6 +110,14 @@ export interface NewDataTrigger {
    * @default '_SUCCESS'
    */
   readonly markerSuffix?: string;
+  /**
+   * Turn on the bucket's EventBridge notifications. Set it to false when the bucket sends them
+   * already (created with `eventBridgeEnabled: true`, or configured outside the app); set it to
+   * true to have CDK turn them on for an imported bucket.
+   * @default - true for a bucket defined in the app; false for an imported bucket, with a warning
+   * that it must send its events to EventBridge
+   */
+  readonly enableEventBridge?: boolean;
 }
 
 /** Approval status of newly registered versions. */
@@ -103,13 +134,25 @@ export interface TrainingPipelineProps {
   /** A GPU or accelerator instance type. */
   readonly instanceType: TrainingInstanceType;
   /**
+   * The workflow's state machine name: 1-80 letters, digits and `+!@.()-=_'`.
+   * @default - a name CloudFormation generates (CDK generates one at synthesis when a stack of
+   * another account or region uses the pipeline)
+   */
+  readonly stateMachineName?: string;
+  /**
    * Accept a CPU instance type.
    * @default false
    */
   readonly allowCpuInstance?: boolean;
-  /** @default 1 */
+  /**
+   * How many instances each training job runs on: 1-100.
+   * @default 1
+   */
   readonly instanceCount?: number;
-  /** @default Size.gibibytes(50) */
+  /**
+   * The storage volume of each instance: whole GiB, 1-16384 (a token must be in `Size.gibibytes`).
+   * @default Size.gibibytes(50)
+   */
   readonly volumeSize?: Size;
   /**
    * Encrypts the training volume. Not allowed on instance types with local NVMe storage,
@@ -117,31 +160,56 @@ export interface TrainingPipelineProps {
    * @default - AWS-managed encryption
    */
   readonly volumeEncryptionKey?: kms.IKey;
-  /** @default - the registry's key */
+  /**
+   * Encrypts the trained artifact.
+   * @default - the registry's key
+   */
   readonly outputEncryptionKey?: kms.IKey;
-  /** @default - the image's entry point */
+  /**
+   * The container's entry point: at most 100 items of 1-256 characters.
+   * @default - the image's entry point
+   */
   readonly entryPoint?: string[];
-  /** @default - none */
+  /**
+   * Arguments to the entry point: at most 100 items of 1-256 characters.
+   * @default - none
+   */
   readonly arguments?: string[];
-  /** @default - none */
+  /**
+   * Hyperparameters SageMaker passes to the container: at most 100, values up to 2500 characters.
+   * @default - none
+   */
   readonly hyperparameters?: Record<string, string>;
-  /** @default - none */
+  /**
+   * Environment variables of the training container: at most 100, values up to 512 characters.
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
-  /** The input channels. */
+  /** The input channels: 1-20. */
   readonly inputs: TrainingInput[];
-  /** @default Duration.hours(16) */
+  /**
+   * How long a job may train before SageMaker stops it: 1 second to 28 days. Known at synthesis,
+   * as the workflow's timeout is derived from it.
+   * @default Duration.hours(16)
+   */
   readonly maxRuntime?: Duration;
-  /** @default - on-demand instances */
+  /**
+   * Train on spot instances.
+   * @default - on-demand instances
+   */
   readonly spot?: SpotOptions;
   /**
    * Checkpoint to `checkpoints/<model>/<execution>/` in the registry bucket so an interrupted job resumes.
    * @default - true with spot, false without
    */
   readonly checkpoints?: boolean;
-  /** @default - none */
+  /**
+   * Metrics parsed from the training log: at most 40.
+   * @default - none
+   */
   readonly metrics?: TrainingMetric[];
   /**
-   * How often the log is checked for metrics flagged `failOnNonFinite`.
+   * How often the log is checked for metrics flagged `failOnNonFinite`: 1 minute to 1 hour.
    * @default Duration.minutes(5)
    */
   readonly nonFiniteCheckInterval?: Duration;
@@ -151,26 +219,135 @@ export interface TrainingPipelineProps {
    * @default - no gate
    */
   readonly qualityGate?: string[];
-  /** @default 'PendingManualApproval' */
+  /**
+   * The approval status of newly registered versions.
+   * @default 'PendingManualApproval'
+   */
   readonly approvalStatus?: ModelApprovalStatus;
-  /** @default - the training image, JSON in and out */
+  /**
+   * How registered versions are served.
+   * @default - the training image, JSON in and out
+   */
   readonly inference?: InferenceOptions;
-  /** @default - no VPC */
+  /**
+   * The VPC the training jobs run in.
+   * @default - no VPC
+   */
   readonly vpc?: ec2.IVpc;
-  /** @default - the VPC's private subnets */
+  /**
+   * The subnets of `vpc` the jobs use.
+   * @default - the VPC's private subnets
+   */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** @default - a new security group (open between the job's instances) */
+  /**
+   * The security groups of the jobs; needs `vpc`.
+   * @default - a new security group (open between the job's instances)
+   */
   readonly securityGroups?: ec2.ISecurityGroup[];
-  /** @default false */
+  /**
+   * Cut the training container off the network.
+   * @default false
+   */
   readonly networkIsolation?: boolean;
-  /** @default - true when `instanceCount` is more than 1 */
+  /**
+   * Encrypt the traffic between the job's instances.
+   * @default - true when `instanceCount` is more than 1 or a token
+   */
   readonly interContainerTrafficEncryption?: boolean;
-  /** @default - no schedule */
+  /**
+   * Retrain on a schedule.
+   * @default - no schedule
+   */
   readonly schedule?: events.Schedule;
-  /** @default - no trigger on new data */
+  /**
+   * Retrain when a dataset is complete.
+   * @default - no trigger on new data
+   */
   readonly retrainOnNewData?: NewDataTrigger;
-  /** @default - EventBridge events only */
+  /**
+   * Also announce each run's outcome, and the failure alarm, on this topic.
+   * @default - EventBridge events only
+   */
   readonly notificationTopic?: sns.ITopic;
+}
+
+/** A training pipeline: the workflow that trains a model and registers each version. */
+export interface ITrainingPipeline extends IResource {
+  /** The workflow, e.g. as an EventBridge target. */
+  readonly stateMachine: sfn.IStateMachine;
+  /**
+   * The ARN of the workflow's state machine, which `modelship train start` takes.
+   * @attribute
+   */
+  readonly stateMachineArn: string;
+  /**
+   * The name of the workflow's state machine.
+   * @attribute
+   */
+  readonly stateMachineName: string;
+
+  /** Lets the grantee start runs (the CLI's `train start`). */
+  grantStartExecution(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * Any `AWS/States` metric of the workflow.
+   * @default - sum over 5 minutes
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Failed runs.
+   * @default - sum over 5 minutes
+   */
+  metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * Successful runs.
+   * @default - sum over 5 minutes
+   */
+  metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /**
+   * How long runs take, in milliseconds.
+   * @default - average over 5 minutes
+   */
+  metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/** Attributes to import a training pipeline defined in another stack or app. */
+export interface TrainingPipelineAttributes {
+  /** The ARN of the workflow's state machine. */
+  readonly stateMachineArn: string;
+}
+
+/** Grants and metrics shared by created and imported training pipelines. */
+export abstract class TrainingPipelineBase extends Resource implements ITrainingPipeline {
+  public abstract readonly stateMachine: sfn.IStateMachine;
+  public abstract readonly stateMachineName: string;
+
+  public get stateMachineArn(): string {
+    return this.stateMachine.stateMachineArn;
+  }
+
+  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metric(metricName, props);
+  }
+
+  public metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricFailed(props);
+  }
+
+  public metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricSucceeded(props);
+  }
+
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.stateMachine.metricTime(props);
+  }
 }
 
 /** SageMaker's limits (CreateTrainingJob API reference). */
@@ -179,10 +356,14 @@ const MAX_METRICS = 40;
 const MAX_REGEX = 500;
 const MAX_CHANNELS = 20;
 const CHANNEL_NAME = /^[A-Za-z0-9.\-_]{1,64}$/;
+/** Step Functions' rule for state machine names. */
+const STATE_MACHINE_NAME = /^[a-z0-9+!@.()\-=_']{1,80}$/i;
 const ENV_KEY = /^[a-zA-Z_][a-zA-Z0-9_]{0,511}$/;
 /** Job names are `<prefix>-<32 hex characters>`, within SageMaker's 63. */
 const JOB_PREFIX_LENGTH = 30;
 const TRAINING_LOG_GROUP = '/aws/sagemaker/TrainingJobs';
+/** The construct id aws-cdk-lib gives its bucket-notification handler singleton, at the stack's root. */
+const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
 const LOCAL_CHECKPOINTS = '/opt/ml/checkpoints';
 
 /** The event source of the pipeline's EventBridge events. */
@@ -193,7 +374,7 @@ function mapProblems(property: string, map: Record<string, string> | undefined, 
   const entries = Object.entries(map ?? {});
   return [
     ...(entries.length > maxEntries ? [`'${property}' may have at most ${maxEntries} entries, got ${entries.length}`] : []),
-    ...entries.filter(([k]) => !keyRule.test(k)).map(([k]) => `'${property}' keys must be ${keyRule.text}, got ${formatValue(k)}`),
+    ...entries.filter(([k]) => !Token.isUnresolved(k) && !keyRule.test(k)).map(([k]) => `'${property}' keys must be ${keyRule.text}, got ${formatValue(k)}`),
     ...entries.filter(([, v]) => typeof v !== 'string' || v.length > maxValue)
       .map(([k, v]) => `'${property}.${k}' must be a string of at most ${maxValue} characters, got ${formatValue(typeof v === 'string' ? `${v.length} characters` : v)}`),
   ];
@@ -212,9 +393,31 @@ function listProblems(property: string, list: string[] | undefined): string[] {
  * registered model version: Train (spot, checkpoints, time budget, NaN watch) → Gate (final
  * metrics against thresholds) → Register (model package) → Notify (EventBridge, SNS).
  */
-export class TrainingPipeline extends Construct {
+export class TrainingPipeline extends TrainingPipelineBase {
+  /** Imports a pipeline by the ARN of its state machine, e.g. to start runs from another stack. */
+  public static fromStateMachineArn(scope: Construct, id: string, stateMachineArn: string): ITrainingPipeline {
+    return TrainingPipeline.fromTrainingPipelineAttributes(scope, id, { stateMachineArn });
+  }
+
+  /** Imports a pipeline defined in another stack or app. */
+  public static fromTrainingPipelineAttributes(scope: Construct, id: string, attrs: TrainingPipelineAttributes): ITrainingPipeline {
+    class Import extends TrainingPipelineBase {
+      public readonly stateMachine: sfn.IStateMachine;
+      public readonly stateMachineName: string;
+
+      constructor() {
+        super(scope, id, { environmentFromArn: attrs.stateMachineArn });
+        this.stateMachine = sfn.StateMachine.fromStateMachineArn(this, 'StateMachine', attrs.stateMachineArn);
+        this.stateMachineName = Stack.of(this).splitArn(attrs.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
+      }
+    }
+    return new Import();
+  }
+
   /** The workflow. */
   public readonly stateMachine: sfn.StateMachine;
+  /** The name of the workflow's state machine. */
+  public readonly stateMachineName: string;
   /** The role SageMaker assumes to run the training job. */
   public readonly trainingRole: iam.Role;
   /** The role the workflow runs as. */
@@ -227,7 +430,7 @@ export class TrainingPipeline extends Construct {
   public readonly jobNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
-    super(scope, id);
+    super(scope, id, { physicalName: props.stateMachineName });
     const settings = this.validate(props);
     const { registry, model } = props;
     const stack = Stack.of(this);
@@ -250,7 +453,7 @@ export class TrainingPipeline extends Construct {
     grantVolumeKey(props.volumeEncryptionKey, this.trainingRole);
     this.grantTrainingTelemetry(this.trainingRole);
 
-    this.securityGroups = props.vpc ? (props.securityGroups ?? [this.createSecurityGroup(props.vpc, settings.instanceCount)]) : [];
+    this.securityGroups = props.vpc ? (props.securityGroups ?? [this.createSecurityGroup(props.vpc, settings.distributed)]) : [];
     if (props.vpc) {
       this.grantVpcAccess(this.trainingRole);
     }
@@ -375,6 +578,7 @@ export class TrainingPipeline extends Construct {
         .otherwise(missedGate));
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName ?? PhysicalName.GENERATE_IF_NEEDED,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: `Trains and registers ${model}`,
@@ -389,6 +593,7 @@ export class TrainingPipeline extends Construct {
         includeExecutionData: true,
       },
     });
+    this.stateMachineName = this.stateMachine.stateMachineName;
     this.stateMachineRole = this.stateMachine.role;
     this.grantRunTrainingJobs(this.stateMachine, trainingJobArns);
     this.acknowledgeScopedWildcards(props);
@@ -408,39 +613,12 @@ export class TrainingPipeline extends Construct {
     this.addTriggers(props);
   }
 
-  /** Lets the grantee start runs (the CLI's `train start`). */
-  public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
-    return this.stateMachine.grantStartExecution(grantee);
-  }
-
-  /**
-   * Failed runs.
-   * @default - sum over 5 minutes
-   */
-  public metricFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.stateMachine.metricFailed(props);
-  }
-
-  /**
-   * Successful runs.
-   * @default - sum over 5 minutes
-   */
-  public metricSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.stateMachine.metricSucceeded(props);
-  }
-
-  /**
-   * How long runs take, in milliseconds.
-   * @default - average over 5 minutes
-   */
-  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.stateMachine.metricTime(props);
-  }
-
   private validate(props: TrainingPipelineProps) {
     const problems: string[] = [];
     const maxRuntime = props.maxRuntime ?? Duration.hours(16);
-    const maxWait = props.spot ? (props.spot.maxWait ?? Duration.seconds(maxRuntime.toSeconds() * 2)) : undefined;
+    const maxWait = props.spot
+      ? (props.spot.maxWait ?? (maxRuntime.isUnresolved() ? undefined : Duration.seconds(maxRuntime.toSeconds() * 2)))
+      : undefined;
     const instanceCount = props.instanceCount ?? 1;
     const checkpoints = props.checkpoints ?? props.spot !== undefined;
     const volumeSize = props.volumeSize ?? Size.gibibytes(50);
@@ -449,19 +627,32 @@ export class TrainingPipeline extends Construct {
     if (!props.registry) {
       problems.push("'registry' is required: the trained artifact, its checkpoints and its model package go to a ModelRegistry");
     }
-    problems.push(...nameProblems('model', props.model));
+    problems.push(...Token.isUnresolved(props.model)
+      ? ["'model' must be known at synthesis: it names the training jobs and their registry prefixes, got a token"]
+      : nameProblems('model', props.model));
+    const stateMachineName = props.stateMachineName;
+    if (stateMachineName !== undefined && !Token.isUnresolved(stateMachineName) && !STATE_MACHINE_NAME.test(stateMachineName)) {
+      problems.push(`'stateMachineName' must be 1-80 letters, digits and +!@.()-=_', got ${formatValue(stateMachineName)}`);
+    }
     if (!props.instanceType.accelerated && !props.allowCpuInstance) {
       problems.push(`'instanceType' must be a GPU or accelerator type (g4dn, g5, g6, g6e, p3, p4d, p4de, p5, p5e, trn1, ...) unless 'allowCpuInstance' is true, got '${props.instanceType.name}'`);
     }
     if (!Token.isUnresolved(instanceCount) && (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 100)) {
       problems.push(`'instanceCount' must be an integer between 1 and 100, got ${formatValue(instanceCount)}`);
     }
-    const volumeGb = volumeSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
-    if (!Number.isInteger(volumeGb) || volumeGb < 1 || volumeGb > 16384) {
+    const volumeGb = volumeSize.isUnresolved() ? undefined : volumeSize.toGibibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (volumeGb !== undefined && (!Number.isInteger(volumeGb) || volumeGb < 1 || volumeGb > 16384)) {
       problems.push(`'volumeSize' must be a whole number of GiB between 1 and 16384, got ${formatValue(volumeGb)} GiB`);
     }
     if (props.volumeEncryptionKey && hasNvmeStorage(props.instanceType.family)) {
       problems.push(`'volumeEncryptionKey' is not allowed with '${props.instanceType.name}': its NVMe instance storage is encrypted in hardware and SageMaker rejects a volume key`);
+    }
+    // The workflow's timeout adds these up: Duration arithmetic needs values known at synthesis.
+    if (maxRuntime.isUnresolved()) {
+      problems.push("'maxRuntime' must be known at synthesis: the workflow's timeout is derived from it, got a token");
+    }
+    if (props.spot?.maxWait?.isUnresolved()) {
+      problems.push("'spot.maxWait' must be known at synthesis: the workflow's timeout is derived from it, got a token");
     }
     if (!maxRuntime.isUnresolved()) {
       const seconds = maxRuntime.toSeconds();
@@ -480,19 +671,20 @@ export class TrainingPipeline extends Construct {
     }
     const channelNames = props.inputs.map((i) => i.channelName);
     problems.push(
-      ...channelNames.filter((n) => !CHANNEL_NAME.test(n)).map((n) => `'inputs.channelName' must be 1-64 letters, digits, '.', '-' or '_', got ${formatValue(n)}`),
+      ...channelNames.filter((n) => !Token.isUnresolved(n) && !CHANNEL_NAME.test(n)).map((n) => `'inputs.channelName' must be 1-64 letters, digits, '.', '-' or '_', got ${formatValue(n)}`),
       ...duplicates(channelNames).map((n) => `'inputs.channelName' must be unique, got ${formatValue(n)} more than once`),
     );
     const metrics = props.metrics ?? [];
     if (metrics.length > MAX_METRICS) {
       problems.push(`'metrics' may have at most ${MAX_METRICS} definitions, got ${metrics.length}`);
     }
+    const regexes = metrics.filter((m) => !Token.isUnresolved(m.regex));
     problems.push(
       ...duplicates(metrics.map((m) => m.name)).map((n) => `'metrics.name' must be unique, got ${formatValue(n)} more than once`),
       ...metrics.filter((m) => m.name.length < 1 || m.name.length > 255).map((m) => `'metrics.name' must be 1-255 characters, got ${formatValue(m.name)}`),
-      ...metrics.filter((m) => m.regex.length < 1 || m.regex.length > MAX_REGEX)
+      ...regexes.filter((m) => m.regex.length < 1 || m.regex.length > MAX_REGEX)
         .map((m) => `'metrics.regex' of '${m.name}' must be 1-${MAX_REGEX} characters, got ${m.regex.length}`),
-      ...metrics.filter((m) => !hasCapturingGroup(m.regex))
+      ...regexes.filter((m) => !hasCapturingGroup(m.regex))
         .map((m) => `'metrics.regex' of '${m.name}' must have a capturing group for the value, got ${formatValue(m.regex)}`),
     );
     if (!nonFiniteCheckInterval.isUnresolved() && (nonFiniteCheckInterval.toSeconds() < 60 || nonFiniteCheckInterval.toSeconds() > 3600)) {
@@ -524,6 +716,8 @@ export class TrainingPipeline extends Construct {
     }
     throwIfProblems(`Invalid TrainingPipeline '${this.node.path}'`, problems);
 
+    /** Whether jobs may run on several instances, which then talk to each other. */
+    const distributed = Token.isUnresolved(instanceCount) || instanceCount > 1;
     return {
       maxRuntime,
       maxWait,
@@ -533,7 +727,8 @@ export class TrainingPipeline extends Construct {
       nonFiniteCheckInterval,
       thresholds,
       approvalStatus: props.approvalStatus ?? 'PendingManualApproval',
-      interContainerTrafficEncryption: props.interContainerTrafficEncryption ?? instanceCount > 1,
+      distributed,
+      interContainerTrafficEncryption: props.interContainerTrafficEncryption ?? distributed,
     };
   }
 
@@ -667,13 +862,13 @@ export class TrainingPipeline extends Construct {
     }));
   }
 
-  private createSecurityGroup(vpc: ec2.IVpc, instanceCount: number): ec2.SecurityGroup {
+  private createSecurityGroup(vpc: ec2.IVpc, distributed: boolean): ec2.SecurityGroup {
     const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description: `Training jobs of ${this.node.path}`,
       allowAllOutbound: true,
     });
-    if (instanceCount > 1) {
+    if (distributed) {
       sg.addIngressRule(sg, ec2.Port.allTraffic(), 'Distributed training between the job\'s instances');
     }
     return sg;
@@ -759,9 +954,14 @@ export class TrainingPipeline extends Construct {
     ]);
   }
 
-  /** CDK's shared bucket-notification handler, created by enableEventBridgeNotification. */
-  private acknowledgeNotificationHandler(bucket: s3.Bucket): void {
-    const handler = Stack.of(bucket).node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+  /**
+   * Acknowledges the managed policy of CDK's bucket-notification handler, a stack singleton that
+   * `enableEventBridgeNotification` creates. aws-cdk-lib exports neither the handler nor a
+   * handle on it, and the finding sits on its role, outside any scope of ours: the singleton's
+   * construct id (the one aws-cdk-lib gives it) is the narrowest way to reach it.
+   */
+  private acknowledgeNotificationHandler(bucket: s3.IBucket): void {
+    const handler = Stack.of(bucket).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
     if (handler) {
       Validations.of(handler).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -783,12 +983,14 @@ export class TrainingPipeline extends Construct {
     const trigger = props.retrainOnNewData;
     if (trigger) {
       const marker = trigger.markerSuffix ?? '_SUCCESS';
-      if (trigger.bucket instanceof s3.Bucket) {
+      const enableEventBridge = trigger.enableEventBridge ?? Resource.isOwnedResource(trigger.bucket);
+      if (enableEventBridge) {
         trigger.bucket.enableEventBridgeNotification();
         this.acknowledgeNotificationHandler(trigger.bucket);
-      } else {
+      } else if (trigger.enableEventBridge === undefined) {
         Annotations.of(this).addWarningV2('modelship:training:newDataEvents',
-          `Enable EventBridge notifications on the dataset bucket: 'retrainOnNewData' listens for its Object Created events`);
+          "Enable EventBridge notifications on the dataset bucket: 'retrainOnNewData' listens for its Object Created events. "
+          + "Set 'retrainOnNewData.enableEventBridge' to true to have CDK enable them, or to false if the bucket sends them already");
       }
       new events.Rule(this, 'NewData', {
         description: `Retrains ${props.model} when a dataset under ${trigger.prefix} is complete (${marker})`,

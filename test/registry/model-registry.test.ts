@@ -1,10 +1,10 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, PhysicalName, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ModelPackageGroup, ModelRegistry, ModelshipError } from '../../lib';
-import { nagFindings, testApp, testStack } from '../helpers';
+import { nagFindings, problemsOf, testApp, testStack } from '../helpers';
 
 /** The statements of the only IAM policy in the template. */
 function policyStatements(template: Template): unknown[] {
@@ -103,11 +103,11 @@ describe('ModelRegistry with default settings', () => {
   });
 
   test('retains buckets and key when the stack is deleted, without auto-delete', () => {
-    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key']) {
-      for (const resource of Object.values(template.findResources(type))) {
-        expect(resource.DeletionPolicy).toBe('Retain');
-        expect(resource.UpdateReplacePolicy).toBe('Retain');
-      }
+    const resources = ['AWS::S3::Bucket', 'AWS::KMS::Key'].flatMap((type) => Object.values(template.findResources(type)));
+    expect(resources).toHaveLength(3);
+    for (const resource of resources) {
+      expect(resource.DeletionPolicy).toBe('Retain');
+      expect(resource.UpdateReplacePolicy).toBe('Retain');
     }
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
@@ -183,10 +183,10 @@ describe('ModelRegistry settings', () => {
     const stack = testStack();
     new ModelRegistry(stack, 'Registry', { destroyOnRemoval: true });
     const template = Template.fromStack(stack);
-    for (const type of ['AWS::S3::Bucket', 'AWS::KMS::Key']) {
-      for (const resource of Object.values(template.findResources(type))) {
-        expect(resource.DeletionPolicy).toBe('Delete');
-      }
+    const resources = ['AWS::S3::Bucket', 'AWS::KMS::Key'].flatMap((type) => Object.values(template.findResources(type)));
+    expect(resources).toHaveLength(3);
+    for (const resource of resources) {
+      expect(resource.DeletionPolicy).toBe('Delete');
     }
     template.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
     expect(nagFindings(stack)).toEqual([]);
@@ -442,5 +442,94 @@ describe('ModelPackageGroup for another model family', () => {
     expect(nagFindings(stack)).toEqual([
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/ranking/*] at TestStack/Role/DefaultPolicy/Resource',
     ]);
+  });
+});
+
+describe('ModelRegistry with values known only at deploy time', () => {
+  const stack = testStack();
+  const parameter = (id: string) => new CfnParameter(stack, id, { type: 'Number' });
+  const registry = new ModelRegistry(stack, 'Registry', {
+    noncurrentVersionExpiration: Duration.days(parameter('KeepVersionsDays').valueAsNumber),
+    abortIncompleteMultipartUploadAfter: Duration.days(parameter('AbortUploadsDays').valueAsNumber),
+    accessLogsRetention: Duration.days(parameter('KeepLogsDays').valueAsNumber),
+    readerAccounts: [new CfnParameter(stack, 'ProductionAccount').valueAsString],
+    modelPackageGroup: { modelPackageGroupName: new CfnParameter(stack, 'GroupName').valueAsString },
+  });
+  const template = Template.fromStack(stack);
+
+  test('passes token periods, reader accounts and the group name through to the template', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [
+        Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: { Ref: 'AbortUploadsDays' } } }),
+        Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: { Ref: 'KeepVersionsDays' } } }),
+      ] },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: { Ref: 'KeepLogsDays' } })] },
+    });
+    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupName: { Ref: 'GroupName' },
+      ModelPackageGroupPolicy: { Statement: Match.arrayWith([Match.objectLike({
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'ProductionAccount' }, ':root']] } },
+      })]) },
+    });
+  });
+
+  test('builds the ARN of a token version and the location of a token version\'s artifact', () => {
+    const version = parameter('Version');
+    expect(stack.resolve(registry.modelPackageGroup.modelPackageArn(version.valueAsNumber))).toEqual({
+      'Fn::Join': ['', [
+        'arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' },
+        ':model-package/', { Ref: 'GroupName' }, '/', { Ref: 'Version' },
+      ]],
+    });
+    const location = registry.artifactLocation('churn', new CfnParameter(stack, 'ArtifactVersion').valueAsString);
+    expect(stack.resolve(location.key)).toEqual({ 'Fn::Join': ['', ['models/churn/', { Ref: 'ArtifactVersion' }, '/output/model.tar.gz']] });
+  });
+
+  test('still names the property, the rule and the value of a wrong literal', () => {
+    expect(problemsOf(() => registry.modelPackageGroup.modelPackageArn(0))).toEqual(["'version' must be a whole number of at least 1, got 0"]);
+  });
+});
+
+describe('ModelRegistry used from another account', () => {
+  const app = testApp();
+  const shared = new Stack(app, 'Shared', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const registry = new ModelRegistry(shared, 'Registry', {
+    readerAccounts: ['222222222222'],
+    modelPackageGroup: { modelPackageGroupName: 'churn' },
+  });
+  const production = new Stack(app, 'Production', { env: { account: '222222222222', region: 'eu-west-1' } });
+  // The key policy names the role, which therefore needs a name too.
+  const role = new iam.Role(production, 'Role', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'), roleName: PhysicalName.GENERATE_IF_NEEDED });
+  registry.grantRead(role);
+  const sharedTemplate = Template.fromStack(shared);
+  const statements = policyStatements(Template.fromStack(production));
+
+  test('names the bucket at synthesis, and grants on literal ARNs in the registry\'s account', () => {
+    const buckets = Object.values(sharedTemplate.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: Match.anyValue() } }));
+    expect(buckets).toHaveLength(1);
+    const bucketName = buckets[0].Properties.BucketName;
+    expect(bucketName).toMatch(/^[a-z0-9.-]{3,63}$/);
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Action: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'],
+        Resource: [`arn:aws:s3:::${bucketName}`, `arn:aws:s3:::${bucketName}/models/*`],
+      }),
+      expect.objectContaining({ Action: ['kms:Decrypt', 'kms:DescribeKey'] }),
+      expect.objectContaining({
+        Action: ['sagemaker:DescribeModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+        Resource: [
+          'arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/churn',
+          'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/*',
+        ],
+      }),
+    ]);
+  });
+
+  test('keeps references in its own account as they were', () => {
+    expect(Object.values(sharedTemplate.findOutputs('*'))).toEqual([]);
+    expect(registry.modelPackageGroup.modelPackageGroupName).toBe('churn');
+    expect(shared.resolve(registry.modelPackageGroup.modelPackageGroupArn)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryModelPackageGroup/), 'ModelPackageGroupArn'] });
   });
 });

@@ -1,5 +1,6 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { DeploymentStrategy, StrategyTarget, TrafficSize } from '../../lib/serving/deployment-strategy';
+import { testStack } from '../helpers';
 
 const fleet = (count: number, variantCount = 1): StrategyTarget => ({ instanceCounts: Array(variantCount).fill(count), serverless: false, variantCount });
 const minutes = Duration.minutes;
@@ -115,5 +116,52 @@ describe('DeploymentStrategy validation', () => {
     ['all at once with the widest timeout', DeploymentStrategy.allAtOnce({ bake: Duration.hours(1), maximumExecutionTimeout: Duration.hours(8) }), fleet(1)],
   ])('accepts %s', (_, strategy, target) => {
     expect(strategy.validate(target)).toEqual([]);
+  });
+});
+
+describe('DeploymentStrategy with values known only at deploy time', () => {
+  const stack = testStack();
+  const parameter = (id: string) => new CfnParameter(stack, id, { type: 'Number' }).valueAsNumber;
+
+  test('renders token sizes, waits and timeouts as they are, and checks none of them', () => {
+    const strategy = DeploymentStrategy.linear({
+      step: TrafficSize.percent(parameter('Step')),
+      wait: Duration.seconds(parameter('Wait')),
+      bake: Duration.seconds(parameter('Bake')),
+      maximumExecutionTimeout: Duration.seconds(parameter('Timeout')),
+    });
+    expect(stack.resolve(strategy.render())).toEqual({
+      blueGreenUpdatePolicy: {
+        trafficRoutingConfiguration: { type: 'LINEAR', waitIntervalInSeconds: { Ref: 'Wait' }, linearStepSize: { type: 'CAPACITY_PERCENT', value: { Ref: 'Step' } } },
+        terminationWaitInSeconds: { Ref: 'Bake' },
+        maximumExecutionTimeoutInSeconds: { Ref: 'Timeout' },
+      },
+    });
+    expect(strategy.validate(fleet(4))).toEqual([]);
+  });
+
+  test('renders a token rolling batch and still checks the known wait and timeout', () => {
+    const strategy = DeploymentStrategy.rolling({
+      batchSize: TrafficSize.instances(parameter('Batch')),
+      wait: minutes(61),
+      rollbackBatchSize: TrafficSize.instances(parameter('RollbackBatch')),
+      maximumExecutionTimeout: minutes(5),
+    });
+    expect(stack.resolve(strategy.render())).toMatchObject({
+      rollingUpdatePolicy: { maximumBatchSize: { type: 'INSTANCE_COUNT', value: { Ref: 'Batch' } }, rollbackMaximumBatchSize: { value: { Ref: 'RollbackBatch' } } },
+    });
+    expect(strategy.validate(fleet(4))).toEqual([
+      "'rolling.wait' must be between 0 and 3600 seconds, got 3660 seconds",
+      "'rolling.maximumExecutionTimeout' must be between 600 and 28800 seconds, got 300 seconds",
+      "'rolling.maximumExecutionTimeout' must be greater than the sum of the waits (3660 seconds), got 300 seconds",
+    ]);
+  });
+
+  test('checks an instance-count canary against the fleets whose size is known', () => {
+    const canary = DeploymentStrategy.canary({ size: TrafficSize.instances(2), wait: minutes(5) });
+    expect(canary.validate({ instanceCounts: [], serverless: false, variantCount: 1 })).toEqual([]);
+    expect(canary.validate({ instanceCounts: [2], serverless: false, variantCount: 2 })).toEqual([
+      "'canary.size' must be at most 50% of the variant's instances, got 2 instances of 2 instances (100%)",
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -8,7 +8,7 @@ import {
   ContainerImage, DeploymentStrategy, EndpointModel, InferenceInstanceType, ModelEndpoint, ModelEndpointProps,
   ModelRegistry, TrafficOwnership, TrafficSize, VariantProps,
 } from '../../lib';
-import { nagFindings, problemsOf, testStack } from '../helpers';
+import { nagFindings, problemsOf, testApp, testStack } from '../helpers';
 
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
 
@@ -80,9 +80,10 @@ describe('ModelEndpoint with one variant and default settings', () => {
   });
 
   test('runs models with a role limited to the registry, its key, and this endpoint\'s logs', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
-      .find((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith('ChurnRole')))?.Properties.PolicyDocument.Statement;
-    expect(statements).toEqual([
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref.startsWith('ChurnRole')));
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Properties.PolicyDocument.Statement).toEqual([
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
@@ -100,7 +101,9 @@ describe('ModelEndpoint with one variant and default settings', () => {
       EndpointName: endpoint.endpointName,
       EndpointConfigName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ChurnConfig'), 'EndpointConfigName'] },
     });
-    const [check] = Object.values(template.findResources('Custom::ModelshipEndpointCheck'));
+    const checks = Object.values(template.findResources('Custom::ModelshipEndpointCheck'));
+    expect(checks).toHaveLength(1);
+    const [check] = checks;
     expect(check.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^Churn[0-9A-F]{8}$/)]));
     template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.isComplete' });
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
@@ -109,7 +112,9 @@ describe('ModelEndpoint with one variant and default settings', () => {
   });
 
   test('shows invocations, latency, errors and alarms on a dashboard', () => {
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const [dashboard] = dashboards;
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const title of ['Invocations', 'Model latency p99', 'Model latency p50', '4XX / 5XX errors', 'Model errors', 'Rollback alarms']) {
       expect(body).toContain(title);
@@ -128,9 +133,16 @@ describe('ModelEndpoint with one variant and default settings', () => {
         Resource: { 'Fn::Join': ['', Match.arrayWith([`:endpoint/${churn.endpointName.toLowerCase()}`])] },
       }] },
     });
-    expect(endpoint.metricModelLatency('main').statistic).toBe('p99');
+    const main = endpoint.findVariant('main');
+    expect(main.variantName).toBe('main');
+    expect(main.endpoint).toBe(endpoint);
+    expect(main.metricModelLatency().statistic).toBe('p99');
+    expect(main.metricInvocation4XXErrors().dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'main' });
+    expect(main.metricModelErrors({ period: Duration.minutes(1), statistic: 'Average' })).toMatchObject({
+      metricName: 'InvocationModelErrors', statistic: 'Average', period: Duration.minutes(1),
+    });
     expect(endpoint.metricInvocations().dimensions).toEqual({ EndpointName: endpoint.endpointName });
-    expect(endpoint.metricInvocation4XXErrors('main').dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'main' });
+    expect(endpoint.metricModelLatency({ statistic: 'p50' }).statistic).toBe('p50');
   });
 
   test('passes the AwsSolutions checks', () => {
@@ -306,6 +318,14 @@ describe('ModelEndpoint with a shadow variant', () => {
     });
   });
 
+  test('offers the shadow variant\'s metrics next to the production variant\'s', () => {
+    expect(endpoint.variantNames).toEqual(['production']);
+    expect(endpoint.findVariant('shadow').metricModelLatency().dimensions).toEqual({ EndpointName: endpoint.endpointName, VariantName: 'shadow' });
+    expect(problemsOf(() => endpoint.findVariant('candidate'))).toEqual([
+      "'variantName' must be one of the endpoint's variants ('production', 'shadow'), got 'candidate'",
+    ]);
+  });
+
   test('passes the AwsSolutions checks', () => {
     expect(nagFindings(stack)).toEqual([]);
   });
@@ -372,13 +392,29 @@ describe('ModelEndpoint options', () => {
     single({ postDeployCheck: false }).template.resourceCountIs('Custom::ModelshipEndpointCheck', 0);
   });
 
+  test('imports an endpoint with its variants, for their metrics', () => {
+    const imported = ModelEndpoint.fromModelEndpointAttributes(testStack(), 'Imported', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] });
+    const candidate = imported.findVariant('candidate');
+    expect(candidate.endpoint).toBe(imported);
+    expect(candidate.metricInvocations({ period: Duration.minutes(1) })).toMatchObject({
+      namespace: 'AWS/SageMaker', metricName: 'Invocations', statistic: 'Sum', period: Duration.minutes(1),
+      dimensions: { EndpointName: 'churn-ab', VariantName: 'candidate' },
+    });
+    expect(problemsOf(() => imported.findVariant('shadow'))).toEqual([
+      "'variantName' must be one of the endpoint's variants ('baseline', 'candidate'), got 'shadow'",
+    ]);
+  });
+
   test('imports an endpoint by name', () => {
     const stack = testStack();
     const imported = ModelEndpoint.fromModelEndpointName(stack, 'Imported', 'Churn-Prod');
     expect(stack.resolve(imported.endpointArn)).toEqual({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-prod']],
     });
-    expect(imported.metric('Invocations', 'a').dimensions).toEqual({ EndpointName: 'Churn-Prod', VariantName: 'a' });
+    expect(imported.metric('Invocations').dimensions).toEqual({ EndpointName: 'Churn-Prod' });
+    expect(problemsOf(() => imported.findVariant('a'))).toEqual([
+      "'variantName' must be one of the endpoint's variants (none known: import the endpoint with 'variantNames'), got 'a'",
+    ]);
   });
 });
 
@@ -435,5 +471,92 @@ describe('ModelEndpoint validation', () => {
 
   test('rejects a malformed instance type name', () => {
     expect(() => InferenceInstanceType.of('g5.xlarge')).toThrow("'instanceType' must match ml.<family>.<size> (for example ml.g5.xlarge), got 'g5.xlarge'");
+  });
+});
+
+describe('ModelEndpoint names', () => {
+  test('a stack of another account invokes it by its literal ARN', () => {
+    const app = testApp();
+    const serving = new Stack(app, 'Serving', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const endpoint = new ModelEndpoint(serving, 'Churn', {
+      variants: [variant(new ModelRegistry(serving, 'Registry'))],
+      postDeployCheck: false,
+    });
+    const consumer = new Stack(app, 'Consumer', { env: { account: '222222222222', region: 'eu-west-1' } });
+    endpoint.grantInvoke(new iam.Role(consumer, 'Caller', { assumedBy: new iam.AccountRootPrincipal() }));
+    Template.fromStack(consumer).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({
+        Action: 'sagemaker:InvokeEndpoint',
+        Resource: `arn:aws:sagemaker:eu-west-1:111111111111:endpoint/${endpoint.endpointName.toLowerCase()}`,
+      })] },
+    });
+  });
+});
+
+describe('ModelEndpoint with values known only at deploy time', () => {
+  const { stack, template } = fixture(({ stack: s, registry }) => {
+    const number = (id: string) => new CfnParameter(s, id, { type: 'Number' }).valueAsNumber;
+    return {
+      endpointName: new CfnParameter(s, 'EndpointName').valueAsString,
+      variants: [variant(registry, 'main', {
+        initialInstanceCount: number('Instances'),
+        initialWeight: number('Weight'),
+        autoScaling: { minCapacity: number('MinInstances'), maxCapacity: number('MaxInstances'), targetInvocationsPerInstance: number('Target') },
+      })],
+      strategy: DeploymentStrategy.canary({
+        size: TrafficSize.instances(number('CanaryInstances')),
+        wait: Duration.seconds(number('CanaryWait')),
+        maximumExecutionTimeout: Duration.seconds(number('Timeout')),
+      }),
+      dataCapture: { samplingPercentage: number('Sampling') },
+    };
+  });
+
+  test('passes every checked number, duration and name through to the template', () => {
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InitialInstanceCount: { Ref: 'Instances' }, InitialVariantWeight: { Ref: 'Weight' } })],
+      DataCaptureConfig: Match.objectLike({ InitialSamplingPercentage: { Ref: 'Sampling' } }),
+    });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      EndpointName: { Ref: 'EndpointName' },
+      DeploymentConfig: Match.objectLike({
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: { Type: 'CANARY', WaitIntervalInSeconds: { Ref: 'CanaryWait' }, CanarySize: { Type: 'INSTANCE_COUNT', Value: { Ref: 'CanaryInstances' } } },
+          MaximumExecutionTimeoutInSeconds: { Ref: 'Timeout' },
+        },
+      }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: { Ref: 'MinInstances' }, MaxCapacity: { Ref: 'MaxInstances' } });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: { Ref: 'Target' } }),
+    });
+  });
+
+  test('passes the AwsSolutions checks', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('passes serverless memory and concurrency through', () => {
+    const { template: serverless } = fixture(({ stack: s, registry }) => ({
+      variants: [variant(registry, 'main', {
+        instanceType: undefined,
+        serverless: {
+          memorySize: Size.mebibytes(new CfnParameter(s, 'Memory', { type: 'Number' }).valueAsNumber),
+          maxConcurrency: new CfnParameter(s, 'Concurrency', { type: 'Number' }).valueAsNumber,
+        },
+      })],
+    }));
+    serverless.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: { MemorySizeInMB: { Ref: 'Memory' }, MaxConcurrency: { Ref: 'Concurrency' } } })],
+    });
+  });
+
+  test('refuses a latency threshold it cannot convert to microseconds', () => {
+    expect(problems(({ stack: s, registry }) => ({
+      variants: [variant(registry)],
+      latencyThreshold: Duration.millis(new CfnParameter(s, 'Latency', { type: 'Number' }).valueAsNumber),
+    }))).toEqual([
+      "'latencyThreshold' must be known at synthesis: the alarm threshold is in microseconds, which a token cannot be converted to, got a token",
+    ]);
   });
 });

@@ -1,8 +1,8 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Environment, Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ContainerImage, ModelRegistry, TrainingInstanceType, TrainingPipeline, TrainingPipelineProps } from '../../lib';
-import { testStack } from '../helpers';
+import { testApp, testStack } from '../helpers';
 
 interface FixtureParts {
   readonly stack: Stack;
@@ -12,13 +12,14 @@ interface FixtureParts {
 }
 
 /**
- * A stack with a registry, a dataset bucket and a training image, and a pipeline built from
- * them; overrides may be computed from those parts.
+ * A stack (of `env`, when given) with a registry, a dataset bucket and a training image, and a
+ * pipeline built from them; overrides may be computed from those parts.
  */
 export function pipelineFixture(
   overrides: Partial<TrainingPipelineProps> | ((parts: FixtureParts) => Partial<TrainingPipelineProps>) = {},
+  env?: Environment,
 ) {
-  const stack: Stack = testStack();
+  const stack: Stack = env ? new Stack(testApp(), 'TestStack', { env }) : testStack();
   const registry = new ModelRegistry(stack, 'Registry');
   const datasets = new s3.Bucket(stack, 'Datasets', {
     enforceSSL: true,

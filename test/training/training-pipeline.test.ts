@@ -1,13 +1,14 @@
 import aslValidator from 'asl-validator';
-import { Duration, Size, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Size, Stack, Stage } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
-import { ContainerImage, TrainingInstanceType, TrainingPipelineProps } from '../../lib';
+import { ContainerImage, TrainingInstanceType, TrainingPipeline, TrainingPipelineProps } from '../../lib';
 import { nagFindings, problemsOf, testApp } from '../helpers';
 import { pipelineFixture } from './pipeline-fixture';
 
@@ -35,7 +36,9 @@ function deployed(node: Json): string {
 
 /** The state machine definition, with CloudFormation references rendered by `refs`. */
 function definitionOf(stack: Stack, refs: (node: Json) => string = placeholder): { States: Record<string, Json>; StartAt: string } {
-  const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+  const machines = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+  expect(machines).toHaveLength(1);
+  const [machine] = machines;
   const render = (node: unknown): string => {
     if (typeof node === 'string') {
       return node;
@@ -433,6 +436,27 @@ describe('TrainingPipeline options', () => {
     expect(nagFindings(stack)).toEqual([]);
   });
 
+  test('leaves a bucket that sends its events already as it is', () => {
+    const { stack, pipeline } = pipelineFixture(({ datasets }) => ({ retrainOnNewData: { bucket: datasets, prefix: 'datasets/churn/', enableEventBridge: false } }));
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.resourceCountIs('Custom::S3BucketNotifications', 0);
+    expect(pipeline.node.metadata.filter((m) => m.type === 'aws:cdk:warning')).toEqual([]);
+  });
+
+  test('has CDK turn on the events of an imported bucket when asked', () => {
+    const { stack, pipeline } = pipelineFixture(({ stack: s }) => ({
+      retrainOnNewData: { bucket: s3.Bucket.fromBucketName(s, 'Imported', 'team-data'), prefix: 'churn/', enableEventBridge: true },
+    }));
+    Template.fromStack(stack).hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: 'team-data',
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+      Managed: false,
+    });
+    expect(pipeline.node.metadata.filter((m) => m.type === 'aws:cdk:warning')).toEqual([]);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
   test('warns that an imported dataset bucket must send events itself', () => {
     const { pipeline } = pipelineFixture(({ stack }) => ({
       retrainOnNewData: { bucket: s3.Bucket.fromBucketName(stack, 'Imported', 'team-data'), prefix: 'churn/', markerSuffix: '.done' },
@@ -535,5 +559,97 @@ describe('TrainingPipeline job names', () => {
       expect(jobName).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/);
       expect(model.startsWith(pipeline.jobNamePrefix)).toBe(true);
     }), { numRuns: 15 });
+  });
+});
+
+describe('TrainingPipeline as a resource other stacks use', () => {
+  test('imports by state machine ARN, to start runs and watch them', () => {
+    const stack = new Stack(testApp(), 'Ops', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const arn = 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training';
+    const pipeline = TrainingPipeline.fromStateMachineArn(stack, 'Churn', arn);
+    expect(pipeline.env).toEqual({ account: '111111111111', region: 'eu-west-1' });
+    expect(pipeline.stateMachineArn).toBe(arn);
+    expect(pipeline.stateMachineName).toBe('churn-training');
+    expect(pipeline.metricFailed()).toMatchObject({
+      namespace: 'AWS/States', metricName: 'ExecutionsFailed', statistic: 'Sum', dimensions: { StateMachineArn: arn },
+    });
+    expect(pipeline.metricDuration({ period: Duration.hours(1) })).toMatchObject({ metricName: 'ExecutionTime', statistic: 'Average', period: Duration.hours(1) });
+    pipeline.grantStartExecution(new iam.Role(stack, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }));
+    expect(policyOf(stack, 'Ci')).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: arn }]);
+  });
+
+  test('names its state machine when a stack of another account starts runs', () => {
+    const { stack, pipeline } = pipelineFixture({}, { account: '111111111111', region: 'eu-west-1' });
+    const ops = new Stack(Stage.of(stack)!, 'Ops', { env: { account: '222222222222', region: 'eu-west-1' } });
+    pipeline.grantStartExecution(new iam.Role(ops, 'Ci', { assumedBy: new iam.AccountRootPrincipal() }));
+    const machines = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(1);
+    const name = machines[0].Properties.StateMachineName;
+    expect(name).toMatch(/^[a-z0-9]{1,80}$/);
+    expect(policyOf(ops, 'Ci')).toEqual([{
+      Effect: 'Allow', Action: 'states:StartExecution', Resource: `arn:aws:states:eu-west-1:111111111111:stateMachine:${name}`,
+    }]);
+  });
+
+  test('takes a state machine name, and names the rule it breaks', () => {
+    const { stack, pipeline } = pipelineFixture({ stateMachineName: 'churn-training' });
+    Template.fromStack(stack).hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'churn-training' });
+    expect(stack.resolve(pipeline.stateMachineName)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ChurnStateMachine/), 'Name'] });
+    expect(problemsOf(() => pipelineFixture({ stateMachineName: 'churn training' }))).toEqual([
+      "'stateMachineName' must be 1-80 letters, digits and +!@.()-=_', got 'churn training'",
+    ]);
+  });
+});
+
+describe('TrainingPipeline with values known only at deploy time', () => {
+  const { stack } = pipelineFixture(({ stack: s, datasets }) => {
+    const number = (id: string) => new CfnParameter(s, id, { type: 'Number' }).valueAsNumber;
+    return {
+      stateMachineName: new CfnParameter(s, 'MachineName').valueAsString,
+      instanceCount: number('Instances'),
+      volumeSize: Size.gibibytes(number('VolumeGiB')),
+      nonFiniteCheckInterval: Duration.seconds(number('CheckSeconds')),
+      inputs: [{ channelName: new CfnParameter(s, 'Channel').valueAsString, bucket: datasets, prefix: 'datasets/churn/train/' }],
+      hyperparameters: { epochs: new CfnParameter(s, 'Epochs').valueAsString },
+    };
+  });
+  /** The definition with each number parameter replaced by a value, so it parses as JSON. */
+  const numbers: Record<string, string> = { Instances: '4', VolumeGiB: '500', CheckSeconds: '120' };
+  const definition = definitionOf(stack, (node) => numbers[String(node.Ref)] ?? placeholder(node));
+
+  test('passes every checked number, size, duration and name through to the workflow', () => {
+    const parallel = definition.States.RunTraining as { Branches: { States: Record<string, Json> }[] };
+    const train = parallel.Branches[0].States.Train.Parameters as Json;
+    expect(train).toMatchObject({
+      ResourceConfig: { InstanceCount: 4, VolumeSizeInGB: 500 },
+      InputDataConfig: [expect.objectContaining({ ChannelName: '<Channel>' })],
+      HyperParameters: { epochs: '<Epochs>' },
+    });
+    expect(parallel.Branches[1].States.WaitBeforeLooking).toMatchObject({ Seconds: 120 });
+    Template.fromStack(stack).hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: { Ref: 'MachineName' } });
+  });
+
+  test('encrypts traffic between instances, as the count may be more than 1', () => {
+    const parallel = definition.States.RunTraining as { Branches: { States: Record<string, Json> }[] };
+    expect(parallel.Branches[0].States.Train.Parameters).toMatchObject({ EnableInterContainerTrafficEncryption: true });
+  });
+
+  test('passes the AwsSolutions checks', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('refuses tokens where it needs the value at synthesis', () => {
+    expect(problemsOf(() => pipelineFixture(({ stack: s }) => {
+      const parameter = (id: string) => new CfnParameter(s, id, { type: 'Number' }).valueAsNumber;
+      return {
+        model: new CfnParameter(s, 'Model').valueAsString,
+        maxRuntime: Duration.hours(parameter('Hours')),
+        spot: { maxWait: Duration.hours(parameter('WaitHours')) },
+      };
+    }))).toEqual([
+      "'model' must be known at synthesis: it names the training jobs and their registry prefixes, got a token",
+      "'maxRuntime' must be known at synthesis: the workflow's timeout is derived from it, got a token",
+      "'spot.maxWait' must be known at synthesis: the workflow's timeout is derived from it, got a token",
+    ]);
   });
 });
