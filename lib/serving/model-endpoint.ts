@@ -249,46 +249,12 @@ export interface IModelEndpoint extends IResource {
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
 
   /**
-   * One variant of the endpoint, for its metrics.
+   * One variant of the endpoint, for its metrics. SageMaker publishes an endpoint's invocation
+   * metrics per variant only (dimensions `EndpointName` and `VariantName`), so there are no
+   * endpoint-wide ones.
    * @throws ModelshipError naming the known variants when the endpoint has no variant of that name
    */
   findVariant(variantName: string): IEndpointVariant;
-
-  /**
-   * Any `AWS/SageMaker` metric of the whole endpoint.
-   * @default - sum over 5 minutes (p99 for `ModelLatency`)
-   */
-  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-
-  /**
-   * Requests the endpoint received.
-   * @default - sum over 5 minutes
-   */
-  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-
-  /**
-   * Requests the endpoint's models answered with a 5xx.
-   * @default - sum over 5 minutes
-   */
-  metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-
-  /**
-   * Requests the endpoint's models answered with a 4xx.
-   * @default - sum over 5 minutes
-   */
-  metricInvocation4XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-
-  /**
-   * Requests the endpoint's models failed (non-2xx, socket errors, timeouts).
-   * @default - sum over 5 minutes
-   */
-  metricModelErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
-
-  /**
-   * The endpoint's model latency, in microseconds.
-   * @default - p99 over 5 minutes
-   */
-  metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /** Attributes to import an endpoint. */
@@ -302,7 +268,7 @@ export interface ModelEndpointAttributes {
   readonly variantNames?: string[];
 }
 
-/** An `AWS/SageMaker` metric of an endpoint or of one of its variants; latency defaults to p99, counts to sums. */
+/** An `AWS/SageMaker` metric of one of an endpoint's variants; latency defaults to p99, counts to sums. */
 function sageMakerMetric(metricName: string, dimensionsMap: Record<string, string>, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: 'AWS/SageMaker',
@@ -366,30 +332,6 @@ export abstract class ModelEndpointBase extends Resource implements IModelEndpoi
       ]);
     }
     return new EndpointVariant(this, variantName);
-  }
-
-  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return sageMakerMetric(metricName, { EndpointName: this.endpointName }, props);
-  }
-
-  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocations', props);
-  }
-
-  public metricInvocation5XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocation5XXErrors', props);
-  }
-
-  public metricInvocation4XXErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocation4XXErrors', props);
-  }
-
-  public metricModelErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('InvocationModelErrors', props);
-  }
-
-  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('ModelLatency', props);
   }
 
   /** The variants that publish metrics: the production variants, where known. */

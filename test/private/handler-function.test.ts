@@ -68,6 +68,9 @@ describe('the hooks\' bundles', () => {
 
   test('run as Lambda runs them: a CommonJS module whose handler answers and logs JSON', async () => {
     const written = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    // As HandlerFunction configures it (test/setup-env.ts silences the logs of other tests).
+    const silenced = process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
     try {
       // The bundle is CommonJS at a path known only at run time.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -79,6 +82,7 @@ describe('the hooks\' bundles', () => {
       ]);
     } finally {
       written.mockRestore();
+      process.env.POWERTOOLS_LOG_LEVEL = silenced;
     }
   });
 });
