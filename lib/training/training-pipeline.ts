@@ -599,8 +599,14 @@ export class TrainingPipeline extends TrainingPipelineBase {
     this.acknowledgeScopedWildcards(props);
 
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
-      alarmDescription: `A run of the modelship training pipeline for ${model} failed`,
-      metric: this.metricFailed({ period: Duration.minutes(5) }),
+      alarmDescription: `A run of the modelship training pipeline for ${model} failed or timed out`,
+      // A run past the workflow's timeout counts as timed out, not failed: both alarm.
+      metric: new cloudwatch.MathExpression({
+        expression: 'failed + timedOut',
+        usingMetrics: { failed: this.metricFailed(), timedOut: this.stateMachine.metricTimedOut() },
+        label: 'Failed or timed-out runs',
+        period: Duration.minutes(5),
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
