@@ -56,8 +56,10 @@ const isModuleBody = (frame: CallFrame) => frame.functionName === '' && frame.li
 
 export const ACTIVITIES = {
   gc: 'garbage collection',
-  transpile: 'TypeScript transpile (ts-node)',
+  transpile: "TypeScript transpile (the app's loader: ts-node or esbuild-register)",
+  sourceMaps: 'source maps (mapping stack traces to .ts, reading maps)',
   modules: 'module loading (read, compile, top-level code)',
+  nagModules: "module loading asked for by cdk-nag's rules (instanceof checks load each service's L1 module)",
   cfnValidate: 'CloudFormation Validate plugin (flag validateAgainstDefaultRules)',
   nag: 'cdk-nag AwsSolutions (validation plugin)',
   wildcards: 'acknowledge-wildcards (lib/private)',
@@ -72,7 +74,8 @@ export const ACTIVITIES = {
   other: 'other (start-up, exit, V8)',
 } as const;
 
-const TS_NODE_WRAPPERS = new Set(['m._compile', 'require.extensions.<computed>']);
+/** Loader frames that only wrap Node's own module compilation. */
+const LOADER_WRAPPERS = new Set(['m._compile', 'require.extensions.<computed>', 'Module._compile']);
 
 /**
  * The innermost frame that one of these rules matches names the activity; when two rules match
@@ -81,18 +84,23 @@ const TS_NODE_WRAPPERS = new Set(['m._compile', 'require.extensions.<computed>']
  */
 const RULES: FrameRule[] = [
   { activity: ACTIVITIES.gc, matches: (f) => f.functionName === '(garbage collector)' },
-  { activity: ACTIVITIES.transpile, matches: (f) => inPackage(f, 'typescript') || (inPackage(f, 'ts-node') && !TS_NODE_WRAPPERS.has(f.functionName)) },
+  {
+    activity: ACTIVITIES.transpile,
+    matches: (f) => inPackage(f, 'typescript') || inPackage(f, 'esbuild')
+      || ((inPackage(f, 'ts-node') || inPackage(f, 'esbuild-register') || inPackage(f, 'pirates')) && !LOADER_WRAPPERS.has(f.functionName)),
+  },
+  {
+    activity: ACTIVITIES.sourceMaps,
+    matches: (f) => f.url.startsWith('node:internal/source_map/') || (inPackage(f, '@cspotcode/source-map-support') && !f.functionName.includes('processEmitHook')),
+  },
   { activity: ACTIVITIES.tree, matches: (f, entry) => isModuleBody(f) && f.url.endsWith(entry) },
   { activity: ACTIVITIES.modules, matches: (f) => f.url.startsWith('node:internal/modules/') || isModuleBody(f) },
   { activity: ACTIVITIES.cfnValidate, matches: (f) => inPackage(f, '@aws/cloudformation-validate') || inCdkLib(f, 'core/lib/validation/cloudformation-validate-plugin') },
   { activity: ACTIVITIES.nag, matches: (f) => inPackage(f, 'cdk-nag') },
   { activity: ACTIVITIES.wildcards, matches: (f) => /\/lib\/private\/acknowledge-wildcards\.[jt]s$/.test(f.url) },
-  { activity: ACTIVITIES.bundling, matches: (f) => inPackage(f, 'esbuild') || f.url === 'node:child_process' || inCdkLib(f, 'aws-lambda-nodejs/lib/bundling') },
+  { activity: ACTIVITIES.bundling, matches: (f) => f.url === 'node:child_process' || inCdkLib(f, 'aws-lambda-nodejs/lib/bundling') },
   { activity: ACTIVITIES.assets, matches: (f) => inCdkLib(f, 'core/lib/asset-staging') || inCdkLib(f, 'core/lib/fs/') },
-  {
-    activity: ACTIVITIES.stackTraces,
-    matches: (f) => inCdkLib(f, 'core/lib/private/stack-trace') || (inPackage(f, '@cspotcode/source-map-support') && !f.functionName.includes('processEmitHook')),
-  },
+  { activity: ACTIVITIES.stackTraces, matches: (f) => inCdkLib(f, 'core/lib/private/stack-trace') },
   { activity: ACTIVITIES.prepare, matches: (f) => inCdkLib(f, 'core/lib/private/prepare-app') },
   { activity: ACTIVITIES.validations, matches: (f) => inCdkLib(f, 'core/lib/private/synthesis') && f.functionName === 'validateTree' },
   { activity: ACTIVITIES.templates, matches: (f) => inCdkLib(f, 'core/lib/private/synthesis') && f.functionName === 'synthesizeTree' },
@@ -132,6 +140,9 @@ export function attributeProfile(path: string, entry: string): ProfileBreakdown 
         if (activity) {
           break;
         }
+      }
+      if (activity === ACTIVITIES.modules && frames.some((f) => inPackage(f, 'cdk-nag'))) {
+        activity = ACTIVITIES.nagModules;
       }
       known = {
         activity: activity ?? ACTIVITIES.other,

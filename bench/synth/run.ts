@@ -227,6 +227,20 @@ function profileTable(breakdown: ProfileBreakdown, raw: ProfileBreakdown): strin
   return lines;
 }
 
+/** What the example app spends beyond the raw app, activity by activity, in profiled seconds. */
+function differenceLines(example: ProfileBreakdown, raw: ProfileBreakdown): string[] {
+  const rawBy = new Map(raw.activities.map((a) => [a.activity, a.ms]));
+  const extra = example.activities
+    .map((a) => ({ activity: a.activity, ms: a.ms - (rawBy.get(a.activity) ?? 0) }))
+    .filter((d) => d.ms > 0)
+    .sort((a, b) => b.ms - a.ms);
+  const total = example.totalMs - raw.totalMs;
+  return [
+    `The example's profile is ${s(total)} s longer than the raw app's. The activities that make up that difference:`, '',
+    ...extra.slice(0, 10).map((d) => `- ${d.activity}: +${s(d.ms)} s (${(100 * d.ms / total).toFixed(0)}% of the difference)`), '',
+  ];
+}
+
 function report(main: Measurement, record: Measurement | undefined, example: Runner, machine: string, load: string): string[] {
   const lines = [
     '# Synth speed benchmark results', '',
@@ -256,6 +270,7 @@ function report(main: Measurement, record: Measurement | undefined, example: Run
       'loading; token resolution asked for by cdk-nag is cdk-nag); what no narrower rule claims goes to the synthesis',
       'phase it ran in. Profiled runs are slower than plain ones; read shares, not seconds.', '',
       ...profileTable(ex, raw), '',
+      ...differenceLines(ex, raw),
       `Token resolution (aws-cdk-lib's resolver, whoever asked): example ${s(ex.tokenResolutionMs)} s (${(100 * ex.tokenResolutionMs / ex.totalMs).toFixed(1)}%), raw ${s(raw.tokenResolutionMs)} s (${(100 * raw.tokenResolutionMs / raw.totalMs).toFixed(1)}%).`, '',
       'Hottest functions of the example app (self time):', '',
       ...ex.hottest.map((h) => `- ${s(h.ms)} s \`${h.frame}\``), '',
