@@ -209,6 +209,10 @@ function profileRun(runner: Runner, launch: CliLaunch, context: Record<string, u
   return attributeProfile(join(profileDir, file), runner.entry);
 }
 
+const metTarget = (m: Measurement) => m.wallRatio.ratio <= TARGET_RATIO;
+/** Under the target with the whole interval and in CPU time too. */
+const metClearly = (m: Measurement) => m.wallRatio.high <= TARGET_RATIO && m.cpuRatio.ratio <= TARGET_RATIO;
+
 const s = (ms: number) => (ms / 1000).toFixed(2);
 const x = (r: number) => `${r.toFixed(2)}x`;
 const interval = (m: MedianInterval) => `${s(m.median)} [${s(m.low)}, ${s(m.high)}]`;
@@ -286,7 +290,7 @@ function report(main: Measurement, record: Measurement | undefined, example: Run
     `| wall time (s) | ${interval(main.example.wallMs)} | ${interval(main.raw.wallMs)} | **${x(main.wallRatio.ratio)}** [${x(main.wallRatio.low)}, ${x(main.wallRatio.high)}] | ${x(main.wallRatio.pairedMedian.median)} [${x(main.wallRatio.pairedMedian.low)}, ${x(main.wallRatio.pairedMedian.high)}] |`,
     `| CPU time, user + system (s) | ${interval(main.example.cpuMs)} | ${interval(main.raw.cpuMs)} | ${x(main.cpuRatio.ratio)} [${x(main.cpuRatio.low)}, ${x(main.cpuRatio.high)}] | ${x(main.cpuRatio.pairedMedian.median)} [${x(main.cpuRatio.pairedMedian.low)}, ${x(main.cpuRatio.pairedMedian.high)}] |`,
     '',
-    `Target: wall-time ratio ≤ ${TARGET_RATIO}x. Met: ${main.wallRatio.ratio <= TARGET_RATIO ? 'yes' : 'no'}.`, '',
+    `Target: wall-time ratio of medians ≤ ${TARGET_RATIO}x. Met: ${metTarget(main) ? 'yes' : 'no'} (${x(main.wallRatio.ratio)}; its interval reaches ${x(main.wallRatio.high)}; the CPU-time ratio, which machine load disturbs less, is ${x(main.cpuRatio.ratio)})${metTarget(main) && !metClearly(main) ? ': at the threshold rather than clearly under it' : ''}.`, '',
   ];
   if (main.profiles) {
     const { example: ex, raw } = main.profiles;
@@ -309,7 +313,7 @@ function report(main: Measurement, record: Measurement | undefined, example: Run
       `${record.pairs} pairs; the raw app reproduces this assembly (bundled assets included).`, '',
       '| | example app | raw app | ratio of medians [bootstrap 95%] |', '|---|---|---|---|',
       `| wall time (s) | ${interval(record.example.wallMs)} | ${interval(record.raw.wallMs)} | ${x(record.wallRatio.ratio)} [${x(record.wallRatio.low)}, ${x(record.wallRatio.high)}] |`,
-      `| CPU time (s) | ${interval(record.example.cpuMs)} | ${interval(record.raw.cpuMs)} | ${x(record.cpuRatio.ratio)} [${x(record.cpuRatio.low)}, ${x(record.cpuRatio.high)}] |`, '',
+      `| CPU time of the app's process (s; esbuild runs in child processes, not counted) | ${interval(record.example.cpuMs)} | ${interval(record.raw.cpuMs)} | ${x(record.cpuRatio.ratio)} [${x(record.cpuRatio.low)}, ${x(record.cpuRatio.high)}] |`, '',
     );
   }
   return lines;
@@ -339,7 +343,8 @@ function main(): void {
       loadAverageBefore: load,
       exampleCommand: argv.join(' '),
       targetRatio: TARGET_RATIO,
-      met: mainMeasurement.wallRatio.ratio <= TARGET_RATIO,
+      met: metTarget(mainMeasurement),
+      metClearly: metClearly(mainMeasurement),
       withoutBundling: { ...rest, profiles },
       withBundling: record,
       activities: Object.values(ACTIVITIES),
