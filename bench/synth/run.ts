@@ -5,10 +5,7 @@
  * manifests. Both run alternately as fresh processes with the environment and context the CDK CLI
  * gives an app (asked of the CLI itself), each a full cold synthesis; a CPU profile of each says
  * where the time goes. Run: `npm run bench:synth`.
- *
- * By default Lambda bundling is skipped (context `aws:cdk:bundling-stacks: []`): the handlers are
- * to ship prebuilt, and once they do the context changes nothing. The app as it bundles today is
- * measured too, with fewer pairs, for the record (BENCH_BUNDLING_PAIRS=0 skips it).
+ * The handlers ship prebuilt (`npm run bundle`, run by `prebench:synth`), so neither app bundles.
  */
 import { spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -20,7 +17,6 @@ import { ACTIVITIES, attributeProfile, ProfileBreakdown } from './profile';
 import { compareAssemblies, countResources, writeRawApp } from './raw-app';
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 15);
-const BUNDLING_PAIRS = Number(process.env.BENCH_BUNDLING_PAIRS ?? 5);
 const TARGET_RATIO = 1.5;
 const BOOTSTRAP_RESAMPLES = 4000;
 const repo = join(__dirname, '..', '..');
@@ -135,7 +131,6 @@ function ratioOf(example: readonly number[], raw: readonly number[], seed: numbe
 }
 
 interface Measurement {
-  readonly bundling: boolean;
   readonly pairs: number;
   readonly stacks: number;
   readonly resources: number;
@@ -144,13 +139,13 @@ interface Measurement {
   readonly wallRatio: Ratio;
   readonly cpuRatio: Ratio;
   readonly runs: { readonly example: RunResult[]; readonly raw: RunResult[] };
-  readonly profiles?: { readonly example: ProfileBreakdown; readonly raw: ProfileBreakdown };
+  readonly profiles: { readonly example: ProfileBreakdown; readonly raw: ProfileBreakdown };
 }
 
 /** Synthesizes the example, generates and checks the raw app, then alternates the two. */
-function measure(bundling: boolean, pairs: number, launch: CliLaunch, example: Runner, work: string, profile: boolean): Measurement {
-  const context = bundling ? launch.context : { ...launch.context, 'aws:cdk:bundling-stacks': [] };
-  const dir = join(work, bundling ? 'bundling' : 'no-bundling');
+function measure(pairs: number, launch: CliLaunch, example: Runner, work: string): Measurement {
+  const { context } = launch;
+  const dir = join(work, 'runs');
   const original = join(dir, 'original.out');
   const rawOut = join(dir, 'raw.out');
   const exampleOut = join(dir, 'example.out');
@@ -175,17 +170,16 @@ function measure(bundling: boolean, pairs: number, launch: CliLaunch, example: R
     if (!first) {
       runs.example.push(runApp(example, launch, context, exampleOut, work));
     }
-    process.stderr.write(`  ${bundling ? 'bundling' : 'no bundling'} pair ${i + 1}/${pairs}: example ${runs.example[i].wallMs.toFixed(0)} ms, raw ${runs.raw[i].wallMs.toFixed(0)} ms\n`);
+    process.stderr.write(`  pair ${i + 1}/${pairs}: example ${runs.example[i].wallMs.toFixed(0)} ms, raw ${runs.raw[i].wallMs.toFixed(0)} ms\n`);
   }
   // Not compared file by file: EndpointModel.latestApproved puts the synthesis time into its lookup.
   if (countResources(exampleOut).resources !== countResources(original).resources) {
     throw new Error("the example app's assembly changed between runs");
   }
-  const profiles = profile ? { example: profileRun(example, launch, context, dir, work), raw: profileRun(raw, launch, context, dir, work) } : undefined;
+  const profiles = { example: profileRun(example, launch, context, dir, work), raw: profileRun(raw, launch, context, dir, work) };
   const wall = (r: RunResult[]) => r.map((x) => x.wallMs);
   const cpu = (r: RunResult[]) => r.map((x) => x.cpuMs);
   return {
-    bundling,
     pairs,
     ...countResources(original),
     example: { wallMs: medianInterval(wall(runs.example))!, cpuMs: medianInterval(cpu(runs.example))! },
@@ -271,7 +265,7 @@ function differenceLines(example: ProfileBreakdown, raw: ProfileBreakdown): stri
   ];
 }
 
-function report(main: Measurement, record: Measurement | undefined, example: Runner, machine: string, load: string): string[] {
+function report(main: Measurement, example: Runner, machine: string, load: string): string[] {
   const lines = [
     '# Synth speed benchmark results', '',
     `Measured ${new Date().toISOString()} on ${machine} (load average before the run: ${load}).`,
@@ -283,7 +277,8 @@ function report(main: Measurement, record: Measurement | undefined, example: Run
     'manifests equal; both synthesize with the context and environment the CDK CLI gives an app, so both run',
     'aws-cdk-lib\'s CloudFormation Validate plugin (cdk.json flag `@aws-cdk/core:validateAgainstDefaultRules`);',
     'only the example runs cdk-nag (registered by `bin/app.ts`).', '',
-    `## Without on-synth Lambda bundling (context \`aws:cdk:bundling-stacks: []\`)`, '',
+    'The Lambda handlers ship prebuilt (`npm run bundle`), so neither app bundles during synthesis.', '',
+    '## Synthesis time', '',
     `${main.pairs} pairs after a warm-up pair, alternating which app runs first. Medians with distribution-free 95% intervals.`, '',
     '| | example app | raw app | ratio of medians [bootstrap 95%] | median of paired ratios [95%] |',
     '|---|---|---|---|---|',
@@ -292,30 +287,19 @@ function report(main: Measurement, record: Measurement | undefined, example: Run
     '',
     `Target: wall-time ratio of medians ≤ ${TARGET_RATIO}x. Met: ${metTarget(main) ? 'yes' : 'no'} (${x(main.wallRatio.ratio)}; its interval reaches ${x(main.wallRatio.high)}; the CPU-time ratio, which machine load disturbs less, is ${x(main.cpuRatio.ratio)})${metTarget(main) && !metClearly(main) ? ': at the threshold rather than clearly under it' : ''}.`, '',
   ];
-  if (main.profiles) {
-    const { example: ex, raw } = main.profiles;
-    lines.push(
-      '## Where the time goes (one `--cpu-prof` run of each)', '',
-      'Each sample goes to the innermost frame that names an activity (a `require` made while cdk-nag runs is module',
-      'loading; token resolution asked for by cdk-nag is cdk-nag); what no narrower rule claims goes to the synthesis',
-      'phase it ran in. Profiled runs are slower than plain ones; read shares, not seconds.', '',
-      ...profileTable(ex, raw), '',
-      ...differenceLines(ex, raw),
-      `Token resolution (aws-cdk-lib's resolver, whoever asked): example ${s(ex.tokenResolutionMs)} s (${(100 * ex.tokenResolutionMs / ex.totalMs).toFixed(1)}%), raw ${s(raw.tokenResolutionMs)} s (${(100 * raw.tokenResolutionMs / raw.totalMs).toFixed(1)}%).`, '',
-      'Hottest functions of the example app (self time):', '',
-      ...ex.hottest.map((h) => `- ${s(h.ms)} s \`${h.frame}\``), '',
-      ...EXPLANATION,
-    );
-  }
-  if (record) {
-    lines.push(
-      '## With on-synth Lambda bundling, for the record (the CLI default, `aws:cdk:bundling-stacks: ["**"]`)', '',
-      `${record.pairs} pairs; the raw app reproduces this assembly (bundled assets included).`, '',
-      '| | example app | raw app | ratio of medians [bootstrap 95%] |', '|---|---|---|---|',
-      `| wall time (s) | ${interval(record.example.wallMs)} | ${interval(record.raw.wallMs)} | ${x(record.wallRatio.ratio)} [${x(record.wallRatio.low)}, ${x(record.wallRatio.high)}] |`,
-      `| CPU time of the app's process (s; esbuild runs in child processes, not counted) | ${interval(record.example.cpuMs)} | ${interval(record.raw.cpuMs)} | ${x(record.cpuRatio.ratio)} [${x(record.cpuRatio.low)}, ${x(record.cpuRatio.high)}] |`, '',
-    );
-  }
+  const { example: ex, raw } = main.profiles;
+  lines.push(
+    '## Where the time goes (one `--cpu-prof` run of each)', '',
+    'Each sample goes to the innermost frame that names an activity (a `require` made while cdk-nag runs is module',
+    'loading; token resolution asked for by cdk-nag is cdk-nag); what no narrower rule claims goes to the synthesis',
+    'phase it ran in. Profiled runs are slower than plain ones; read shares, not seconds.', '',
+    ...profileTable(ex, raw), '',
+    ...differenceLines(ex, raw),
+    `Token resolution (aws-cdk-lib's resolver, whoever asked): example ${s(ex.tokenResolutionMs)} s (${(100 * ex.tokenResolutionMs / ex.totalMs).toFixed(1)}%), raw ${s(raw.tokenResolutionMs)} s (${(100 * raw.tokenResolutionMs / raw.totalMs).toFixed(1)}%).`, '',
+    'Hottest functions of the example app (self time):', '',
+    ...ex.hottest.map((h) => `- ${s(h.ms)} s \`${h.frame}\``), '',
+    ...EXPLANATION,
+  );
   return lines;
 }
 
@@ -332,10 +316,9 @@ function main(): void {
     const launch = cliLaunch(work);
     const argv = appCommand();
     const example: Runner = { name: 'example app', argv, entry: relative(repo, join(repo, argv[argv.length - 1])) };
-    const mainMeasurement = measure(false, PAIRS, launch, example, work, true);
-    const record = BUNDLING_PAIRS > 0 ? measure(true, BUNDLING_PAIRS, launch, example, work, false) : undefined;
+    const mainMeasurement = measure(PAIRS, launch, example, work);
     const machine = `${process.platform} ${process.arch}, Node.js ${process.version}, ${cpus().length} CPUs`;
-    const lines = report(mainMeasurement, record, example, machine, load);
+    const lines = report(mainMeasurement, example, machine, load);
     const { profiles, ...rest } = mainMeasurement;
     writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify({
       measuredAt: new Date().toISOString(),
@@ -345,8 +328,7 @@ function main(): void {
       targetRatio: TARGET_RATIO,
       met: metTarget(mainMeasurement),
       metClearly: metClearly(mainMeasurement),
-      withoutBundling: { ...rest, profiles },
-      withBundling: record,
+      measurement: { ...rest, profiles },
       activities: Object.values(ACTIVITIES),
     }, null, 2)}\n`);
     writeFileSync(join(__dirname, 'results.md'), `${lines.join('\n')}\n`);
