@@ -64,4 +64,5 @@ export type {
   PrimaryMetricSpec, ProgressivePolicySpec, RolloutState, VariantCounts,
 } from './release/rollout-types';
 export type { AuditAction, AuditEntry } from './release/rollout-record';
+export type { ManualAction } from './release/decide';
 export type { HookAnswer, HookKind, HookPayload } from './release/hook-payload';

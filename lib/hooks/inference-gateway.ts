@@ -6,6 +6,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -292,9 +293,9 @@ export class InferenceGateway extends InferenceGatewayBase {
   /** The HTTP API's id. */
   public readonly apiId: string;
   /** The function behind `POST /invocations`. */
-  public readonly invokeHandler: HandlerFunction;
+  public readonly invokeFunction: lambda.Function;
   /** The function behind `POST /outcomes`. */
-  public readonly outcomeHandler: HandlerFunction;
+  public readonly outcomeFunction: lambda.Function;
   /** The secret that signs inference ids. */
   public readonly signingKey: secretsmanager.Secret;
   /** Counts each outcome once per inference id and type. */
@@ -355,7 +356,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       outcomeTableName: this.outcomeTable.tableName,
     };
     const environment = { [GATEWAY_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) };
-    this.invokeHandler = new HandlerFunction(this, 'Invoke', {
+    const invokeHandler = new HandlerFunction(this, 'Invoke', {
       hook: 'gateway-invoke',
       description: `POST /invocations of the inference gateway of ${props.endpoint.endpointName}`,
       memorySize: props.memorySize ?? 1024,
@@ -363,15 +364,17 @@ export class InferenceGateway extends InferenceGatewayBase {
       timeout: Duration.seconds(29),
       environment,
     });
-    this.outcomeHandler = new HandlerFunction(this, 'Outcome', {
+    const outcomeHandler = new HandlerFunction(this, 'Outcome', {
       hook: 'gateway-outcome',
       description: `POST /outcomes of the inference gateway of ${props.endpoint.endpointName}`,
       timeout: Duration.seconds(10),
       environment,
     });
+    this.invokeFunction = invokeHandler.function;
+    this.outcomeFunction = outcomeHandler.function;
     this.grantHandlers();
-    this.logStore.addSource(`${id}Invocations`, this.invokeHandler.logGroup);
-    this.logStore.addSource(`${id}Outcomes`, this.outcomeHandler.logGroup);
+    this.logStore.addSource(`${id}Invocations`, invokeHandler.logGroup);
+    this.logStore.addSource(`${id}Outcomes`, outcomeHandler.logGroup);
 
     this.accessLog = new logs.LogGroup(this, 'AccessLog', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
     this.api = new apigwv2.HttpApi(this, 'Api', {
@@ -403,21 +406,21 @@ export class InferenceGateway extends InferenceGatewayBase {
     this.api.addRoutes({
       path: '/invocations',
       methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Invoke', this.invokeHandler.function),
+      integration: new HttpLambdaIntegration('Invoke', this.invokeFunction),
     });
     this.api.addRoutes({
       path: '/outcomes',
       methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Outcome', this.outcomeHandler.function),
+      integration: new HttpLambdaIntegration('Outcome', this.outcomeFunction),
     });
   }
 
   private grantHandlers(): void {
-    const invoke = this.invokeHandler.function;
+    const invoke = this.invokeFunction;
     this.endpoint.grantInvoke(invoke);
     invoke.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DescribeEndpoint'], resources: [this.endpoint.endpointArn] }));
     this.signingKey.grantRead(invoke);
-    const outcome = this.outcomeHandler.function;
+    const outcome = this.outcomeFunction;
     this.signingKey.grantRead(outcome);
     this.outcomeTable.grant(outcome, 'dynamodb:PutItem');
     this.encryptionKey.grantEncryptDecrypt(outcome);

@@ -187,7 +187,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
     this.table.encryptionKey?.grantEncryptDecrypt(grantee);
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      // ListTags: the CLI asks for a reason and a confirmation on endpoints tagged as production.
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       resourceArns: [this.endpoint.endpointArn],
     });
   }
@@ -250,7 +251,7 @@ export class ReleaseController extends ReleaseControllerBase {
   /** The rollout item and its audit trail (`pk` endpoint name, `sk` `ROLLOUT` or `AUDIT#...`). */
   public readonly table: dynamodb.Table;
   /** The controller function. */
-  public readonly handler: HandlerFunction;
+  public readonly function: lambda.Function;
   /** The schedule that runs a tick every evaluation interval. */
   public readonly schedule: events.Rule;
   /** The bus decisions are published to. */
@@ -307,7 +308,7 @@ export class ReleaseController extends ReleaseControllerBase {
         : Object.fromEntries(Object.entries(props.metrics!).map(([variant, metrics]) => [variant, metricSpecs(metrics)])),
       metricLagSeconds: metricLag.toSeconds(),
     };
-    this.handler = new HandlerFunction(this, 'Controller', {
+    this.function = new HandlerFunction(this, 'Controller', {
       hook: 'release-controller',
       description: `Moves the traffic of ${this.endpoint.endpointName} by policy ${this.policyHash}`,
       // Room for the hooks (at their longest allowed timeout when it is a token), the metric reads and the retries of one tick.
@@ -315,8 +316,8 @@ export class ReleaseController extends ReleaseControllerBase {
       environment: { [CONTROLLER_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) },
       // One tick at a time: overlapping ticks would only lose their conditional writes.
       reservedConcurrentExecutions: 1,
-    });
-    const fn = this.handler.function;
+    }).function;
+    const fn = this.function;
     this.grantController(props);
 
     this.schedule = new events.Rule(this, 'Schedule', {
@@ -335,7 +336,7 @@ export class ReleaseController extends ReleaseControllerBase {
   }
 
   private grantController(props: ReleaseControllerProps): void {
-    const fn = this.handler.function;
+    const fn = this.function;
     this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
     this.table.encryptionKey?.grantEncryptDecrypt(fn);
     fn.addToRolePolicy(new iam.PolicyStatement({

@@ -7,7 +7,7 @@ import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runt
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
 import { ModelshipError } from '../../lib/runtime/errors';
 import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
-import { HandlerFunction } from '../../lib/private/handler-function';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { nagFindings, problemsOf, testStack } from '../helpers';
 
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn';
@@ -29,8 +29,8 @@ function fixture(extra: Partial<InferenceGatewayProps> = {}) {
 }
 
 /** The settings a gateway's handler receives, as its template renders them (JSON with references joined in). */
-function settingsOf(stack: Stack, handler: HandlerFunction): string {
-  const fn = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(handler.function.node.defaultChild as never)];
+function settingsOf(stack: Stack, handler: lambda.Function): string {
+  const fn = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(handler.node.defaultChild as never)];
   return JSON.stringify(fn.Properties.Environment.Variables[GATEWAY_SETTINGS_VARIABLE]).replace(/\\"/g, '"');
 }
 
@@ -56,13 +56,13 @@ describe('InferenceGateway with default settings', () => {
   });
 
   test('hands both handlers the same settings, with the endpoint\'s variants and model versions', () => {
-    const json = settingsOf(stack, gateway.invokeHandler);
+    const json = settingsOf(stack, gateway.invokeFunction);
     for (const expected of ['"endpointName":"churn-ab"', '"variants":["baseline","candidate"]', `"baseline":"${PACKAGE}/1"`, `"candidate":"${PACKAGE}/2"`,
       '"maxPayloadBytes":1048576', '"weightsTtlSeconds":10', '"assignmentSalt":"churn-ab"', '"bodySampleRate":0.1', '"redactFields":[]',
       '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800']) {
       expect(json).toContain(expected);
     }
-    expect(settingsOf(stack, gateway.outcomeHandler)).toEqual(json);
+    expect(settingsOf(stack, gateway.outcomeFunction)).toEqual(json);
   });
 
   test('keeps the signing key in an encrypted secret and counts outcomes in an encrypted table with a TTL', () => {
@@ -82,7 +82,7 @@ describe('InferenceGateway with default settings', () => {
 
   test('ships both handlers\' record lines to the log store', () => {
     template.resourceCountIs('AWS::Logs::SubscriptionFilter', 2);
-    for (const handler of [gateway.invokeHandler, gateway.outcomeHandler]) {
+    for (const handler of [gateway.invokeFunction, gateway.outcomeFunction]) {
       template.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
         LogGroupName: { Ref: stack.getLogicalId(handler.logGroup.node.defaultChild as never) },
         FilterPattern: RECORD_FILTER_PATTERN,
@@ -91,7 +91,7 @@ describe('InferenceGateway with default settings', () => {
   });
 
   test('lets the invocation handler invoke and describe only its endpoint and read the key', () => {
-    const statements = stack.resolve((gateway.invokeHandler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    const statements = stack.resolve((gateway.invokeFunction.role!.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'],
@@ -102,7 +102,7 @@ describe('InferenceGateway with default settings', () => {
   });
 
   test('lets the outcome handler only put items into its table and read the key', () => {
-    const statements = stack.resolve((gateway.outcomeHandler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    const statements = stack.resolve((gateway.outcomeFunction.role!.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
       ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
@@ -177,7 +177,7 @@ describe('InferenceGateway options', () => {
       bodySampleRate: 0.5, redactFields: ['email'], maxPayloadSize: Size.kibibytes(64), weightsCacheTtl: Duration.seconds(30),
       outcomeWindow: Duration.days(30), assignmentSalt: 'exp-2', maxRecordedBodySize: Size.kibibytes(8), throttle: { rateLimit: 50, burstLimit: 20 },
     });
-    const json = settingsOf(stack, gateway.invokeHandler);
+    const json = settingsOf(stack, gateway.invokeFunction);
     for (const expected of ['"bodySampleRate":0.5', '"redactFields":["email"]', '"maxPayloadBytes":65536', '"weightsTtlSeconds":30',
       '"outcomeWindowSeconds":2592000', '"assignmentSalt":"exp-2"', '"maxRecordedBodyBytes":8192']) {
       expect(json).toContain(expected);
@@ -210,7 +210,7 @@ describe('InferenceGateway options', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'Rate' }, ThrottlingBurstLimit: { Ref: 'Burst' } } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: { Ref: 'Issuer' }, Audience: ['client'] } });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: { Ref: 'Memory' } });
-    const json = settingsOf(stack, gateway.invokeHandler);
+    const json = settingsOf(stack, gateway.invokeFunction);
     for (const [setting, parameterId] of [['bodySampleRate', 'SampleRate'], ['maxPayloadBytes', 'MaxPayload'], ['maxRecordedBodyBytes', 'MaxRecorded'],
       ['weightsTtlSeconds', 'WeightsTtl'], ['outcomeWindowSeconds', 'OutcomeWindow']]) {
       expect(json).toMatch(new RegExp(`"${setting}":",\\{"Ref":"${parameterId}"\\},"`));
@@ -222,7 +222,7 @@ describe('InferenceGateway options', () => {
     const stack = testStack();
     const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Imported', { endpointName: 'legacy', variantNames: ['a', 'b'] });
     const gateway = new InferenceGateway(stack, 'Gateway', { endpoint });
-    expect(settingsOf(stack, gateway.invokeHandler)).toContain('"variants":["a","b"],"modelVersions":{}');
+    expect(settingsOf(stack, gateway.invokeFunction)).toContain('"variants":["a","b"],"modelVersions":{}');
   });
 
   test('rejects bad settings, naming each property, its range and the value', () => {

@@ -80,7 +80,7 @@ describe('ReleaseController', () => {
   });
 
   test('may change only its endpoint\'s weights, invoke only its hooks, and read only its alarms', () => {
-    const policy = stack.resolve((controller.handler.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument);
+    const policy = stack.resolve((controller.function.role!.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument);
     const byAction = (action: string) => policy.Statement.filter((s: { Action: string | string[] }) => [s.Action].flat().includes(action));
     expect(byAction('sagemaker:UpdateEndpointWeightsAndCapacities')).toEqual([expect.objectContaining({
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sagemaker:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint/churn-ab']] },
@@ -116,7 +116,7 @@ describe('ReleaseController grants and validation', () => {
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
-      ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
     ]);
   });
 
@@ -243,7 +243,7 @@ describe('ReleaseController imported from another stack', () => {
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
-      ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
     ]);
     expect(JSON.stringify(statements[0].Resource)).toContain(':table/modelship-rollouts-churn-ab');
     expect(statements[1].Resource).toBe(key.keyArn);
