@@ -9,13 +9,17 @@ import tseslint from 'typescript-eslint';
 // - constructs reference handler code by path, never by import; nothing imports bin/.
 const RUNTIME_CODE = ['lib/runtime/**/*.ts', 'lib/*/runtime/**/*.ts', 'lib/release/**/*.ts', 'lib/cli/**/*.ts', 'lambda/**/*.ts'];
 const RUNTIME_FOLDERS = ['**/lib/runtime/**', '**/lib/*/runtime/**', '**/lib/release/**'];
+const SYNTH_PACKAGES = ['aws-cdk-lib', 'constructs', 'cdk-nag'];
 const CDK_IMPORTS = {
-  paths: [
-    { name: 'aws-cdk-lib', message: 'runtime code (Lambda, CLI) must not load aws-cdk-lib' },
-    { name: 'constructs', message: 'runtime code (Lambda, CLI) must not load constructs' },
-  ],
-  patterns: [{ group: ['aws-cdk-lib/*'], message: 'runtime code (Lambda, CLI) must not load aws-cdk-lib' }],
+  paths: SYNTH_PACKAGES.map((name) => ({ name, message: `runtime code (Lambda, CLI) must not load ${name}` })),
+  patterns: [{ group: [...SYNTH_PACKAGES.map((name) => `${name}/*`), '@aws-cdk/*'], message: 'runtime code (Lambda, CLI) must not load synth-time packages' }],
 };
+// import('aws-cdk-lib') and require('aws-cdk-lib') too, which no-restricted-imports does not see.
+const SYNTH_PACKAGE_SOURCE = `/^(${SYNTH_PACKAGES.join('|')}|@aws-cdk)(\\/|$)/`;
+const CDK_CALLS = [
+  { selector: `ImportExpression[source.value=${SYNTH_PACKAGE_SOURCE}]`, message: 'runtime code (Lambda, CLI) must not load synth-time packages' },
+  { selector: `CallExpression[callee.name='require'][arguments.0.value=${SYNTH_PACKAGE_SOURCE}]`, message: 'runtime code (Lambda, CLI) must not load synth-time packages' },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '**/*.js', '**/*.mjs'] },
@@ -44,13 +48,18 @@ export default tseslint.config(
             except: RUNTIME_FOLDERS,
             message: 'runtime code imports only runtime code and lib/release, never a construct or a synth-time helper.',
           },
+          {
+            target: ['lib/release/**'],
+            from: ['lib/*/runtime/**'],
+            message: 'lib/release is pure release logic: it imports no SDK adapter (they import it).',
+          },
           { target: ['lib/**'], from: ['lambda/**'], message: 'constructs reference handler code by path, never by import.' },
           { target: ['lib/**', 'lambda/**', 'test/**', 'bench/**'], from: ['bin/**'], message: 'bin/ only composes; nothing imports from it.' },
         ],
       }],
     },
   },
-  { files: RUNTIME_CODE, rules: { 'no-restricted-imports': ['error', CDK_IMPORTS] } },
+  { files: RUNTIME_CODE, rules: { 'no-restricted-imports': ['error', CDK_IMPORTS], 'no-restricted-syntax': ['error', ...CDK_CALLS] } },
   {
     files: ['lib/release/**/*.ts'],
     rules: {

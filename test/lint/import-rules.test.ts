@@ -32,6 +32,10 @@ describe('the import rules', () => {
     ['lib/release/planted.ts', "import { ModelEndpoint } from '../serving/model-endpoint';\nexport const x = ModelEndpoint;\n"],
     ['lib/serving/planted.ts', "import { handler } from '../../lambda/endpoint-check';\nexport const x = handler;\n"],
     ['test/planted.test.ts', "import '../bin/app';\n"],
+    ['lib/release/planted.ts', "import { RolloutStore } from '../hooks/runtime/rollout-store';\nexport const x = RolloutStore;\n"],
+    ['lib/cli/commands/planted.ts', "export const load = () => import('aws-cdk-lib');\n"],
+    ['lambda/gateway-invoke/planted.ts', "// eslint-disable-next-line @typescript-eslint/no-require-imports\nexport const s3 = require('aws-cdk-lib/aws-s3');\n"],
+    ['lib/hooks/runtime/planted.ts', "import { AwsSolutionsChecks } from 'cdk-nag';\nexport const x = AwsSolutionsChecks;\n"],
   ] as const;
   const allowed = [
     ['lambda/gateway-invoke/planted.ts', "import { decide } from '../../lib/release/decide';\nexport const x = decide;\n"],
@@ -46,9 +50,9 @@ describe('the import rules', () => {
 
   test('fails the lint on every planted forbidden import', () => {
     const failed = findings.slice(0, forbidden.length);
-    expect(failed).toHaveLength(9);
+    expect(failed).toHaveLength(13);
     for (const finding of failed) {
-      expect(finding.messages).toEqual([expect.stringMatching(/^(import-x\/no-restricted-paths|no-restricted-imports): /)]);
+      expect(finding.messages).toEqual([expect.stringMatching(/^(import-x\/no-restricted-paths|no-restricted-imports|no-restricted-syntax): /)]);
     }
   });
 
@@ -58,6 +62,10 @@ describe('the import rules', () => {
     expect(findings[5].messages[0]).toContain('lib/release is pure release logic: no AWS SDK');
     expect(findings[7].messages[0]).toContain('constructs reference handler code by path');
     expect(findings[8].messages[0]).toContain('nothing imports from it');
+    expect(findings[9].messages[0]).toContain('it imports no SDK adapter');
+    expect(findings[10].messages[0]).toContain('must not load synth-time packages');
+    expect(findings[11].messages[0]).toContain('must not load synth-time packages');
+    expect(findings[12].messages[0]).toContain('must not load cdk-nag');
   });
 
   test('lets runtime code, lib/release and constructs import what they may', () => {
