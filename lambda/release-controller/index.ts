@@ -74,8 +74,9 @@ async function notify(entry: AuditEntry): Promise<void> {
   if (settings.topicArn) {
     await sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: `modelship ${settings.endpointName}: ${entry.action}`.slice(0, 99), Message: detail }));
   }
-  if (entry.phase === 'promoted' || entry.phase === 'aborted') {
-    const payload = hookPayload(entry.phase === 'promoted' ? 'after-promotion' : 'after-abort', settings.endpointName, policy, entry);
+  // After-hooks hear of the promotion or abort itself, not of later entries of a finished rollout.
+  if (entry.action === 'promote' || entry.action === 'abort') {
+    const payload = hookPayload(entry.action === 'promote' ? 'after-promotion' : 'after-abort', settings.endpointName, policy, entry);
     await Promise.all(settings.afterHooks.map((functionName) => lambda.send(new InvokeCommand({
       FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)),
     }))));
@@ -103,7 +104,15 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   }
   const endpoint = await endpointNow();
   const inService = endpoint.status === 'InService';
-  if (entries.length === 0 && state.phase !== 'running' && (!inService || sameWeights(endpoint.weights, state.weights))) {
+  if (state.phase !== 'running' && inService && !sameWeights(endpoint.weights, state.weights)) {
+    // The endpoint's weights are not the rollout's (a change whose weights failed to apply, or a
+    // change made outside modelship): put the rollout's back, on the record.
+    entries.push({
+      atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'weights-restored', phase: state.phase, fromWeights: endpoint.weights, toWeights: state.weights,
+      reason: `the endpoint's weights ${JSON.stringify(endpoint.weights)} are not the ${state.phase} rollout's: applying ${JSON.stringify(state.weights)}`,
+    });
+  }
+  if (entries.length === 0 && state.phase !== 'running') {
     // Paused, waiting for approval or finished, with nothing to apply: no write, no audit entry.
     return { action: 'hold', state, weightsApplied: false };
   }

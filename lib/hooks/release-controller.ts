@@ -183,20 +183,22 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
    * and move the endpoint's weights.
    */
   public grantManualActions(grantee: iam.IGrantable): iam.Grant {
-    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
-    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
-    return iam.Grant.addToPrincipal({
+    const table = this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    const key = this.table.encryptionKey?.grantEncryptDecrypt(grantee);
+    const endpoint = iam.Grant.addToPrincipal({
       grantee,
       // ListTags: the CLI asks for a reason and a confirmation on endpoints tagged as production.
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       resourceArns: [this.endpoint.endpointArn],
     });
+    return (key ? table.combine(key) : table).combine(endpoint);
   }
 
   /** Lets the grantee read the rollout and its audit trail. */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    this.table.encryptionKey?.grantDecrypt(grantee);
-    return this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
+    const key = this.table.encryptionKey?.grantDecrypt(grantee);
+    const table = this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
+    return key ? key.combine(table) : table;
   }
 
   /** A rule for the controller's decisions (`detail-type` `Rollout <action>`), e.g. to page on aborts. */

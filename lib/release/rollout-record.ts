@@ -28,7 +28,7 @@ export interface RolloutRecord {
 }
 
 /** What an audit entry records. */
-export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'manual-shift' | `manual-${ManualAction}`;
+export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'weights-restored' | 'manual-shift' | `manual-${ManualAction}`;
 
 /** One decision or change, with its evidence. */
 export interface AuditEntry {

@@ -185,6 +185,26 @@ describe('the release controller tick', () => {
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 0 }, { VariantName: 'candidate', DesiredWeight: 100 }],
     });
+     // Restored on the record (the weights of a change that failed to apply move only with an entry),
+    // announced, but the after-promotion hooks ran with the promotion, not again.
+    expect(auditWrites()).toEqual([expect.objectContaining({
+      action: 'weights-restored', phase: 'promoted', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 },
+    })]);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+  });
+
+  test('a retried audit entry that an earlier attempt wrote counts as written, and the tick goes on to its events', async () => {
+    dynamodb.on(GetItemCommand).resolves({});
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: {}, v1: {} });
+    dynamodb.on(PutItemCommand, { Item: { sk: { S: 'ROLLOUT' } } } as never).resolves({});
+    dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    dynamodb.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk)' }).resolves({});
+    const result = await tick(NOW);
+    expect(result.action).toBe('hold');
+    expect(auditWrites().map((e) => e.action)).toEqual(['started', 'hold']);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 
   test('continues from the current weights when a deploy changed the policy, and records it', async () => {

@@ -1,6 +1,10 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import { AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem } from '../../release/rollout-record';
 
+function isConditionalFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+}
+
 /**
  * The rollout table as the controller and the CLI use it: a consistent read, a write that
  * succeeds only if nobody wrote since `expectedVersion` was read, and the audit trail.
@@ -26,17 +30,27 @@ export class RolloutStore {
       }));
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+      if (isConditionalFailure(error)) {
         return false;
       }
       throw error;
     }
   }
 
-  /** Appends audit entries; an entry is never overwritten. */
+  /**
+   * Appends audit entries; an entry is never overwritten. An entry already there was written by
+   * an earlier attempt of the same change (its key holds the rollout version the change wrote),
+   * so a retry counts it as appended.
+   */
   public async append(entries: readonly AuditEntry[]): Promise<void> {
     for (const entry of entries) {
-      await this.dynamodb.send(new PutItemCommand({ TableName: this.tableName, Item: auditToItem(entry), ConditionExpression: 'attribute_not_exists(sk)' }));
+      try {
+        await this.dynamodb.send(new PutItemCommand({ TableName: this.tableName, Item: auditToItem(entry), ConditionExpression: 'attribute_not_exists(sk)' }));
+      } catch (error) {
+        if (!isConditionalFailure(error)) {
+          throw error;
+        }
+      }
     }
   }
 
