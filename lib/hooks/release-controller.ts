@@ -17,7 +17,7 @@ import { RolloutPolicy } from '../release/rollout-policy';
 import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { gatewayMetrics, MetricSpec, VariantMetrics } from '../release/metric-queries';
-import { rolloutTableName } from '../release/rollout-record';
+import { AuditAction, rolloutTableName } from '../release/rollout-record';
 import { GATEWAY_METRICS } from './runtime/gateway-settings';
 import { IInferenceGateway } from './inference-gateway';
 
@@ -122,9 +122,9 @@ export interface ReleaseControllerProps {
 export interface DecisionRuleOptions extends events.OnEventOptions {
   /**
    * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'promote']`.
-   * @default - every decision and manual action
+   * @default - every entry the controller publishes: all but holds (the CLI's manual actions publish no events)
    */
-  readonly actions?: string[];
+  readonly actions?: AuditAction[];
 }
 
 /** What release managers, dashboards and alerting in other stacks need of a release controller. */

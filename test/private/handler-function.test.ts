@@ -1,6 +1,7 @@
-import { readFileSync, statSync, utimesSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'fs';
+import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BUNDLE_DIR, bundlesAreStale, hooks, REQUEST_PATH_HOOKS, REQUEST_PATH_LIMIT_KIB, SOURCE_SCHEME } from '../../lambda/bundle';
@@ -100,6 +101,20 @@ describe('HandlerFunction', () => {
     const hash = stack.resolve(code.s3Key).replace(/\.zip$/, '');
     const manifest = JSON.parse(readFileSync(join(assembly.directory, 'Hooks.assets.json'), 'utf8'));
     expect(resolve(assembly.directory, manifest.files[hash].source.path)).toBe(join(BUNDLE_DIR, 'training-gate'));
+  });
+
+  test('deploys the bundle without its source map', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'modelship-asset-'));
+    try {
+      const staging = new App({ outdir });
+      new HandlerFunction(new Stack(staging, 'Staged'), 'Gate', { hook: 'training-gate', description: 'gate' });
+      const staged = staging.synth().directory;
+      const assets = readdirSync(staged).filter((entry) => entry.startsWith('asset.'));
+      expect(assets).toHaveLength(1);
+      expect(readdirSync(join(staged, assets[0]))).toEqual(['index.js']);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   test('runs on the latest Node.js on ARM with JSON logs to its own log group', () => {
