@@ -60,8 +60,8 @@ export type {
 export { RolloutPolicy } from './release/rollout-policy';
 export type { BanditPolicyOptions, CommonPolicyOptions, ExperimentPolicyOptions, ProgressivePolicyOptions } from './release/rollout-policy';
 export type {
-  Action, BanditPolicySpec, CommonPolicySpec, Decision, Evidence, ExperimentPolicySpec, GuardrailSpec, Observation, Phase, PolicySpec,
-  PrimaryMetricSpec, ProgressivePolicySpec, RolloutState, VariantCounts,
+  Action, BanditPolicySpec, CommonPolicySpec, Evidence, ExperimentPolicySpec, GuardrailSpec, Phase, PolicySpec,
+  PrimaryMetricSpec, ProgressivePolicySpec, VariantCounts,
 } from './release/rollout-types';
 export type { AuditAction, AuditEntry } from './release/rollout-record';
 export type { ManualAction } from './release/decide';

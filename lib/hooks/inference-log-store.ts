@@ -11,7 +11,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../runtime/errors';
@@ -386,14 +386,15 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       extendedS3DestinationConfiguration: destination.extendedS3DestinationConfiguration,
     });
     destination.dependables?.forEach((dependable) => stream.node.addDependency(dependable));
-    // The only policy below this scope is the destination role's, and the only bucket it names is the records bucket.
+    // The only policy below this scope is the destination role's; its object wildcard is on the records bucket only.
+    const bucketId = (this.stack.resolve(this.bucket.bucketArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     acknowledgeExpectedWildcards(scope, [
       {
         finding: /^Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,
         reason: "Firehose's S3 destination role writes, lists and cleans up multipart uploads of the objects it generates, with the store key, in the records bucket only",
       },
       {
-        finding: /^Resource::<[A-Za-z0-9]+\.Arn>\/\*$/,
+        finding: new RegExp(`^Resource::<${escapeRegExp(bucketId)}\\.Arn>/\\*$`),
         reason: 'Firehose generates object names under the records and errors prefixes, whose date parts are only known at delivery; the grant is limited to the records bucket',
       },
     ]);
