@@ -47,12 +47,12 @@ export interface InferenceGatewayProps {
    */
   readonly throttle?: GatewayThrottle;
   /**
-   * Largest request body accepted (413 above it), 1 KiB-5 MiB.
+   * Largest request body accepted (413 above it), 1 KiB-5 MiB; a token must be in bytes (`Size.bytes(token)`).
    * @default Size.mebibytes(1)
    */
   readonly maxPayloadSize?: Size;
   /**
-   * How long the endpoint's weights are cached for sticky assignment, 1-300 s.
+   * How long the endpoint's weights are cached for sticky assignment, 1-300 s; a token must be in seconds.
    * @default Duration.seconds(10)
    */
   readonly weightsCacheTtl?: Duration;
@@ -72,12 +72,12 @@ export interface InferenceGatewayProps {
    */
   readonly redactFields?: string[];
   /**
-   * Recorded bodies larger than this are left out of the record, 1-100 KiB.
+   * Recorded bodies larger than this are left out of the record, 1-100 KiB; a token must be in bytes.
    * @default Size.kibibytes(64)
    */
   readonly maxRecordedBodySize?: Size;
   /**
-   * How long after a prediction its outcomes are accepted, 1 minute-90 days.
+   * How long after a prediction its outcomes are accepted, 1 minute-90 days; a token must be in seconds.
    * @default Duration.days(7)
    */
   readonly outcomeWindow?: Duration;
