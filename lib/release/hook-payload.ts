@@ -13,25 +13,34 @@ export type HookKind = 'before-step' | 'after-promotion' | 'after-abort';
  * asynchronously after a promotion or an abort and their answer is ignored.
  */
 export interface HookPayload {
+  /** The payload schema's version. */
   readonly schemaVersion: 1;
+  /** Which hook this call is: before a step, after a promotion or after an abort. */
   readonly hook: HookKind;
+  /** The endpoint whose rollout changes. */
   readonly endpointName: string;
   /** The baseline and candidate variant names. */
   readonly baseline: string;
+  /** The candidate variant's name. */
   readonly candidate: string;
   /** The weights before and after the change, in whole percent per variant. */
   readonly fromWeights: Readonly<Record<string, number>>;
+  /** The weights after the change, in whole percent per variant. */
   readonly toWeights: Readonly<Record<string, number>>;
   /** The decision's reason. */
   readonly reason: string;
-  /** The numbers behind the decision, when there are some. */
+  /** The numbers behind the decision, when there are some. @default - absent when the change has no evidence behind it */
   readonly evidence?: Evidence;
 }
 
 /** What a before-step hook answers: `pass: true` lets the step happen. */
 export interface HookAnswer {
+  /** Whether the step may happen; anything but `true` fails the hook. */
   readonly pass: boolean;
-  /** Why not, recorded in the audit trail when `pass` is false. */
+  /**
+   * Why not, recorded in the audit trail when `pass` is false.
+   * @default - the audit trail records that the hook did not answer `{ "pass": true }`
+   */
   readonly reason?: string;
 }
 

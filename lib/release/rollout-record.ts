@@ -12,18 +12,29 @@ import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollou
 
 /** A rollout as stored. */
 export interface RolloutRecord {
+  /** The endpoint whose traffic the rollout moves (the item's partition key). */
   readonly endpointName: string;
   /** Hash of the policy the state was last decided under. */
   readonly policyHash: string;
+  /** The policy the state was last decided under. */
   readonly policy: PolicySpec;
+  /** Where the rollout is: its phase, step and weights. */
   readonly state: RolloutState;
   /** Incremented by every write; writes are conditional on the version read. */
   readonly version: number;
+  /** When the item was last written (epoch ms). */
   readonly updatedAtMs: number;
+  /** Who last wrote it: `release-controller`, or the caller's ARN for a CLI action. */
   readonly updatedBy: string;
-  /** Where the controller reads each variant's counts, so other readers (the CLI) read the same. */
+  /**
+   * Where the controller reads each variant's counts, so other readers (the CLI) read the same.
+   * @default - absent in an item an earlier controller wrote: readers use the gateway's metrics
+   */
   readonly metrics?: Readonly<Record<string, VariantMetrics>>;
-  /** How far behind real time the controller's metric windows end, in seconds, so other readers use the same windows. */
+  /**
+   * How far behind real time the controller's metric windows end, in seconds, so other readers use the same windows.
+   * @default - absent in an item an earlier controller wrote: readers end the windows at the current time
+   */
   readonly metricLagSeconds?: number;
 }
 
@@ -32,17 +43,30 @@ export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' 
 
 /** One decision or change, with its evidence. */
 export interface AuditEntry {
+  /** The endpoint whose rollout the entry is about. */
   readonly endpointName: string;
+  /** When it happened (epoch ms). */
   readonly atMs: number;
   /** The rollout version this entry produced. */
   readonly version: number;
+  /** Who acted: `release-controller`, or the caller's ARN for a CLI action. */
   readonly actor: string;
+  /** What was decided or done. */
   readonly action: AuditAction;
+  /** Why, in a sentence a person reads. */
   readonly reason: string;
+  /** The rollout's phase after this entry. */
   readonly phase: Phase;
+  /** The weights before, in whole percent per variant (empty for `started`). */
   readonly fromWeights: Readonly<Record<string, number>>;
+  /** The weights after, in whole percent per variant. */
   readonly toWeights: Readonly<Record<string, number>>;
+  /** Hash of the policy in force (`none` for a CLI change to an endpoint without a rollout). */
   readonly policyHash: string;
+  /**
+   * The numbers behind the decision.
+   * @default - absent for entries not decided on metrics (e.g. `started`, `policy-changed`, the CLI's)
+   */
   readonly evidence?: Evidence;
   /** Its place among the entries one write made (one tick can record several). @default 0 */
   readonly sequence?: number;

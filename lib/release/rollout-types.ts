@@ -18,11 +18,11 @@ export interface PrimaryMetricSpec {
 
 /** Limits whose breach aborts a rollout at once. */
 export interface GuardrailSpec {
-  /** Largest acceptable share of failed invocations of the candidate (0-1). */
+  /** Largest acceptable share of failed invocations of the candidate (0-1). @default - no error-rate guardrail */
   readonly maxErrorRate?: number;
-  /** Largest acceptable p99 gateway latency of the candidate, in milliseconds. */
+  /** Largest acceptable p99 gateway latency of the candidate, in milliseconds. @default - no latency guardrail */
   readonly maxP99LatencyMs?: number;
-  /** CloudWatch alarms whose ALARM state aborts the rollout. */
+  /** CloudWatch alarms whose ALARM state aborts the rollout. @default - no alarm guardrail */
   readonly alarmNames?: readonly string[];
 }
 
@@ -32,7 +32,9 @@ export interface CommonPolicySpec {
   readonly baseline: string;
   /** The variant being rolled out or tested. */
   readonly candidate: string;
+  /** The business metric the rollout is decided on. */
   readonly metric: PrimaryMetricSpec;
+  /** Limits whose breach aborts at once (`{}` for none). */
   readonly guardrails: GuardrailSpec;
   /** Minutes between ticks (1-1440). */
   readonly evaluationIntervalMinutes: number;
@@ -50,6 +52,7 @@ export interface CommonPolicySpec {
 
 /** Shift traffic to the candidate step by step while the evidence allows. */
 export interface ProgressivePolicySpec extends CommonPolicySpec {
+  /** Which kind of policy this is. */
   readonly kind: 'progressive';
   /** Candidate weights in percent, strictly increasing, each 1-100, the last 100. */
   readonly steps: readonly number[];
@@ -61,6 +64,7 @@ export interface ProgressivePolicySpec extends CommonPolicySpec {
 
 /** An A/B test at a fixed split that ends with a winner, early if the evidence allows. */
 export interface ExperimentPolicySpec extends CommonPolicySpec {
+  /** Which kind of policy this is. */
   readonly kind: 'experiment';
   /** The candidate's weight in percent during the test (1-99). */
   readonly candidateWeight: number;
@@ -68,6 +72,7 @@ export interface ExperimentPolicySpec extends CommonPolicySpec {
 
 /** Weights follow each variant's probability of being best (Thompson sampling), with a floor. */
 export interface BanditPolicySpec extends CommonPolicySpec {
+  /** Which kind of policy this is. */
   readonly kind: 'bandit';
   /** Least weight each variant keeps while the test runs, in percent (0-50). */
   readonly floorPercent: number;
@@ -88,7 +93,7 @@ export interface VariantCounts {
   readonly valueSum: number;
   /** Sum of the squared outcome values (for the variance of a mean). */
   readonly valueSumOfSquares: number;
-  /** p99 gateway latency over the window, when known. */
+  /** p99 gateway latency over the window, when known. @default - absent when the window has no latency datapoint */
   readonly p99LatencyMs?: number;
 }
 
@@ -111,12 +116,15 @@ export type Phase = 'running' | 'paused' | 'awaiting-approval' | 'promoted' | 'a
 
 /** A rollout's state, as stored (without the store's bookkeeping). */
 export interface RolloutState {
+  /** Where the rollout is. */
   readonly phase: Phase;
   /** Index into the progressive policy's steps (0 for other kinds). */
   readonly step: number;
   /** Weights in whole percent per variant, summing to 100. */
   readonly weights: Readonly<Record<string, number>>;
+  /** When the rollout started (epoch ms): the rollout's counts run from it. */
   readonly startedAtMs: number;
+  /** When the current step began, or the rollout was last resumed, promoted or aborted (epoch ms): the step's counts and the max-duration clock run from it. */
   readonly stepStartedAtMs: number;
 }
 
@@ -125,23 +133,36 @@ export type Action = 'advance' | 'hold' | 'promote' | 'abort' | 'pause';
 
 /** The numbers behind a decision, kept in the audit trail. */
 export interface Evidence {
+  /** The baseline's counts in the window the test runs on (`testWindow`). */
   readonly baseline: VariantCounts;
+  /** The candidate's counts in the window the test runs on (`testWindow`). */
   readonly candidate: VariantCounts;
-  /** The candidate's relative lift estimate (candidate / baseline - 1), when defined. */
+  /**
+   * The candidate's relative lift estimate (candidate / baseline - 1), when defined.
+   * @default - absent when the test did not run or the baseline's mean is 0
+   */
   readonly lift?: number;
-  /** The test statistic and the threshold it is compared with. */
+  /** The test statistic and the threshold it is compared with. @default - absent when the test did not run or was not ready */
   readonly statistic?: number;
+  /** The threshold the statistic is compared with (1 / the test's alpha). @default - absent when `statistic` is */
   readonly threshold?: number;
-  /** Always-valid p-value, when the method defines one. */
+  /** Always-valid p-value, when the method defines one. @default - absent when the test did not run or was not ready */
   readonly pValue?: number;
-  /** Bandit: each variant's probability of being best. */
+  /**
+   * Bandit: each variant's probability of being best.
+   * @default - absent for other kinds of policy, and when a bandit's decision was taken before the test ran
+   */
   readonly probabilityBest?: Readonly<Record<string, number>>;
 }
 
 /** A tick's decision: the action, the state that follows and why. */
 export interface Decision {
+  /** What the tick does. */
   readonly action: Action;
+  /** The state that follows. */
   readonly state: RolloutState;
+  /** Why, in a sentence a person reads. */
   readonly reason: string;
+  /** The numbers behind the decision. */
   readonly evidence: Evidence;
 }

@@ -14,7 +14,9 @@ export const RECORD_FILTER_PATTERN = '{ $.recordType = "modelship.*" }';
 
 /** A prediction the gateway served or failed to serve. */
 export interface InferenceRecord {
+  /** Marks the line as an inference record; `RECORD_FILTER_PATTERN` selects on it. */
   readonly recordType: 'modelship.inference';
+  /** The record schema's version (`RECORD_SCHEMA_VERSION`) when it was written. */
   readonly schemaVersion: number;
   /** Unique per record: the inference id. Deduplicate on it downstream. */
   readonly recordId: string;
@@ -22,14 +24,21 @@ export interface InferenceRecord {
   readonly inferenceId: string;
   /** The id sent to SageMaker as `InferenceId`: joins the data-capture record's `eventMetadata.inferenceId`. */
   readonly captureId: string;
+  /** The endpoint the gateway serves. */
   readonly endpointName: string;
-  /** The production variant that served it, or the one it was sent to when it failed (absent when SageMaker routed a failed request). */
+  /**
+   * The production variant that served it, or the one it was sent to when it failed (absent when SageMaker routed a failed request).
+   * @default - absent when SageMaker routed a failed request
+   */
   readonly variant?: string;
-  /** The model version the variant serves (model package ARN or artifact version), if known. */
+  /**
+   * The model version the variant serves (model package ARN or artifact version), if known.
+   * @default - absent when the gateway does not know the variant's version
+   */
   readonly modelVersion?: string;
   /** How the variant was chosen. */
   readonly assignment: Assignment;
-  /** Keyed hash of the caller's unit id; the raw id is never recorded. */
+  /** Keyed hash of the caller's unit id; the raw id is never recorded. @default - absent when the request carried no `unitId` */
   readonly unitHash?: string;
   /** When the gateway received the request (ISO 8601). */
   readonly requestedAt: string;
@@ -39,29 +48,43 @@ export interface InferenceRecord {
   readonly modelLatencyMs: number;
   /** The HTTP status the gateway answered with. */
   readonly status: number;
-  /** SageMaker's error name when the invocation failed. */
+  /** SageMaker's error name when the invocation failed. @default - absent when the invocation succeeded */
   readonly error?: string;
   /** Whether the bodies were sampled for this record. */
   readonly bodiesSampled: boolean;
-  /** Whether a sampled body was left out for being larger than the gateway's limit. */
+  /** Whether a sampled body was left out for being larger than the gateway's limit. @default - absent when the bodies were not sampled */
   readonly bodiesTruncated?: boolean;
-  /** The request's model input, redacted; only when sampled. */
+  /**
+   * The request's model input, redacted; only when sampled.
+   * @default - absent when the bodies were not sampled or the input was left out for its size
+   */
   readonly request?: unknown;
-  /** The model's output, redacted; only when sampled. */
+  /**
+   * The model's output, redacted; only when sampled.
+   * @default - absent when the bodies were not sampled, the invocation failed or the output was left out for its size
+   */
   readonly response?: unknown;
 }
 
 /** A business outcome, counted once per inference id and outcome type. */
 export interface OutcomeRecord {
+  /** Marks the line as an outcome record; `RECORD_FILTER_PATTERN` selects on it. */
   readonly recordType: 'modelship.outcome';
+  /** The record schema's version (`RECORD_SCHEMA_VERSION`) when it was written. */
   readonly schemaVersion: number;
   /** Unique per record: `<inferenceId>#<outcomeType>`. */
   readonly recordId: string;
+  /** The signed inference id the outcome was reported for, as the caller sent it. */
   readonly inferenceId: string;
+  /** The endpoint the gateway serves. */
   readonly endpointName: string;
+  /** The production variant that served the inference, as signed into its id. */
   readonly variant: string;
+  /** The outcome's type as reported, e.g. `purchase`. */
   readonly outcomeType: string;
+  /** Whether the prediction led to a conversion, as reported. @default - absent when the report left it out */
   readonly converted?: boolean;
+  /** The outcome's numeric value (e.g. revenue), as reported. @default - absent when the report left it out */
   readonly value?: number;
   /** When the gateway issued the inference id (ISO 8601). */
   readonly issuedAt: string;
