@@ -19,17 +19,17 @@ export interface HookPayload {
   readonly hook: HookKind;
   /** The endpoint whose rollout changes. */
   readonly endpointName: string;
-  /** The baseline and candidate variant names. */
+  /** The baseline variant's name. */
   readonly baseline: string;
   /** The candidate variant's name. */
   readonly candidate: string;
-  /** The weights before and after the change, in whole percent per variant. */
+  /** The weights before the change, in whole percent per variant. */
   readonly fromWeights: Readonly<Record<string, number>>;
   /** The weights after the change, in whole percent per variant. */
   readonly toWeights: Readonly<Record<string, number>>;
   /** The decision's reason. */
   readonly reason: string;
-  /** The numbers behind the decision, when there are some. @default - absent when the change has no evidence behind it */
+  /** The numbers behind the decision. @default - absent when the change has no evidence behind it */
   readonly evidence?: Evidence;
 }
 
