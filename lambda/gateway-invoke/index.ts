@@ -10,6 +10,7 @@ import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
 import { isSampled, recordedBody, redactionSet, unitHashOf } from '../../lib/hooks/runtime/record-content';
 import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
 import { assignVariant, VariantWeight } from '../../lib/hooks/runtime/sticky-assignment';
+import { GATEWAY_METRIC_NAMES } from '../../lib/release/metric-queries';
 import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
 
 const runtime = new SageMakerRuntimeClient({});
@@ -72,12 +73,12 @@ function record(base: InferenceFacts, started: number, input: unknown, output: u
     metrics.addDimension('VariantName', base.variant);
   }
   if (base.status === 200) {
-    metrics.addMetric('Invocations', MetricUnit.Count, 1);
-    metrics.addMetric('ModelLatency', MetricUnit.Milliseconds, base.modelLatencyMs);
+    metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
+    metrics.addMetric(GATEWAY_METRIC_NAMES.modelLatency, MetricUnit.Milliseconds, base.modelLatencyMs);
   } else {
-    metrics.addMetric('Errors', MetricUnit.Count, 1);
+    metrics.addMetric(GATEWAY_METRIC_NAMES.errors, MetricUnit.Count, 1);
   }
-  metrics.addMetric('GatewayLatency', MetricUnit.Milliseconds, latencyMs);
+  metrics.addMetric(GATEWAY_METRIC_NAMES.gatewayLatency, MetricUnit.Milliseconds, latencyMs);
   metrics.publishStoredMetrics();
 }
 

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { parseOutcome } from '../../lib/hooks/runtime/gateway-request';
 import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
 import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { GATEWAY_METRIC_NAMES } from '../../lib/release/metric-queries';
 import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
 
 const dynamodb = new DynamoDBClient({});
@@ -79,14 +80,14 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     reportedAt: new Date(now).toISOString(),
   });
   metrics.addDimensions({ VariantName: verified.variant, OutcomeType: outcome.type });
-  metrics.addMetric('Outcomes', MetricUnit.Count, 1);
+  metrics.addMetric(GATEWAY_METRIC_NAMES.outcomes, MetricUnit.Count, 1);
   if (outcome.converted !== undefined) {
-    metrics.addMetric('Conversions', MetricUnit.Count, outcome.converted ? 1 : 0);
+    metrics.addMetric(GATEWAY_METRIC_NAMES.conversions, MetricUnit.Count, outcome.converted ? 1 : 0);
   }
   if (outcome.value !== undefined) {
-    metrics.addMetric('OutcomeValue', MetricUnit.NoUnit, outcome.value);
+    metrics.addMetric(GATEWAY_METRIC_NAMES.outcomeValue, MetricUnit.NoUnit, outcome.value);
     // Summed with OutcomeValue, it gives the variance of the value per invocation.
-    metrics.addMetric('OutcomeValueSquared', MetricUnit.NoUnit, outcome.value * outcome.value);
+    metrics.addMetric(GATEWAY_METRIC_NAMES.outcomeValueSquared, MetricUnit.NoUnit, outcome.value * outcome.value);
   }
   metrics.publishStoredMetrics();
   return respond(202, { counted: true, variant: verified.variant });

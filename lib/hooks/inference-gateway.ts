@@ -17,6 +17,7 @@ import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
 import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from './runtime/gateway-settings';
+import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
 /** Request rate limits of the gateway's stage. */
@@ -148,6 +149,11 @@ export interface IGatewayVariant {
    */
   metricGatewayLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /**
+   * The model's latency as the gateway measured it (the InvokeEndpoint call), in milliseconds.
+   * @default - p99 over 5 minutes
+   */
+  metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
    * Outcomes of a type counted for the variant.
    * @default - sum over 5 minutes
    */
@@ -174,31 +180,35 @@ class GatewayVariant implements IGatewayVariant {
   constructor(private readonly endpointName: string, public readonly variantName: string) {}
 
   public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Invocations', undefined, props);
+    return this.metric(GATEWAY_METRIC_NAMES.invocations, undefined, props);
   }
 
   public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Errors', undefined, props);
+    return this.metric(GATEWAY_METRIC_NAMES.errors, undefined, props);
   }
 
   public metricGatewayLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('GatewayLatency', undefined, { statistic: 'p99', ...props });
+    return this.metric(GATEWAY_METRIC_NAMES.gatewayLatency, undefined, { statistic: 'p99', ...props });
+  }
+
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(GATEWAY_METRIC_NAMES.modelLatency, undefined, { statistic: 'p99', ...props });
   }
 
   public metricOutcomes(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Outcomes', outcomeType, props);
+    return this.metric(GATEWAY_METRIC_NAMES.outcomes, outcomeType, props);
   }
 
   public metricConversions(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('Conversions', outcomeType, props);
+    return this.metric(GATEWAY_METRIC_NAMES.conversions, outcomeType, props);
   }
 
   public metricOutcomeValue(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutcomeValue', outcomeType, props);
+    return this.metric(GATEWAY_METRIC_NAMES.outcomeValue, outcomeType, props);
   }
 
   public metricOutcomeValueSquared(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric('OutcomeValueSquared', outcomeType, props);
+    return this.metric(GATEWAY_METRIC_NAMES.outcomeValueSquared, outcomeType, props);
   }
 
   private metric(metricName: string, outcomeType: string | undefined, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -51,14 +51,30 @@ export interface MetricResult {
   readonly StatusCode?: string;
 }
 
+/**
+ * The names of the metrics the inference gateway's handlers emit (EMF, per variant; the outcome
+ * metrics per outcome type too), for the handlers, the construct's metric methods and the readers.
+ */
+export const GATEWAY_METRIC_NAMES = {
+  invocations: 'Invocations',
+  errors: 'Errors',
+  gatewayLatency: 'GatewayLatency',
+  modelLatency: 'ModelLatency',
+  outcomes: 'Outcomes',
+  conversions: 'Conversions',
+  outcomeValue: 'OutcomeValue',
+  outcomeValueSquared: 'OutcomeValueSquared',
+} as const;
+
+const names = GATEWAY_METRIC_NAMES;
 /** The gateway's metric behind each count, and whether it is counted per outcome type. */
 const GATEWAY_SERIES: readonly { key: SeriesKey; metric: string; stat: string; perOutcome: boolean }[] = [
-  { key: 'invocations', metric: 'Invocations', stat: 'Sum', perOutcome: false },
-  { key: 'errors', metric: 'Errors', stat: 'Sum', perOutcome: false },
-  { key: 'conversions', metric: 'Conversions', stat: 'Sum', perOutcome: true },
-  { key: 'valueSum', metric: 'OutcomeValue', stat: 'Sum', perOutcome: true },
-  { key: 'valueSumOfSquares', metric: 'OutcomeValueSquared', stat: 'Sum', perOutcome: true },
-  { key: 'p99LatencyMs', metric: 'GatewayLatency', stat: 'p99', perOutcome: false },
+  { key: 'invocations', metric: names.invocations, stat: 'Sum', perOutcome: false },
+  { key: 'errors', metric: names.errors, stat: 'Sum', perOutcome: false },
+  { key: 'conversions', metric: names.conversions, stat: 'Sum', perOutcome: true },
+  { key: 'valueSum', metric: names.outcomeValue, stat: 'Sum', perOutcome: true },
+  { key: 'valueSumOfSquares', metric: names.outcomeValueSquared, stat: 'Sum', perOutcome: true },
+  { key: 'p99LatencyMs', metric: names.gatewayLatency, stat: 'p99', perOutcome: false },
 ];
 
 /** Each variant's counts as the inference gateway emits them. */

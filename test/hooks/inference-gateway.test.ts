@@ -127,11 +127,11 @@ describe('InferenceGateway with default settings', () => {
   test('measures each variant with the metrics and dimensions the handlers emit', () => {
     const candidate = gateway.findVariant('candidate');
     expect(candidate.variantName).toBe('candidate');
-    const perVariant = [candidate.metricInvocations(), candidate.metricErrors(), candidate.metricGatewayLatency()];
+    const perVariant = [candidate.metricInvocations(), candidate.metricErrors(), candidate.metricGatewayLatency(), candidate.metricModelLatency()];
     const perOutcome = [candidate.metricOutcomes('purchase'), candidate.metricConversions('purchase'), candidate.metricOutcomeValue('purchase'),
       candidate.metricOutcomeValueSquared('purchase')];
     expect([...perVariant, ...perOutcome].map((m) => [m.namespace, m.metricName, m.statistic, m.period.toMinutes()])).toEqual([
-      ['Modelship', 'Invocations', 'Sum', 5], ['Modelship', 'Errors', 'Sum', 5], ['Modelship', 'GatewayLatency', 'p99', 5],
+      ['Modelship', 'Invocations', 'Sum', 5], ['Modelship', 'Errors', 'Sum', 5], ['Modelship', 'GatewayLatency', 'p99', 5], ['Modelship', 'ModelLatency', 'p99', 5],
       ['Modelship', 'Outcomes', 'Sum', 5], ['Modelship', 'Conversions', 'Sum', 5], ['Modelship', 'OutcomeValue', 'Sum', 5], ['Modelship', 'OutcomeValueSquared', 'Sum', 5],
     ]);
     for (const metric of perVariant) {
