@@ -239,9 +239,9 @@ export abstract class InferenceGatewayBase extends Resource implements IInferenc
   public abstract readonly apiId: string;
   public abstract readonly endpoint: IModelEndpoint;
 
-  /** The gateway's base URL: its `$default` stage. */
+  /** The gateway's base URL: its `$default` stage, in the gateway's own region. */
   public get url(): string {
-    return `https://${this.apiId}.execute-api.${this.stack.region}.${this.stack.urlSuffix}/`;
+    return `https://${this.apiId}.execute-api.${this.env.region}.${this.stack.urlSuffix}/`;
   }
 
   /** Lets an IAM principal call both routes (for the default IAM authentication). */
@@ -251,6 +251,8 @@ export abstract class InferenceGatewayBase extends Resource implements IInferenc
       actions: ['execute-api:Invoke'],
       resourceArns: ['/invocations', '/outcomes'].map((path) => this.stack.formatArn({
         service: 'execute-api',
+        account: this.env.account,
+        region: this.env.region,
         resource: this.apiId,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
         resourceName: `*/POST${path}`,
@@ -293,7 +295,8 @@ export class InferenceGateway extends InferenceGatewayBase {
       public readonly apiId = attrs.apiId;
       public readonly endpoint = attrs.endpoint;
     }
-    const imported = new Import(scope, id);
+    // The gateway lives with its endpoint: in its account and region.
+    const imported = new Import(scope, id, { account: attrs.endpoint.env.account, region: attrs.endpoint.env.region });
     throwIfProblems(`InferenceGateway ${imported.node.path}`, variantProblems(attrs.endpoint));
     return imported;
   }

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -242,12 +242,17 @@ export class ReleaseController extends ReleaseControllerBase {
         "'tableName' must be given when the endpoint's name is only known at deploy time: the controller's table then has a generated name",
       ]);
     }
+    // The controller lives with its endpoint: its table is in the endpoint's account and region.
+    const { account, region } = attrs.endpoint.env;
     class Import extends ReleaseControllerBase {
       public readonly endpoint = attrs.endpoint;
-      public readonly table = dynamodb.Table.fromTableAttributes(this, 'Rollouts', { tableName, encryptionKey: attrs.encryptionKey });
+      public readonly table = dynamodb.Table.fromTableAttributes(this, 'Rollouts', {
+        tableArn: Stack.of(scope).formatArn({ service: 'dynamodb', account, region, resource: 'table', resourceName: tableName }),
+        encryptionKey: attrs.encryptionKey,
+      });
       public readonly eventBus = attrs.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
     }
-    return new Import(scope, id, { physicalName: tableName });
+    return new Import(scope, id, { physicalName: tableName, account, region });
   }
 
   /** The rollout item and its audit trail (`pk` endpoint name, `sk` `ROLLOUT` or `AUDIT#...`). */

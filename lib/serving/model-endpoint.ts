@@ -266,6 +266,16 @@ export interface ModelEndpointAttributes {
    * @default - unknown
    */
   readonly variantNames?: string[];
+  /**
+   * The account the endpoint is in.
+   * @default - the importing stack's account
+   */
+  readonly account?: string;
+  /**
+   * The region the endpoint is in.
+   * @default - the importing stack's region
+   */
+  readonly region?: string;
 }
 
 /** An `AWS/SageMaker` metric of one of an endpoint's variants; latency defaults to p99, counts to sums. */
@@ -312,9 +322,12 @@ export abstract class ModelEndpointBase extends Resource implements IModelEndpoi
   public abstract readonly endpointName: string;
   public abstract readonly variantNames?: string[];
 
+  /** In the endpoint's own account and region (an import's may differ from its stack's). */
   public get endpointArn(): string {
     return Stack.of(this).formatArn({
       service: 'sagemaker',
+      account: this.env.account,
+      region: this.env.region,
       resource: 'endpoint',
       resourceName: Token.isUnresolved(this.endpointName) ? this.endpointName : this.endpointName.toLowerCase(),
     });
@@ -362,7 +375,7 @@ export class ModelEndpoint extends ModelEndpointBase {
       public readonly endpointName = attrs.endpointName;
       public readonly variantNames = attrs.variantNames;
     }
-    return new Import(scope, id);
+    return new Import(scope, id, { account: attrs.account, region: attrs.region });
   }
 
   public readonly endpointName: string;

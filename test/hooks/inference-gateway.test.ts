@@ -1,14 +1,16 @@
 import { CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { GatewayAuth } from '../../lib/hooks/gateway-auth';
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
+import { ReleaseController } from '../../lib/hooks/release-controller';
 import { ModelshipError } from '../../lib/runtime/errors';
 import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { nagFindings, problemsOf, testStack } from '../helpers';
+import { nagFindings, problemsOf, testApp, testStack } from '../helpers';
 
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn';
 
@@ -301,6 +303,37 @@ describe('InferenceGateway imported from another stack', () => {
     expect(problemsOf(() => InferenceGateway.fromInferenceGatewayAttributes(stack, 'Legacy', { apiId: 'def456', endpoint: unnamed }))).toEqual([
       "'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })",
     ]);
+  });
+});
+
+describe('InferenceGateway, endpoint and release controller imported from another account', () => {
+  const app = testApp();
+  const ops = new Stack(app, 'Ops', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const endpoint = ModelEndpoint.fromModelEndpointAttributes(ops, 'Endpoint', {
+    endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'], account: '222222222222', region: 'us-east-1',
+  });
+  const gateway = InferenceGateway.fromInferenceGatewayAttributes(ops, 'Gateway', { apiId: 'abc123', endpoint });
+  const controller = ReleaseController.fromReleaseControllerAttributes(ops, 'Release', {
+    endpoint, encryptionKey: kms.Key.fromKeyArn(ops, 'Key', 'arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+  });
+
+  test('name ARNs and URLs in the account and region the resources are in, not the importing stack\'s', () => {
+    expect(ops.resolve(endpoint.endpointArn)).toBe('arn:aws:sagemaker:us-east-1:222222222222:endpoint/churn-ab');
+    expect(ops.resolve(gateway.url)).toEqual({ 'Fn::Join': ['', ['https://abc123.execute-api.us-east-1.', { Ref: 'AWS::URLSuffix' }, '/']] });
+    expect(ops.resolve(controller.table.tableArn)).toBe('arn:aws:dynamodb:us-east-1:222222222222:table/modelship-rollouts-churn-ab');
+  });
+
+  test('grant a role of this account what the CLI and callers need there', () => {
+    const role = new iam.Role(ops, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
+    gateway.grantInvoke(role);
+    controller.grantManualActions(role);
+    const statements = ops.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    expect(statements).toHaveLength(4);
+    const resources = JSON.stringify(statements.map((s: { Resource: unknown }) => s.Resource));
+    expect(resources).toContain(':execute-api:us-east-1:222222222222:abc123/*/POST/invocations');
+    expect(resources).toContain(':dynamodb:us-east-1:222222222222:table/modelship-rollouts-churn-ab');
+    expect(resources).toContain(':sagemaker:us-east-1:222222222222:endpoint/churn-ab');
+    expect(resources).not.toContain('111111111111');
   });
 });
 
