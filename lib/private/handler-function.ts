@@ -15,11 +15,11 @@ export interface HandlerFunctionProps {
   readonly description: string;
   /** The exported function to call. @default 'handler' */
   readonly handler?: string;
-  /** @default Duration.seconds(30) */
+  /** How long an invocation may run. @default Duration.seconds(30) */
   readonly timeout?: Duration;
-  /** @default 256 */
+  /** Memory in MiB (CPU grows with it). @default 256 */
   readonly memorySize?: number;
-  /** @default - none */
+  /** Environment variables besides the SDK and Powertools settings every hook gets. @default - none */
   readonly environment?: Record<string, string>;
   /** How many instances may run at once. @default - no reservation: the account's unreserved concurrency */
   readonly reservedConcurrentExecutions?: number;
@@ -36,13 +36,14 @@ function packageRoot(): string {
   }
   return dir;
 }
+const PACKAGE_ROOT = packageRoot();
 
 /**
  * The hook's ready bundle, `dist/lambda/<hook>/` under the package root, built by
  * `npm run bundle` (`lambda/bundle.ts`) and shipped in the package.
  */
 function bundleOf(hook: string): string {
-  const dir = join(packageRoot(), 'dist', 'lambda', hook);
+  const dir = join(PACKAGE_ROOT, 'dist', 'lambda', hook);
   if (!existsSync(join(dir, 'index.js'))) {
     throw new ModelshipError('HandlerFunction', [
       `the bundle of hook '${hook}' is missing (expected ${join(dir, 'index.js')}): run \`npm run bundle\` in the modelship package`,

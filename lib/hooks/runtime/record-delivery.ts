@@ -82,7 +82,7 @@ export interface DeliveryOptions extends RetryOptions {
    * @default 10000
    */
   readonly reserveMs?: number;
-  /** @default FIREHOSE_LIMITS */
+  /** The batch and record limits to group records by. @default FIREHOSE_LIMITS */
   readonly limits?: BatchLimits;
 }
 
