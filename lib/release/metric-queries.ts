@@ -64,7 +64,28 @@ export const GATEWAY_METRIC_NAMES = {
   conversions: 'Conversions',
   outcomeValue: 'OutcomeValue',
   outcomeValueSquared: 'OutcomeValueSquared',
+  experimentExposures: 'ExperimentExposures',
+  experimentConversions: 'ExperimentConversions',
+  experimentOutcomeValue: 'ExperimentOutcomeValue',
 } as const;
+
+/**
+ * The experiment metrics' cluster dimension: every unit falls in one of `UNIT_BUCKETS` buckets
+ * (from its keyed hash, independent of its variant), and the release decisions estimate
+ * variances from the spread between buckets, so repeated requests of one unit are never taken
+ * as independent.
+ */
+export const UNIT_BUCKET_DIMENSION = 'UnitBucket';
+
+/** How many unit buckets the experiment metrics are split into. */
+export const UNIT_BUCKETS = 32;
+
+/**
+ * CloudWatch accepts metric datapoints up to two weeks old: an outcome reported later than this
+ * after its prediction cannot be attributed to the prediction's time, so the attribution window
+ * (the gateway's `outcomeWindow` and the policy's `outcomeDelayMinutes`) stays below it.
+ */
+export const MAX_ATTRIBUTION_SECONDS = 13 * 86_400;
 
 const names = GATEWAY_METRIC_NAMES;
 /** The gateway's metric behind each count, and whether it is counted per outcome type. */
