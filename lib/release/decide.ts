@@ -7,29 +7,30 @@
 import { formatValue, throwIfProblems } from '../runtime/errors';
 import { seededRandom, UniformSource } from './random';
 import type {
-  Action, Decision, Evidence, Observation, PolicySpec, RolloutState, VariantCounts,
+  Action, ArmSummary, CohortCounts, Decision, Evidence, Observation, PolicySpec, RolloutState,
 } from './rollout-types';
 import { evaluateGuardrails, firstBreach } from './guardrails';
-import { probabilityBest, sequentialTest, SequentialTestResult } from './statistics';
+import { probabilityBest, sampleRatioTest, SampleRatioResult, sequentialTest, SequentialTestResult } from './statistics';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 
 /**
- * What the sequential test runs on: the window of counts and its level.
+ * What the sequential test runs on: the cohort window of counts (predictions made since the
+ * rollout or the step began, old enough for their outcomes to be in) and its level.
  *
- * - Experiment: counts since the start, at alpha.
+ * - Experiment: counts since the test began (`testStartMs`: after the burn-in), at alpha.
  * - Progressive: counts since the step began, at alpha / (steps before 100). Within a step the
  *   split is constant, so a daily cycle in conversions affects both variants alike; pooled across
  *   steps whose splits differ it would not (the candidate's traffic would be concentrated in later
  *   hours), which biases the comparison. The test restarts at each step, so its level is split
  *   between the steps (Bonferroni) to keep the whole rollout's false promotion at alpha.
- * - Bandit: counts since the start, at alpha / 2. Its allocation follows the data, which breaks
+ * - Bandit: counts since the test began, at alpha / 2. Its allocation follows the data, which breaks
  *   the constant split the mSPRT's guarantee assumes (a lucky arm gets the traffic, the other's
  *   estimate stays noisy for longer); simulation (bench/release) shows the false-promotion rate
  *   above alpha at the nominal level.
  */
-export function testWindow(policy: PolicySpec, observation: Observation): { readonly window: Readonly<Record<string, VariantCounts>>; readonly alpha: number } {
+export function testWindow(policy: PolicySpec, observation: Observation): { readonly window: Readonly<Record<string, CohortCounts>>; readonly alpha: number } {
   switch (policy.kind) {
     case 'progressive':
       return { window: observation.step, alpha: policy.alpha / Math.max(1, policy.steps.length - 1) };
@@ -40,7 +41,12 @@ export function testWindow(policy: PolicySpec, observation: Observation): { read
   }
 }
 
-const ZERO: VariantCounts = { invocations: 0, errors: 0, conversions: 0, valueSum: 0, valueSumOfSquares: 0 };
+const EMPTY: CohortCounts = { exposures: [], outcomes: [] };
+
+/** When the test's cohorts begin: the rollout's start plus the policy's burn-in (epoch ms). */
+export function testStartMs(policy: PolicySpec, state: RolloutState): number {
+  return state.startedAtMs + policy.burnInHours * HOUR_MS;
+}
 
 /** A manual action a person takes on a rollout. */
 export type ManualAction = 'pause' | 'resume' | 'promote' | 'abort';
@@ -95,8 +101,31 @@ export function applyManualAction(policy: PolicySpec, state: RolloutState, actio
   }
 }
 
-function countsOf(window: Readonly<Record<string, VariantCounts>>, variant: string): VariantCounts {
-  return window[variant] ?? ZERO;
+function countsOf(window: Readonly<Record<string, CohortCounts>>, variant: string): CohortCounts {
+  return window[variant] ?? EMPTY;
+}
+
+function summaryOf(counts: CohortCounts): ArmSummary {
+  const total = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+  return { exposures: total(counts.exposures), outcomes: total(counts.outcomes) };
+}
+
+/**
+ * The sample-ratio check on the test's window, where the split is constant over it: an
+ * experiment's whole run, a progressive rollout's step. A bandit's split changes every tick, so
+ * it has none.
+ */
+export function sampleRatioCheck(policy: PolicySpec, state: RolloutState, observation: Observation): SampleRatioResult | undefined {
+  if (policy.kind === 'bandit') {
+    return undefined;
+  }
+  const { window } = testWindow(policy, observation);
+  const candidateWeight = state.weights[policy.candidate] ?? 0;
+  const baselineWeight = state.weights[policy.baseline] ?? 0;
+  if (candidateWeight + baselineWeight <= 0) {
+    return undefined;
+  }
+  return sampleRatioTest(countsOf(window, policy.baseline), countsOf(window, policy.candidate), candidateWeight / (candidateWeight + baselineWeight));
 }
 
 function percent(x: number): string {
@@ -104,11 +133,12 @@ function percent(x: number): string {
 }
 
 /** The evidence: the counts the test ran on (see `testWindow`) and its numbers. */
-function evidenceOf(policy: PolicySpec, observation: Observation, test?: SequentialTestResult, best?: Record<string, number>): Evidence {
+function evidenceOf(policy: PolicySpec, observation: Observation, test?: SequentialTestResult, best?: Record<string, number>, ratio?: SampleRatioResult): Evidence {
   const { window } = testWindow(policy, observation);
   return {
-    baseline: countsOf(window, policy.baseline),
-    candidate: countsOf(window, policy.candidate),
+    baseline: summaryOf(countsOf(window, policy.baseline)),
+    candidate: summaryOf(countsOf(window, policy.candidate)),
+    ...(ratio ? { sampleRatio: { observed: ratio.observed, expected: ratio.expected, statistic: ratio.statistic } } : {}),
     ...(test?.lift !== undefined ? { lift: test.lift } : {}),
     ...(test?.statistic !== undefined ? { statistic: test.statistic, threshold: test.threshold } : {}),
     ...(test?.pValue !== undefined ? { pValue: test.pValue } : {}),
@@ -128,14 +158,20 @@ function describeTest(test: SequentialTestResult): string {
  * One tick's decision.
  *
  * - `paused`, `awaiting-approval`, `promoted`, `aborted`: hold, nothing changes.
- * - A guardrail breach (`evaluateGuardrails`: an alarm, a significant excess of errors, p99
- *   latency over the limit) aborts at once, even when other metrics are incomplete.
+ * - A guardrail breach (`evaluateGuardrails` on the requests: an alarm, a significant excess of
+ *   errors over all requests, p99 latency over the limit) aborts at once, even when other
+ *   metrics are incomplete.
  * - Incomplete metrics: hold.
- * - The sequential test (see `testWindow` for its counts and level): significantly worse aborts;
- *   significantly better promotes (or awaits approval when the policy has a manual gate).
- * - Progressive: advance once the step's minimum time and candidate invocations are met and the
- *   evidence does not lean worse; advancing from the last step below 100 (or finishing the step at
- *   100) promotes.
+ * - Data quality: a sample-ratio mismatch (`sampleRatioCheck`) pauses for a person: the counts
+ *   cannot be trusted.
+ * - The sequential test on the cohort window (see `testWindow`): significantly worse aborts;
+ *   significantly better promotes (or awaits approval when the policy has a manual gate) once
+ *   `minRunHours` have passed since the start and the sample ratio does not lean towards a
+ *   mismatch.
+ * - Progressive: advance once the step's minimum time and candidate predictions are met and the
+ *   evidence does not lean worse; from the last step below 100 (or at 100), promote only when the
+ *   candidate is shown to be no worse than the baseline by more than `nonInferiorityMargin`
+ *   (a non-inferiority test at alpha on the step's cohorts), after `minRunHours`.
  * - Bandit: the weights follow each variant's probability of being best (Thompson sampling with
  *   `random`; by default a generator seeded with the tick's time, so a decision replays exactly),
  *   kept at or above the floor and rounded to whole percent.
@@ -163,6 +199,14 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
     return done('hold', state, 'Holding: some metrics for this tick are missing or late.');
   }
 
+  const ratio = sampleRatioCheck(policy, state, observation);
+  if (ratio?.mismatch) {
+    return done('pause', { ...state, phase: 'paused' },
+      `Paused: sample-ratio mismatch: the candidate has ${percent(ratio.observed)} of the predictions where its weight expects ${percent(ratio.expected)} `
+      + `(Λ = ${ratio.statistic.toPrecision(3)}); a logging or routing fault makes the counts untrustworthy, and a person decides.`,
+      evidenceOf(policy, observation, undefined, undefined, ratio));
+  }
+
   const { window, alpha } = testWindow(policy, observation);
   const baseline = countsOf(window, policy.baseline);
   const candidate = countsOf(window, policy.candidate);
@@ -173,32 +217,50 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
     best = probabilityBest(policy.metric, { [policy.baseline]: baseline, [policy.candidate]: candidate }, random ?? seededRandom(observation.atMs));
     banditWeight = Math.min(100 - policy.floorPercent, Math.max(policy.floorPercent, Math.round(100 * best[policy.candidate])));
   }
-  const evidence = evidenceOf(policy, observation, test, best);
+  const evidence = evidenceOf(policy, observation, test, best, ratio);
   const finish = (action: Action, next: RolloutState, reason: string) => done(action, next, reason, evidence);
+  const runHours = (observation.atMs - state.startedAtMs) / HOUR_MS;
 
-  const promote = (why: string): Decision => (policy.manualGateBeforePromotion
-    ? finish('pause', { ...state, phase: 'awaiting-approval' }, `Awaiting approval to promote: ${why}.`)
-    : finish('promote', { ...state, phase: 'promoted', weights: splitWeights(policy, 100), stepStartedAtMs: observation.atMs }, `Promoted: ${why}.`));
+  const promote = (why: string): Decision | undefined => {
+    if (runHours < policy.minRunHours || ratio?.leansMismatched) {
+      return undefined;
+    }
+    return policy.manualGateBeforePromotion
+      ? finish('pause', { ...state, phase: 'awaiting-approval' }, `Awaiting approval to promote: ${why}.`)
+      : finish('promote', { ...state, phase: 'promoted', weights: splitWeights(policy, 100), stepStartedAtMs: observation.atMs }, `Promoted: ${why}.`);
+  };
+  const waitToPromote = (why: string) => finish('hold', state, ratio?.leansMismatched
+    ? `Holding: ${why}, but the candidate's share of predictions (${percent(ratio.observed)} against ${percent(ratio.expected)}) leans towards a sample-ratio mismatch (Λ = ${ratio.statistic.toPrecision(3)}).`
+    : `Holding: ${why}, but the rollout has run ${runHours.toFixed(1)} of its minimum ${policy.minRunHours} hours.`);
 
   if (test.verdict === 'worse') {
     return finish('abort', { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: observation.atMs },
       `Aborted: the candidate is significantly worse (${describeTest(test)}).`);
   }
   if (test.verdict === 'better') {
-    return promote(`the candidate is significantly better (${describeTest(test)})`);
+    const why = `the candidate is significantly better (${describeTest(test)})`;
+    return promote(why) ?? waitToPromote(why);
   }
 
   if (policy.kind === 'progressive') {
     const stepMinutes = (observation.atMs - state.stepStartedAtMs) / MINUTE_MS;
-    const samples = countsOf(observation.step, policy.candidate).invocations;
+    const samples = summaryOf(countsOf(observation.step, policy.candidate)).exposures;
     const last = policy.steps.length - 1;
-    if (stepMinutes >= policy.minStepMinutes && samples >= policy.minSamplesPerStep && !test.leansWorse) {
-      if (state.step >= last - 1) {
-        return promote(`the last step's time and samples are met and the candidate is not worse (${describeTest(test)})`);
+    const stepDone = stepMinutes >= policy.minStepMinutes && samples >= policy.minSamplesPerStep && !test.leansWorse;
+    if (stepDone && state.step >= last - 1) {
+      const margin = policy.nonInferiorityMargin;
+      const ni = sequentialTest(policy.metric, policy.alpha, baseline, candidate, margin);
+      if (ni.verdict === 'better') {
+        const why = `the last step's time and samples are met and the candidate is no worse than ${percent(margin)} below the baseline (${describeTest(ni)})`;
+        return promote(why) ?? waitToPromote(why);
       }
+      if (observation.atMs - state.stepStartedAtMs < policy.maxDurationHours * HOUR_MS) {
+        return finish('hold', state, `Holding at ${policy.steps[state.step]}%: the candidate is not yet shown to be no worse than ${percent(margin)} below the baseline (${describeTest(ni)}).`);
+      }
+    } else if (stepDone) {
       const next = state.step + 1;
       return finish('advance', { ...state, step: next, weights: splitWeights(policy, policy.steps[next]), stepStartedAtMs: observation.atMs },
-        `Advancing to ${policy.steps[next]}%: step ${state.step + 1} had ${Math.floor(stepMinutes)} minutes and ${samples} candidate invocations and the candidate is not worse (${describeTest(test)}).`);
+        `Advancing to ${policy.steps[next]}%: step ${state.step + 1} had ${Math.floor(stepMinutes)} minutes and ${samples} candidate predictions with outcomes in and the candidate is not worse (${describeTest(test)}).`);
     }
   }
 
@@ -212,7 +274,7 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
       `Reweighting to ${banditWeight}% on the candidate, its probability of being best being ${percent(best![policy.candidate])} (${describeTest(test)}).`);
   }
   if (policy.kind === 'progressive') {
-    const why = test.leansWorse ? 'the evidence leans towards a worse candidate' : 'the step needs more time or candidate invocations';
+    const why = test.leansWorse ? 'the evidence leans towards a worse candidate' : 'the step needs more time or candidate predictions with outcomes in';
     return finish('hold', state, `Holding at ${policy.steps[state.step]}%: ${why} (${describeTest(test)}).`);
   }
   return finish('hold', state, `Holding: no conclusion yet (${describeTest(test)}).`);

@@ -2,12 +2,12 @@
  * Guardrail evaluation: one verdict per guardrail, which the controller acts on (`decide` aborts
  * on the first breach) and `modelship status` shows as it is. Pure.
  */
-import type { GuardrailSpec, Observation, PolicySpec, VariantCounts } from './rollout-types';
+import type { GuardrailSpec, Observation, PolicySpec, RequestCounts } from './rollout-types';
 import { binomialUpperTail } from './statistics';
 
 /**
- * The error-rate guardrail is breached when the candidate's error rate in a window (the step, or
- * the whole rollout) exceeds `maxErrorRate` significantly: P(X ≥ errors | invocations, maxErrorRate)
+ * The error-rate guardrail is breached when the candidate's error rate (failed requests over all
+ * its requests) in a window (the step, or the whole rollout) exceeds `maxErrorRate` significantly: P(X ≥ errors | invocations, maxErrorRate)
  * ≤ this. One error in three calls against a 1% limit
  * (P = 0.03) is not a breach; five failures in five calls (P = 1e-10) are.
  */
@@ -36,14 +36,14 @@ export interface GuardrailVerdict {
   readonly reason: string;
 }
 
-const ZERO: VariantCounts = { invocations: 0, errors: 0, conversions: 0, valueSum: 0, valueSumOfSquares: 0 };
+const ZERO: RequestCounts = { invocations: 0, errors: 0 };
 const WINDOW_NAMES: Record<GuardrailWindow, string> = { step: 'this step', rollout: 'the rollout' };
 
 function percent(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
 }
 
-function errorRateVerdict(window: GuardrailWindow, c: VariantCounts, limit: number): GuardrailVerdict {
+function errorRateVerdict(window: GuardrailWindow, c: RequestCounts, limit: number): GuardrailVerdict {
   const name = WINDOW_NAMES[window];
   if (c.invocations <= 0) {
     return { guardrail: 'maxErrorRate', window, limit, state: 'not-enough-data', reason: `The candidate has no invocations over ${name}.` };
@@ -58,7 +58,7 @@ function errorRateVerdict(window: GuardrailWindow, c: VariantCounts, limit: numb
   };
 }
 
-function latencyVerdict(window: GuardrailWindow, c: VariantCounts, limit: number): GuardrailVerdict {
+function latencyVerdict(window: GuardrailWindow, c: RequestCounts, limit: number): GuardrailVerdict {
   const name = WINDOW_NAMES[window];
   if (c.p99LatencyMs === undefined || c.invocations < MIN_INVOCATIONS_FOR_P99) {
     return {
@@ -75,7 +75,8 @@ function latencyVerdict(window: GuardrailWindow, c: VariantCounts, limit: number
 
 /**
  * Every guardrail of the policy against the observation: each alarm (breached in ALARM), then the
- * error rate and the p99 latency over the step and over the rollout.
+ * error rate and the p99 latency over the step and over the rollout, from the requests up to the
+ * tick (not the cohort windows: errors and latency are known at once).
  */
 export function evaluateGuardrails(policy: PolicySpec, observation: Observation): GuardrailVerdict[] {
   const g = policy.guardrails;
@@ -86,9 +87,9 @@ export function evaluateGuardrails(policy: PolicySpec, observation: Observation)
       reason: breached ? `Aborted: guardrail alarm '${alarmName}' is in ALARM.` : `Guardrail alarm '${alarmName}' is not in ALARM.`,
     };
   });
-  const windows: Record<GuardrailWindow, VariantCounts> = {
-    step: observation.step[policy.candidate] ?? ZERO,
-    rollout: observation.total[policy.candidate] ?? ZERO,
+  const windows: Record<GuardrailWindow, RequestCounts> = {
+    step: observation.requests.step[policy.candidate] ?? ZERO,
+    rollout: observation.requests.total[policy.candidate] ?? ZERO,
   };
   for (const window of ['step', 'rollout'] as const) {
     if (g.maxErrorRate !== undefined) {

@@ -1,9 +1,12 @@
-import type { VariantCounts } from './rollout-types';
+import { CohortAccumulator, cohortPeriods } from './cohorts';
+import type { CohortCounts, PrimaryMetricSpec, RequestCounts } from './rollout-types';
 
 /**
- * The GetMetricData queries that read a rollout's per-variant counts (from the inference
- * gateway's EMF metrics, or any metrics the user names), and the counts read back. Shared by the controller and the CLI. Pure:
- * query and result shapes match the CloudWatch API structurally, without its client.
+ * The GetMetricData queries that read a rollout's counts (from the inference gateway's EMF
+ * metrics, or metrics the user names), and the counts read back: each variant's requests for the
+ * guardrails, and its experiment counts by cohort period for the test. Shared by the controller
+ * and the CLI. Pure: query and result shapes match the CloudWatch API structurally, without its
+ * client.
  */
 
 /** Where the gateway's metrics are. */
@@ -16,7 +19,20 @@ export interface GatewayMetricSource {
   readonly outcomeType: string;
 }
 
-/** The counts read per variant: each a key of `VariantCounts`. */
+/**
+ * One variant's operational counts over a window, as read from the gateway's metrics (all
+ * traffic, outcomes when reported) or a user's: what people see, and the guardrails' requests.
+ */
+export interface VariantCounts extends RequestCounts {
+  /** Conversions of the metric's outcome type. */
+  readonly conversions: number;
+  /** Sum of the outcome values of the metric's type. */
+  readonly valueSum: number;
+  /** Sum of the squared outcome values. */
+  readonly valueSumOfSquares: number;
+}
+
+/** The series a variant's metrics may name: each a key of `VariantCounts`. */
 export type SeriesKey = keyof VariantCounts;
 
 /** One CloudWatch metric and the statistic to read it with. */
@@ -28,8 +44,36 @@ export interface MetricSpec {
   readonly stat: string;
 }
 
-/** Where a variant's counts come from: invocations at least; a missing series reads as 0. */
+/**
+ * Where a variant's counts come from: invocations at least. The gateway's are its operational
+ * metrics (all traffic); a user's are read as one bucket of independent predictions.
+ */
 export type VariantMetrics = { readonly invocations: MetricSpec } & Partial<Record<Exclude<SeriesKey, 'invocations'>, MetricSpec>>;
+
+/** One unit bucket's experiment series. */
+export interface BucketMetrics {
+  readonly exposures: MetricSpec;
+  /** Conversions (rate) or the outcome values' sum (mean). */
+  readonly outcomes: MetricSpec;
+  /** The sum of squared outcome values (a user's mean metric, one bucket). @default - absent */
+  readonly outcomeSquares?: MetricSpec;
+}
+
+/** Where a rollout's counts are read: the gateway's metrics, or metrics the user named per variant. */
+export interface RolloutMetricSource {
+  /** The gateway's metrics. @default - absent when `custom` is given */
+  readonly gateway?: GatewayMetricSource;
+  /** Metrics the user named, per variant. @default - absent when `gateway` is given */
+  readonly custom?: Readonly<Record<string, VariantMetrics>>;
+}
+
+/** Every metric a rollout reads, per variant. */
+export interface RolloutMetrics {
+  /** Requests, errors and latency, for the guardrails. */
+  readonly requests: Readonly<Record<string, VariantMetrics>>;
+  /** The experiment series per unit bucket, for the test. */
+  readonly cohorts: Readonly<Record<string, readonly BucketMetrics[]>>;
+}
 
 /** A GetMetricData query (the subset used). */
 export interface MetricQuery {
@@ -88,7 +132,7 @@ export const UNIT_BUCKETS = 32;
 export const MAX_ATTRIBUTION_SECONDS = 13 * 86_400;
 
 const names = GATEWAY_METRIC_NAMES;
-/** The gateway's metric behind each count, and whether it is counted per outcome type. */
+/** The gateway's operational metric behind each count, and whether it is counted per outcome type. */
 const GATEWAY_SERIES: readonly { key: SeriesKey; metric: string; stat: string; perOutcome: boolean }[] = [
   { key: 'invocations', metric: names.invocations, stat: 'Sum', perOutcome: false },
   { key: 'errors', metric: names.errors, stat: 'Sum', perOutcome: false },
@@ -98,24 +142,53 @@ const GATEWAY_SERIES: readonly { key: SeriesKey; metric: string; stat: string; p
   { key: 'p99LatencyMs', metric: names.gatewayLatency, stat: 'p99', perOutcome: false },
 ];
 
-/** Each variant's counts as the inference gateway emits them. */
+function gatewaySpec(source: GatewayMetricSource, metricName: string, stat: string, dimensions: Record<string, string>): MetricSpec {
+  return { namespace: source.namespace, metricName, dimensions: { service: source.service, EndpointName: source.endpointName, ...dimensions }, stat };
+}
+
+/** Each variant's operational counts as the inference gateway emits them (all traffic, at the time they happen). */
 export function gatewayMetrics(source: GatewayMetricSource, variants: readonly string[]): Record<string, VariantMetrics> {
-  const spec = (variant: string, series: (typeof GATEWAY_SERIES)[number]): MetricSpec => ({
-    namespace: source.namespace,
-    metricName: series.metric,
-    dimensions: {
-      service: source.service,
-      EndpointName: source.endpointName,
-      VariantName: variant,
-      ...(series.perOutcome ? { OutcomeType: source.outcomeType } : {}),
-    },
-    stat: series.stat,
-  });
   return Object.fromEntries(variants.map((variant) => {
+    const spec = (series: (typeof GATEWAY_SERIES)[number]) =>
+      gatewaySpec(source, series.metric, series.stat, { VariantName: variant, ...(series.perOutcome ? { OutcomeType: source.outcomeType } : {}) });
     const [invocations, ...rest] = GATEWAY_SERIES;
-    const metrics: VariantMetrics = { invocations: spec(variant, invocations), ...Object.fromEntries(rest.map((series) => [series.key, spec(variant, series)])) };
+    const metrics: VariantMetrics = { invocations: spec(invocations), ...Object.fromEntries(rest.map((series) => [series.key, spec(series)])) };
     return [variant, metrics];
   }));
+}
+
+/**
+ * Every metric a rollout reads. From the gateway: its operational metrics for the guardrails and
+ * its experiment metrics per unit bucket (sticky predictions only, outcomes stamped with their
+ * prediction's time) for the test. From a user's metrics: the same series for both, as one bucket.
+ */
+export function rolloutMetrics(source: RolloutMetricSource, variants: readonly string[], kind: PrimaryMetricSpec['kind']): RolloutMetrics {
+  if (source.gateway) {
+    const gateway = source.gateway;
+    const outcomeMetric = kind === 'rate' ? names.experimentConversions : names.experimentOutcomeValue;
+    const buckets = (variant: string): BucketMetrics[] => Array.from({ length: UNIT_BUCKETS }, (_, b) => {
+      const dimensions = { VariantName: variant, [UNIT_BUCKET_DIMENSION]: String(b) };
+      return {
+        exposures: gatewaySpec(gateway, names.experimentExposures, 'Sum', dimensions),
+        outcomes: gatewaySpec(gateway, outcomeMetric, 'Sum', { ...dimensions, OutcomeType: gateway.outcomeType }),
+      };
+    });
+    return {
+      requests: gatewayMetrics(gateway, variants),
+      cohorts: Object.fromEntries(variants.map((v) => [v, buckets(v)])),
+    };
+  }
+  const custom = source.custom ?? {};
+  const requests = Object.fromEntries(variants.filter((v) => custom[v]).map((v) => [v, custom[v]]));
+  const cohorts = Object.fromEntries(variants.filter((v) => custom[v]).map((v): [string, BucketMetrics[]] => {
+    const m = custom[v];
+    const outcomes = kind === 'rate' ? m.conversions : m.valueSum;
+    if (!outcomes) {
+      return [v, []];
+    }
+    return [v, [{ exposures: m.invocations, outcomes, ...(kind === 'mean' && m.valueSumOfSquares ? { outcomeSquares: m.valueSumOfSquares } : {}) }]];
+  }));
+  return { requests, cohorts };
 }
 
 /** The whole window as one period, in the finest unit CloudWatch still keeps at its start: at least a minute. */
@@ -126,6 +199,18 @@ export function windowPeriodSeconds(startMs: number, endMs: number): number {
   const age = endMs - startMs;
   const unit = age > 63 * day ? 3600 : age > 15 * day ? 300 : 60;
   return Math.max(60, Math.ceil(age / (unit * 1000)) * unit);
+}
+
+function query(Id: string, spec: MetricSpec, period: number): MetricQuery {
+  return {
+    Id,
+    MetricStat: {
+      Metric: { Namespace: spec.namespace, MetricName: spec.metricName, Dimensions: Object.entries(spec.dimensions).map(([Name, Value]) => ({ Name, Value })) },
+      Period: period,
+      Stat: spec.stat,
+    },
+    ReturnData: true,
+  };
 }
 
 const queryId = (index: number, key: string) => `v${index}_${key.toLowerCase()}`;
@@ -139,19 +224,7 @@ export function metricQueries(
 ): MetricQuery[] {
   const period = periodSeconds ?? windowPeriodSeconds(startMs, endMs);
   const named = (variant: string) => Object.entries(metrics[variant] ?? {}).filter((entry): entry is [string, MetricSpec] => entry[1] !== undefined);
-  return variants.flatMap((variant, v) => named(variant).map(([key, spec]) => ({
-    Id: queryId(v, key),
-    MetricStat: {
-      Metric: {
-        Namespace: spec.namespace,
-        MetricName: spec.metricName,
-        Dimensions: Object.entries(spec.dimensions).map(([Name, Value]) => ({ Name, Value })),
-      },
-      Period: period,
-      Stat: spec.stat,
-    },
-    ReturnData: true,
-  })));
+  return variants.flatMap((variant, v) => named(variant).map(([key, spec]) => query(queryId(v, key), spec, period)));
 }
 
 /** Per-variant counts from the results, and whether they are complete enough to decide on. */
@@ -165,9 +238,9 @@ export interface ReadCounts {
 }
 
 /**
- * Reads the results back. A metric without datapoints counts 0 (no outcomes yet is a real
- * zero), except invocations of a variant in `expectTraffic`, whose absence means the metrics
- * are late.
+ * Reads the operational counts back. A metric without datapoints counts 0 (errors and outcomes
+ * are emitted only when they happen), except invocations of a variant in `expectTraffic`, whose
+ * absence means the metrics are late. The test never reads these: its counts are the cohorts'.
  */
 export function countsFromResults(results: readonly MetricResult[], variants: readonly string[], expectTraffic: readonly string[]): ReadCounts {
   const byId = new Map(results.map((r) => [r.Id, r]));
@@ -194,6 +267,79 @@ export function countsFromResults(results: readonly MetricResult[], variants: re
     }];
   }));
   return { counts, complete };
+}
+
+/** The period of a cohort read: 15 minutes, or an hour when its start is older than CloudWatch keeps 5-minute data (63 days). */
+export function cohortPeriodSeconds(startMs: number, endMs: number): number {
+  return endMs - startMs > 63 * 86_400_000 ? 3600 : 900;
+}
+
+const cohortId = (v: number, b: number, series: keyof BucketMetrics) => `c${v}_${b}_${series.toLowerCase()}`;
+
+/** The experiment series of every variant and bucket as datapoints of `periodSeconds`. */
+export function cohortQueries(metrics: RolloutMetrics, variants: readonly string[], periodSeconds: number): MetricQuery[] {
+  return variants.flatMap((variant, v) => (metrics.cohorts[variant] ?? []).flatMap((bucket, b) =>
+    (Object.entries(bucket) as [keyof BucketMetrics, MetricSpec | undefined][])
+      .filter((entry): entry is [keyof BucketMetrics, MetricSpec] => entry[1] !== undefined)
+      .map(([series, spec]) => query(cohortId(v, b, series), spec, periodSeconds))));
+}
+
+/** The cohort windows read back. */
+export interface ReadCohorts {
+  /** Counts of the predictions since `startMs`. */
+  readonly total: Record<string, CohortCounts>;
+  /** Counts of the predictions since `stepStartMs`. */
+  readonly step: Record<string, CohortCounts>;
+  /** Periods left out of `total` for a missing outcome series. */
+  readonly missingPeriods: number;
+}
+
+/**
+ * Adds up the results of `cohortQueries` over the whole periods of [startMs, endMs) into the
+ * rollout's and the step's cohort windows (`CohortAccumulator`: a period with a missing outcome
+ * series is left out, never read as zero).
+ */
+export function cohortsFromResults(
+  results: readonly MetricResult[], metrics: RolloutMetrics, variants: readonly string[],
+  window: { readonly startMs: number; readonly stepStartMs: number; readonly endMs: number; readonly periodSeconds: number },
+): ReadCohorts {
+  const { firstMs, count } = cohortPeriods(window.startMs, window.endMs, window.periodSeconds);
+  const periodMs = window.periodSeconds * 1000;
+  const byId = new Map(results.map((r) => [r.Id, r]));
+  const column = (v: number, b: number, series: keyof BucketMetrics): (number | undefined)[] => {
+    const values = new Array<number | undefined>(count).fill(undefined);
+    const result = byId.get(cohortId(v, b, series));
+    (result?.Values ?? []).forEach((value, i) => {
+      const at = result?.Timestamps?.[i];
+      const index = at === undefined ? -1 : Math.floor((new Date(at).getTime() - firstMs) / periodMs);
+      if (index >= 0 && index < count) {
+        values[index] = (values[index] ?? 0) + value;
+      }
+    });
+    return values;
+  };
+  const bucketCount = (variant: string) => (metrics.cohorts[variant] ?? []).length;
+  const withSquares = variants.some((variant) => (metrics.cohorts[variant] ?? []).some((b) => b.outcomeSquares));
+  const columns = variants.map((variant, v) => Array.from({ length: bucketCount(variant) }, (_, b) => ({
+    exposures: column(v, b, 'exposures'),
+    outcomes: column(v, b, 'outcomes'),
+    outcomeSquares: column(v, b, 'outcomeSquares'),
+  })));
+  const buckets = Math.max(1, ...variants.map(bucketCount));
+  const total = new CohortAccumulator(variants, buckets, withSquares);
+  const step = new CohortAccumulator(variants, buckets, withSquares);
+  for (let i = 0; i < count; i += 1) {
+    const period = Object.fromEntries(variants.map((variant, v) => [variant, {
+      exposures: columns[v].map((c) => c.exposures[i]),
+      outcomes: columns[v].map((c) => c.outcomes[i]),
+      outcomeSquares: columns[v].map((c) => c.outcomeSquares[i]),
+    }]));
+    total.addPeriod(period);
+    if (firstMs + i * periodMs >= window.stepStartMs) {
+      step.addPeriod(period);
+    }
+  }
+  return { total: total.counts(), step: step.counts(), missingPeriods: total.missingPeriods };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { formatValue, throwIfProblems } from '../runtime/errors';
+import { MAX_ATTRIBUTION_SECONDS } from './metric-queries';
 import type {
   BanditPolicySpec, ExperimentPolicySpec, GuardrailSpec, PolicySpec, PrimaryMetricSpec, ProgressivePolicySpec,
 } from './rollout-types';
@@ -33,6 +34,24 @@ export interface CommonPolicyOptions {
   readonly manualGateBeforePromotion?: boolean;
   /** What a failed pre-step hook does. @default 'hold' */
   readonly onHookFailure?: 'hold' | 'abort';
+  /**
+   * The attribution window in minutes (1-18720, at most 13 days): outcomes reported this long
+   * after their prediction count, and the test compares predictions at least this old.
+   * @default - the gateway's outcome window
+   */
+  readonly outcomeDelayMinutes?: number;
+  /**
+   * Hours since the start before the rollout may be promoted (0-2160): a day covers a daily
+   * cycle, a week a weekly one and the first days' novelty. Aborts never wait for it.
+   * @default - experiments and bandits: 168 (a week), or `maxDurationHours` when shorter; progressive: 0
+   */
+  readonly minRunHours?: number;
+  /**
+   * Hours at the start whose predictions the test leaves out: novelty and learning effects
+   * (0-2160, less than `maxDurationHours`).
+   * @default - a day or half of `minRunHours`, whichever is less (0 for progressive rollouts)
+   */
+  readonly burnInHours?: number;
 }
 
 /** Options of a progressive rollout: explicit `steps`, or `stepPercent` (and `maxPercent`). */
@@ -47,6 +66,12 @@ export interface ProgressivePolicyOptions extends CommonPolicyOptions {
   readonly minStepMinutes?: number;
   /** Minimum invocations of the candidate at a step before advancing (0-10000000). @default 500 */
   readonly minSamplesPerStep?: number;
+  /**
+   * How much worse than the baseline the candidate may be, relative (greater than 0, less than
+   * 1): the last step promotes only when the candidate is shown to be no worse than this.
+   * @default - the metric's minimum detectable effect
+   */
+  readonly nonInferiorityMargin?: number;
 }
 
 /** Options of an A/B experiment at a fixed split. */
@@ -62,6 +87,9 @@ export interface BanditPolicyOptions extends CommonPolicyOptions {
 }
 
 const CONTEXT = 'Invalid rollout policy';
+
+/** The longest attribution window: 13 days (`MAX_ATTRIBUTION_SECONDS`). */
+const MAX_OUTCOME_DELAY_MINUTES = MAX_ATTRIBUTION_SECONDS / 60;
 
 /** SageMaker's production variant names. */
 const VARIANT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -93,23 +121,24 @@ export class RolloutPolicy<S extends PolicySpec = PolicySpec> {
     }
     const spec: ProgressivePolicySpec = {
       kind: 'progressive',
-      ...commonSpec(options),
+      ...commonSpec(options, 0),
       steps: [...steps],
       minStepMinutes: options.minStepMinutes ?? 60,
       minSamplesPerStep: options.minSamplesPerStep ?? 500,
+      nonInferiorityMargin: options.nonInferiorityMargin ?? options.metric?.minimumDetectableEffect,
     };
     return RolloutPolicy.validated(spec, problems);
   }
 
   /** A fixed-split A/B test that ends with a winner, early when the evidence allows. */
   public static experiment(options: ExperimentPolicyOptions): RolloutPolicy<ExperimentPolicySpec> {
-    const spec: ExperimentPolicySpec = { kind: 'experiment', ...commonSpec(options), candidateWeight: options.candidateWeight ?? 50 };
+    const spec: ExperimentPolicySpec = { kind: 'experiment', ...commonSpec(options, WEEK_HOURS), candidateWeight: options.candidateWeight ?? 50 };
     return RolloutPolicy.validated(spec, []);
   }
 
   /** Weights follow each variant's probability of being best (Thompson sampling), above a floor. */
   public static bandit(options: BanditPolicyOptions): RolloutPolicy<BanditPolicySpec> {
-    const spec: BanditPolicySpec = { kind: 'bandit', ...commonSpec(options), floorPercent: options.floorPercent ?? 10 };
+    const spec: BanditPolicySpec = { kind: 'bandit', ...commonSpec(options, WEEK_HOURS), floorPercent: options.floorPercent ?? 10 };
     return RolloutPolicy.validated(spec, []);
   }
 
@@ -152,18 +181,27 @@ function generateSteps(stepPercent: number, maxPercent: number): number[] {
   return steps;
 }
 
-function commonSpec(options: CommonPolicyOptions): Omit<ProgressivePolicySpec, 'kind' | 'steps' | 'minStepMinutes' | 'minSamplesPerStep'> {
+const WEEK_HOURS = 168;
+const DAY_HOURS = 24;
+
+/** The common part of a spec; `minRunHours` defaults to `defaultMinRunHours`, or `maxDurationHours` when shorter; `burnInHours` to a day or half the minimum run. */
+function commonSpec(options: CommonPolicyOptions, defaultMinRunHours: number): Omit<ProgressivePolicySpec, 'kind' | 'steps' | 'minStepMinutes' | 'minSamplesPerStep' | 'nonInferiorityMargin'> {
+  const maxDurationHours = options.maxDurationHours ?? 336;
+  const minRunHours = options.minRunHours ?? (typeof maxDurationHours === 'number' ? Math.min(defaultMinRunHours, maxDurationHours) : defaultMinRunHours);
   return {
     baseline: options.baseline,
     candidate: options.candidate,
     metric: options.metric,
     guardrails: options.guardrails ?? {},
     evaluationIntervalMinutes: options.evaluationIntervalMinutes ?? 15,
-    maxDurationHours: options.maxDurationHours ?? 336,
+    maxDurationHours,
     alpha: options.alpha ?? 0.05,
     power: options.power ?? 0.8,
     manualGateBeforePromotion: options.manualGateBeforePromotion ?? false,
     onHookFailure: options.onHookFailure ?? 'hold',
+    ...(options.outcomeDelayMinutes !== undefined ? { outcomeDelayMinutes: options.outcomeDelayMinutes } : {}),
+    minRunHours,
+    burnInHours: options.burnInHours ?? (typeof minRunHours === 'number' ? Math.min(DAY_HOURS, minRunHours / 2) : 0),
   };
 }
 
@@ -211,6 +249,18 @@ export function policyProblems(spec: PolicySpec): string[] {
   check(isIn(spec.power, 0.5, 0.99), 'power', 'between 0.5 and 0.99', spec.power);
   check(typeof spec.manualGateBeforePromotion === 'boolean', 'manualGateBeforePromotion', 'true or false', spec.manualGateBeforePromotion);
   check(spec.onHookFailure === 'hold' || spec.onHookFailure === 'abort', 'onHookFailure', `'hold' or 'abort'`, spec.onHookFailure);
+  if (spec.outcomeDelayMinutes !== undefined) {
+    check(isWholeIn(spec.outcomeDelayMinutes, 1, MAX_OUTCOME_DELAY_MINUTES), 'outcomeDelayMinutes',
+      `a whole number of minutes between 1 and ${MAX_OUTCOME_DELAY_MINUTES} (13 days: CloudWatch takes datapoints up to two weeks old)`, spec.outcomeDelayMinutes);
+  }
+  check(isIn(spec.minRunHours, 0, 2160), 'minRunHours', 'a number of hours between 0 and 2160', spec.minRunHours);
+  check(isIn(spec.burnInHours, 0, 2160), 'burnInHours', 'a number of hours between 0 and 2160', spec.burnInHours);
+  if (isIn(spec.burnInHours, 0, 2160) && isIn(spec.maxDurationHours, 1, 2160) && spec.burnInHours >= spec.maxDurationHours) {
+    problems.push(`'burnInHours' must be less than 'maxDurationHours' (${spec.maxDurationHours}), or the test never sees a prediction, got ${formatValue(spec.burnInHours)}`);
+  }
+  if (spec.kind !== 'progressive' && isIn(spec.minRunHours, 0, 2160) && isIn(spec.maxDurationHours, 1, 2160) && spec.minRunHours > spec.maxDurationHours) {
+    problems.push(`'minRunHours' must be at most 'maxDurationHours' (${spec.maxDurationHours}), or the rollout can never promote, got ${formatValue(spec.minRunHours)}`);
+  }
   switch (spec.kind) {
     case 'progressive': {
       const s = spec.steps;
@@ -218,6 +268,7 @@ export function policyProblems(spec: PolicySpec): string[] {
       check(ok, 'steps', 'strictly increasing whole percentages between 1 and 100 ending at 100', s);
       check(isWholeIn(spec.minStepMinutes, 0, 10080), 'minStepMinutes', 'a whole number of minutes between 0 and 10080', spec.minStepMinutes);
       check(isWholeIn(spec.minSamplesPerStep, 0, 10_000_000), 'minSamplesPerStep', 'a whole number of invocations between 0 and 10000000', spec.minSamplesPerStep);
+      check(isIn(spec.nonInferiorityMargin, 0, 1, true, true), 'nonInferiorityMargin', 'a relative margin greater than 0 and less than 1', spec.nonInferiorityMargin);
       break;
     }
     case 'experiment':
@@ -254,6 +305,9 @@ const common = {
   power: z.optional(z.number()),
   manualGateBeforePromotion: z.optional(z.boolean()),
   onHookFailure: z.optional(z.enum(['hold', 'abort'])),
+  outcomeDelayMinutes: z.optional(z.number()),
+  minRunHours: z.optional(z.number()),
+  burnInHours: z.optional(z.number()),
 };
 
 const schemas = {
@@ -265,6 +319,7 @@ const schemas = {
     maxPercent: z.optional(z.number()),
     minStepMinutes: z.optional(z.number()),
     minSamplesPerStep: z.optional(z.number()),
+    nonInferiorityMargin: z.optional(z.number()),
   }),
   experiment: z.strictObject({ ...common, kind: z.literal('experiment'), candidateWeight: z.optional(z.number()) }),
   bandit: z.strictObject({ ...common, kind: z.literal('bandit'), floorPercent: z.optional(z.number()) }),

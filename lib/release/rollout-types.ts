@@ -48,6 +48,25 @@ export interface CommonPolicySpec {
   readonly manualGateBeforePromotion: boolean;
   /** What a failed pre-step hook does. */
   readonly onHookFailure: 'hold' | 'abort';
+  /**
+   * The attribution window, in minutes (1-18720, at most 13 days): an outcome counts for its
+   * prediction when reported within this long of it, and the test compares only predictions at
+   * least this old (plus the metric lag), so every outcome they will get is in.
+   * @default - the gateway's outcome window
+   */
+  readonly outcomeDelayMinutes?: number;
+  /**
+   * Hours since the rollout started before it may be promoted (0-2160, at most
+   * `maxDurationHours`): a full day covers a daily cycle, a full week a weekly one and the first
+   * days' novelty. An abort never waits for it.
+   */
+  readonly minRunHours: number;
+  /**
+   * Hours at the start of the rollout whose predictions the test leaves out (0-2160, less than
+   * `maxDurationHours`): novelty and learning effects, when users react to anything new. The
+   * guardrails still watch them.
+   */
+  readonly burnInHours: number;
 }
 
 /** Shift traffic to the candidate step by step while the evidence allows. */
@@ -60,6 +79,12 @@ export interface ProgressivePolicySpec extends CommonPolicySpec {
   readonly minStepMinutes: number;
   /** Minimum invocations of the candidate at a step before advancing. */
   readonly minSamplesPerStep: number;
+  /**
+   * How much worse than the baseline the candidate may be, relative (0 < margin < 1): the last
+   * step promotes only when the candidate is shown to be no worse than this (a non-inferiority
+   * test at alpha).
+   */
+  readonly nonInferiorityMargin: number;
 }
 
 /** An A/B test at a fixed split that ends with a winner, early if the evidence allows. */
@@ -81,18 +106,31 @@ export interface BanditPolicySpec extends CommonPolicySpec {
 /** Any policy. */
 export type PolicySpec = ProgressivePolicySpec | ExperimentPolicySpec | BanditPolicySpec;
 
-/** One variant's counts over a window, as read from the gateway's metrics. */
-export interface VariantCounts {
-  /** Predictions served. */
+/**
+ * One variant's experiment counts over a cohort window: the predictions made in the window (to
+ * units with sticky assignment) and the outcomes attributed to them, per unit bucket. Every unit
+ * falls in one bucket, so the spread between buckets measures the variance of repeated requests
+ * by the same units. Metrics without buckets (the ones a user names) are one bucket.
+ */
+export interface CohortCounts {
+  /** Predictions per unit bucket. */
+  readonly exposures: readonly number[];
+  /** Per unit bucket, the metric's outcome: conversions (`rate`) or the outcome values' sum (`mean`). */
+  readonly outcomes: readonly number[];
+  /**
+   * Per unit bucket, the sum of the squared outcome values, for metrics of one bucket (the
+   * variance then assumes independent predictions).
+   * @default - absent for the gateway's bucketed metrics
+   */
+  readonly outcomeSquares?: readonly number[];
+}
+
+/** One variant's requests over a window, for the guardrails. */
+export interface RequestCounts {
+  /** Requests sent to the variant, successful or failed. */
   readonly invocations: number;
-  /** Failed invocations. */
+  /** Failed requests. */
   readonly errors: number;
-  /** Conversions of the metric's outcome type. */
-  readonly conversions: number;
-  /** Sum of the outcome values of the metric's type. */
-  readonly valueSum: number;
-  /** Sum of the squared outcome values (for the variance of a mean). */
-  readonly valueSumOfSquares: number;
   /** p99 gateway latency over the window, when known. @default - absent when the window has no latency datapoint */
   readonly p99LatencyMs?: number;
 }
@@ -101,12 +139,28 @@ export interface VariantCounts {
 export interface Observation {
   /** The tick's time (epoch ms). */
   readonly atMs: number;
-  /** False when a metric the decision needs is missing or late: the decision is then hold. */
+  /** False when a metric the decision needs is late (no datapoint where traffic is expected): the decision is then hold. */
   readonly complete: boolean;
-  /** Counts since the rollout began, per variant. */
-  readonly total: Readonly<Record<string, VariantCounts>>;
-  /** Counts since the current step began, per variant. */
-  readonly step: Readonly<Record<string, VariantCounts>>;
+  /**
+   * The end of the cohort windows (epoch ms): predictions up to here, old enough for their
+   * outcomes to be in, are in `total` and `step`.
+   */
+  readonly cohortEndMs: number;
+  /**
+   * Periods left out of the cohort windows because a variant's outcome series was missing where
+   * it had predictions (a missing series is never read as zero).
+   * @default 0
+   */
+  readonly missingPeriods?: number;
+  /** Experiment counts of the predictions made since the test began (`testStartMs`: the rollout's start plus the burn-in), per variant. */
+  readonly total: Readonly<Record<string, CohortCounts>>;
+  /** Experiment counts of the predictions made since the current step began, per variant. */
+  readonly step: Readonly<Record<string, CohortCounts>>;
+  /** Requests per variant since the rollout and since the step began, up to the tick (less the metric lag), for the guardrails. */
+  readonly requests: {
+    readonly total: Readonly<Record<string, RequestCounts>>;
+    readonly step: Readonly<Record<string, RequestCounts>>;
+  };
   /** Guardrail alarms in ALARM. */
   readonly breachedAlarms: readonly string[];
 }
@@ -131,12 +185,25 @@ export interface RolloutState {
 /** What a tick decided. */
 export type Action = 'advance' | 'hold' | 'promote' | 'abort' | 'pause';
 
+/** A variant's totals in the window a test ran on. */
+export interface ArmSummary {
+  /** Predictions. */
+  readonly exposures: number;
+  /** Conversions (`rate`) or the outcome values' sum (`mean`). */
+  readonly outcomes: number;
+}
+
 /** The numbers behind a decision, kept in the audit trail. */
 export interface Evidence {
-  /** The baseline's counts in the window the test runs on (`testWindow`). */
-  readonly baseline: VariantCounts;
-  /** The candidate's counts in the window the test runs on (`testWindow`). */
-  readonly candidate: VariantCounts;
+  /** The baseline's totals in the window the test runs on (`testWindow`). */
+  readonly baseline: ArmSummary;
+  /** The candidate's totals in the window the test runs on (`testWindow`). */
+  readonly candidate: ArmSummary;
+  /**
+   * The sample-ratio check: the candidate's share of predictions, the share its weight expects, and the check's statistic.
+   * @default - absent when the check did not run (bandits, or too few predictions)
+   */
+  readonly sampleRatio?: { readonly observed: number; readonly expected: number; readonly statistic: number };
   /**
    * The candidate's relative lift estimate (candidate / baseline - 1), when defined.
    * @default - absent when the test did not run or the baseline's mean is 0

@@ -4,8 +4,8 @@
  * compared with, the normal distribution, binomial tails, and Thompson sampling. Pure: time and
  * randomness are passed in.
  */
-import type { PrimaryMetricSpec, VariantCounts } from './rollout-types';
-import { sampleBeta, sampleNormal, UniformSource } from './random';
+import type { CohortCounts, PrimaryMetricSpec } from './rollout-types';
+import { sampleNormal, UniformSource } from './random';
 
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 
@@ -183,34 +183,98 @@ export function oneSidedMixtureLikelihoodRatio(thetaHat: number, variance: numbe
   return 2 * normalCdf(shift) * mixtureLikelihoodRatio(thetaHat, variance, tauSquared);
 }
 
-/** A variant's estimated mean outcome per invocation and that outcome's variance. */
+/** A variant's estimated mean outcome per prediction and that outcome's variance. */
 export interface ArmEstimate {
+  /** Predictions. */
   readonly n: number;
+  /** The outcomes' total: conversions or the values' sum. */
+  readonly total: number;
+  /** Outcome per prediction. */
   readonly mean: number;
+  /**
+   * The variance of one prediction's outcome, such that the mean's variance is variance / n. From
+   * bucketed counts, the delta method on the buckets' sums (repeated requests of one unit are
+   * one cluster); from one bucket, the variance of independent predictions.
+   */
   readonly variance: number;
+  /** Unit buckets with at least one prediction (1 for metrics without buckets). */
+  readonly buckets: number;
+}
+
+function sum(values: readonly number[]): number {
+  let total = 0;
+  for (const v of values) {
+    total += v;
+  }
+  return total;
 }
 
 /**
- * Estimates a variant's mean outcome per invocation. For a rate, the share of invocations that
- * converted and the Bernoulli variance p(1-p); for a mean, the value per invocation (invocations
- * that did not convert count as 0) and the sample variance from the sum and sum of squares.
+ * Estimates a variant's mean outcome per prediction and its variance. With unit buckets, the
+ * ratio estimator's delta-method variance: n · Var(mean) ≈ B/(B−1) · Σ_b (x_b − mean · n_b)² / n
+ * over the B buckets that have predictions. With one bucket, predictions are taken as
+ * independent: p(1−p) for a rate, the sample variance from the sum of squares for a mean.
  */
-export function estimateArm(kind: PrimaryMetricSpec['kind'], counts: VariantCounts): ArmEstimate {
-  const n = counts.invocations;
+export function estimateArm(kind: PrimaryMetricSpec['kind'], counts: CohortCounts): ArmEstimate {
+  const n = sum(counts.exposures);
+  const total = sum(counts.outcomes);
   if (n <= 0) {
-    return { n: 0, mean: 0, variance: 0 };
+    return { n: 0, total, mean: 0, variance: 0, buckets: 0 };
+  }
+  const mean = kind === 'rate' ? Math.min(1, total / n) : total / n;
+  if (counts.exposures.length > 1) {
+    let squares = 0;
+    let buckets = 0;
+    counts.exposures.forEach((exposures, b) => {
+      if (exposures > 0) {
+        buckets += 1;
+        const deviation = (counts.outcomes[b] ?? 0) - mean * exposures;
+        squares += deviation * deviation;
+      }
+    });
+    const variance = buckets > 1 ? (buckets / (buckets - 1)) * squares / n : 0;
+    return { n, total, mean, variance, buckets };
   }
   if (kind === 'rate') {
-    const p = Math.min(1, counts.conversions / n);
-    return { n, mean: p, variance: p * (1 - p) };
+    return { n, total, mean, variance: mean * (1 - mean), buckets: 1 };
   }
-  const mean = counts.valueSum / n;
-  const variance = n > 1 ? Math.max(0, (counts.valueSumOfSquares - n * mean * mean) / (n - 1)) : 0;
-  return { n, mean, variance };
+  const sumOfSquares = sum(counts.outcomeSquares ?? []);
+  const variance = n > 1 ? Math.max(0, (sumOfSquares - n * mean * mean) / (n - 1)) : 0;
+  return { n, total, mean, variance, buckets: 1 };
 }
 
-/** Each variant needs this many invocations before the test can conclude anything. */
+/**
+ * The variance of one prediction's outcome pooled over the variants, as under "no difference":
+ * the variants' variances weighted by their predictions, and for a rate at least the pooled
+ * rate's p̄(1−p̄). It cannot collapse when one variant has few or no conversions, as each
+ * variant's own p̂(1−p̂) would.
+ */
+export function pooledVariance(kind: PrimaryMetricSpec['kind'], arms: readonly ArmEstimate[]): number {
+  const n = sum(arms.map((a) => a.n));
+  if (n <= 0) {
+    return 0;
+  }
+  const pooled = sum(arms.map((a) => a.n * a.variance)) / n;
+  if (kind !== 'rate') {
+    return pooled;
+  }
+  const rate = Math.min(1, sum(arms.map((a) => a.total)) / n);
+  return Math.max(pooled, BERNOULLI_FLOOR * rate * (1 - rate));
+}
+
+/**
+ * A rate's pooled variance is at least this share of the pooled rate's p̄(1−p̄): repeated requests
+ * of a unit can only raise it in practice, and the floor keeps it from collapsing when few
+ * buckets have conversions; below 1, so the floor does not bias the clustered estimate's noise
+ * upwards when predictions are independent.
+ */
+export const BERNOULLI_FLOOR = 0.5;
+
+/** Each variant needs this many predictions before the test can conclude anything. */
 export const MIN_INVOCATIONS_PER_ARM = 200;
+
+/** A rate's test needs this many conversions expected in the smaller variant at the pooled rate. */
+export const MIN_EXPECTED_CONVERSIONS = 10;
 
 /**
  * The mixing scale: τ = TAU_PER_MDE × (minimum detectable effect × the baseline's mean). Chosen by
@@ -240,26 +304,52 @@ export interface SequentialTestResult {
   readonly notReady?: string;
 }
 
+/** Why the test cannot run on these counts yet, or undefined when it can. */
+function notReady(kind: PrimaryMetricSpec['kind'], b: ArmEstimate, c: ArmEstimate, bucketCount: number): string | undefined {
+  if (b.n < MIN_INVOCATIONS_PER_ARM || c.n < MIN_INVOCATIONS_PER_ARM) {
+    return `each variant needs ${MIN_INVOCATIONS_PER_ARM} predictions whose outcomes are in`;
+  }
+  const minBuckets = Math.max(2, Math.ceil(bucketCount / 2));
+  if (bucketCount > 1 && (b.buckets < minBuckets || c.buckets < minBuckets)) {
+    return `each variant needs predictions in ${minBuckets} of the ${bucketCount} unit buckets`;
+  }
+  if (kind === 'rate') {
+    const rate = (b.total + c.total) / (b.n + c.n);
+    if (Math.min(b.n, c.n) * rate < MIN_EXPECTED_CONVERSIONS) {
+      return `the smaller variant needs ${MIN_EXPECTED_CONVERSIONS} conversions expected at the pooled rate`;
+    }
+  }
+  if (b.mean === 0) {
+    return 'no outcome has been recorded yet';
+  }
+  return undefined;
+}
+
 /**
- * The one-sided mSPRT on the difference of the mean outcome per invocation (normal
- * approximation), once in each direction, at level alpha each: `better` when Λ⁺ ≥ 1/alpha (so a
- * candidate that is no better is promoted with probability at most alpha, however often this is
- * checked), `worse` when Λ⁻ ≥ 1/alpha. Orientation follows `metric.betterWhen`.
+ * The one-sided mSPRT on the difference of the mean outcome per prediction (normal
+ * approximation, variance pooled under the null, see `pooledVariance`), once in each direction,
+ * at level alpha each: `better` when Λ⁺ ≥ 1/alpha (so a candidate that is no better is promoted
+ * with probability at most alpha, however often this is checked), `worse` when Λ⁻ ≥ 1/alpha.
+ * Orientation follows `metric.betterWhen`.
+ *
+ * With a `margin` m > 0 it is a non-inferiority test: `better` then means "no worse than the
+ * baseline by more than m" (H0: candidate ≤ (1 − m) × baseline when higher is better,
+ * ≥ (1 + m) × baseline when lower is better), at alpha however often it is checked.
  */
-export function sequentialTest(metric: PrimaryMetricSpec, alpha: number, baseline: VariantCounts, candidate: VariantCounts): SequentialTestResult {
+export function sequentialTest(metric: PrimaryMetricSpec, alpha: number, baseline: CohortCounts, candidate: CohortCounts, margin = 0): SequentialTestResult {
   const threshold = 1 / alpha;
   const b = estimateArm(metric.kind, baseline);
   const c = estimateArm(metric.kind, candidate);
   const lift = b.mean !== 0 ? c.mean / b.mean - 1 : undefined;
-  const variance = (b.n > 0 ? b.variance / b.n : 0) + (c.n > 0 ? c.variance / c.n : 0);
-  if (b.n < MIN_INVOCATIONS_PER_ARM || c.n < MIN_INVOCATIONS_PER_ARM) {
-    return { verdict: 'inconclusive', leansWorse: false, lift, threshold, notReady: `each variant needs ${MIN_INVOCATIONS_PER_ARM} invocations` };
-  }
-  if (b.mean === 0 || !(variance > 0)) {
-    return { verdict: 'inconclusive', leansWorse: false, lift, threshold, notReady: 'no outcome has been recorded yet' };
+  const why = notReady(metric.kind, b, c, Math.max(baseline.exposures.length, candidate.exposures.length));
+  const sigma2 = pooledVariance(metric.kind, [b, c]);
+  if (why !== undefined || !(sigma2 > 0)) {
+    return { verdict: 'inconclusive', leansWorse: false, lift, threshold, notReady: why ?? 'the outcomes do not vary yet' };
   }
   const direction = metric.betterWhen === 'higher' ? 1 : -1;
-  const thetaHat = direction * (c.mean - b.mean);
+  const factor = 1 - direction * margin;
+  const thetaHat = direction * (c.mean - factor * b.mean);
+  const variance = sigma2 * (1 / c.n + factor * factor / b.n);
   const tau = TAU_PER_MDE * metric.minimumDetectableEffect * Math.abs(b.mean);
   const tauSquared = tau * tau;
   const better = oneSidedMixtureLikelihoodRatio(thetaHat, variance, tauSquared);
@@ -267,6 +357,74 @@ export function sequentialTest(metric: PrimaryMetricSpec, alpha: number, baselin
   const statistic = thetaHat >= 0 ? better : worse;
   const verdict: Verdict = better >= threshold ? 'better' : worse >= threshold ? 'worse' : 'inconclusive';
   return { verdict, leansWorse: worse >= 1, lift, statistic, threshold, pValue: Math.min(1, 1 / statistic) };
+}
+
+/**
+ * The sample-ratio check's level: a mismatch this unlikely under the expected split pauses the
+ * rollout (at most 1% of healthy rollouts are paused by it, however often it is checked).
+ */
+export const SAMPLE_RATIO_ALPHA = 0.01;
+
+/**
+ * The sample-ratio check's mixing scale, relative to r(1−r) for an expected share r: 0.02 puts the
+ * mixture's weight on mismatches of about 2% of one variant's predictions (a logging or routing
+ * fault), and the check stays valid for any size.
+ */
+export const SAMPLE_RATIO_TAU = 0.02;
+
+/** The sample-ratio check needs this many predictions in the window. */
+export const MIN_SAMPLE_RATIO_PREDICTIONS = 1000;
+
+/**
+ * Odds for a mismatch (the check's statistic) at which a promotion waits: a fault too small to
+ * pause for yet must not let a biased comparison promote. Under the expected split the statistic
+ * is this high a few percent of the time, which delays a promotion by a tick or so (bench/release
+ * measures both sides: a 3% under-count and the samples to a decision).
+ */
+export const SAMPLE_RATIO_LEAN = 2;
+
+/** The sample-ratio check's result. */
+export interface SampleRatioResult {
+  /** The candidate's share of the predictions. */
+  readonly observed: number;
+  /** The share the candidate's weight expects. */
+  readonly expected: number;
+  /** The two-sided mixture likelihood ratio for "the share is not the expected one". */
+  readonly statistic: number;
+  /** The statistic crossed 1 / `SAMPLE_RATIO_ALPHA`. */
+  readonly mismatch: boolean;
+  /** The evidence leans towards a mismatch (statistic ≥ `SAMPLE_RATIO_LEAN`): a promotion waits until it clears. */
+  readonly leansMismatched: boolean;
+}
+
+/**
+ * A sequential sample-ratio-mismatch check: is the candidate's share of predictions the one its
+ * weight expects? A two-sided mSPRT on the share, its variance from the spread between unit
+ * buckets (a unit's repeated requests are one cluster; at least the binomial variance of
+ * independent predictions), at `SAMPLE_RATIO_ALPHA` however often it is checked. Undefined
+ * before `MIN_SAMPLE_RATIO_PREDICTIONS` or when the expected share is 0 or 1.
+ */
+export function sampleRatioTest(baseline: CohortCounts, candidate: CohortCounts, expectedShare: number): SampleRatioResult | undefined {
+  const buckets = baseline.exposures.length === candidate.exposures.length ? baseline.exposures.length : 1;
+  const inBucket = (counts: CohortCounts, b: number) => (buckets === 1 ? sum(counts.exposures) : counts.exposures[b]);
+  let n = 0;
+  let deviation = 0;
+  let squares = 0;
+  for (let b = 0; b < buckets; b += 1) {
+    const c = inBucket(candidate, b);
+    const t = c + inBucket(baseline, b);
+    n += t;
+    deviation += c - expectedShare * t;
+    squares += (c - expectedShare * t) ** 2;
+  }
+  if (n < MIN_SAMPLE_RATIO_PREDICTIONS || !(expectedShare > 0 && expectedShare < 1)) {
+    return undefined;
+  }
+  const binomial = expectedShare * (1 - expectedShare) / n;
+  const variance = buckets > 1 ? Math.max(squares / (n * n), BERNOULLI_FLOOR * binomial) : binomial;
+  const tau = SAMPLE_RATIO_TAU * expectedShare * (1 - expectedShare);
+  const statistic = mixtureLikelihoodRatio(deviation / n, variance, tau * tau);
+  return { observed: (n * expectedShare + deviation) / n, expected: expectedShare, statistic, mismatch: statistic >= 1 / SAMPLE_RATIO_ALPHA, leansMismatched: statistic >= SAMPLE_RATIO_LEAN };
 }
 
 /** Inputs of the fixed-horizon two-proportion z-test's sample size. */
@@ -296,24 +454,19 @@ export function fixedHorizonSampleSize(options: FixedHorizonOptions): number {
   return Math.ceil(root * root / ((p2 - p1) * (p2 - p1)));
 }
 
-/**
- * Above this many conversions and non-conversions a Beta posterior is drawn from its normal
- * approximation (same mean and variance; skewness below 0.1), four times cheaper than two Gammas.
- */
-export const BETA_NORMAL_LIMIT = 500;
-
 /** Thompson draws per decision. */
 export const THOMPSON_DRAWS = 1000;
 
 /**
- * Each variant's posterior probability of being best, by Monte Carlo over `draws` joint draws:
- * a rate's posterior is Beta(1 + conversions, 1 + non-conversions) (see `BETA_NORMAL_LIMIT`); a mean's is the normal
- * approximation N(mean, variance/n) (flat prior). Variants with fewer than 2 invocations of a mean
- * metric are drawn from a wide prior around the others, so the split starts near even.
+ * Each variant's posterior probability of being best, by Monte Carlo over `draws` joint draws
+ * from the normal approximation N(mean, σ²/n) of each variant's mean, σ² pooled over the
+ * variants as in the test (`pooledVariance`, so few conversions never look certain; flat
+ * prior). Variants with fewer than 2 predictions are drawn from a wide prior around the others,
+ * so the split starts near even.
  */
 export function probabilityBest(
   metric: PrimaryMetricSpec,
-  counts: Readonly<Record<string, VariantCounts>>,
+  counts: Readonly<Record<string, CohortCounts>>,
   random: UniformSource,
   draws = THOMPSON_DRAWS,
 ): Record<string, number> {
@@ -323,24 +476,13 @@ export function probabilityBest(
   const sign = metric.betterWhen === 'higher' ? 1 : -1;
   const known = estimates.filter((e) => e.n >= 2);
   const spread = known.length > 0 ? Math.max(...known.map((e) => Math.abs(e.mean))) || 1 : 1;
+  const sigma2 = pooledVariance(metric.kind, known);
   for (let d = 0; d < draws; d += 1) {
     let best = -1;
     let bestValue = -Infinity;
     for (let i = 0; i < names.length; i += 1) {
       const e = estimates[i];
-      let value: number;
-      if (metric.kind === 'rate') {
-        const a = 1 + Math.min(e.n, counts[names[i]].conversions);
-        const b = 1 + e.n - (a - 1);
-        value = Math.min(a, b) >= BETA_NORMAL_LIMIT
-          ? a / (a + b) + Math.sqrt(a * b / ((a + b) * (a + b) * (a + b + 1))) * sampleNormal(random)
-          : sampleBeta(a, b, random);
-      } else if (e.n >= 2) {
-        value = e.mean + Math.sqrt(e.variance / e.n) * sampleNormal(random);
-      } else {
-        value = spread * sampleNormal(random);
-      }
-      value *= sign;
+      const value = sign * (e.n >= 2 ? e.mean + Math.sqrt(sigma2 / e.n) * sampleNormal(random) : spread * sampleNormal(random));
       if (value > bestValue) {
         bestValue = value;
         best = i;

@@ -1,14 +1,18 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { countsFromResults, metricQueries, ReadCounts, VariantMetrics } from '../../release/metric-queries';
+import { cohortPeriodSeconds, cohortQueries, cohortsFromResults, countsFromResults, metricQueries, ReadCounts, RolloutMetrics } from '../../release/metric-queries';
+import { cohortPeriods } from '../../release/cohorts';
+import { testStartMs } from '../../release/decide';
 import type { Observation, PolicySpec, RolloutState } from '../../release/rollout-types';
 import { alarmStates, getMetricData } from './cloudwatch-reads';
 
 /** Where and how a rollout's metrics are read. */
 export interface ObservationSource {
-  /** Each variant's metrics (the gateway's, or the ones the user named). */
-  readonly metrics: Readonly<Record<string, VariantMetrics>>;
+  /** Each variant's metrics (`rolloutMetrics`: the gateway's, or the ones the user named). */
+  readonly metrics: RolloutMetrics;
   /** How far behind real time the windows end, so late datapoints are in. */
   readonly lagSeconds: number;
+  /** The attribution window: the cohort windows end this much earlier still, so the predictions' outcomes are in. */
+  readonly attributionSeconds: number;
 }
 
 /** An observation, and the state of every guardrail alarm for those who show it. */
@@ -17,36 +21,50 @@ export interface RolloutObservation {
   readonly alarmStates: ReadonlyMap<string, string>;
 }
 
-async function readCounts(cloudwatch: CloudWatchClient, source: ObservationSource, variants: readonly string[], startMs: number, endMs: number, expectTraffic: readonly string[]): Promise<ReadCounts> {
+async function readRequests(cloudwatch: CloudWatchClient, metrics: RolloutMetrics, variants: readonly string[], startMs: number, endMs: number, expectTraffic: readonly string[]): Promise<ReadCounts> {
   if (endMs <= startMs) {
     return countsFromResults([], variants, expectTraffic);
   }
-  const results = await getMetricData(cloudwatch, metricQueries(source.metrics, variants, startMs, endMs), startMs, endMs);
+  const results = await getMetricData(cloudwatch, metricQueries(metrics.requests, variants, startMs, endMs), startMs, endMs);
   return countsFromResults(results, variants, expectTraffic);
 }
 
 /**
  * What the controller decides on at `nowMs`, read the one way the controller and `modelship
- * status` share: the policy's two variants over the rollout and over the current step, both
- * windows ending `lagSeconds` before now, and the guardrail alarms.
+ * status` share: the policy's two variants' requests over the rollout and over the current step,
+ * both ending `lagSeconds` before now (for the guardrails); their cohorts, the predictions made
+ * since the test (`testStartMs`) and the step began and at least `attributionSeconds` old, in 15-minute
+ * periods, with the outcomes attributed to them (for the test); and the guardrail alarms.
  */
 export async function observeRollout(
   cloudwatch: CloudWatchClient, policy: PolicySpec, state: RolloutState, source: ObservationSource, nowMs: number,
 ): Promise<RolloutObservation> {
   const variants = [policy.baseline, policy.candidate];
   const endMs = nowMs - source.lagSeconds * 1000;
+  const cohortEndMs = endMs - source.attributionSeconds * 1000;
+  const testStart = testStartMs(policy, state);
+  const periodSeconds = cohortPeriodSeconds(testStart, nowMs);
+  // Whole periods aligned to the epoch, as CloudWatch aggregates them.
+  const periods = cohortPeriods(testStart, cohortEndMs, periodSeconds);
   const live = Object.entries(state.weights).filter(([, w]) => w > 0).map(([v]) => v);
-  const [total, step, alarms] = await Promise.all([
-    readCounts(cloudwatch, source, variants, state.startedAtMs, endMs, live),
-    readCounts(cloudwatch, source, variants, state.stepStartedAtMs, endMs, live),
+  const [total, step, cohortResults, alarms] = await Promise.all([
+    readRequests(cloudwatch, source.metrics, variants, state.startedAtMs, endMs, live),
+    readRequests(cloudwatch, source.metrics, variants, state.stepStartedAtMs, endMs, live),
+    periods.count > 0
+      ? getMetricData(cloudwatch, cohortQueries(source.metrics, variants, periodSeconds), periods.firstMs, periods.firstMs + periods.count * periodSeconds * 1000)
+      : Promise.resolve([]),
     alarmStates(cloudwatch, policy.guardrails.alarmNames ?? []),
   ]);
+  const cohorts = cohortsFromResults(cohortResults, source.metrics, variants, { startMs: testStart, stepStartMs: state.stepStartedAtMs, endMs: cohortEndMs, periodSeconds });
   return {
     observation: {
       atMs: nowMs,
-      complete: total.complete && step.complete,
-      total: total.counts,
-      step: step.counts,
+      complete: total.complete && step.complete && cohortResults.every((r) => r.StatusCode === undefined || r.StatusCode === 'Complete'),
+      cohortEndMs,
+      missingPeriods: cohorts.missingPeriods,
+      total: cohorts.total,
+      step: cohorts.step,
+      requests: { total: total.counts, step: step.counts },
       breachedAlarms: [...alarms].filter(([, s]) => s === 'ALARM').map(([name]) => name),
     },
     alarmStates: alarms,
