@@ -319,10 +319,12 @@ const MAX_RECORDED_BODY_KIB = 100;
 
 /**
  * An authenticated HTTPS entry point in front of a SageMaker endpoint that records every
- * prediction and every business outcome per variant: `POST /invocations` (sticky variant
- * assignment by unit id, a signed inference id) and `POST /outcomes` (counted once per id and
- * type), EMF metrics per endpoint and variant, and one record per prediction and outcome
- * shipped to an encrypted S3 log store.
+ * prediction and every business outcome per variant: `POST /invocations` (the gateway picks
+ * every request's variant: sticky by unit id, a caller's override, or a weighted draw; a signed
+ * inference id) and `POST /outcomes` (counted once per id and type), EMF metrics per endpoint
+ * and variant, experiment metrics per unit bucket for sticky requests (outcomes attributed to
+ * the prediction's time), and one record per prediction and outcome shipped to an encrypted
+ * S3 log store.
  */
 export class InferenceGateway extends InferenceGatewayBase {
   /**
