@@ -24,6 +24,9 @@ const weights = new RefreshingValue<VariantWeight[]>(async () => {
   return (out.ProductionVariants ?? []).map((v) => ({ variant: v.VariantName ?? '', weight: v.CurrentWeight ?? 0 }));
 }, settings.weightsTtlSeconds * 1000, Date.now, (error) => logger.warn('keeping the last weights: refresh failed', { error: error as Error }));
 
+/** Where a request goes and how that was chosen (a sticky request with its unit). */
+type Routed = { readonly target: string } & ({ readonly assignment: 'sticky'; readonly unitId: string } | { readonly assignment: Exclude<Assignment, 'sticky'> });
+
 /** A uniform number in [0, 1) from 48 random bits. */
 function uniformDraw(): number {
   return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
@@ -34,7 +37,7 @@ function uniformDraw(): number {
  * sticky variant, or a random draw by the weights; or the reason the override is refused.
  * Throws when the weights cannot be read or no variant has a positive weight.
  */
-async function route(unitId: string | undefined, override: string | undefined): Promise<{ target: string; assignment: Assignment } | string> {
+async function route(unitId: string | undefined, override: string | undefined): Promise<Routed | string> {
   const current = await weights.get();
   if (override !== undefined) {
     return current.some((w) => w.variant === override)
@@ -45,7 +48,7 @@ async function route(unitId: string | undefined, override: string | undefined): 
   if (target === undefined) {
     throw new Error(`No variant of ${settings.endpointName} has a positive weight: ${JSON.stringify(current)}`);
   }
-  return { target, assignment: unitId === undefined ? 'weighted' : 'sticky' };
+  return unitId === undefined ? { target, assignment: 'weighted' } : { target, assignment: 'sticky', unitId };
 }
 
 function predictionOf(out: InvokeEndpointCommandOutput): unknown {
@@ -60,8 +63,9 @@ function predictionOf(out: InvokeEndpointCommandOutput): unknown {
   return text;
 }
 
-/** What the handler knows of an inference by the time it answers. */
-type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 'recordId' | 'latencyMs' | 'bodiesSampled' | 'bodiesTruncated' | 'request' | 'response'>;
+/** What the handler knows of an inference by the time it answers: the variant always (the gateway chose it). */
+type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 'recordId' | 'latencyMs' | 'bodiesSampled' | 'bodiesTruncated' | 'request' | 'response'>
+  & { readonly variant: string };
 
 /**
  * Publishes a request's metrics. Operational metrics, for all traffic: Invocations (every request
@@ -71,7 +75,7 @@ type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 're
  * series exist in every period with exposures (a missing series then means missing data).
  */
 function publishMetrics(base: InferenceFacts, issuedAtSeconds: number, latencyMs: number): void {
-  metrics.addDimension('VariantName', base.variant!);
+  metrics.addDimension('VariantName', base.variant);
   metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
   if (base.status === 200) {
     metrics.addMetric(GATEWAY_METRIC_NAMES.modelLatency, MetricUnit.Milliseconds, base.modelLatencyMs);
@@ -83,7 +87,7 @@ function publishMetrics(base: InferenceFacts, issuedAtSeconds: number, latencyMs
   if (base.unitBucket === undefined) {
     return;
   }
-  const cohort = { VariantName: base.variant!, [UNIT_BUCKET_DIMENSION]: String(base.unitBucket) };
+  const cohort = { VariantName: base.variant, [UNIT_BUCKET_DIMENSION]: String(base.unitBucket) };
   publishExperimentMetrics(issuedAtSeconds, cohort, [{ name: GATEWAY_METRIC_NAMES.experimentExposures, unit: MetricUnit.Count, value: 1 }]);
   for (const outcomeType of settings.outcomeTypes) {
     publishExperimentMetrics(issuedAtSeconds, { ...cohort, OutcomeType: outcomeType }, [
@@ -133,7 +137,9 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
   }
   const { target, assignment } = routing;
   const unitHash = unitId === undefined ? undefined : unitHashOf(key, unitId);
-  const cohort: Cohort = assignment === 'sticky' ? { assignment, unitBucket: unitBucketOf(unitHash!) } : { assignment };
+  const cohort: Cohort = routing.assignment === 'sticky'
+    ? { assignment: 'sticky', unitBucket: unitBucketOf(unitHashOf(key, routing.unitId)) }
+    : { assignment: routing.assignment };
   const issuedAtSeconds = Math.floor(requestedAt.getTime() / 1000);
   const captureId = captureIdOf(issuedAtSeconds, randomBytes(NONCE_BYTES), cohort);
   const base = {
