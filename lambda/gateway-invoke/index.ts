@@ -5,13 +5,13 @@ import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeCli
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseInvocation } from '../../lib/hooks/runtime/gateway-request';
 import { Assignment, InferenceRecord, RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
-import { captureIdOf, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
-import { isSampled, recordedBody, redactionSet, unitHashOf } from '../../lib/hooks/runtime/record-content';
+import { isSampled, recordedBody, redactionSet, unitBucketOf, unitHashOf } from '../../lib/hooks/runtime/record-content';
 import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
-import { assignVariant, VariantWeight } from '../../lib/hooks/runtime/sticky-assignment';
-import { GATEWAY_METRIC_NAMES } from '../../lib/release/metric-queries';
-import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
+import { assignVariant, drawVariant, VariantWeight } from '../../lib/hooks/runtime/sticky-assignment';
+import { GATEWAY_METRIC_NAMES, UNIT_BUCKET_DIMENSION } from '../../lib/release/metric-queries';
+import { logger, metrics, publishExperimentMetrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
 
 const runtime = new SageMakerRuntimeClient({});
 const sagemaker = new SageMakerClient({});
@@ -24,19 +24,31 @@ const weights = new RefreshingValue<VariantWeight[]>(async () => {
   return (out.ProductionVariants ?? []).map((v) => ({ variant: v.VariantName ?? '', weight: v.CurrentWeight ?? 0 }));
 }, settings.weightsTtlSeconds * 1000, Date.now, (error) => logger.warn('keeping the last weights: refresh failed', { error: error as Error }));
 
-/** The variant to send a request to, and how it was chosen; or the reason the override is refused. */
-async function route(unitId: string | undefined, override: string | undefined): Promise<{ target?: string; assignment: Assignment } | string> {
-  if (unitId === undefined && override === undefined) {
-    return { assignment: 'weighted' };
-  }
+/** Where a request goes and how that was chosen (a sticky request with its unit). */
+type Routed = { readonly target: string } & ({ readonly assignment: 'sticky'; readonly unitId: string } | { readonly assignment: Exclude<Assignment, 'sticky'> });
+
+/** A uniform number in [0, 1) from 48 random bits. */
+function uniformDraw(): number {
+  return randomBytes(6).readUIntBE(0, 6) / 2 ** 48;
+}
+
+/**
+ * The variant to send a request to, and how it was chosen: the caller's override, the unit's
+ * sticky variant, or a random draw by the weights; or the reason the override is refused.
+ * Throws when the weights cannot be read or no variant has a positive weight.
+ */
+async function route(unitId: string | undefined, override: string | undefined): Promise<Routed | string> {
   const current = await weights.get();
   if (override !== undefined) {
     return current.some((w) => w.variant === override)
       ? { target: override, assignment: 'override' }
       : `'variant' must be one of ${current.map((w) => `'${w.variant}'`).join(', ')}, got '${override}'`;
   }
-  const target = assignVariant(unitId!, current, settings.assignmentSalt);
-  return target === undefined ? { assignment: 'weighted' } : { target, assignment: 'sticky' };
+  const target = unitId === undefined ? drawVariant(current, uniformDraw()) : assignVariant(unitId, current, settings.assignmentSalt);
+  if (target === undefined) {
+    throw new Error(`No variant of ${settings.endpointName} has a positive weight: ${JSON.stringify(current)}`);
+  }
+  return unitId === undefined ? { target, assignment: 'weighted' } : { target, assignment: 'sticky', unitId };
 }
 
 function predictionOf(out: InvokeEndpointCommandOutput): unknown {
@@ -51,11 +63,42 @@ function predictionOf(out: InvokeEndpointCommandOutput): unknown {
   return text;
 }
 
-/** What the handler knows of an inference by the time it answers. */
-type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 'recordId' | 'latencyMs' | 'bodiesSampled' | 'bodiesTruncated' | 'request' | 'response'>;
+/** What the handler knows of an inference by the time it answers: the variant always (the gateway chose it). */
+type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 'recordId' | 'latencyMs' | 'bodiesSampled' | 'bodiesTruncated' | 'request' | 'response'>
+  & { readonly variant: string };
+
+/**
+ * Publishes a request's metrics. Operational metrics, for all traffic: Invocations (every request
+ * sent to the model), Errors (the failed ones), latencies. Experiment metrics, for sticky requests
+ * only, each set as a line of its own stamped with the prediction's time: an exposure per unit
+ * bucket, and a zero conversion and outcome value per configured outcome type, so the outcome
+ * series exist in every period with exposures (a missing series then means missing data).
+ */
+function publishMetrics(base: InferenceFacts, issuedAtSeconds: number, latencyMs: number): void {
+  metrics.addDimension('VariantName', base.variant);
+  metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
+  if (base.status === 200) {
+    metrics.addMetric(GATEWAY_METRIC_NAMES.modelLatency, MetricUnit.Milliseconds, base.modelLatencyMs);
+  } else {
+    metrics.addMetric(GATEWAY_METRIC_NAMES.errors, MetricUnit.Count, 1);
+  }
+  metrics.addMetric(GATEWAY_METRIC_NAMES.gatewayLatency, MetricUnit.Milliseconds, latencyMs);
+  metrics.publishStoredMetrics();
+  if (base.unitBucket === undefined) {
+    return;
+  }
+  const cohort = { VariantName: base.variant, [UNIT_BUCKET_DIMENSION]: String(base.unitBucket) };
+  publishExperimentMetrics(issuedAtSeconds, cohort, [{ name: GATEWAY_METRIC_NAMES.experimentExposures, unit: MetricUnit.Count, value: 1 }]);
+  for (const outcomeType of settings.outcomeTypes) {
+    publishExperimentMetrics(issuedAtSeconds, { ...cohort, OutcomeType: outcomeType }, [
+      { name: GATEWAY_METRIC_NAMES.experimentConversions, unit: MetricUnit.Count, value: 0 },
+      { name: GATEWAY_METRIC_NAMES.experimentOutcomeValue, unit: MetricUnit.NoUnit, value: 0 },
+    ]);
+  }
+}
 
 /** Records a served (or failed) inference and publishes its metrics. */
-function record(base: InferenceFacts, started: number, input: unknown, output: unknown): void {
+function record(base: InferenceFacts, issuedAtSeconds: number, started: number, input: unknown, output: unknown): void {
   const latencyMs = performance.now() - started;
   const sampled = isSampled(base.captureId, settings.bodySampleRate);
   const request = sampled ? recordedBody(input, redactions, settings.maxRecordedBodyBytes) : undefined;
@@ -69,17 +112,7 @@ function record(base: InferenceFacts, started: number, input: unknown, output: u
     bodiesSampled: sampled,
     ...(sampled ? { bodiesTruncated: Boolean(request?.truncated || response?.truncated), request: request?.body, response: response?.body } : {}),
   });
-  if (base.variant !== undefined) {
-    metrics.addDimension('VariantName', base.variant);
-  }
-  if (base.status === 200) {
-    metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
-    metrics.addMetric(GATEWAY_METRIC_NAMES.modelLatency, MetricUnit.Milliseconds, base.modelLatencyMs);
-  } else {
-    metrics.addMetric(GATEWAY_METRIC_NAMES.errors, MetricUnit.Count, 1);
-  }
-  metrics.addMetric(GATEWAY_METRIC_NAMES.gatewayLatency, MetricUnit.Milliseconds, latencyMs);
-  metrics.publishStoredMetrics();
+  publishMetrics(base, issuedAtSeconds, latencyMs);
 }
 
 /** `POST /invocations`: routes, invokes the endpoint with a fresh inference id, records the result. */
@@ -97,18 +130,24 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     [key, routing] = await Promise.all([signingKey(), route(unitId, override)]);
   } catch (error) {
     logger.error('gateway not ready', { error: error as Error });
-    return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key or the endpoint\'s weights; retry' } }, { 'retry-after': '1' });
+    return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key or route by the endpoint\'s weights; retry' } }, { 'retry-after': '1' });
   }
   if (typeof routing === 'string') {
     return refuse({ status: 400, code: 'InvalidRequest', message: routing }, PATH);
   }
   const { target, assignment } = routing;
-  const captureId = captureIdOf(requestedAt.getTime() / 1000, randomBytes(NONCE_BYTES));
+  const unitHash = unitId === undefined ? undefined : unitHashOf(key, unitId);
+  const cohort: Cohort = routing.assignment === 'sticky'
+    ? { assignment: 'sticky', unitBucket: unitBucketOf(unitHashOf(key, routing.unitId)) }
+    : { assignment: routing.assignment };
+  const issuedAtSeconds = Math.floor(requestedAt.getTime() / 1000);
+  const captureId = captureIdOf(issuedAtSeconds, randomBytes(NONCE_BYTES), cohort);
   const base = {
     captureId,
     endpointName: settings.endpointName,
     assignment,
-    ...(unitId === undefined ? {} : { unitHash: unitHashOf(key, unitId) }),
+    ...(unitHash === undefined ? {} : { unitHash }),
+    ...(cohort.assignment === 'sticky' ? { unitBucket: cohort.unitBucket } : {}),
     requestedAt: requestedAt.toISOString(),
   };
   const invoked = performance.now();
@@ -122,17 +161,17 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
       Body: JSON.stringify(input),
     }));
     const modelLatencyMs = performance.now() - invoked;
-    const variant = out.InvokedProductionVariant ?? target ?? '';
+    const variant = out.InvokedProductionVariant ?? target;
     const inferenceId = signInferenceId(key, settings.endpointName, variant, captureId);
     const prediction = predictionOf(out);
-    record({ ...base, inferenceId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: 200 }, started, input, prediction);
+    record({ ...base, inferenceId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: 200 }, issuedAtSeconds, started, input, prediction);
     return respond(200, { inferenceId, variant, prediction });
   } catch (error) {
     const modelLatencyMs = performance.now() - invoked;
     const name = (error as Error).name;
     const failure = invocationFailure(name);
     const variant = target;
-    record({ ...base, inferenceId: captureId, variant, modelVersion: variant && settings.modelVersions[variant], modelLatencyMs, status: failure.status, error: name }, started, input, undefined);
+    record({ ...base, inferenceId: captureId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: failure.status, error: name }, issuedAtSeconds, started, input, undefined);
     logger.error('invocation failed', { captureId, variant, error: error as Error });
     const originalStatusCode = (error as { OriginalStatusCode?: number }).OriginalStatusCode;
     return respond(failure.status, {

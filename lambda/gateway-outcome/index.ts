@@ -4,8 +4,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { parseOutcome } from '../../lib/hooks/runtime/gateway-request';
 import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
 import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
-import { GATEWAY_METRIC_NAMES } from '../../lib/release/metric-queries';
-import { logger, metrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
+import { GATEWAY_METRIC_NAMES, MAX_ATTRIBUTION_SECONDS, UNIT_BUCKET_DIMENSION } from '../../lib/release/metric-queries';
+import { ExperimentValue, logger, metrics, publishExperimentMetrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
 
 const dynamodb = new DynamoDBClient({});
 const PATH = '/outcomes';
@@ -20,7 +20,9 @@ const REFUSALS = {
 /**
  * `POST /outcomes`: accepts an outcome only for an id this gateway signed, within the outcome
  * window, and counts it once per id and type (a conditional write; a repeat is answered 200
- * with `counted: false`). Nothing is counted unless the write succeeded.
+ * with `counted: false`). Nothing is counted unless the write succeeded. The operational
+ * metrics count it at the time it is reported; the experiment metrics (sticky predictions
+ * only) at the time of its prediction.
  */
 export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const parsed = parseOutcome(event, settings.maxPayloadBytes);
@@ -90,6 +92,18 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     metrics.addMetric(GATEWAY_METRIC_NAMES.outcomeValueSquared, MetricUnit.NoUnit, outcome.value * outcome.value);
   }
   metrics.publishStoredMetrics();
+  // The experiment metrics: only for a sticky prediction, an outcome type the gateway publishes
+  // them for, and a prediction young enough for CloudWatch to take a datapoint at its time.
+  const cohort = verified.cohort;
+  if (cohort.assignment === 'sticky' && settings.outcomeTypes.includes(outcome.type) && now / 1000 - verified.issuedAtSeconds < MAX_ATTRIBUTION_SECONDS) {
+    const values: ExperimentValue[] = [
+      ...(outcome.converted === undefined ? [] : [{ name: GATEWAY_METRIC_NAMES.experimentConversions, unit: MetricUnit.Count, value: outcome.converted ? 1 : 0 }]),
+      ...(outcome.value === undefined ? [] : [{ name: GATEWAY_METRIC_NAMES.experimentOutcomeValue, unit: MetricUnit.NoUnit, value: outcome.value }]),
+    ];
+    publishExperimentMetrics(verified.issuedAtSeconds, {
+      VariantName: verified.variant, [UNIT_BUCKET_DIMENSION]: String(cohort.unitBucket), OutcomeType: outcome.type,
+    }, values);
+  }
   return respond(202, { counted: true, variant: verified.variant });
 }
 

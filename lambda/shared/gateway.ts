@@ -5,7 +5,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { GATEWAY_METRICS, gatewaySettingsFrom } from '../../lib/hooks/runtime/gateway-settings';
 import type { GatewayRecord } from '../../lib/hooks/runtime/inference-record';
 
-/** What both gateway handlers share: settings, logger, metrics, the signing key and the record writer. */
+/** What both gateway handlers share: settings, logger, metrics, the signing key, the record writer and the experiment metrics. */
 export const settings = gatewaySettingsFrom(process.env);
 export const logger = new Logger({ serviceName: 'modelship-gateway' });
 export const metrics = new Metrics({
@@ -50,4 +50,25 @@ export function respond(statusCode: number, body: unknown, headers: Record<strin
 export function refuse(error: { readonly status: number; readonly code: string; readonly message: string }, path: string): APIGatewayProxyStructuredResultV2 {
   logger.warn('request refused', { path, status: error.status, code: error.code, reason: error.message });
   return respond(error.status, { error: { code: error.code, message: error.message } });
+}
+
+/** One experiment metric's value. */
+export interface ExperimentValue {
+  readonly name: string;
+  readonly unit: Parameters<Metrics['addMetric']>[1];
+  readonly value: number;
+}
+
+/**
+ * Publishes experiment metrics as an EMF line of their own, stamped with the prediction's time
+ * (the inference id's issue time), so an outcome lands in the period of its prediction. Flushing
+ * clears the metrics, the dimensions and the timestamp, so nothing leaks into the next line.
+ */
+export function publishExperimentMetrics(issuedAtSeconds: number, dimensions: Readonly<Record<string, string>>, values: readonly ExperimentValue[]): void {
+  metrics.setTimestamp(issuedAtSeconds * 1000);
+  metrics.addDimensions({ ...dimensions });
+  for (const { name, unit, value } of values) {
+    metrics.addMetric(name, unit, value);
+  }
+  metrics.publishStoredMetrics();
 }

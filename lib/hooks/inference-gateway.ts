@@ -16,7 +16,8 @@ import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors'
 import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
-import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from './runtime/gateway-settings';
+import { OUTCOME_TYPE, OUTCOME_TYPE_RULE } from './runtime/gateway-request';
+import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES } from './runtime/gateway-settings';
 import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
@@ -83,6 +84,12 @@ export interface InferenceGatewayProps {
    */
   readonly outcomeWindow?: Duration;
   /**
+   * Outcome types the gateway publishes experiment metrics for; a release controller's policy must name one of them.
+   * Each 1-64 letters, digits or `_.:-`, at most 10. Outcomes of other types are still accepted and counted in the operational metrics.
+   * @default - none: no experiment outcome metrics, exposures only
+   */
+  readonly outcomeTypes?: string[];
+  /**
    * Where records land; share one store between gateways.
    * @default - a new `InferenceLogStore`
    */
@@ -115,6 +122,11 @@ export interface IInferenceGateway extends IResource {
   readonly url: string;
   /** The endpoint behind the gateway. */
   readonly endpoint: IModelEndpoint;
+  /**
+   * Outcome types the gateway publishes experiment metrics for (a release controller reads only these).
+   * @default - unknown for an import that does not name them
+   */
+  readonly outcomeTypes?: readonly string[];
   /** Lets an IAM principal call both routes (for the default IAM authentication). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   /** The gateway's metrics of one of the endpoint's variants. */
@@ -127,6 +139,11 @@ export interface InferenceGatewayAttributes {
   readonly apiId: string;
   /** The endpoint behind the gateway, with its variant names (`ModelEndpoint.fromModelEndpointAttributes({ endpointName, variantNames })`). */
   readonly endpoint: IModelEndpoint;
+  /**
+   * The outcome types the gateway publishes experiment metrics for (`InferenceGateway.outcomeTypes`).
+   * @default - unknown: a release controller cannot check its policy's outcome type against them
+   */
+  readonly outcomeTypes?: string[];
 }
 
 /** One of the endpoint's variants, as the inference gateway measures it. */
@@ -134,12 +151,12 @@ export interface IGatewayVariant {
   /** The variant's name. */
   readonly variantName: string;
   /**
-   * Predictions the variant served.
+   * Requests the gateway sent to the variant, successful or failed (error rate = errors / invocations).
    * @default - sum over 5 minutes
    */
   metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /**
-   * Failed invocations sent to the variant.
+   * Requests sent to the variant that failed (a subset of its invocations).
    * @default - sum over 5 minutes
    */
   metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -149,12 +166,12 @@ export interface IGatewayVariant {
    */
   metricGatewayLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /**
-   * The model's latency as the gateway measured it (the InvokeEndpoint call), in milliseconds.
+   * The model's latency as the gateway measured it (the InvokeEndpoint call), in milliseconds; successful requests only.
    * @default - p99 over 5 minutes
    */
   metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /**
-   * Outcomes of a type counted for the variant.
+   * Outcomes of a type counted for the variant, at the time they were reported.
    * @default - sum over 5 minutes
    */
   metricOutcomes(outcomeType: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
@@ -234,10 +251,32 @@ function variantProblems(endpoint: IModelEndpoint): string[] {
     : ["'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })"];
 }
 
+/** The outcome types are valid: each matches the outcome parser's rule, at most `MAX_OUTCOME_TYPES`, no repeats. */
+function outcomeTypesProblems(outcomeTypes: readonly string[] | undefined): string[] {
+  if (outcomeTypes === undefined || !known(outcomeTypes)) {
+    return [];
+  }
+  const problems: string[] = [];
+  if (outcomeTypes.length > MAX_OUTCOME_TYPES) {
+    problems.push(`'outcomeTypes' must name at most ${MAX_OUTCOME_TYPES} outcome types, got ${outcomeTypes.length}`);
+  }
+  outcomeTypes.forEach((type, i) => {
+    if (known(type) && !OUTCOME_TYPE.test(type)) {
+      problems.push(`'outcomeTypes[${i}]' must be ${OUTCOME_TYPE_RULE}, got ${formatValue(type)}`);
+    }
+  });
+  const repeated = outcomeTypes.filter((type, i) => known(type) && outcomeTypes.indexOf(type) !== i);
+  if (repeated.length > 0) {
+    problems.push(`'outcomeTypes' must not repeat a type, got ${formatValue(repeated)} more than once`);
+  }
+  return problems;
+}
+
 /** What every inference gateway, created or imported, offers: its URL, invoke grants and per-variant metrics. */
 export abstract class InferenceGatewayBase extends Resource implements IInferenceGateway {
   public abstract readonly apiId: string;
   public abstract readonly endpoint: IModelEndpoint;
+  public abstract readonly outcomeTypes?: readonly string[];
 
   /** The gateway's base URL: its `$default` stage, in the gateway's own region. */
   public get url(): string {
@@ -280,10 +319,12 @@ const MAX_RECORDED_BODY_KIB = 100;
 
 /**
  * An authenticated HTTPS entry point in front of a SageMaker endpoint that records every
- * prediction and every business outcome per variant: `POST /invocations` (sticky variant
- * assignment by unit id, a signed inference id) and `POST /outcomes` (counted once per id and
- * type), EMF metrics per endpoint and variant, and one record per prediction and outcome
- * shipped to an encrypted S3 log store.
+ * prediction and every business outcome per variant: `POST /invocations` (the gateway picks
+ * every request's variant: sticky by unit id, a caller's override, or a weighted draw; a signed
+ * inference id) and `POST /outcomes` (counted once per id and type), EMF metrics per endpoint
+ * and variant, experiment metrics per unit bucket for sticky requests (outcomes attributed to
+ * the prediction's time), and one record per prediction and outcome shipped to an encrypted
+ * S3 log store.
  */
 export class InferenceGateway extends InferenceGatewayBase {
   /**
@@ -294,10 +335,11 @@ export class InferenceGateway extends InferenceGatewayBase {
     class Import extends InferenceGatewayBase {
       public readonly apiId = attrs.apiId;
       public readonly endpoint = attrs.endpoint;
+      public readonly outcomeTypes = attrs.outcomeTypes;
     }
     // The gateway lives with its endpoint: in its account and region.
     const imported = new Import(scope, id, { account: attrs.endpoint.env.account, region: attrs.endpoint.env.region });
-    throwIfProblems(`InferenceGateway ${imported.node.path}`, variantProblems(attrs.endpoint));
+    throwIfProblems(`InferenceGateway ${imported.node.path}`, [...variantProblems(attrs.endpoint), ...outcomeTypesProblems(attrs.outcomeTypes)]);
     return imported;
   }
 
@@ -321,10 +363,13 @@ export class InferenceGateway extends InferenceGatewayBase {
   public readonly accessLog: logs.LogGroup;
   /** The endpoint behind the gateway. */
   public readonly endpoint: IModelEndpoint;
+  /** Outcome types the gateway publishes experiment metrics for. */
+  public readonly outcomeTypes: readonly string[];
 
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
     super(scope, id, { physicalName: props.gatewayName });
     this.endpoint = props.endpoint;
+    this.outcomeTypes = props.outcomeTypes ?? [];
     this.validate(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -367,6 +412,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       maxRecordedBodyBytes: (props.maxRecordedBodySize ?? Size.kibibytes(64)).toBytes(),
       outcomeWindowSeconds: (props.outcomeWindow ?? Duration.days(7)).toSeconds(),
       outcomeTableName: this.outcomeTable.tableName,
+      outcomeTypes: [...this.outcomeTypes],
     };
     const environment = { [GATEWAY_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) };
     const invokeHandler = new HandlerFunction(this, 'Invoke', {
@@ -445,7 +491,7 @@ export class InferenceGateway extends InferenceGatewayBase {
 
   /** Checks the values known at synthesis; tokens are left to CloudFormation and the handlers' settings schema. */
   private validate(props: InferenceGatewayProps): void {
-    const problems = variantProblems(props.endpoint);
+    const problems = [...variantProblems(props.endpoint), ...outcomeTypesProblems(props.outcomeTypes)];
     const throttle = props.throttle;
     if (throttle && known(throttle.rateLimit) && !(Number.isFinite(throttle.rateLimit) && throttle.rateLimit >= 1 && throttle.rateLimit <= 10000)) {
       problems.push(`'throttle.rateLimit' must be between 1 and 10000 requests per second, got ${formatValue(throttle.rateLimit)}`);

@@ -38,6 +38,7 @@ const RECORD_COLUMNS: { readonly [K in keyof InferenceRecord | keyof OutcomeReco
   modelVersion: 'string',
   assignment: 'string',
   unitHash: 'string',
+  unitBucket: 'int',
   requestedAt: 'string',
   latencyMs: 'double',
   modelLatencyMs: 'double',

@@ -61,10 +61,11 @@ describe('InferenceGateway with default settings', () => {
     const json = settingsOf(stack, gateway.invokeFunction);
     for (const expected of ['"endpointName":"churn-ab"', '"variants":["baseline","candidate"]', `"baseline":"${PACKAGE}/1"`, `"candidate":"${PACKAGE}/2"`,
       '"maxPayloadBytes":1048576', '"weightsTtlSeconds":10', '"assignmentSalt":"churn-ab"', '"bodySampleRate":0.1', '"redactFields":[]',
-      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800']) {
+      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800', '"outcomeTypes":[]']) {
       expect(json).toContain(expected);
     }
     expect(settingsOf(stack, gateway.outcomeFunction)).toEqual(json);
+    expect(gateway.outcomeTypes).toEqual([]);
   });
 
   test('keeps the signing key in an encrypted secret and counts outcomes in an encrypted table with a TTL', () => {
@@ -187,6 +188,26 @@ describe('InferenceGateway options', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
   });
 
+  test('passes the outcome types it publishes experiment metrics for to both handlers, and names them', () => {
+    const { stack, gateway } = fixture({ outcomeTypes: ['purchase', 'churn.30d', 'app:open'] });
+    for (const handler of [gateway.invokeFunction, gateway.outcomeFunction]) {
+      expect(settingsOf(stack, handler)).toContain('"outcomeTypes":["purchase","churn.30d","app:open"]');
+    }
+    expect(gateway.outcomeTypes).toEqual(['purchase', 'churn.30d', 'app:open']);
+  });
+
+  test('rejects outcome types the outcome route would refuse, more than 10 of them, or a repeated one, naming each', () => {
+    expect(problemsOf(() => fixture({ outcomeTypes: ['purchase', 'has space', '', 'x'.repeat(65), 'purchase'] }))).toEqual([
+      "'outcomeTypes[1]' must be 1-64 letters, digits or _.:-, got 'has space'",
+      "'outcomeTypes[2]' must be 1-64 letters, digits or _.:-, got ''",
+      `'outcomeTypes[3]' must be 1-64 letters, digits or _.:-, got '${'x'.repeat(65)}'`,
+      "'outcomeTypes' must not repeat a type, got [\"purchase\"] more than once",
+    ]);
+    const eleven = Array.from({ length: 11 }, (_, i) => `type-${i}`);
+    expect(problemsOf(() => fixture({ outcomeTypes: eleven }))).toEqual(["'outcomeTypes' must name at most 10 outcome types, got 11"]);
+    expect(fixture({ outcomeTypes: eleven.slice(0, 10) }).gateway.outcomeTypes).toHaveLength(10);
+  });
+
   test('takes the HTTP API name it is given', () => {
     const { stack } = fixture({ gatewayName: 'churn-gateway' });
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'churn-gateway' });
@@ -207,6 +228,7 @@ describe('InferenceGateway options', () => {
       weightsCacheTtl: Duration.seconds(parameter('WeightsTtl').valueAsNumber),
       outcomeWindow: Duration.seconds(parameter('OutcomeWindow').valueAsNumber),
       redactFields: [parameter('Redact', 'String').valueAsString],
+      outcomeTypes: [parameter('OutcomeType', 'String').valueAsString],
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'Rate' }, ThrottlingBurstLimit: { Ref: 'Burst' } } });
@@ -218,6 +240,7 @@ describe('InferenceGateway options', () => {
       expect(json).toMatch(new RegExp(`"${setting}":",\\{"Ref":"${parameterId}"\\},"`));
     }
     expect(json).toContain('"redactFields":["",{"Ref":"Redact"},""]');
+    expect(json).toContain('"outcomeTypes":["",{"Ref":"OutcomeType"},""]');
   });
 
   test('works in front of an imported endpoint that names its variants', () => {
@@ -275,9 +298,15 @@ describe('InferenceGateway imported from another stack', () => {
   const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Endpoint', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] });
   const gateway = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Gateway', { apiId: 'abc123', endpoint });
 
-  test('knows its id, URL and endpoint', () => {
+  test('knows its id, URL and endpoint, and its outcome types only when told', () => {
     expect(gateway.apiId).toBe('abc123');
     expect(gateway.endpoint).toBe(endpoint);
+    expect(gateway.outcomeTypes).toBeUndefined();
+    const told = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Told', { apiId: 'abc123', endpoint, outcomeTypes: ['purchase'] });
+    expect(told.outcomeTypes).toEqual(['purchase']);
+    expect(problemsOf(() => InferenceGateway.fromInferenceGatewayAttributes(stack, 'Bad', { apiId: 'abc123', endpoint, outcomeTypes: ['a b'] }))).toEqual([
+      "'outcomeTypes[0]' must be 1-64 letters, digits or _.:-, got 'a b'",
+    ]);
     expect(stack.resolve(gateway.url)).toEqual({ 'Fn::Join': ['', ['https://abc123.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/']] });
   });
 

@@ -225,7 +225,7 @@ describe('InferenceLogStore with sources, analytics and readers', () => {
     const columns = table.Properties.TableInput.StorageDescriptor.Columns as { Name: string; Type: string }[];
     expect(Object.fromEntries(columns.map((c) => [c.Name, c.Type]))).toEqual({
       recordtype: 'string', schemaversion: 'int', recordid: 'string', inferenceid: 'string', captureid: 'string', endpointname: 'string', variant: 'string',
-      modelversion: 'string', assignment: 'string', unithash: 'string', requestedat: 'string', latencyms: 'double', modellatencyms: 'double',
+      modelversion: 'string', assignment: 'string', unithash: 'string', unitbucket: 'int', requestedat: 'string', latencyms: 'double', modellatencyms: 'double',
       status: 'int', error: 'string', bodiessampled: 'boolean', bodiestruncated: 'boolean', request: 'string', response: 'string', outcometype: 'string',
       converted: 'boolean', value: 'double', issuedat: 'string', reportedat: 'string',
     });

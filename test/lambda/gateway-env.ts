@@ -13,8 +13,10 @@ export const SETTINGS: GatewaySettings = {
   bodySampleRate: 1,
   redactFields: ['email'],
   maxRecordedBodyBytes: 512,
-  outcomeWindowSeconds: 7 * 86400,
+  // Longer than MAX_ATTRIBUTION_SECONDS, so outcomes too late to attribute can be tested.
+  outcomeWindowSeconds: 30 * 86400,
   outcomeTableName: 'outcomes',
+  outcomeTypes: ['purchase', 'click'],
 };
 process.env[GATEWAY_SETTINGS_VARIABLE] = JSON.stringify(SETTINGS);
 process.env.AWS_REGION = 'eu-west-1';
@@ -52,4 +54,12 @@ export async function captureOutput<T>(run: () => Promise<T>): Promise<{ result:
   } finally {
     spy.mockRestore();
   }
+}
+
+/** An EMF line's CloudWatch part: its time, dimension sets and metric names. */
+export function emfOf(line: Record<string, unknown>): { timestamp: number; dimensions: string[][]; metrics: string[] } {
+  const aws = line._aws as { Timestamp: number; CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+  expect(aws.CloudWatchMetrics).toHaveLength(1);
+  const [directive] = aws.CloudWatchMetrics;
+  return { timestamp: aws.Timestamp, dimensions: directive.Dimensions, metrics: directive.Metrics.map((m) => m.Name) };
 }

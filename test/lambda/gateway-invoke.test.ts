@@ -3,17 +3,40 @@ import { InvokeEndpointCommand, ModelError, ModelNotReadyException, SageMakerRun
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { captureOutput, KEY, post, SETTINGS } from './gateway-env';
+import { captureOutput, emfOf, KEY, post, SETTINGS } from './gateway-env';
 import { invoke } from '../../lambda/gateway-invoke';
 import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
-import { unitHashOf } from '../../lib/hooks/runtime/record-content';
+import { unitBucketOf, unitHashOf } from '../../lib/hooks/runtime/record-content';
 import { assignVariant } from '../../lib/hooks/runtime/sticky-assignment';
 
 const runtime = mockClient(SageMakerRuntimeClient);
 const sagemaker = mockClient(SageMakerClient);
 const secrets = mockClient(SecretsManagerClient);
 const WEIGHTS = [{ variant: 'baseline', weight: 0.9 }, { variant: 'candidate', weight: 0.1 }];
-const CAPTURE_ID = /^m1\.[0-9a-z]+\.[A-Za-z0-9_-]{16}$/;
+const CAPTURE_ID = /^m2\.[0-9a-z]+\.[A-Za-z0-9_-]{16}\.(u[0-9]+|o|w)$/;
+const OPERATIONAL = ['service', 'EndpointName', 'VariantName'];
+const EXPOSURE = [...OPERATIONAL, 'UnitBucket'];
+const EXPERIMENT_OUTCOME = [...EXPOSURE, 'OutcomeType'];
+const bucketOf = (unitId: string) => unitBucketOf(unitHashOf(Buffer.from(KEY), unitId));
+/** The seconds at which the capture id says it was issued. */
+const issuedAtOf = (captureId: string) => parseInt(captureId.split('.')[1], 36);
+
+/** The EMF lines of one sticky request: operational metrics, then the unit's exposure and a zero per outcome type, stamped with the prediction's time. */
+function expectStickyLines(emf: Record<string, unknown>[], variant: string, unitId: string, captureId: string, operational: Record<string, number>): void {
+  const bucket = String(bucketOf(unitId));
+  expect(emf).toEqual([
+    { _aws: expect.anything(), service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: variant, GatewayLatency: expect.any(Number), ...operational },
+    { _aws: expect.anything(), service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: variant, UnitBucket: bucket, ExperimentExposures: 1 },
+    ...SETTINGS.outcomeTypes.map((OutcomeType) => ({
+      _aws: expect.anything(), service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: variant, UnitBucket: bucket, OutcomeType, ExperimentConversions: 0, ExperimentOutcomeValue: 0,
+    })),
+  ]);
+  const lines = emf.map(emfOf);
+  expect(lines.map((l) => l.dimensions)).toEqual([[OPERATIONAL], [EXPOSURE], ...SETTINGS.outcomeTypes.map(() => [EXPERIMENT_OUTCOME])]);
+  for (const line of lines.slice(1)) {
+    expect(line.timestamp).toBe(issuedAtOf(captureId) * 1000);
+  }
+}
 
 const modelAnswers = (variant: string, body: unknown = { churn: 0.2 }) => runtime.on(InvokeEndpointCommand).resolves({
   Body: Buffer.from(JSON.stringify(body)) as never, ContentType: 'application/json', InvokedProductionVariant: variant,
@@ -29,10 +52,32 @@ beforeAll(() => {
 });
 beforeEach(() => runtime.reset());
 
+describe('POST /invocations before the weights can be read', () => {
+  // First in the file: the handler has not read the weights yet.
+  test('answers 503 to every request, with or without a unit, invoking and counting nothing, then recovers', async () => {
+    sagemaker.on(DescribeEndpointCommand).rejectsOnce(new Error('throttled')).rejectsOnce(new Error('throttled')).resolves({
+      ProductionVariants: WEIGHTS.map((w) => ({ VariantName: w.variant, CurrentWeight: w.weight, DesiredWeight: w.weight })),
+    });
+    for (const body of [{ input: 1 }, { input: 1, unitId: 'user-1' }]) {
+      const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', body)));
+      expect(result.statusCode).toBe(503);
+      expect(bodyOf(result).error.code).toBe('GatewayNotReady');
+      expect(records).toEqual([]);
+      expect(emf).toEqual([]);
+    }
+    expect(runtime).not.toHaveReceivedCommand(InvokeEndpointCommand);
+    modelAnswers('baseline');
+    const { result } = await captureOutput(() => invoke(post('/invocations', { input: 1 })));
+    expect(result.statusCode).toBe(200);
+    expect(sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 3);
+  });
+});
+
 describe('POST /invocations', () => {
   test('sends a unit to its sticky variant with a fresh inference id and returns a signed id', async () => {
     modelAnswers('candidate');
     const units = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    const reads = sagemaker.commandCalls(DescribeEndpointCommand).length;
     for (const unitId of units) {
       const expected = assignVariant(unitId, WEIGHTS, 'churn-ab')!;
       modelAnswers(expected);
@@ -44,38 +89,58 @@ describe('POST /invocations', () => {
       });
       const body = bodyOf(result);
       expect(result.statusCode).toBe(200);
-      expect(body).toEqual({ inferenceId: `${call.InferenceId}.${body.inferenceId.split('.')[3]}`, variant: expected, prediction: { churn: 0.2 } });
-      expect(verify(body.inferenceId)).toMatchObject({ ok: true, variant: expected, captureId: call.InferenceId });
+      expect(body).toEqual({ inferenceId: `${call.InferenceId}.${body.inferenceId.split('.')[4]}`, variant: expected, prediction: { churn: 0.2 } });
+      expect(verify(body.inferenceId)).toMatchObject({
+        ok: true, variant: expected, captureId: call.InferenceId, cohort: { assignment: 'sticky', unitBucket: bucketOf(unitId) },
+      });
       expect(records).toEqual([expect.objectContaining({
         recordType: 'modelship.inference', recordId: call.InferenceId, captureId: call.InferenceId, inferenceId: body.inferenceId,
         endpointName: 'churn-ab', variant: expected, modelVersion: SETTINGS.modelVersions[expected], assignment: 'sticky',
-        unitHash: unitHashOf(Buffer.from(KEY), unitId), status: 200, bodiesSampled: true, request: { tenure: 3 }, response: { churn: 0.2 },
+        unitHash: unitHashOf(Buffer.from(KEY), unitId), unitBucket: bucketOf(unitId), status: 200, bodiesSampled: true, request: { tenure: 3 }, response: { churn: 0.2 },
       })]);
       // The raw unit id appears nowhere in what the gateway writes.
       expect(JSON.stringify(records)).not.toContain(`"${unitId}"`);
-      expect(emf).toEqual([expect.objectContaining({ EndpointName: 'churn-ab', VariantName: expected, Invocations: 1 })]);
+      expectStickyLines(emf, expected, unitId, call.InferenceId!, { Invocations: 1, ModelLatency: expect.any(Number) });
     }
-    // Weights are read once and cached.
-    expect(sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 1);
+    // Weights are read at most once (none if an earlier test read them) and cached.
+    expect(sagemaker.commandCalls(DescribeEndpointCommand).length - reads).toBeLessThanOrEqual(1);
     expect(new Set(runtime.commandCalls(InvokeEndpointCommand).map((c) => c.args[0].input.TargetVariant))).toEqual(new Set(['baseline', 'candidate']));
   });
 
-  test('leaves routing to SageMaker without a unit id and signs for the variant that answered', async () => {
-    modelAnswers('baseline', 'not json');
-    const { result, records } = await captureOutput(() => invoke(post('/invocations', { input: [1, 2] })));
-    expect(runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input.TargetVariant).toBeUndefined();
-    expect(bodyOf(result)).toMatchObject({ variant: 'baseline', prediction: 'not json' });
-    expect(verify(bodyOf(result).inferenceId)).toMatchObject({ ok: true, variant: 'baseline' });
-    expect(records[0]).toMatchObject({ assignment: 'weighted', variant: 'baseline' });
-    expect(records[0].unitHash).toBeUndefined();
+  test('draws a variant by the weights for a request without a unit id, and publishes no experiment metrics for it', async () => {
+    const n = 400;
+    const candidate = { requests: 0 };
+    for (let i = 0; i < n; i++) {
+      runtime.reset();
+      runtime.on(InvokeEndpointCommand).callsFake((input: { TargetVariant: string }) => ({
+        Body: Buffer.from('not json'), ContentType: 'application/json', InvokedProductionVariant: input.TargetVariant,
+      }));
+      const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: [1, 2] })));
+      const call = runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input;
+      expect(SETTINGS.variants).toContain(call.TargetVariant);
+      candidate.requests += call.TargetVariant === 'candidate' ? 1 : 0;
+      expect(call.InferenceId).toMatch(/\.w$/);
+      expect(bodyOf(result)).toMatchObject({ variant: call.TargetVariant, prediction: 'not json' });
+      expect(verify(bodyOf(result).inferenceId)).toMatchObject({ ok: true, variant: call.TargetVariant, cohort: { assignment: 'weighted' } });
+      expect(records).toEqual([expect.objectContaining({ assignment: 'weighted', variant: call.TargetVariant })]);
+      expect(records[0].unitHash).toBeUndefined();
+      expect(records[0].unitBucket).toBeUndefined();
+      expect(emf.map((l) => emfOf(l).dimensions)).toEqual([[OPERATIONAL]]);
+    }
+    // The candidate's weight is 0.1: its share within five standard deviations.
+    expect(Math.abs(candidate.requests / n - 0.1)).toBeLessThan(5 * Math.sqrt(0.1 * 0.9 / n));
   });
 
-  test('honours a caller\'s override to a known variant', async () => {
+  test('honours a caller\'s override to a known variant, keeping the request out of the experiment metrics', async () => {
     modelAnswers('candidate');
-    const { result, records } = await captureOutput(() => invoke(post('/invocations', { input: 1, unitId: 'u', variant: 'candidate' })));
-    expect(runtime).toHaveReceivedCommandWith(InvokeEndpointCommand, { TargetVariant: 'candidate' });
+    const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1, unitId: 'u', variant: 'candidate' })));
+    expect(runtime).toHaveReceivedCommandWith(InvokeEndpointCommand, { TargetVariant: 'candidate', InferenceId: expect.stringMatching(/\.o$/) });
     expect(result.statusCode).toBe(200);
-    expect(records[0]).toMatchObject({ assignment: 'override', variant: 'candidate' });
+    expect(verify(bodyOf(result).inferenceId)).toMatchObject({ ok: true, variant: 'candidate', cohort: { assignment: 'override' } });
+    expect(records).toEqual([expect.objectContaining({ assignment: 'override', variant: 'candidate', unitHash: unitHashOf(Buffer.from(KEY), 'u') })]);
+    expect(records[0].unitBucket).toBeUndefined();
+    expect(emf).toEqual([expect.objectContaining({ VariantName: 'candidate', Invocations: 1 })]);
+    expect(emf.map((l) => emfOf(l).dimensions)).toEqual([[OPERATIONAL]]);
   });
 
   test('redacts listed fields and leaves out bodies over the recording limit', async () => {
@@ -95,21 +160,26 @@ describe('POST /invocations', () => {
     [new ServiceUnavailable({ message: 'unavailable', $metadata: {} }), 503, 'ServiceUnavailable', true],
     [new ModelNotReadyException({ message: 'not ready', $metadata: {} }), 503, 'ModelNotReady', true],
     [new ValidationError({ message: 'bad payload', $metadata: {} }), 400, 'InvalidRequest', false],
-  ])('maps a SageMaker failure to its status, records it and counts an error: %#', async (error, status, code, retryable) => {
+  ])('maps a SageMaker failure to its status, records it and counts an invocation, an error and the exposure: %#', async (error, status, code, retryable) => {
     runtime.on(InvokeEndpointCommand).rejects(error);
     const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1, unitId: 'user-1' })));
-    const variant = assignVariant('user-1', WEIGHTS, 'churn-ab');
+    const variant = assignVariant('user-1', WEIGHTS, 'churn-ab')!;
     expect(result.statusCode).toBe(status);
     expect(bodyOf(result).error).toMatchObject({ code, retryable, message: error.message });
-    expect(records).toEqual([expect.objectContaining({ status, error: error.name, variant, inferenceId: expect.stringMatching(CAPTURE_ID) })]);
-    expect(emf).toEqual([expect.objectContaining({ VariantName: variant, Errors: 1 })]);
-    expect(emf[0].Invocations).toBeUndefined();
+    expect(records).toEqual([expect.objectContaining({ status, error: error.name, variant, unitBucket: bucketOf('user-1'), inferenceId: expect.stringMatching(CAPTURE_ID) })]);
+    expectStickyLines(emf, variant, 'user-1', records[0].captureId as string, { Invocations: 1, Errors: 1 });
   });
 
-  test('passes on the status code a failing model answered with', async () => {
+  test('sends a request without a unit to a drawn variant, so its failure carries the variant', async () => {
     runtime.on(InvokeEndpointCommand).rejects(new ModelError({ message: 'bad tensor', $metadata: {}, OriginalStatusCode: 422 }));
-    const { result } = await captureOutput(() => invoke(post('/invocations', { input: 1 })));
+    const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1 })));
     expect(bodyOf(result).error).toEqual({ code: 'ModelError', message: 'bad tensor', retryable: false, originalStatusCode: 422 });
+    const target = runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input.TargetVariant;
+    expect(SETTINGS.variants).toContain(target);
+    expect(records).toEqual([expect.objectContaining({ assignment: 'weighted', variant: target, status: 502 })]);
+    expect(emf).toEqual([{
+      _aws: expect.anything(), service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: target, Invocations: 1, Errors: 1, GatewayLatency: expect.any(Number),
+    }]);
   });
 
   test.each([

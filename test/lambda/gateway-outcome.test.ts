@@ -2,18 +2,30 @@ import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, Provis
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { captureOutput, KEY, post, SETTINGS } from './gateway-env';
+import { captureOutput, emfOf, KEY, post, SETTINGS } from './gateway-env';
 import { report } from '../../lambda/gateway-outcome';
-import { captureIdOf, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { MAX_ATTRIBUTION_SECONDS } from '../../lib/release/metric-queries';
 
 const dynamodb = mockClient(DynamoDBClient);
 const secrets = mockClient(SecretsManagerClient);
 const bodyOf = (result: { body?: string }) => JSON.parse(result.body ?? '');
 
-/** An id the gateway would have issued `ageSeconds` ago for the variant. */
-function issued(variant: string, ageSeconds = 60, key = KEY) {
-  const captureId = captureIdOf(Date.now() / 1000 - ageSeconds, Buffer.alloc(NONCE_BYTES, 5));
-  return { captureId, inferenceId: signInferenceId(Buffer.from(key), 'churn-ab', variant, captureId) };
+const STICKY: Cohort = { assignment: 'sticky', unitBucket: 5 };
+const OPERATIONAL = ['service', 'EndpointName', 'VariantName', 'OutcomeType'];
+const EXPERIMENT = ['service', 'EndpointName', 'VariantName', 'UnitBucket', 'OutcomeType'];
+
+/** An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort. */
+function issued(variant: string, ageSeconds = 60, key = KEY, cohort: Cohort = STICKY) {
+  const issuedAtSeconds = Math.floor(Date.now() / 1000 - ageSeconds);
+  const captureId = captureIdOf(issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
+  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(Buffer.from(key), 'churn-ab', variant, captureId) };
+}
+
+/** An id issued before ids carried a cohort (version m1). */
+function issuedM1(variant: string, ageSeconds = 60) {
+  const captureId = `m1.${Math.floor(Date.now() / 1000 - ageSeconds).toString(36)}.${Buffer.alloc(NONCE_BYTES, 6).toString('base64url')}`;
+  return { captureId, inferenceId: signInferenceId(Buffer.from(KEY), 'churn-ab', variant, captureId) };
 }
 
 beforeEach(() => {
@@ -34,8 +46,8 @@ describe('POST /outcomes', () => {
     expect(second.result.statusCode).toBe(202);
   });
 
-  test('counts an outcome for an id the gateway issued, once, with a conditional write', async () => {
-    const { captureId, inferenceId } = issued('candidate');
+  test('counts an outcome for an id the gateway issued, once, with a conditional write, and attributes it to the prediction\'s time', async () => {
+    const { captureId, inferenceId, issuedAtSeconds } = issued('candidate', 3 * 86400);
     const { result, records, emf } = await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', converted: true, value: 42.5 })));
     expect(result.statusCode).toBe(202);
     expect(bodyOf(result)).toEqual({ counted: true, variant: 'candidate' });
@@ -54,9 +66,49 @@ describe('POST /outcomes', () => {
       recordType: 'modelship.outcome', schemaVersion: 1, recordId: `${captureId}#purchase`, inferenceId, endpointName: 'churn-ab',
       variant: 'candidate', outcomeType: 'purchase', converted: true, value: 42.5, issuedAt: expect.any(String), reportedAt: expect.any(String),
     }]);
-    expect(emf).toEqual([expect.objectContaining({
-      EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase', Outcomes: 1, Conversions: 1, OutcomeValue: 42.5, OutcomeValueSquared: 42.5 * 42.5,
-    })]);
+    expect(emf).toEqual([{
+      _aws: expect.anything(), service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'candidate', OutcomeType: 'purchase',
+      Outcomes: 1, Conversions: 1, OutcomeValue: 42.5, OutcomeValueSquared: 42.5 * 42.5,
+    }, {
+      _aws: expect.anything(), service: 'modelship-gateway', EndpointName: 'churn-ab', VariantName: 'candidate', UnitBucket: '5', OutcomeType: 'purchase',
+      ExperimentConversions: 1, ExperimentOutcomeValue: 42.5,
+    }]);
+    const [operational, experiment] = emf.map(emfOf);
+    expect(operational.dimensions).toEqual([OPERATIONAL]);
+    expect(Math.abs(operational.timestamp - Date.now())).toBeLessThan(60_000);
+    expect(experiment.dimensions).toEqual([EXPERIMENT]);
+    expect(experiment.timestamp).toBe(issuedAtSeconds * 1000);
+  });
+
+  test('publishes an experiment conversion or value only when the outcome reports it', async () => {
+    const converted = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline').inferenceId, type: 'click', converted: false })));
+    expect(converted.emf[1]).toMatchObject({ VariantName: 'baseline', UnitBucket: '5', OutcomeType: 'click', ExperimentConversions: 0 });
+    expect(emfOf(converted.emf[1]).metrics).toEqual(['ExperimentConversions']);
+    const valued = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline').inferenceId, type: 'purchase', value: 3 })));
+    expect(valued.emf[1]).toMatchObject({ VariantName: 'baseline', UnitBucket: '5', OutcomeType: 'purchase', ExperimentOutcomeValue: 3 });
+    expect(emfOf(valued.emf[1]).metrics).toEqual(['ExperimentOutcomeValue']);
+  });
+
+  test('does not stamp later metrics with an attributed prediction\'s time', async () => {
+    const attributed = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline', 10 * 86400).inferenceId, type: 'purchase', converted: true })));
+    expect(attributed.emf).toHaveLength(2);
+    const next = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline', 60, KEY, { assignment: 'weighted' }).inferenceId, type: 'purchase', converted: true })));
+    expect(next.emf).toHaveLength(1);
+    expect(Math.abs(emfOf(next.emf[0]).timestamp - Date.now())).toBeLessThan(60_000);
+  });
+
+  test.each([
+    ['an override', issued('candidate', 60, KEY, { assignment: 'override' }).inferenceId, 'purchase'],
+    ['a weighted draw', issued('candidate', 60, KEY, { assignment: 'weighted' }).inferenceId, 'purchase'],
+    ['an m1 id, issued before ids carried a cohort', issuedM1('candidate').inferenceId, 'purchase'],
+    ['an outcome type the gateway publishes no experiment metrics for', issued('candidate').inferenceId, 'refund'],
+    ['a prediction older than CloudWatch takes datapoints for', issued('candidate', MAX_ATTRIBUTION_SECONDS + 60).inferenceId, 'purchase'],
+  ])('counts the outcome of %s in the operational metrics only', async (_, inferenceId, type) => {
+    const { result, records, emf } = await captureOutput(() => report(post('/outcomes', { inferenceId, type, converted: true })));
+    expect(result.statusCode).toBe(202);
+    expect(records).toHaveLength(1);
+    expect(emf).toEqual([expect.objectContaining({ VariantName: 'candidate', OutcomeType: type, Outcomes: 1, Conversions: 1 })]);
+    expect(emf.map((l) => emfOf(l).dimensions)).toEqual([[OPERATIONAL]]);
   });
 
   test('answers a repeated outcome with counted: false and counts nothing', async () => {

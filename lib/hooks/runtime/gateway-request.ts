@@ -56,10 +56,14 @@ const invocation = z.strictObject({
   variant: z.optional(z.string({ error: 'must be a variant name' }).check(z.minLength(1, { error: 'must be a variant name' }))),
 });
 
-const OUTCOME_TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** What an outcome type may be, in `POST /outcomes` and in the gateway's `outcomeTypes`. */
+export const OUTCOME_TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** `OUTCOME_TYPE` in words, for error messages. */
+export const OUTCOME_TYPE_RULE = '1-64 letters, digits or _.:-';
+
 const outcome = z.strictObject({
   inferenceId: z.string({ error: 'is required: the id POST /invocations returned' }),
-  type: z.string({ error: 'must be 1-64 letters, digits or _.:-' }).check(z.regex(OUTCOME_TYPE, { error: 'must be 1-64 letters, digits or _.:-' })),
+  type: z.string({ error: `must be ${OUTCOME_TYPE_RULE}` }).check(z.regex(OUTCOME_TYPE, { error: `must be ${OUTCOME_TYPE_RULE}` })),
   converted: z.optional(z.boolean({ error: 'must be true or false' })),
   value: z.optional(z.number({ error: 'must be a finite number' }).check(z.refine(Number.isFinite, { error: 'must be a finite number' }))),
 }).check(z.refine((o) => o.converted !== undefined || o.value !== undefined, { error: "needs 'converted', 'value' or both" }));

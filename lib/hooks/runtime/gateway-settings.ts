@@ -1,5 +1,9 @@
 import * as z from 'zod/mini';
 import { settingsFromVariable } from '../../runtime/settings-variable';
+import { OUTCOME_TYPE } from './gateway-request';
+
+/** How many outcome types a gateway publishes experiment metrics for, at most. */
+export const MAX_OUTCOME_TYPES = 10;
 
 /**
  * What the gateway's handlers need to know, passed from the construct to the handlers as one
@@ -30,6 +34,8 @@ const schema = z.object({
   outcomeWindowSeconds: z.number().check(z.int(), z.positive()),
   /** The DynamoDB table that counts each outcome once. */
   outcomeTableName: z.string().check(z.minLength(1)),
+  /** The outcome types the gateway publishes experiment metrics for (sticky requests only). */
+  outcomeTypes: z.array(z.string().check(z.regex(OUTCOME_TYPE))).check(z.maxLength(MAX_OUTCOME_TYPES)),
 });
 
 /** The gateway's settings. */

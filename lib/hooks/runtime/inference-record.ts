@@ -27,8 +27,8 @@ export interface InferenceRecord {
   /** The endpoint the gateway serves. */
   readonly endpointName: string;
   /**
-   * The production variant that served it, or the one it was sent to when it failed (absent when SageMaker routed a failed request).
-   * @default - absent when SageMaker routed a failed request
+   * The production variant that served it, or the one the gateway sent it to when it failed.
+   * @default - absent only in records of failed requests written before the gateway chose every request's variant
    */
   readonly variant?: string;
   /**
@@ -40,6 +40,11 @@ export interface InferenceRecord {
   readonly assignment: Assignment;
   /** Keyed hash of the caller's unit id; the raw id is never recorded. @default - absent when the request carried no `unitId` */
   readonly unitHash?: string;
+  /**
+   * The unit's bucket in the experiment metrics (`UnitBucket` dimension), 0-31, derived from `unitHash`; only for sticky requests.
+   * @default - absent unless the variant was chosen by the unit's sticky assignment
+   */
+  readonly unitBucket?: number;
   /** When the gateway received the request (ISO 8601). */
   readonly requestedAt: string;
   /** Time spent in the gateway in total, in milliseconds. */
@@ -92,7 +97,7 @@ export interface OutcomeRecord {
   readonly reportedAt: string;
 }
 
-/** How the gateway chose the variant: by the unit's sticky hash, by the caller's override, or by SageMaker's weights. */
+/** How the gateway chose the variant: by the unit's sticky hash, by the caller's override, or by a random draw by the endpoint's weights. */
 export type Assignment = 'sticky' | 'override' | 'weighted';
 
 /** Either kind of record. */

@@ -1,27 +1,70 @@
 import { createHmac, timingSafeEqual } from 'crypto';
+import { UNIT_BUCKETS } from '../../release/metric-queries';
 
 /**
  * Inference ids the gateway issues and later accepts outcomes for. An id is
- * `m1.<issued at, base-36 seconds>.<nonce>.<signature>`: the first three parts are the
+ * `m2.<issued at, base-36 seconds>.<nonce>.<cohort>.<signature>`: the first four parts are the
  * `captureId` sent to SageMaker as `InferenceId` (at most 64 characters, so it also names the
  * data-capture record), and the signature is an HMAC-SHA256 (128 bits) over the endpoint, the
- * variant that served the prediction and the capture id. Nothing is stored when an id is
+ * variant that served the prediction and the capture id, so it covers the cohort too. The
+ * cohort is `u<bucket>` for a request assigned by its unit (the unit's bucket, 0 to
+ * `UNIT_BUCKETS` - 1), `o` for a caller's override and `w` for a weighted draw.
+ *
+ * Ids of the previous version, `m1.<issued at>.<nonce>.<signature>` (no cohort), still verify
+ * while inside the outcome window; their cohort is `unknown`. Nothing is stored when an id is
  * issued; an outcome proves its id by the signature. Pure: the key, nonce and time come in.
  */
 
-const VERSION = 'm1';
+const VERSION = 'm2';
 const SIGNATURE_BYTES = 16;
-const ID = /^m1\.([0-9a-z]{1,9})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22})$/;
+const ID = /^(m1|m2)\.([0-9a-z]{1,9})\.([A-Za-z0-9_-]{16})(?:\.(u(?:0|[1-9][0-9]?)|o|w))?\.([A-Za-z0-9_-]{22})$/;
 
 /** The number of random bytes in a nonce. */
 export const NONCE_BYTES = 12;
 
+/** How a request was assigned its variant, as an id carries it: sticky requests with their unit's bucket. */
+export type Cohort =
+  | { readonly assignment: 'sticky'; readonly unitBucket: number }
+  | { readonly assignment: 'override' }
+  | { readonly assignment: 'weighted' };
+
+/** The cohort of a verified id: `unknown` for an `m1` id, issued before ids carried one. */
+export type VerifiedCohort = Cohort | { readonly assignment: 'unknown' };
+
+function cohortPart(cohort: Cohort): string {
+  switch (cohort.assignment) {
+    case 'sticky':
+      if (!(Number.isInteger(cohort.unitBucket) && cohort.unitBucket >= 0 && cohort.unitBucket < UNIT_BUCKETS)) {
+        throw new Error(`A unit bucket must be a whole number from 0 to ${UNIT_BUCKETS - 1}, got ${cohort.unitBucket}`);
+      }
+      return `u${cohort.unitBucket}`;
+    case 'override':
+      return 'o';
+    case 'weighted':
+      return 'w';
+  }
+}
+
+function cohortOf(part: string | undefined): VerifiedCohort | undefined {
+  if (part === undefined) {
+    return { assignment: 'unknown' };
+  }
+  if (part === 'o') {
+    return { assignment: 'override' };
+  }
+  if (part === 'w') {
+    return { assignment: 'weighted' };
+  }
+  const unitBucket = Number(part.slice(1));
+  return unitBucket < UNIT_BUCKETS ? { assignment: 'sticky', unitBucket } : undefined;
+}
+
 /** The id to send SageMaker as `InferenceId`, before the variant is known. */
-export function captureIdOf(issuedAtSeconds: number, nonce: Uint8Array): string {
+export function captureIdOf(issuedAtSeconds: number, nonce: Uint8Array, cohort: Cohort): string {
   if (nonce.length !== NONCE_BYTES) {
     throw new Error(`A nonce must have ${NONCE_BYTES} bytes, got ${nonce.length}`);
   }
-  return `${VERSION}.${Math.floor(issuedAtSeconds).toString(36)}.${Buffer.from(nonce).toString('base64url')}`;
+  return `${VERSION}.${Math.floor(issuedAtSeconds).toString(36)}.${Buffer.from(nonce).toString('base64url')}.${cohortPart(cohort)}`;
 }
 
 function signature(key: Uint8Array, endpointName: string, variant: string, captureId: string): Buffer {
@@ -39,6 +82,8 @@ export interface VerifiedInference {
   readonly captureId: string;
   readonly variant: string;
   readonly issuedAtSeconds: number;
+  /** How the prediction was assigned its variant, as signed into the id. */
+  readonly cohort: VerifiedCohort;
 }
 
 /** An id the gateway refuses, and why. */
@@ -62,24 +107,26 @@ export interface VerifyOptions {
 /** Checks an inference id's signature against each variant, then its age. */
 export function verifyInferenceId(key: Uint8Array, inferenceId: string, options: VerifyOptions): VerifiedInference | RejectedInference {
   const match = ID.exec(inferenceId);
-  if (!match) {
+  // An m1 id carries no cohort; an m2 id always does.
+  const cohort = match && (match[1] === 'm1') === (match[4] === undefined) ? cohortOf(match[4]) : undefined;
+  if (!match || cohort === undefined) {
     return { ok: false, reason: 'malformed' };
   }
   const captureId = inferenceId.slice(0, inferenceId.lastIndexOf('.'));
   // Compared as text: base64 decoding ignores the last character's spare bits, so comparing
   // decoded bytes would accept several spellings of one signature.
-  const presented = Buffer.from(match[3]);
+  const presented = Buffer.from(match[5]);
   const variant = options.variants.find((v) =>
     timingSafeEqual(Buffer.from(signature(key, options.endpointName, v, captureId).toString('base64url')), presented));
   if (variant === undefined) {
     return { ok: false, reason: 'forged' };
   }
-  const issuedAtSeconds = parseInt(match[1], 36);
+  const issuedAtSeconds = parseInt(match[2], 36);
   if (issuedAtSeconds > options.nowSeconds + (options.skewSeconds ?? 300)) {
     return { ok: false, reason: 'future' };
   }
   if (options.nowSeconds - issuedAtSeconds > options.windowSeconds) {
     return { ok: false, reason: 'expired' };
   }
-  return { ok: true, captureId, variant, issuedAtSeconds };
+  return { ok: true, captureId, variant, issuedAtSeconds, cohort };
 }

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'crypto';
+import { UNIT_BUCKETS } from '../../release/metric-queries';
 
 /** What replaces a redacted field's value. */
 export const REDACTED = '[REDACTED]';
@@ -52,4 +53,14 @@ export function recordedBody(value: unknown, fields: ReadonlySet<string>, maxByt
 /** A unit id as records carry it: keyed with the gateway's secret, so ids cannot be recovered by hashing guesses. */
 export function unitHashOf(key: Uint8Array, unitId: string): string {
   return createHmac('sha256', key).update(`unit\n${unitId}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The unit's bucket for the experiment metrics, 0 to `UNIT_BUCKETS` - 1: the first 32 bits of its
+ * keyed hash (`unitHashOf`) modulo the bucket count (uniform: the count divides 2^32).
+ * The keyed hash shares nothing with sticky assignment's salted hash, so a unit's bucket says
+ * nothing about its variant and every bucket holds units of every variant.
+ */
+export function unitBucketOf(unitHash: string): number {
+  return parseInt(unitHash.slice(0, 8), 16) % UNIT_BUCKETS;
 }

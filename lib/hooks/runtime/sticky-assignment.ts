@@ -41,3 +41,23 @@ export function assignVariant(unitId: string, weights: readonly VariantWeight[],
   }
   return best;
 }
+
+/**
+ * The variant a request without a unit is routed to: variant i when `uniform` falls in its
+ * slice of [0, 1), each slice weight / total wide, so a uniform draw lands on a variant with
+ * probability weight / total. The caller draws `uniform` (the gateway uses crypto randomness).
+ * Returns undefined when no variant has a positive weight.
+ */
+export function drawVariant(weights: readonly VariantWeight[], uniform: number): string | undefined {
+  const positive = weights.filter((w) => w.weight > 0);
+  const total = positive.reduce((sum, w) => sum + w.weight, 0);
+  let upTo = 0;
+  for (const { variant, weight } of positive) {
+    upTo += weight;
+    if (uniform * total < upTo) {
+      return variant;
+    }
+  }
+  // Rounding can leave uniform * total just above the last sum: the last slice ends at 1.
+  return positive.at(-1)?.variant;
+}

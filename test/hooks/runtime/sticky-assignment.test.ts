@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { assignVariant, unitDraw, VariantWeight } from '../../../lib/hooks/runtime/sticky-assignment';
+import { assignVariant, drawVariant, unitDraw, VariantWeight } from '../../../lib/hooks/runtime/sticky-assignment';
 
 const variantNames = fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), { minLength: 2, maxLength: 5 });
 const unitIds = fc.string({ minLength: 1, maxLength: 40 });
@@ -83,5 +83,36 @@ describe('sticky assignment', () => {
       expect(Math.abs(on.size / units.length - candidate / 100)).toBeLessThan(0.02);
       previous = on;
     }
+  });
+});
+
+describe('weighted draws for requests without a unit', () => {
+  test('give each variant a share of uniform draws equal to its weight', () => {
+    fc.assert(fc.property(variantNames.chain(weightsFor), fc.integer({ min: 100, max: 5000 }), (weights, n) => {
+      // n evenly spaced draws: each variant's slice of [0, 1) holds its share of them, to within one draw.
+      const counts = new Map<string, number>();
+      for (let i = 0; i < n; i++) {
+        const v = drawVariant(weights, (i + 0.5) / n)!;
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+      }
+      const total = weights.reduce((s, w) => s + w.weight, 0);
+      expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(n);
+      for (const { variant, weight } of weights) {
+        expect(Math.abs((counts.get(variant) ?? 0) - (n * weight) / total)).toBeLessThanOrEqual(1);
+      }
+    }));
+  });
+
+  test('never draw a variant with zero weight, and draw nothing when every weight is zero', () => {
+    fc.assert(fc.property(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (u) => {
+      expect(drawVariant([{ variant: 'a', weight: 0 }, { variant: 'b', weight: 30 }, { variant: 'c', weight: 0 }], u)).toBe('b');
+      expect(drawVariant([{ variant: 'a', weight: 0 }, { variant: 'b', weight: 0 }], u)).toBeUndefined();
+      expect(drawVariant([], u)).toBeUndefined();
+    }));
+  });
+
+  test('cut [0, 1) at the cumulative weights, in order', () => {
+    const weights = [{ variant: 'a', weight: 1 }, { variant: 'b', weight: 3 }];
+    expect([0, 0.2499, 0.25, 0.9999999].map((u) => drawVariant(weights, u))).toEqual(['a', 'a', 'b', 'b']);
   });
 });
