@@ -61,7 +61,7 @@ export { RolloutPolicy } from './release/rollout-policy';
 export type { BanditPolicyOptions, CommonPolicyOptions, ExperimentPolicyOptions, ProgressivePolicyOptions } from './release/rollout-policy';
 export type {
   Action, BanditPolicySpec, CommonPolicySpec, Evidence, ExperimentPolicySpec, GuardrailSpec, Phase, PolicySpec,
-  PrimaryMetricSpec, ProgressivePolicySpec, VariantCounts,
+  ArmSummary, PrimaryMetricSpec, ProgressivePolicySpec,
 } from './release/rollout-types';
 export type { AuditAction, AuditEntry } from './release/rollout-record';
 export type { ManualAction } from './release/decide';

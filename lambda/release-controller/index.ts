@@ -120,7 +120,11 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
     if (!inService) {
       entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', reason: `endpoint is ${endpoint.status}, not InService: holding until the next tick`, phase: state.phase, fromWeights: state.weights, toWeights: state.weights });
     } else {
-      const { observation } = await observeRollout(cloudwatch, policy, state, { metrics: settings.metrics, lagSeconds: settings.metricLagSeconds }, nowMs);
+      const { observation } = await observeRollout(cloudwatch, policy, state, {
+        source: settings.source,
+        lagSeconds: settings.metricLagSeconds,
+        attributionSeconds: settings.attributionSeconds,
+      }, nowMs);
       const decision: Decision = decide(policy, state, observation);
       let next = decision.state;
       let action: AuditAction = decision.action;
@@ -148,7 +152,7 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
     rollout: {
       record: {
         endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR,
-        metrics: settings.metrics, metricLagSeconds: settings.metricLagSeconds,
+        source: settings.source, metricLagSeconds: settings.metricLagSeconds, attributionSeconds: settings.attributionSeconds,
       },
       expectedVersion: read?.version,
     },

@@ -21,6 +21,9 @@ import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOM
 import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
+
+/** How long outcomes are accepted unless the props say otherwise. */
+const DEFAULT_OUTCOME_WINDOW = Duration.days(7);
 /** Request rate limits of the gateway's stage. */
 export interface GatewayThrottle {
   /** Steady-state requests per second, 1-10000. */
@@ -127,6 +130,8 @@ export interface IInferenceGateway extends IResource {
    * @default - unknown for an import that does not name them
    */
   readonly outcomeTypes?: readonly string[];
+  /** How long after a prediction its outcomes are accepted: a release controller's default attribution window. */
+  readonly outcomeWindow: Duration;
   /** Lets an IAM principal call both routes (for the default IAM authentication). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
   /** The gateway's metrics of one of the endpoint's variants. */
@@ -144,6 +149,11 @@ export interface InferenceGatewayAttributes {
    * @default - unknown: a release controller cannot check its policy's outcome type against them
    */
   readonly outcomeTypes?: string[];
+  /**
+   * How long after a prediction the gateway accepts its outcomes (`InferenceGateway.outcomeWindow`).
+   * @default Duration.days(7) - the construct's default
+   */
+  readonly outcomeWindow?: Duration;
 }
 
 /** One of the endpoint's variants, as the inference gateway measures it. */
@@ -277,6 +287,7 @@ export abstract class InferenceGatewayBase extends Resource implements IInferenc
   public abstract readonly apiId: string;
   public abstract readonly endpoint: IModelEndpoint;
   public abstract readonly outcomeTypes?: readonly string[];
+  public abstract readonly outcomeWindow: Duration;
 
   /** The gateway's base URL: its `$default` stage, in the gateway's own region. */
   public get url(): string {
@@ -336,6 +347,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       public readonly apiId = attrs.apiId;
       public readonly endpoint = attrs.endpoint;
       public readonly outcomeTypes = attrs.outcomeTypes;
+      public readonly outcomeWindow = attrs.outcomeWindow ?? DEFAULT_OUTCOME_WINDOW;
     }
     // The gateway lives with its endpoint: in its account and region.
     const imported = new Import(scope, id, { account: attrs.endpoint.env.account, region: attrs.endpoint.env.region });
@@ -365,11 +377,14 @@ export class InferenceGateway extends InferenceGatewayBase {
   public readonly endpoint: IModelEndpoint;
   /** Outcome types the gateway publishes experiment metrics for. */
   public readonly outcomeTypes: readonly string[];
+  /** How long after a prediction its outcomes are accepted. */
+  public readonly outcomeWindow: Duration;
 
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
     super(scope, id, { physicalName: props.gatewayName });
     this.endpoint = props.endpoint;
     this.outcomeTypes = props.outcomeTypes ?? [];
+    this.outcomeWindow = props.outcomeWindow ?? DEFAULT_OUTCOME_WINDOW;
     this.validate(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -410,7 +425,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       bodySampleRate: props.bodySampleRate ?? 0.1,
       redactFields: props.redactFields ?? [],
       maxRecordedBodyBytes: (props.maxRecordedBodySize ?? Size.kibibytes(64)).toBytes(),
-      outcomeWindowSeconds: (props.outcomeWindow ?? Duration.days(7)).toSeconds(),
+      outcomeWindowSeconds: this.outcomeWindow.toSeconds(),
       outcomeTableName: this.outcomeTable.tableName,
       outcomeTypes: [...this.outcomeTypes],
     };

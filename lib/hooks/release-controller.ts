@@ -16,7 +16,7 @@ import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE 
 import { RolloutPolicy } from '../release/rollout-policy';
 import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
-import { gatewayMetrics, MetricSpec, VariantMetrics } from '../release/metric-queries';
+import { MAX_ATTRIBUTION_SECONDS, MetricSpec, VariantMetrics } from '../release/metric-queries';
 import { AuditAction, rolloutTableName } from '../release/rollout-record';
 import { GATEWAY_METRICS } from './runtime/gateway-settings';
 import { IInferenceGateway } from './inference-gateway';
@@ -310,10 +310,11 @@ export class ReleaseController extends ReleaseControllerBase {
       beforeStepHooks: (props.beforeStepHooks ?? []).map((f) => f.functionArn),
       afterHooks: (props.afterHooks ?? []).map((f) => f.functionArn),
       hookTimeoutSeconds: hookTimeout.toSeconds(),
-      metrics: props.gateway
-        ? gatewayMetrics({ ...GATEWAY_METRICS, endpointName: this.endpoint.endpointName, outcomeType: this.policy.metric.outcomeType }, [this.policy.baseline, this.policy.candidate])
-        : Object.fromEntries(Object.entries(props.metrics!).map(([variant, metrics]) => [variant, metricSpecs(metrics)])),
+      source: props.gateway
+        ? { gateway: { ...GATEWAY_METRICS, endpointName: this.endpoint.endpointName, outcomeType: this.policy.metric.outcomeType } }
+        : { custom: Object.fromEntries(Object.entries(props.metrics!).map(([variant, metrics]) => [variant, metricSpecs(metrics)])) },
       metricLagSeconds: metricLag.toSeconds(),
+      attributionSeconds: attributionSeconds(this.policy, props.gateway),
     };
     this.function = new HandlerFunction(this, 'Controller', {
       hook: 'release-controller',
@@ -391,8 +392,48 @@ export class ReleaseController extends ReleaseControllerBase {
     }
     problems.push(...wholeSecondsProblems('hookTimeout', hookTimeout, 1, MAX_HOOK_TIMEOUT_SECONDS));
     problems.push(...wholeSecondsProblems('metricLag', metricLag, 0, 1800));
+    problems.push(...attributionProblems(this.policy, props.gateway));
     throwIfProblems(`ReleaseController ${this.node.path}`, problems);
   }
+}
+
+/**
+ * The attribution window the controller reads cohorts with, in seconds: the policy's
+ * `outcomeDelayMinutes`, or the gateway's outcome window; with a user's metrics and no
+ * `outcomeDelayMinutes`, 0 (their datapoints' times are theirs).
+ */
+function attributionSeconds(policy: PolicySpec, gateway: IInferenceGateway | undefined): number {
+  if (policy.outcomeDelayMinutes !== undefined) {
+    return policy.outcomeDelayMinutes * 60;
+  }
+  return gateway && !gateway.outcomeWindow.isUnresolved() ? gateway.outcomeWindow.toSeconds() : 0;
+}
+
+/** What the policy's attribution and outcome type need of the gateway. */
+function attributionProblems(policy: PolicySpec, gateway: IInferenceGateway | undefined): string[] {
+  if (!gateway) {
+    return [];
+  }
+  const problems: string[] = [];
+  const types = gateway.outcomeTypes;
+  if (types !== undefined && !types.includes(policy.metric.outcomeType)) {
+    problems.push(`'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' (${types.length > 0 ? types.map((t) => `'${t}'`).join(', ') : 'none'}), `
+      + `or its experiment series never exists and the rollout holds as incomplete, got ${formatValue(policy.metric.outcomeType)}`);
+  }
+  if (gateway.outcomeWindow.isUnresolved()) {
+    if (policy.outcomeDelayMinutes === undefined) {
+      problems.push("'policy.outcomeDelayMinutes' is required when the gateway's 'outcomeWindow' is a token: the attribution window defaults to it");
+    }
+    return problems;
+  }
+  const windowSeconds = gateway.outcomeWindow.toSeconds();
+  if (policy.outcomeDelayMinutes === undefined && windowSeconds > MAX_ATTRIBUTION_SECONDS) {
+    problems.push(`'policy.outcomeDelayMinutes' is required when the gateway's 'outcomeWindow' is longer than 13 days (CloudWatch takes datapoints up to two weeks old), got an outcome window of ${windowSeconds / 86400} days`);
+  }
+  if (policy.outcomeDelayMinutes !== undefined && policy.outcomeDelayMinutes * 60 > windowSeconds) {
+    problems.push(`'policy.outcomeDelayMinutes' must be at most the gateway's 'outcomeWindow' (${windowSeconds / 60} minutes): later outcomes are refused, got ${policy.outcomeDelayMinutes}`);
+  }
+  return problems;
 }
 
 /** A user's CloudWatch metrics as the controller reads them. */

@@ -1,13 +1,15 @@
 import * as z from 'zod/mini';
 import { settingsFromVariable } from '../runtime/settings-variable';
 import { parsePolicy } from './rollout-policy';
-import type { VariantMetrics } from './metric-queries';
+import type { RolloutMetricSource } from './metric-queries';
 import type { PolicySpec } from './rollout-types';
 
 /**
  * What the release controller Lambda needs, passed by the construct as one JSON environment
  * variable so both sides share one definition.
  */
+const metricSpec = z.object({ namespace: z.string(), metricName: z.string(), dimensions: z.record(z.string(), z.string()), stat: z.string() });
+
 const schema = z.object({
   /** The endpoint whose weights the controller moves. */
   endpointName: z.string().check(z.minLength(1)),
@@ -25,18 +27,21 @@ const schema = z.object({
   afterHooks: z.array(z.string()),
   /** How long a before-step hook may take before it counts as failed. */
   hookTimeoutSeconds: z.number().check(z.positive()),
-  /** Where each variant's counts come from (the gateway's metrics, or metrics the user named). */
-  metrics: z.record(z.string(), z.record(z.string(), z.object({
-    namespace: z.string(), metricName: z.string(), dimensions: z.record(z.string(), z.string()), stat: z.string(),
-  }))),
+  /** Where each variant's counts come from: the gateway's metrics, or metrics the user named. */
+  source: z.object({
+    gateway: z.optional(z.object({ namespace: z.string(), service: z.string(), endpointName: z.string(), outcomeType: z.string() })),
+    custom: z.optional(z.record(z.string(), z.record(z.string(), metricSpec))),
+  }),
   /** How far behind real time metrics are read, so late datapoints are in. */
   metricLagSeconds: z.number().check(z.gte(0)),
+  /** The attribution window: the test compares predictions at least this old, so their outcomes are in. */
+  attributionSeconds: z.number().check(z.gte(0)),
 });
 
 /** The controller's settings, with the policy parsed. */
-export type ControllerSettings = Omit<z.infer<typeof schema>, 'policy' | 'metrics'> & {
+export type ControllerSettings = Omit<z.infer<typeof schema>, 'policy' | 'source'> & {
   readonly policy: PolicySpec;
-  readonly metrics: Readonly<Record<string, VariantMetrics>>;
+  readonly source: RolloutMetricSource;
 };
 
 /** The environment variable that carries the settings. */
@@ -49,9 +54,13 @@ export const RELEASE_EVENT_SOURCE = 'modelship.release';
 export function controllerSettingsFrom(env: Readonly<Record<string, string | undefined>>): ControllerSettings {
   const settings = settingsFromVariable(env, CONTROLLER_SETTINGS_VARIABLE, schema);
   const policy = parsePolicy(settings.policy);
-  const unread = [policy.baseline, policy.candidate].filter((v) => !settings.metrics[v]?.invocations);
-  if (unread.length > 0) {
-    throw new Error(`${CONTROLLER_SETTINGS_VARIABLE} is invalid: 'metrics' must name the invocations of ${unread.map((v) => `'${v}'`).join(' and ')}`);
+  const custom = settings.source.custom;
+  const unread = custom ? [policy.baseline, policy.candidate].filter((v) => !custom[v]?.invocations) : [];
+  if (!settings.source.gateway && !custom) {
+    throw new Error(`${CONTROLLER_SETTINGS_VARIABLE} is invalid: 'source' must name the gateway's metrics or custom ones`);
   }
-  return { ...settings, policy, metrics: settings.metrics as Record<string, VariantMetrics> };
+  if (unread.length > 0) {
+    throw new Error(`${CONTROLLER_SETTINGS_VARIABLE} is invalid: 'source.custom' must name the invocations of ${unread.map((v) => `'${v}'`).join(' and ')}`);
+  }
+  return { ...settings, policy, source: settings.source as RolloutMetricSource };
 }

@@ -1,5 +1,5 @@
 import type { ManualAction } from './decide';
-import type { VariantMetrics } from './metric-queries';
+import type { RolloutMetricSource } from './metric-queries';
 import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollout-types';
 
 /**
@@ -30,12 +30,17 @@ export interface RolloutRecord {
    * Where the controller reads each variant's counts, so other readers (the CLI) read the same.
    * @default - absent in an item an earlier controller wrote: readers use the gateway's metrics
    */
-  readonly metrics?: Readonly<Record<string, VariantMetrics>>;
+  readonly source?: RolloutMetricSource;
   /**
    * How far behind real time the controller's metric windows end, in seconds, so other readers use the same windows.
    * @default - absent in an item an earlier controller wrote: readers end the windows at the current time
    */
   readonly metricLagSeconds?: number;
+  /**
+   * The controller's attribution window, in seconds: the test's cohorts end this long before the metric windows.
+   * @default - absent in an item an earlier controller wrote: readers use the policy's `outcomeDelayMinutes`, or 0
+   */
+  readonly attributionSeconds?: number;
 }
 
 /** What an audit entry records. */
@@ -124,8 +129,9 @@ export function rolloutToItem(record: RolloutRecord): Item {
     version: n(record.version),
     updatedAtMs: n(record.updatedAtMs),
     updatedBy: s(record.updatedBy),
-    ...(record.metrics ? { metrics: s(JSON.stringify(record.metrics)) } : {}),
+    ...(record.source ? { source: s(JSON.stringify(record.source)) } : {}),
     ...(record.metricLagSeconds !== undefined ? { metricLagSeconds: n(record.metricLagSeconds) } : {}),
+    ...(record.attributionSeconds !== undefined ? { attributionSeconds: n(record.attributionSeconds) } : {}),
   };
 }
 
@@ -139,8 +145,9 @@ export function rolloutFromItem(item: Item): RolloutRecord {
     version: number(item, 'version'),
     updatedAtMs: number(item, 'updatedAtMs'),
     updatedBy: text(item, 'updatedBy'),
-    ...(item.metrics ? { metrics: JSON.parse(text(item, 'metrics')) } : {}),
+    ...(item.source ? { source: JSON.parse(text(item, 'source')) } : {}),
     ...(item.metricLagSeconds ? { metricLagSeconds: number(item, 'metricLagSeconds') } : {}),
+    ...(item.attributionSeconds ? { attributionSeconds: number(item, 'attributionSeconds') } : {}),
   };
 }
 

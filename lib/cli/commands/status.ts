@@ -3,9 +3,11 @@ import { GATEWAY_METRICS } from '../../hooks/runtime/gateway-settings';
 import { getMetricData } from '../../hooks/runtime/cloudwatch-reads';
 import { observeRollout } from '../../hooks/runtime/rollout-observation';
 import { evaluateGuardrails, GuardrailVerdict } from '../../release/guardrails';
-import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantMetrics } from '../../release/metric-queries';
+import { sampleRatioCheck, testStartMs, testWindow } from '../../release/decide';
+import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantCounts, VariantMetrics } from '../../release/metric-queries';
 import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
-import type { PrimaryMetricSpec, VariantCounts } from '../../release/rollout-types';
+import type { PrimaryMetricSpec, RequestCounts } from '../../release/rollout-types';
+import type { SampleRatioResult } from '../../release/statistics';
 import type { AwsClients } from '../aws';
 import { percentages } from '../../release/weights';
 import { describeEndpoint, EndpointView } from '../endpoint';
@@ -46,9 +48,15 @@ export interface VariantStatus {
 }
 
 /** A variant's counts over the window and the rates a person reads. */
-export interface VariantMetricsView extends VariantCounts {
+export interface VariantMetricsView extends RequestCounts {
   readonly errorRate?: number;
-  /** Conversions per invocation (rate metrics) or outcome value per invocation (mean metrics). */
+  /**
+   * With a rollout, the predictions in the test's cohort window (what the controller decides on); absent without one.
+   */
+  readonly predictions?: number;
+  /** Conversions (rate metrics) or the outcome values' sum (mean metrics): of those predictions, or reported in the window without a rollout. */
+  readonly outcomes: number;
+  /** Outcomes per prediction (per invocation without a rollout). */
   readonly businessMetric?: number;
 }
 
@@ -60,8 +68,18 @@ export interface GuardrailView extends GuardrailVerdict {
 
 /** Business metric and guardrails over a window. */
 export interface MetricsView {
-  /** `step`: since the rollout's current step began; `last-hour` without a rollout. */
+  /** `step`: requests since the rollout's current step began; `last-hour` without a rollout. */
   readonly window: { readonly source: 'step' | 'last-hour'; readonly startMs: number; readonly endMs: number };
+  /**
+   * With a rollout, the test's cohort window: predictions from `startMs` to `endMs` (the attribution window before the requests' end).
+   * @default - absent without a rollout
+   */
+  readonly cohorts?: { readonly startMs: number; readonly endMs: number; readonly missingPeriods: number };
+  /**
+   * With a rollout, the sample-ratio check the controller runs on the test's window (`sampleRatioCheck`).
+   * @default - absent without a rollout, for a bandit, or before the check has enough predictions
+   */
+  readonly sampleRatio?: SampleRatioResult;
   readonly outcomeType: string;
   readonly kind: PrimaryMetricSpec['kind'];
   /** False when CloudWatch reported partial data or a variant with traffic has no datapoint yet. */
@@ -146,7 +164,8 @@ export async function collectStatus(options: Pick<StatusOptions, 'endpoint' | 't
   const names = endpoint.variants.map((v) => v.name);
   const metric = rollout?.policy.metric ?? DEFAULT_OUTCOME;
   // The metrics the controller decides on, as it recorded them; the gateway's for the rest.
-  const source = { ...gatewayMetrics({ ...GATEWAY_METRICS, endpointName: endpoint.name, outcomeType: metric.outcomeType }, names), ...rollout?.metrics };
+  const gateway = gatewayMetrics({ ...GATEWAY_METRICS, endpointName: endpoint.name, outcomeType: metric.outcomeType }, names);
+  const source = { ...gateway, ...rollout?.source?.custom };
   const [metrics, hourly] = await Promise.all([
     windowMetrics(aws, endpoint, rollout, metric, source, nowMs),
     hourlySeries(aws, names, metric, source, nowMs),
@@ -205,13 +224,17 @@ function businessMetric(kind: PrimaryMetricSpec['kind'], counts: VariantCounts):
   return (kind === 'rate' ? counts.conversions : counts.valueSum) / counts.invocations;
 }
 
-/** A variant's counts with the rates a person reads. */
-function metricsView(kind: PrimaryMetricSpec['kind'], counts: VariantCounts): VariantMetricsView {
-  const value = businessMetric(kind, counts);
+/** A variant's requests with the rates a person reads, and the outcomes of `predictions`. */
+function metricsView(requests: RequestCounts, outcomes: number, predictions?: number): VariantMetricsView {
+  const per = predictions ?? requests.invocations;
   return {
-    ...counts,
-    ...(counts.invocations > 0 ? { errorRate: counts.errors / counts.invocations } : {}),
-    ...(value !== undefined ? { businessMetric: value } : {}),
+    invocations: requests.invocations,
+    errors: requests.errors,
+    ...(requests.p99LatencyMs !== undefined ? { p99LatencyMs: requests.p99LatencyMs } : {}),
+    ...(requests.invocations > 0 ? { errorRate: requests.errors / requests.invocations } : {}),
+    ...(predictions !== undefined ? { predictions } : {}),
+    outcomes,
+    ...(per > 0 ? { businessMetric: outcomes / per } : {}),
   };
 }
 
@@ -225,15 +248,27 @@ async function windowMetrics(
   source: Record<string, VariantMetrics>, nowMs: number,
 ): Promise<MetricsView> {
   const common = { outcomeType: metric.outcomeType, kind: metric.kind };
-  const views = (counts: Record<string, VariantCounts>) => Object.fromEntries(Object.entries(counts).map(([n, c]) => [n, metricsView(metric.kind, c)]));
   if (rollout) {
+    const { policy, state } = rollout;
     const lagSeconds = rollout.metricLagSeconds ?? 0;
-    const { observation, alarmStates } = await observeRollout(aws.cloudwatch, rollout.policy, rollout.state, { metrics: source, lagSeconds }, nowMs);
+    const attributionSeconds = rollout.attributionSeconds ?? (policy.outcomeDelayMinutes ?? 0) * 60;
+    const { observation, alarmStates } = await observeRollout(aws.cloudwatch, policy, state, {
+      source: rollout.source ?? { gateway: { ...GATEWAY_METRICS, endpointName: endpoint.name, outcomeType: metric.outcomeType } },
+      lagSeconds,
+      attributionSeconds,
+    }, nowMs);
+    const { window } = testWindow(policy, observation);
+    const ratio = sampleRatioCheck(policy, state, observation);
+    const total = (values: readonly number[] | undefined) => (values ?? []).reduce((a, b) => a + b, 0);
+    const zero: RequestCounts = { invocations: 0, errors: 0 };
     return {
       ...common,
-      window: { source: 'step', startMs: rollout.state.stepStartedAtMs, endMs: nowMs - lagSeconds * 1000 },
+      window: { source: 'step', startMs: state.stepStartedAtMs, endMs: nowMs - lagSeconds * 1000 },
+      cohorts: { startMs: policy.kind === 'progressive' ? state.stepStartedAtMs : testStartMs(policy, state), endMs: observation.cohortEndMs, missingPeriods: observation.missingPeriods ?? 0 },
       complete: observation.complete,
-      variants: views(observation.step),
+      ...(ratio ? { sampleRatio: ratio } : {}),
+      variants: Object.fromEntries([policy.baseline, policy.candidate].map((n) => [n,
+        metricsView(observation.requests.step[n] ?? zero, total(window[n]?.outcomes), total(window[n]?.exposures))])),
       guardrails: evaluateGuardrails(rollout.policy, observation).map((verdict) => (verdict.alarmName !== undefined
         ? { ...verdict, alarmState: alarmStates.get(verdict.alarmName) ?? 'MISSING' }
         : verdict)),
@@ -243,7 +278,8 @@ async function windowMetrics(
   const startMs = nowMs - HOUR_MS;
   const live = names.filter((n) => (endpoint.weights[n] ?? 0) > 0);
   const read = countsFromResults(await getMetricData(aws.cloudwatch, metricQueries(source, names, startMs, nowMs), startMs, nowMs), names, live);
-  return { ...common, window: { source: 'last-hour', startMs, endMs: nowMs }, complete: read.complete, variants: views(read.counts), guardrails: [] };
+  const views = Object.fromEntries(Object.entries(read.counts).map(([n, c]) => [n, metricsView(c, metric.kind === 'rate' ? c.conversions : c.valueSum)]));
+  return { ...common, window: { source: 'last-hour', startMs, endMs: nowMs }, complete: read.complete, variants: views, guardrails: [] };
 }
 
 /** The business metric per hour over the last 24 hours, per variant. */
@@ -335,14 +371,23 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
   lines.push('');
   const since = metrics.window.source === 'step' ? 'since the step began' : 'over the last hour (no rollout)';
   lines.push(`${paint(io, 'bold', 'Metrics')} ${since}: ${formatTime(metrics.window.startMs)}, ${formatDuration((metrics.window.endMs - metrics.window.startMs) / 1000)}; outcome '${metrics.outcomeType}'`);
+  if (metrics.cohorts) {
+    const missing = metrics.cohorts.missingPeriods > 0 ? `; ${metrics.cohorts.missingPeriods} periods left out for a missing outcome series` : '';
+    lines.push(`  the test's predictions: ${formatTime(metrics.cohorts.startMs)} to ${formatTime(metrics.cohorts.endMs)} (old enough for their outcomes)${missing}`);
+  }
   lines.push(...table(
-    ['variant', 'invocations', 'conversions', metricLabel(metrics.kind), 'errors', 'p99'],
+    ['variant', 'requests', 'predictions', metrics.kind === 'rate' ? 'conversions' : 'value', metricLabel(metrics.kind), 'errors', 'p99'],
     Object.entries(metrics.variants).map(([n, m]) => [
-      n, formatCount(m.invocations), formatCount(m.conversions), formatMetric(metrics.kind, m.businessMetric), formatPercent(m.errorRate, 2),
+      n, formatCount(m.invocations), m.predictions !== undefined ? formatCount(m.predictions) : '-', formatCount(m.outcomes), formatMetric(metrics.kind, m.businessMetric), formatPercent(m.errorRate, 2),
       m.p99LatencyMs !== undefined ? `${Math.round(m.p99LatencyMs)} ms` : '-',
     ]),
-    [1, 2, 3, 4, 5],
+    [1, 2, 3, 4, 5, 6],
   ).map((l) => `  ${l}`));
+  if (metrics.sampleRatio) {
+    const r = metrics.sampleRatio;
+    const state = r.mismatch ? paint(io, 'red', 'MISMATCH') : r.leansMismatched ? paint(io, 'yellow', 'leaning (promotions wait)') : paint(io, 'green', 'ok');
+    lines.push(`  sample ratio: ${formatPercent(r.observed, 2)} of the test's predictions on ${rollout?.policy.candidate}, ${formatPercent(r.expected, 2)} expected (Λ = ${formatNumber(r.statistic)}) ${state}`);
+  }
   if (!metrics.complete) {
     lines.push(paint(io, 'yellow', '  metrics incomplete: a variant with traffic has no datapoints yet, or CloudWatch returned partial data'));
   }

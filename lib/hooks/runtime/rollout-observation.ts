@@ -1,5 +1,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { cohortPeriodSeconds, cohortQueries, cohortsFromResults, countsFromResults, metricQueries, ReadCounts, RolloutMetrics } from '../../release/metric-queries';
+import {
+  cohortPeriodSeconds, cohortQueries, cohortsFromResults, countsFromResults, metricQueries, ReadCounts, RolloutMetrics, RolloutMetricSource, rolloutMetrics,
+} from '../../release/metric-queries';
 import { cohortPeriods } from '../../release/cohorts';
 import { testStartMs } from '../../release/decide';
 import type { Observation, PolicySpec, RolloutState } from '../../release/rollout-types';
@@ -7,8 +9,8 @@ import { alarmStates, getMetricData } from './cloudwatch-reads';
 
 /** Where and how a rollout's metrics are read. */
 export interface ObservationSource {
-  /** Each variant's metrics (`rolloutMetrics`: the gateway's, or the ones the user named). */
-  readonly metrics: RolloutMetrics;
+  /** The gateway's metrics, or the ones the user named (read through `rolloutMetrics`). */
+  readonly source: RolloutMetricSource;
   /** How far behind real time the windows end, so late datapoints are in. */
   readonly lagSeconds: number;
   /** The attribution window: the cohort windows end this much earlier still, so the predictions' outcomes are in. */
@@ -40,6 +42,7 @@ export async function observeRollout(
   cloudwatch: CloudWatchClient, policy: PolicySpec, state: RolloutState, source: ObservationSource, nowMs: number,
 ): Promise<RolloutObservation> {
   const variants = [policy.baseline, policy.candidate];
+  const metrics = rolloutMetrics(source.source, variants, policy.metric.kind);
   const endMs = nowMs - source.lagSeconds * 1000;
   const cohortEndMs = endMs - source.attributionSeconds * 1000;
   const testStart = testStartMs(policy, state);
@@ -48,14 +51,14 @@ export async function observeRollout(
   const periods = cohortPeriods(testStart, cohortEndMs, periodSeconds);
   const live = Object.entries(state.weights).filter(([, w]) => w > 0).map(([v]) => v);
   const [total, step, cohortResults, alarms] = await Promise.all([
-    readRequests(cloudwatch, source.metrics, variants, state.startedAtMs, endMs, live),
-    readRequests(cloudwatch, source.metrics, variants, state.stepStartedAtMs, endMs, live),
+    readRequests(cloudwatch, metrics, variants, state.startedAtMs, endMs, live),
+    readRequests(cloudwatch, metrics, variants, state.stepStartedAtMs, endMs, live),
     periods.count > 0
-      ? getMetricData(cloudwatch, cohortQueries(source.metrics, variants, periodSeconds), periods.firstMs, periods.firstMs + periods.count * periodSeconds * 1000)
+      ? getMetricData(cloudwatch, cohortQueries(metrics, variants, periodSeconds), periods.firstMs, periods.firstMs + periods.count * periodSeconds * 1000)
       : Promise.resolve([]),
     alarmStates(cloudwatch, policy.guardrails.alarmNames ?? []),
   ]);
-  const cohorts = cohortsFromResults(cohortResults, source.metrics, variants, { startMs: testStart, stepStartMs: state.stepStartedAtMs, endMs: cohortEndMs, periodSeconds });
+  const cohorts = cohortsFromResults(cohortResults, metrics, variants, { startMs: testStart, stepStartMs: state.stepStartedAtMs, endMs: cohortEndMs, periodSeconds });
   return {
     observation: {
       atMs: nowMs,
