@@ -119,6 +119,10 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
     .option('--hours <hours>', 'how long each simulated rollout may run', '336')
     .option('--runs <n>', 'simulated rollouts for the operating characteristics', '200')
     .option('--seed <n>', 'random seed', '1')
+    .option('--outcome-delay <minutes>', 'mean minutes from a prediction to its outcome\'s report', '0')
+    .option('--pre-rollout <hours>', 'hours the baseline served all traffic before the rollout', '0')
+    .option('--requests-per-user <n>', 'mean requests per user (1: every request a new user)', '1')
+    .option('--world <file>', 'more of the simulated world as JSON: propensities, missing series, mismatch, novelty, cycles, forced traffic')
     .action(action(() => lazy<typeof SimulateModule>('./commands/simulate').simulateCommand, () => ({})));
 
   const train = program.command('train').description('training pipelines');

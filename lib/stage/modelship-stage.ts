@@ -155,6 +155,7 @@ export class ModelshipStage extends Stage {
         bodySampleRate: gateway.bodySampleRate,
         redactFields: gateway.redactFields,
         outcomeWindow: Duration.days(gateway.outcomeWindowDays),
+        outcomeTypes: [environment.release.outcomeType],
         throttle: { rateLimit: gateway.rateLimit, burstLimit: gateway.burstLimit },
         logStore: new InferenceLogStore(this.servingStack, 'InferenceLogs', { analytics: gateway.analytics, removalPolicy }),
         removalPolicy,
@@ -195,9 +196,14 @@ function policyFor(environment: EnvironmentConfig): RolloutPolicy {
     evaluationIntervalMinutes: release.evaluationIntervalMinutes,
     maxDurationHours: release.maxDurationHours,
     manualGateBeforePromotion: production,
+    ...(release.outcomeDelayMinutes !== undefined ? { outcomeDelayMinutes: release.outcomeDelayMinutes } : {}),
+    ...(release.minRunHours !== undefined ? { minRunHours: release.minRunHours } : {}),
   };
   switch (release.policy) {
-    case 'progressive': return RolloutPolicy.progressive({ ...common, steps: release.steps, minStepMinutes: release.minStepMinutes });
+    case 'progressive': return RolloutPolicy.progressive({
+      ...common, steps: release.steps, minStepMinutes: release.minStepMinutes,
+      ...(release.nonInferiorityMargin !== undefined ? { nonInferiorityMargin: release.nonInferiorityMargin } : {}),
+    });
     case 'experiment': return RolloutPolicy.experiment({ ...common, candidateWeight: release.candidateWeight });
     case 'bandit': return RolloutPolicy.bandit({ ...common, floorPercent: release.floorPercent });
   }

@@ -1,4 +1,5 @@
 import { readFile } from 'fs/promises';
+import * as z from 'zod/mini';
 import { ModelshipError } from '../../runtime/errors';
 import { parsePolicy } from '../../release/rollout-policy';
 import type { PolicySpec } from '../../release/rollout-types';
@@ -25,6 +26,14 @@ export interface SimulateOptions {
   readonly runs?: string | number;
   /** The first run's seed (an integer); run i uses seed + i. @default 1 */
   readonly seed?: string | number;
+  /** Mean minutes from a prediction to its outcome's report (≥ 0). @default 0 */
+  readonly outcomeDelay?: string | number;
+  /** Hours the baseline served all traffic before the rollout (≥ 0). @default 0 */
+  readonly preRollout?: string | number;
+  /** Mean requests per user (≥ 1). @default 1 */
+  readonly requestsPerUser?: string | number;
+  /** A JSON file with more of the world (`WorldFile`). @default - none */
+  readonly world?: string;
   /** Print `{ trajectory, characteristics }` as JSON instead of text. @default false */
   readonly json?: boolean;
   readonly region?: string;
@@ -50,7 +59,7 @@ export interface OperatingCharacteristics {
   readonly undecided: Share;
   /** Runs that reached a decision (promoted, aborted or paused). */
   readonly decided: number;
-  /** Median invocations (both variants) until the decision, over decided runs; null when none decided. */
+  /** Median predictions (both variants) in the test when it decided, over decided runs; null when none decided. */
   readonly medianInvocations: number | null;
   /** Median hours until the decision, over decided runs; null when none decided. */
   readonly medianHours: number | null;
@@ -65,26 +74,58 @@ export interface SimulateReport {
   readonly characteristics: OperatingCharacteristics;
 }
 
+/** What `--world <file>` may set: the simulator's world beyond rates, traffic and delays. */
+const worldSchema = z.strictObject({
+  propensityShape: z.optional(z.number().check(z.positive())),
+  hoursBetweenRequests: z.optional(z.number().check(z.positive())),
+  candidateOutcomeDelayMinutes: z.optional(z.number().check(z.gte(0))),
+  missingOutcomes: z.optional(z.strictObject({ variant: z.enum(['baseline', 'candidate']), fromHour: z.number().check(z.gte(0)), hours: z.number().check(z.positive()) })),
+  candidateUndercount: z.optional(z.number().check(z.gte(0), z.lt(1))),
+  novelty: z.optional(z.strictObject({ hours: z.number().check(z.positive()), lift: z.number().check(z.gt(-1)) })),
+  seasonality: z.optional(z.strictObject({ trafficAmplitude: z.optional(z.number().check(z.gte(0), z.lte(1))), conversionAmplitude: z.optional(z.number().check(z.gte(0), z.lte(1))) })),
+  forcedPerHour: z.optional(z.number().check(z.gte(0))),
+  outcomeWindowHours: z.optional(z.number().check(z.positive())),
+});
+
+/** The world a `--world` file describes. */
+export type WorldFile = z.infer<typeof worldSchema>;
+
+/** Reads and validates the world file; a missing, malformed or invalid file is bad input. */
+async function readWorld(file: string | undefined): Promise<WorldFile> {
+  if (!file) {
+    return {};
+  }
+  const parsed = z.safeParse(worldSchema, await readJson(file, 'world'));
+  if (!parsed.success) {
+    throw new CliError(EXIT.USAGE, `world file '${file}' is invalid:\n${parsed.error.issues.map((i) => `  - '${i.path.join('.')}' ${i.message}`).join('\n')}`);
+  }
+  return parsed.data;
+}
+
 /** Longest trajectory shown as text; longer ones show their beginning and end. */
 const TRAJECTORY_ROWS = 40;
+
+/** A JSON file's content; an unreadable or malformed file is bad input. */
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new CliError(EXIT.USAGE, `cannot read ${what} file '${file}': ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(EXIT.USAGE, `${what} file '${file}' is not valid JSON: ${(error as Error).message}`);
+  }
+}
 
 /** Reads and validates the policy file; a missing, malformed or invalid file is bad input. */
 async function readPolicy(file: string | undefined): Promise<PolicySpec> {
   if (!file) {
     throw new CliError(EXIT.USAGE, '--policy <file> is required');
   }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new CliError(EXIT.USAGE, `cannot read policy file '${file}': ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new CliError(EXIT.USAGE, `policy file '${file}' is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = await readJson(file, 'policy');
   try {
     return parsePolicy(json);
   } catch (error) {
@@ -153,18 +194,30 @@ export async function simulateCommand(options: SimulateOptions, io: Io): Promise
     hours: () => numberOption('hours', options.hours, { min: 0, exclusiveMin: true }, 336),
     runs: () => numberOption('runs', options.runs, { min: 1, max: 10_000, integer: true }, 200),
     seed: () => numberOption('seed', options.seed, { integer: true, min: 0, max: 2 ** 32 - 1 }, 1),
+    outcomeDelay: () => numberOption('outcome-delay', options.outcomeDelay, { min: 0 }, 0),
+    preRollout: () => numberOption('pre-rollout', options.preRollout, { min: 0 }, 0),
+    requestsPerUser: () => numberOption('requests-per-user', options.requestsPerUser, { min: 1 }, 1),
   });
   const policy = await readPolicy(options.policy);
+  const world = await readWorld(options.world);
   const tickHours = policy.evaluationIntervalMinutes / 60;
   if (values.hours < tickHours) {
     throw new CliError(EXIT.USAGE, `--hours must be at least the policy's evaluation interval (${formatNumber(tickHours)} h), got ${values.hours}`);
   }
+  const { propensityShape, hoursBetweenRequests, candidateOutcomeDelayMinutes, ...rest } = world;
   const scenario: Scenario = {
     kind: policy.metric.kind,
-    baseline: { conversionRate: values.baselineRate },
-    candidate: { conversionRate: values.candidateRate },
+    baseline: { conversionRate: values.baselineRate, outcomeDelayMinutes: values.outcomeDelay },
+    candidate: { conversionRate: values.candidateRate, outcomeDelayMinutes: candidateOutcomeDelayMinutes ?? values.outcomeDelay },
     trafficPerHour: values.traffic,
     maxHours: values.hours,
+    preRolloutHours: values.preRollout,
+    users: {
+      requestsPerUser: values.requestsPerUser,
+      ...(propensityShape !== undefined ? { propensityShape } : {}),
+      ...(hoursBetweenRequests !== undefined ? { hoursBetweenRequests } : {}),
+    },
+    ...rest,
   };
 
   const results: SimulationResult[] = [];
@@ -188,7 +241,7 @@ export async function simulateCommand(options: SimulateOptions, io: Io): Promise
     + `${formatCount(values.traffic)} invocations/h, up to ${formatNumber(values.hours)} h`));
   io.out('');
   const { rows, omitted, hidden } = compactTrajectory(first.trajectory);
-  io.out(`${paint(io, 'bold', 'First run')} (seed ${values.seed}): ${first.phase} after ${formatNumber(first.hours)} h and ${formatCount(first.samples)} invocations`
+  io.out(`${paint(io, 'bold', 'First run')} (seed ${values.seed}): ${first.phase} after ${formatNumber(first.hours)} h and ${formatCount(first.samples)} predictions in the test`
     + `${hidden > 0 ? `; ${formatCount(hidden)} uneventful holds not shown` : ''}`);
   const lines = table(['elapsed', 'weights', 'action', 'reason'], rows.map((p) => [elapsed(p.atMs), formatWeights(p.weights, order), p.action, p.reason]), [0]);
   if (omitted > 0) {
@@ -204,7 +257,7 @@ export async function simulateCommand(options: SimulateOptions, io: Io): Promise
     ['undecided', formatCount(characteristics.undecided.count), shareText(characteristics.undecided)],
   ], [1]).forEach((l) => io.out(`  ${l}`));
   io.out(characteristics.decided > 0
-    ? `  median to a decision: ${formatCount(characteristics.medianInvocations ?? 0)} invocations, ${formatNumber(characteristics.medianHours ?? 0)} h (${formatCount(characteristics.decided)} decided runs)`
+    ? `  median to a decision: ${formatCount(characteristics.medianInvocations ?? 0)} predictions in the test, ${formatNumber(characteristics.medianHours ?? 0)} h (${formatCount(characteristics.decided)} decided runs)`
     : '  no run reached a decision');
   return 0;
 }
