@@ -97,6 +97,8 @@ export interface SimulationResult {
   readonly phase: RolloutState['phase'];
   /** The last tick's full decision. */
   readonly last: Decision;
+  /** What the controller saw at the last tick it decided on. */
+  readonly observation: Observation;
   readonly trajectory: readonly TrajectoryPoint[];
   /** Predictions of both variants in the test's rollout-long cohort window when the rollout stopped. */
   readonly samples: number;
@@ -197,6 +199,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
   const requests = { total: zero(), step: zero() };
   const trajectory: TrajectoryPoint[] = [];
   let last: Decision | undefined;
+  let seen: Observation | undefined;
   let regret = 0;
   let stoppedAtMs: number | undefined;
 
@@ -345,6 +348,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
       requests: { total: counts(requests.total), step: counts(requests.step) },
       breachedAlarms: [],
     };
+    seen = observation;
     last = decide(policy, state, observation, random);
     trajectory.push({ atMs, weights: last.state.weights, action: last.action, reason: last.reason });
     if (last.state.stepStartedAtMs !== state.stepStartedAtMs) {
@@ -357,7 +361,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
       stoppedAtMs = atMs;
     }
   }
-  if (!last) {
+  if (!last || !seen) {
     throw new Error(`The scenario's maxHours (${scenario.maxHours}) is shorter than one tick`);
   }
   const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
@@ -366,6 +370,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
     decision: last.action,
     phase: state.phase,
     last,
+    observation: seen,
     trajectory,
     samples: sum(counted[names[0]].exposures) + sum(counted[names[1]].exposures),
     hours: (stoppedAtMs ?? trajectory[trajectory.length - 1].atMs) / HOUR_MS,
