@@ -238,10 +238,10 @@ export async function simulateCommand(options: SimulateOptions, io: Io): Promise
 
   const order = [policy.baseline, policy.candidate];
   io.out(paint(io, 'bold', `${policy.kind} policy, ${policy.baseline} at ${formatPercent(values.baselineRate, 2)} vs ${policy.candidate} at ${formatPercent(values.candidateRate, 2)}, `
-    + `${formatCount(values.traffic)} invocations/h, up to ${formatNumber(values.hours)} h`));
+    + `${formatCount(values.traffic)} requests/h, up to ${formatNumber(values.hours)} h`));
   io.out('');
   const { rows, omitted, hidden } = compactTrajectory(first.trajectory);
-  io.out(`${paint(io, 'bold', 'First run')} (seed ${values.seed}): ${first.phase} after ${formatNumber(first.hours)} h and ${formatCount(first.samples)} predictions in the test`
+  io.out(`${paint(io, 'bold', 'First run')} (seed ${values.seed}): ${first.phase} after ${formatNumber(first.hours)} h and ${formatCount(first.samples)} predictions with outcomes in`
     + `${hidden > 0 ? `; ${formatCount(hidden)} uneventful holds not shown` : ''}`);
   const lines = table(['elapsed', 'weights', 'action', 'reason'], rows.map((p) => [elapsed(p.atMs), formatWeights(p.weights, order), p.action, p.reason]), [0]);
   if (omitted > 0) {
@@ -257,7 +257,7 @@ export async function simulateCommand(options: SimulateOptions, io: Io): Promise
     ['undecided', formatCount(characteristics.undecided.count), shareText(characteristics.undecided)],
   ], [1]).forEach((l) => io.out(`  ${l}`));
   io.out(characteristics.decided > 0
-    ? `  median to a decision: ${formatCount(characteristics.medianInvocations ?? 0)} predictions in the test, ${formatNumber(characteristics.medianHours ?? 0)} h (${formatCount(characteristics.decided)} decided runs)`
+    ? `  median to a decision: ${formatCount(characteristics.medianInvocations ?? 0)} predictions with outcomes in, ${formatNumber(characteristics.medianHours ?? 0)} h (${formatCount(characteristics.decided)} decided runs)`
     : '  no run reached a decision');
   return 0;
 }
