@@ -48,60 +48,15 @@ export function sampleGamma(shape: number, random: UniformSource): number {
   }
 }
 
-/** A Beta(a, b) variate, as Ga / (Ga + Gb). */
-export function sampleBeta(a: number, b: number, random: UniformSource): number {
-  const x = sampleGamma(a, random);
-  const y = sampleGamma(b, random);
-  return x / (x + y);
-}
-
-/** Below this many expected successes and failures a binomial is drawn exactly. */
-const EXACT_BINOMIAL_LIMIT = 30;
-
-/**
- * A Binomial(n, p) variate. Exact (inversion, cost proportional to the smaller of n·p and
- * n·(1-p)) when either count is expected below 30; otherwise the normal approximation with
- * continuity correction, clamped to [0, n], whose error is far below the sampling noise of a
- * test that sums many such counts.
- */
-export function sampleBinomial(n: number, p: number, random: UniformSource): number {
-  if (n <= 0 || p <= 0) {
-    return 0;
-  }
-  if (p >= 1) {
-    return n;
-  }
-  if (p > 0.5) {
-    return n - sampleBinomial(n, 1 - p, random);
-  }
-  const mean = n * p;
-  if (mean < EXACT_BINOMIAL_LIMIT || n * (1 - p) < EXACT_BINOMIAL_LIMIT) {
-    // Inversion: walk the pmf upward from 0 with the ratio P(k+1)/P(k).
-    const u = random();
-    let k = 0;
-    let pmf = Math.pow(1 - p, n);
-    let cdf = pmf;
-    const ratio = p / (1 - p);
-    while (u >= cdf && k < n) {
-      pmf *= ((n - k) / (k + 1)) * ratio;
-      k += 1;
-      cdf += pmf;
-      if (pmf < 1e-17 && k > mean) {
-        break;
-      }
-    }
-    return k;
-  }
-  const draw = Math.round(mean + Math.sqrt(mean * (1 - p)) * sampleNormal(random));
-  return Math.min(n, Math.max(0, draw));
-}
+/** Below this mean a Poisson variate is drawn exactly. */
+const EXACT_POISSON_LIMIT = 30;
 
 /** A Poisson(lambda) variate: exact (Knuth) below 30, normal approximation above. */
 export function samplePoisson(lambda: number, random: UniformSource): number {
   if (lambda <= 0) {
     return 0;
   }
-  if (lambda < EXACT_BINOMIAL_LIMIT) {
+  if (lambda < EXACT_POISSON_LIMIT) {
     const limit = Math.exp(-lambda);
     let k = 0;
     let product = random();

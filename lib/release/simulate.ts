@@ -190,7 +190,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
   const tickOf = (atMs: number) => Math.ceil(atMs / tickMs);
 
   let state = initialState(policy, 0);
-  let total = new CohortAccumulator(names, UNIT_BUCKETS);
+  const total = new CohortAccumulator(names, UNIT_BUCKETS);
   let step = new CohortAccumulator(names, UNIT_BUCKETS);
   let stepFirstPeriod = 0;
   const totalFirstPeriod = Math.ceil(testStartMs(policy, state) / PERIOD_MS);
