@@ -247,6 +247,10 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
     const samples = summaryOf(countsOf(observation.step, policy.candidate)).exposures;
     const last = policy.steps.length - 1;
     const stepDone = stepMinutes >= policy.minStepMinutes && samples >= policy.minSamplesPerStep && !test.leansWorse;
+    if (stepDone && policy.steps[state.step] === 100) {
+      // All traffic is on the candidate already: there is no baseline left to compare with.
+      return promote(`the step at 100% has its time and samples`) ?? waitToPromote('the step at 100% has its time and samples');
+    }
     if (stepDone && state.step >= last - 1) {
       const margin = policy.nonInferiorityMargin;
       const ni = sequentialTest(policy.metric, policy.alpha, baseline, candidate, margin);
