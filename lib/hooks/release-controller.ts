@@ -386,6 +386,10 @@ export class ReleaseController extends ReleaseControllerBase {
       if (!props.gateway && props.metrics && !props.metrics[variant]) {
         problems.push(`'metrics' must name the metrics of the ${role} variant ${formatValue(variant)}, got ${formatValue(Object.keys(props.metrics))}`);
       }
+      const outcome = this.policy.metric.kind === 'rate' ? 'conversions' : 'valueSum';
+      if (!props.gateway && props.metrics?.[variant] && !props.metrics[variant][outcome]) {
+        problems.push(`'metrics.${variant}.${outcome}' is required: a '${this.policy.metric.kind}' policy decides on it, got none`);
+      }
     }
     if (props.production && !this.policy.manualGateBeforePromotion) {
       problems.push("'policy.manualGateBeforePromotion' must be true in production: a person approves each promotion, got false");

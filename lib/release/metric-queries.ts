@@ -73,6 +73,12 @@ export interface RolloutMetrics {
   readonly requests: Readonly<Record<string, VariantMetrics>>;
   /** The experiment series per unit bucket, for the test. */
   readonly cohorts: Readonly<Record<string, readonly BucketMetrics[]>>;
+  /**
+   * Whether an outcome series has a datapoint wherever there are exposures (the gateway writes a
+   * zero with each): then an absent one is missing data; otherwise (a user's metrics, emitted
+   * only when something happens) it is a zero.
+   */
+  readonly zeroFilled: boolean;
 }
 
 /** A GetMetricData query (the subset used). */
@@ -176,6 +182,7 @@ export function rolloutMetrics(source: RolloutMetricSource, variants: readonly s
     return {
       requests: gatewayMetrics(gateway, variants),
       cohorts: Object.fromEntries(variants.map((v) => [v, buckets(v)])),
+      zeroFilled: true,
     };
   }
   const custom = source.custom ?? {};
@@ -188,7 +195,7 @@ export function rolloutMetrics(source: RolloutMetricSource, variants: readonly s
     }
     return [v, [{ exposures: m.invocations, outcomes, ...(kind === 'mean' && m.valueSumOfSquares ? { outcomeSquares: m.valueSumOfSquares } : {}) }]];
   }));
-  return { requests, cohorts };
+  return { requests, cohorts, zeroFilled: false };
 }
 
 /** The whole window as one period, in the finest unit CloudWatch still keeps at its start: at least a minute. */
@@ -296,8 +303,8 @@ export interface ReadCohorts {
 
 /**
  * Adds up the results of `cohortQueries` over the whole periods of [startMs, endMs) into the
- * rollout's and the step's cohort windows (`CohortAccumulator`: a period with a missing outcome
- * series is left out, never read as zero).
+ * rollout's and the step's cohort windows (`CohortAccumulator`: with the gateway's zero-filled
+ * series, a period with a missing outcome series is left out, never read as zero).
  */
 export function cohortsFromResults(
   results: readonly MetricResult[], metrics: RolloutMetrics, variants: readonly string[],
@@ -328,10 +335,12 @@ export function cohortsFromResults(
   const buckets = Math.max(1, ...variants.map(bucketCount));
   const total = new CohortAccumulator(variants, buckets, withSquares);
   const step = new CohortAccumulator(variants, buckets, withSquares);
+  // A user's outcome series has no datapoint where nothing happened: that is a zero.
+  const outcome = (value: number | undefined) => (value === undefined && !metrics.zeroFilled ? 0 : value);
   for (let i = 0; i < count; i += 1) {
     const period = Object.fromEntries(variants.map((variant, v) => [variant, {
       exposures: columns[v].map((c) => c.exposures[i]),
-      outcomes: columns[v].map((c) => c.outcomes[i]),
+      outcomes: columns[v].map((c) => outcome(c.outcomes[i])),
       outcomeSquares: columns[v].map((c) => c.outcomeSquares[i]),
     }]));
     total.addPeriod(period);

@@ -400,31 +400,35 @@ export interface SampleRatioResult {
 /**
  * A sequential sample-ratio-mismatch check: is the candidate's share of predictions the one its
  * weight expects? A two-sided mSPRT on the share, its variance from the spread between unit
- * buckets (a unit's repeated requests are one cluster; at least the binomial variance of
- * independent predictions), at `SAMPLE_RATIO_ALPHA` however often it is checked. Undefined
+ * buckets (a unit's repeated requests are one cluster; at least `BERNOULLI_FLOOR` × the binomial
+ * variance of independent predictions), at `SAMPLE_RATIO_ALPHA` however often it is checked. Undefined
  * before `MIN_SAMPLE_RATIO_PREDICTIONS` or when the expected share is 0 or 1.
  */
 export function sampleRatioTest(baseline: CohortCounts, candidate: CohortCounts, expectedShare: number): SampleRatioResult | undefined {
   const buckets = baseline.exposures.length === candidate.exposures.length ? baseline.exposures.length : 1;
   const inBucket = (counts: CohortCounts, b: number) => (buckets === 1 ? sum(counts.exposures) : counts.exposures[b]);
-  let n = 0;
-  let deviation = 0;
-  let squares = 0;
-  for (let b = 0; b < buckets; b += 1) {
-    const c = inBucket(candidate, b);
-    const t = c + inBucket(baseline, b);
-    n += t;
-    deviation += c - expectedShare * t;
-    squares += (c - expectedShare * t) ** 2;
-  }
+  const c = Array.from({ length: buckets }, (_, b) => inBucket(candidate, b));
+  const t = c.map((x, b) => x + inBucket(baseline, b));
+  const n = sum(t);
   if (n < MIN_SAMPLE_RATIO_PREDICTIONS || !(expectedShare > 0 && expectedShare < 1)) {
     return undefined;
   }
+  const observed = sum(c) / n;
+  // The delta-method variance of the share over the buckets, centred on the observed share (so a
+  // large mismatch does not inflate its own variance), at least BERNOULLI_FLOOR × the binomial's.
+  let squares = 0;
+  let used = 0;
+  for (let b = 0; b < buckets; b += 1) {
+    if (t[b] > 0) {
+      used += 1;
+      squares += (c[b] - observed * t[b]) ** 2;
+    }
+  }
   const binomial = expectedShare * (1 - expectedShare) / n;
-  const variance = buckets > 1 ? Math.max(squares / (n * n), BERNOULLI_FLOOR * binomial) : binomial;
+  const variance = used > 1 ? Math.max((used / (used - 1)) * squares / (n * n), BERNOULLI_FLOOR * binomial) : binomial;
   const tau = SAMPLE_RATIO_TAU * expectedShare * (1 - expectedShare);
-  const statistic = mixtureLikelihoodRatio(deviation / n, variance, tau * tau);
-  return { observed: (n * expectedShare + deviation) / n, expected: expectedShare, statistic, mismatch: statistic >= 1 / SAMPLE_RATIO_ALPHA, leansMismatched: statistic >= SAMPLE_RATIO_LEAN };
+  const statistic = mixtureLikelihoodRatio(observed - expectedShare, variance, tau * tau);
+  return { observed, expected: expectedShare, statistic, mismatch: statistic >= 1 / SAMPLE_RATIO_ALPHA, leansMismatched: statistic >= SAMPLE_RATIO_LEAN };
 }
 
 /** Inputs of the fixed-horizon two-proportion z-test's sample size. */

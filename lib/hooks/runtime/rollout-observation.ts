@@ -49,12 +49,13 @@ export async function observeRollout(
   const periodSeconds = cohortPeriodSeconds(testStart, nowMs);
   // Whole periods aligned to the epoch, as CloudWatch aggregates them.
   const periods = cohortPeriods(testStart, cohortEndMs, periodSeconds);
+  const queries = cohortQueries(metrics, variants, periodSeconds);
   const live = Object.entries(state.weights).filter(([, w]) => w > 0).map(([v]) => v);
   const [total, step, cohortResults, alarms] = await Promise.all([
     readRequests(cloudwatch, metrics, variants, state.startedAtMs, endMs, live),
     readRequests(cloudwatch, metrics, variants, state.stepStartedAtMs, endMs, live),
-    periods.count > 0
-      ? getMetricData(cloudwatch, cohortQueries(metrics, variants, periodSeconds), periods.firstMs, periods.firstMs + periods.count * periodSeconds * 1000)
+    periods.count > 0 && queries.length > 0
+      ? getMetricData(cloudwatch, queries, periods.firstMs, periods.firstMs + periods.count * periodSeconds * 1000)
       : Promise.resolve([]),
     alarmStates(cloudwatch, policy.guardrails.alarmNames ?? []),
   ]);
