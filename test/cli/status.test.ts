@@ -6,13 +6,18 @@ import { status, StatusReport } from '../../lib/cli/commands/status';
 import { CliError } from '../../lib/cli/errors';
 import { decide } from '../../lib/release/decide';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
+import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
 import { AuditEntry, auditToItem, RolloutRecord, rolloutToItem } from '../../lib/release/rollout-record';
+import type { Observation } from '../../lib/release/rollout-types';
 import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
 
 const HOUR = 3_600_000;
 const STEP_START = NOW - 4 * HOUR;
 const HOURLY_START = NOW - 23 * HOUR;
 const LAG_SECONDS = 180;
+const ATTRIBUTION_SECONDS = 3600;
+/** Now less the lag and the attribution window: 10:57. */
+const COHORT_END = NOW - (LAG_SECONDS + ATTRIBUTION_SECONDS) * 1000;
 
 const policy = RolloutPolicy.progressive({
   baseline: 'baseline', candidate: 'candidate', steps: [10, 50, 100],
@@ -22,11 +27,12 @@ const policy = RolloutPolicy.progressive({
 
 const record: RolloutRecord = {
   endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 7, updatedAtMs: NOW - 15 * 60_000, updatedBy: 'release-controller',
+  source: { gateway: { namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'checkout' } },
   metricLagSeconds: LAG_SECONDS,
+  attributionSeconds: ATTRIBUTION_SECONDS,
   state: { phase: 'running', step: 1, weights: { baseline: 50, candidate: 50 }, startedAtMs: NOW - 48 * HOUR, stepStartedAtMs: STEP_START },
 };
 
-const counts = (invocations: number, conversions: number) => ({ invocations, errors: 0, conversions, valueSum: conversions, valueSumOfSquares: conversions });
 
 function audit(atMs: number, version: number, action: AuditEntry['action'], from: number, to: number, extra: Partial<AuditEntry> = {}): AuditEntry {
   return {
@@ -38,17 +44,36 @@ function audit(atMs: number, version: number, action: AuditEntry['action'], from
 const AUDIT: AuditEntry[] = [
   audit(NOW - 15 * 60_000, 7, 'hold', 50, 50, {
     reason: 'not significant yet',
-    evidence: { baseline: counts(10_000, 1000), candidate: counts(10_000, 1100), lift: 0.1, statistic: 4.2, threshold: 40, pValue: 0.238 },
+    evidence: { baseline: { exposures: 10_000, outcomes: 1000 }, candidate: { exposures: 10_000, outcomes: 1100 }, lift: 0.1, statistic: 4.2, threshold: 40, pValue: 0.238 },
   }),
   audit(STEP_START, 6, 'advance', 10, 50),
   audit(NOW - 48 * HOUR, 1, 'started', 0, 10, { actor: 'arn:aws:sts::111111111111:assumed-role/Deployer/ana' }),
 ];
 
+/** Whether a GetMetricData call reads the cohorts (every query a bucket's series). */
+const isCohortRead = (input: GetMetricDataCommandInput) => input.MetricDataQueries!.every((q) => q.Id!.startsWith('c'));
 /** Whether a GetMetricData call reads the hourly series (which asks for no errors). */
-const isHourly = (input: GetMetricDataCommandInput) => !input.MetricDataQueries!.some((q) => q.Id!.endsWith('_errors'));
+const isHourly = (input: GetMetricDataCommandInput) => !isCohortRead(input) && !input.MetricDataQueries!.some((q) => q.Id!.endsWith('_errors'));
 
-/** The step window's totals per query id, and hourly datapoints (the candidate has none in the first hour). */
-function metricsFake(input: GetMetricDataCommandInput) {
+/** `total` spread over the unit buckets as evenly as whole numbers allow. */
+const spread = (total: number, bucket: number) => Math.floor(total / UNIT_BUCKETS) + (bucket < total % UNIT_BUCKETS ? 1 : 0);
+
+/** Predictions and their conversions per variant in the test's cohorts. */
+const COHORTS = { c0: { exposures: 8000, outcomes: 800 }, c1: { exposures: 8000, outcomes: 880 } };
+
+/**
+ * The cohorts (`predictions` spread over the buckets in the step's first period), the step
+ * window's totals per query id, and hourly datapoints (the candidate has none in the first hour).
+ */
+function metricsFake(input: GetMetricDataCommandInput, predictions: Record<'c0' | 'c1', { exposures: number; outcomes: number }> = COHORTS) {
+  if (isCohortRead(input)) {
+    return {
+      MetricDataResults: input.MetricDataQueries!.map((q) => {
+        const [variant, bucket, series] = q.Id!.split('_');
+        return { Id: q.Id, Values: [spread(predictions[variant as 'c0' | 'c1'][series as 'exposures' | 'outcomes'], Number(bucket))], Timestamps: [new Date(STEP_START)], StatusCode: 'Complete' as const };
+      }),
+    };
+  }
   if (!isHourly(input)) {
     const totals: Record<string, number> = {
       v0_invocations: 10_000, v0_conversions: 1000, v0_errors: 10, v0_p99latencyms: 120,
@@ -87,14 +112,14 @@ function endpointWith(mocks: MockedAws, options: { rollout?: boolean } = {}): vo
     mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
     mocks.dynamodb.on(QueryCommand).resolves({ Items: AUDIT.map(auditToItem) as never });
   }
-  mocks.cloudwatch.on(GetMetricDataCommand).callsFake(metricsFake);
+  mocks.cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => metricsFake(input));
   mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'OK' }] });
 }
 
 const metricCalls = (mocks: MockedAws) => mocks.cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
 
 describe('modelship status', () => {
-  test('reads the endpoint, its config, the rollout, the audit trail, alarms and both metric windows', async () => {
+  test('reads the endpoint, its config, the rollout, the audit trail, alarms, both request windows, the cohorts and the hourly series', async () => {
     const mocks = mockedAws();
     endpointWith(mocks);
     expect(await status({ endpoint: 'churn-ab' }, fakeIo(), mocks.aws)).toBe(0);
@@ -107,9 +132,10 @@ describe('modelship status', () => {
     expect(mocks.cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['churn-ab-candidate-5xx'] });
 
     const calls = metricCalls(mocks);
-    expect(calls).toHaveLength(3);
-    const [step, rollout, hourly] = [
-      calls.find((c) => !isHourly(c) && c.StartTime!.getTime() === STEP_START)!, calls.find((c) => !isHourly(c) && c.StartTime!.getTime() === record.state.startedAtMs)!, calls.find(isHourly)!,
+    expect(calls).toHaveLength(4);
+    const requests = calls.filter((c) => !isHourly(c) && !isCohortRead(c));
+    const [step, rollout, cohorts, hourly] = [
+      requests.find((c) => c.StartTime!.getTime() === STEP_START)!, requests.find((c) => c.StartTime!.getTime() === record.state.startedAtMs)!, calls.find(isCohortRead)!, calls.find(isHourly)!,
     ];
     // The controller's two windows, ending where its do (the recorded lag before now): every
     // gateway series per variant, one period, the policy's outcome type.
@@ -126,6 +152,24 @@ describe('modelship status', () => {
           Dimensions: [
             { Name: 'service', Value: 'modelship-gateway' }, { Name: 'EndpointName', Value: 'churn-ab' },
             { Name: 'VariantName', Value: 'candidate' }, { Name: 'OutcomeType', Value: 'checkout' },
+          ],
+        },
+      },
+    });
+    // The controller's cohort read: from the rollout's start (no burn-in for a progressive rollout)
+    // to now less the lag and the recorded attribution window (10:57), in whole 15-minute periods,
+    // every bucket's series; the step's cohorts are its periods from the step's start.
+    expect(cohorts).toMatchObject({ StartTime: new Date(record.state.startedAtMs), EndTime: new Date('2026-11-22T10:45:00Z') });
+    expect(cohorts.MetricDataQueries).toHaveLength(2 * UNIT_BUCKETS * 2);
+    expect(cohorts.MetricDataQueries).toContainEqual({
+      Id: 'c1_7_outcomes', ReturnData: true,
+      MetricStat: {
+        Period: 900, Stat: 'Sum',
+        Metric: {
+          Namespace: 'Modelship', MetricName: 'ExperimentConversions',
+          Dimensions: [
+            { Name: 'service', Value: 'modelship-gateway' }, { Name: 'EndpointName', Value: 'churn-ab' },
+            { Name: 'VariantName', Value: 'candidate' }, { Name: 'UnitBucket', Value: '7' }, { Name: 'OutcomeType', Value: 'checkout' },
           ],
         },
       },
@@ -154,9 +198,14 @@ describe('modelship status', () => {
       '  2026-11-22 08:00:00Z  release-controller         advance  90/10 → 50/50  -       -          -        advance reason',
       '  2026-11-20 12:00:00Z  assumed-role/Deployer/ana  started  100/0 → 90/10  -       -          -        started reason',
       'Metrics since the step began: 2026-11-22 08:00:00Z, 3h 57m 00s; outcome \'checkout\'',
-      '  variant    invocations  conversions  conv. rate  errors     p99',
-      '  baseline        10,000        1,000      10.00%   0.10%  120 ms',
-      '  candidate       10,000        1,100      11.00%   2.00%  130 ms',
+      // The test's cohort window: the step's predictions old enough for their outcomes (the attribution window before the lag).
+      '  the test\'s predictions: 2026-11-22 08:00:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes)',
+      // Requests and errors from the step's requests; predictions and conversions from the cohorts.
+      '  variant    requests  predictions  conversions  conv. rate  errors     p99',
+      '  baseline     10,000        8,000          800      10.00%   0.10%  120 ms',
+      '  candidate    10,000        8,000          880      11.00%   2.00%  130 ms',
+      // An even split where the weights expect one: Λ = √(V / (V + τ²)) with V = ½ · ¼ / 16,000 and τ = 0.02 · ¼.
+      '  sample ratio: 50.00% of the test\'s predictions on candidate, 50.00% expected (Λ = 0.488) ok',
       '  guardrail alarm churn-ab-candidate-5xx (state OK) ok',
       '  guardrail candidate error rate over this step 2.00% (max 1.00%) BREACHED',
       '  guardrail candidate p99 over this step 130 ms (max 500 ms) ok',
@@ -187,8 +236,15 @@ describe('modelship status', () => {
     expect(report.decisions).toEqual(AUDIT);
     expect(report.metrics).toMatchObject({
       window: { source: 'step', startMs: STEP_START, endMs: NOW - LAG_SECONDS * 1000 }, outcomeType: 'checkout', kind: 'rate', complete: true,
-      variants: { candidate: { invocations: 10_000, conversions: 1100, errors: 200, errorRate: 0.02, businessMetric: 0.11, p99LatencyMs: 130 } },
+      cohorts: { startMs: STEP_START, endMs: COHORT_END, missingPeriods: 0 },
     });
+    // Requests, errors and latency from the step's requests; predictions and their conversions from the test's cohorts.
+    expect(report.metrics.variants).toEqual({
+      baseline: { invocations: 10_000, errors: 10, errorRate: 0.001, p99LatencyMs: 120, predictions: 8000, outcomes: 800, businessMetric: 0.1 },
+      candidate: { invocations: 10_000, errors: 200, errorRate: 0.02, p99LatencyMs: 130, predictions: 8000, outcomes: 880, businessMetric: 0.11 },
+    });
+    // The controller's sample-ratio check on the same cohorts: an even split, as the weights expect.
+    expect(report.metrics.sampleRatio).toMatchObject({ observed: 0.5, expected: 0.5, mismatch: false, leansMismatched: false });
     expect(report.metrics.guardrails.map((verdict) => ({ ...verdict, reason: undefined }))).toEqual([
       { guardrail: 'alarmNames', alarmName: 'churn-ab-candidate-5xx', alarmState: 'OK', state: 'ok', reason: undefined },
       { guardrail: 'maxErrorRate', window: 'step', value: 0.02, limit: 0.01, state: 'breached', reason: undefined },
@@ -229,14 +285,38 @@ describe('modelship status', () => {
   test('reads the metrics the controller recorded on the rollout, when it reads custom ones', async () => {
     const mocks = mockedAws();
     endpointWith(mocks);
-    const sessions = (arm: string) => ({ invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: arm }, stat: 'Sum' } });
-    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem({ ...record, metrics: { baseline: sessions('a'), candidate: sessions('b') } }) as never });
+    const shop = (metricName: string, arm: string) => ({ namespace: 'Shop', metricName, dimensions: { Arm: arm }, stat: 'Sum' });
+    const arm = (name: string) => ({ invocations: shop('Sessions', name), conversions: shop('Orders', name) });
+    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem({ ...record, source: { custom: { baseline: arm('a'), candidate: arm('b') } } }) as never });
     await status({ endpoint: 'churn-ab' }, fakeIo(), mocks.aws);
     // The step window is one period of four hours less the lag; the hourly series has hours.
-    const step = metricCalls(mocks).find((c) => c.MetricDataQueries![0].MetricStat!.Period === 4 * 3600 - LAG_SECONDS)!;
+    const calls = metricCalls(mocks);
+    const step = calls.find((c) => !isCohortRead(c) && c.MetricDataQueries![0].MetricStat!.Period === 4 * 3600 - LAG_SECONDS)!;
     expect(step.MetricDataQueries!.map((q) => [q.Id, q.MetricStat!.Metric!.Namespace, q.MetricStat!.Metric!.MetricName])).toEqual([
-      ['v0_invocations', 'Shop', 'Sessions'], ['v1_invocations', 'Shop', 'Sessions'],
+      ['v0_invocations', 'Shop', 'Sessions'], ['v0_conversions', 'Shop', 'Orders'], ['v1_invocations', 'Shop', 'Sessions'], ['v1_conversions', 'Shop', 'Orders'],
     ]);
+    // The cohorts: the user's metrics as one bucket.
+    const cohorts = calls.filter(isCohortRead);
+    expect(cohorts).toHaveLength(1);
+    expect(cohorts[0].MetricDataQueries!.map((q) => [q.Id, q.MetricStat!.Metric!.MetricName, q.MetricStat!.Period])).toEqual([
+      ['c0_0_exposures', 'Sessions', 900], ['c0_0_outcomes', 'Orders', 900], ['c1_0_exposures', 'Sessions', 900], ['c1_0_outcomes', 'Orders', 900],
+    ]);
+  });
+
+  test('reads the gateway\'s metrics and the policy\'s delay for a rollout an earlier controller recorded without them', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const earlier: RolloutRecord = { ...record, source: undefined, attributionSeconds: undefined };
+    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(earlier) as never });
+    expect(Object.keys(rolloutToItem(earlier))).not.toContain('source');
+    const io = fakeIo();
+    await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws);
+    const cohorts = metricCalls(mocks).filter(isCohortRead);
+    expect(cohorts).toHaveLength(1);
+    // No outcomeDelayMinutes in the policy: no attribution window, the cohorts end at the lag (11:57).
+    expect(cohorts[0]).toMatchObject({ StartTime: new Date(record.state.startedAtMs), EndTime: new Date('2026-11-22T11:45:00Z') });
+    expect(JSON.stringify(cohorts[0].MetricDataQueries)).toContain('"MetricName":"ExperimentExposures"');
+    expect((JSON.parse(io.lines[0]) as StatusReport).metrics.cohorts).toEqual({ startMs: STEP_START, endMs: NOW - LAG_SECONDS * 1000, missingPeriods: 0 });
   });
 
   test('shows the verdict the controller acts on: errors over the limit but not significantly are not a breach', async () => {
@@ -255,12 +335,42 @@ describe('modelship status', () => {
     const errorRate = report.metrics.guardrails.filter((g) => g.guardrail === 'maxErrorRate');
     expect(errorRate).toHaveLength(2);
     expect(errorRate.map((g) => [g.value, g.state])).toEqual([[0.03, 'ok'], [0.03, 'ok']]);
-    const observation = {
-      atMs: NOW, complete: true, breachedAlarms: [],
-      step: { baseline: counts(100, 0), candidate: { ...counts(100, 0), errors: 3 } },
-      total: { baseline: counts(100, 0), candidate: { ...counts(100, 0), errors: 3 } },
+    const requests = { baseline: { invocations: 100, errors: 0 }, candidate: { invocations: 100, errors: 3 } };
+    const cohorts = { baseline: { exposures: [100], outcomes: [0] }, candidate: { exposures: [100], outcomes: [0] } };
+    const observation: Observation = {
+      atMs: NOW, complete: true, cohortEndMs: COHORT_END, breachedAlarms: [], step: cohorts, total: cohorts, requests: { step: requests, total: requests },
     };
     expect(decide(policy.spec, record.state, observation).action).not.toBe('abort');
+  });
+
+  test('shows a sample-ratio mismatch, and the periods left out for a missing outcome series', async () => {
+    const mocks = mockedAws();
+    endpointWith(mocks);
+    const skewed = { c0: { exposures: 8500, outcomes: 850 }, c1: { exposures: 7500, outcomes: 750 } };
+    mocks.cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      const out = metricsFake(input, skewed);
+      // The candidate's predictions of the next two periods have no outcome series in bucket 0.
+      return !isCohortRead(input) ? out : {
+        MetricDataResults: out.MetricDataResults.map((r) => (r.Id !== 'c1_0_exposures' ? r : {
+          ...r, Values: [...r.Values, 5, 5], Timestamps: [...r.Timestamps, new Date(STEP_START + 15 * 60_000), new Date(STEP_START + 30 * 60_000)],
+        })),
+      };
+    });
+    const text = fakeIo();
+    await status({ endpoint: 'churn-ab' }, text, mocks.aws);
+    expect(text.lines).toContain(
+      '  the test\'s predictions: 2026-11-22 08:00:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes); 2 periods left out for a missing outcome series');
+    const line = text.lines.filter((l) => l.startsWith('  sample ratio:'));
+    expect(line).toHaveLength(1);
+    expect(line[0]).toMatch(/^ {2}sample ratio: 46\.88% of the test's predictions on candidate, 50\.00% expected \(Λ = \S+\) MISMATCH$/);
+    // The predictions column leaves the missing periods out, as the controller does.
+    expect(text.lines).toContain('  candidate    10,000        7,500          750      10.00%   2.00%  130 ms');
+    const json = fakeIo();
+    await status({ endpoint: 'churn-ab', json: true }, json, mocks.aws);
+    const report = JSON.parse(json.lines[0]) as StatusReport;
+    expect(report.metrics.cohorts).toEqual({ startMs: STEP_START, endMs: COHORT_END, missingPeriods: 2 });
+    expect(report.metrics.sampleRatio).toMatchObject({ observed: 7500 / 16_000, expected: 0.5, mismatch: true });
+    expect(report.metrics.sampleRatio!.statistic).toBeGreaterThanOrEqual(100);
   });
 
   test('treats a table without a record as no rollout, and reads the table --table names', async () => {
@@ -289,7 +399,7 @@ describe('modelship status', () => {
     const mocks = mockedAws();
     endpointWith(mocks);
     mocks.cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
-      if (isHourly(input)) {
+      if (isHourly(input) || isCohortRead(input)) {
         return { MetricDataResults: [] };
       }
       return input.NextToken === 'page-2'
@@ -299,7 +409,7 @@ describe('modelship status', () => {
     const io = fakeIo();
     await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws);
     const calls = metricCalls(mocks);
-    // Both of the controller's windows, each over two pages.
+    // Both of the controller's request windows, each over two pages.
     expect(calls.filter((c) => c.NextToken === 'page-2')).toHaveLength(2);
     const report = JSON.parse(io.lines[0]) as StatusReport;
     expect(report.metrics.variants.baseline.invocations).toBe(1000);

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
-import { InferenceGateway } from '../../lib/hooks/inference-gateway';
+import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
 import { ModelshipError } from '../../lib/runtime/errors';
 import { ReleaseController, ReleaseControllerProps } from '../../lib/hooks/release-controller';
 import { CONTROLLER_SETTINGS_VARIABLE } from '../../lib/release/controller-settings';
@@ -21,9 +21,14 @@ const POLICY: ProgressivePolicySpec = {
   metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
   guardrails: { maxErrorRate: 0.02, alarmNames: ['churn-ab-5xx'] },
   evaluationIntervalMinutes: 10, maxDurationHours: 168, alpha: 0.05, power: 0.8, manualGateBeforePromotion: true, onHookFailure: 'abort',
+  nonInferiorityMargin: 0.1, minRunHours: 0, burnInHours: 0,
 };
 
-function fixture(extra: (parts: { stack: ReturnType<typeof testStack> }) => Partial<ReleaseControllerProps> = () => ({})) {
+/** A gateway that publishes the policy's outcome type, and its controller. */
+function fixture(
+  extra: (parts: { stack: ReturnType<typeof testStack> }) => Partial<ReleaseControllerProps> = () => ({}),
+  gatewayProps: (parts: { stack: ReturnType<typeof testStack> }) => Partial<InferenceGatewayProps> = () => ({}),
+) {
   const stack = testStack();
   const registry = new ModelRegistry(stack, 'Registry');
   const endpoint = new ModelEndpoint(stack, 'Churn', {
@@ -32,7 +37,7 @@ function fixture(extra: (parts: { stack: ReturnType<typeof testStack> }) => Part
       variantName, model: EndpointModel.fromModelPackageVersion(registry, i + 1), instanceType: InferenceInstanceType.M5_LARGE, initialWeight: 1,
     })),
   });
-  const gateway = new InferenceGateway(stack, 'Gateway', { endpoint });
+  const gateway = new InferenceGateway(stack, 'Gateway', { endpoint, outcomeTypes: ['purchase'], ...gatewayProps({ stack }) });
   const controller = new ReleaseController(stack, 'Release', { gateway, policy: RolloutPolicy.fromSpec(POLICY), ...extra({ stack }) });
   return { stack, endpoint, gateway, controller };
 }
@@ -65,7 +70,9 @@ describe('ReleaseController', () => {
     const settings = controllerSettingsOf(template);
     for (const expected of ['"endpointName":"churn-ab"', '"steps":[5,25,50,100]', '"eventBusName":"default"', 'function:smoke', 'function:announce',
       '"hookTimeoutSeconds":60', '"metricLagSeconds":180',
-      '"conversions":{"namespace":"Modelship","metricName":"Conversions","dimensions":{"service":"modelship-gateway","EndpointName":"churn-ab","VariantName":"candidate","OutcomeType":"purchase"},"stat":"Sum"}']) {
+      '"source":{"gateway":{"namespace":"Modelship","service":"modelship-gateway","endpointName":"churn-ab","outcomeType":"purchase"}}',
+      // No outcomeDelayMinutes: the gateway's outcome window (7 days by default) is the attribution window.
+      '"attributionSeconds":604800']) {
       expect(settings).toContain(expected);
     }
   });
@@ -190,10 +197,12 @@ describe('ReleaseController grants and validation', () => {
     expect(functions).toHaveLength(1);
     const [fn] = functions;
     const settings = JSON.parse(fn.Properties.Environment.Variables[CONTROLLER_SETTINGS_VARIABLE]['Fn::Join'][1].filter((p: unknown) => typeof p === 'string').join('x'));
-    expect(settings.metrics).toEqual({
+    expect(settings.source).toEqual({ custom: {
       baseline: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'a' }, stat: 'Sum' }, conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'a' }, stat: 'Sum' } },
       candidate: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'b' }, stat: 'Sum' }, conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'b' }, stat: 'Sum' } },
-    });
+    } });
+    // The user's datapoints are stamped as they are: no attribution window unless the policy names one.
+    expect(settings.attributionSeconds).toBe(0);
     expect(nagFindings(stack)).toEqual([]);
   });
 
@@ -203,8 +212,64 @@ describe('ReleaseController grants and validation', () => {
     const gateway = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Gateway', { apiId: 'abc123', endpoint });
     const controller = new ReleaseController(stack, 'Release', { gateway, policy: RolloutPolicy.fromSpec(POLICY) });
     expect(controller.endpoint).toBe(endpoint);
-    expect(controllerSettingsOf(Template.fromStack(stack))).toContain(
-      '"invocations":{"namespace":"Modelship","metricName":"Invocations","dimensions":{"service":"modelship-gateway","EndpointName":"churn-ab","VariantName":"baseline"},"stat":"Sum"}');
+    const settings = controllerSettingsOf(Template.fromStack(stack));
+    expect(settings).toContain('"source":{"gateway":{"namespace":"Modelship","service":"modelship-gateway","endpointName":"churn-ab","outcomeType":"purchase"}}');
+    // An import that names neither its outcome types nor its window: the construct's default window.
+    expect(settings).toContain('"attributionSeconds":604800');
+  });
+
+  test('attributes outcomes within the policy\'s outcomeDelayMinutes when it names one', () => {
+    const { stack } = fixture(() => ({ policy: RolloutPolicy.fromSpec({ ...POLICY, outcomeDelayMinutes: 90 }) }), () => ({ outcomeWindow: Duration.days(2) }));
+    expect(controllerSettingsOf(Template.fromStack(stack))).toContain('"attributionSeconds":5400');
+  });
+
+  test('attributes outcomes within the gateway\'s outcome window when the policy names no delay', () => {
+    const { stack } = fixture(() => ({}), () => ({ outcomeWindow: Duration.hours(6) }));
+    expect(controllerSettingsOf(Template.fromStack(stack))).toContain('"attributionSeconds":21600');
+  });
+
+  test('rejects an outcome type the gateway does not publish, with the types it does', () => {
+    expect(problemsOf(() => fixture(() => ({}), () => ({ outcomeTypes: ['signup', 'churn'] })))).toEqual([
+      "'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' ('signup', 'churn'), or its experiment series never exists and the rollout holds as incomplete, got 'purchase'",
+    ]);
+    expect(problemsOf(() => fixture(() => ({}), () => ({ outcomeTypes: [] })))).toEqual([
+      "'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' (none), or its experiment series never exists and the rollout holds as incomplete, got 'purchase'",
+    ]);
+  });
+
+  test('does not check the outcome type against an imported gateway that does not name its types', () => {
+    const stack = testStack();
+    const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Endpoint', { endpointName: 'churn-ab', variantNames: ['baseline', 'candidate'] });
+    const gateway = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Gateway', { apiId: 'abc123', endpoint });
+    expect(() => new ReleaseController(stack, 'Release', { gateway, policy: RolloutPolicy.fromSpec({ ...POLICY, metric: { ...POLICY.metric, outcomeType: 'anything' } }) })).not.toThrow();
+    const named = InferenceGateway.fromInferenceGatewayAttributes(stack, 'Named', { apiId: 'abc124', endpoint, outcomeTypes: ['signup'] });
+    expect(problemsOf(() => new ReleaseController(stack, 'Release2', { gateway: named, policy: RolloutPolicy.fromSpec(POLICY) }))).toEqual([
+      "'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' ('signup'), or its experiment series never exists and the rollout holds as incomplete, got 'purchase'",
+    ]);
+  });
+
+  test('rejects an outcomeDelayMinutes longer than the gateway\'s outcome window', () => {
+    expect(problemsOf(() => fixture(() => ({ policy: RolloutPolicy.fromSpec({ ...POLICY, outcomeDelayMinutes: 61 }) }), () => ({ outcomeWindow: Duration.hours(1) })))).toEqual([
+      "'policy.outcomeDelayMinutes' must be at most the gateway's 'outcomeWindow' (60 minutes): later outcomes are refused, got 61",
+    ]);
+    expect(() => fixture(() => ({ policy: RolloutPolicy.fromSpec({ ...POLICY, outcomeDelayMinutes: 60 }) }), () => ({ outcomeWindow: Duration.hours(1) }))).not.toThrow();
+  });
+
+  test('needs an outcomeDelayMinutes when the gateway\'s outcome window is longer than 13 days', () => {
+    expect(problemsOf(() => fixture(() => ({}), () => ({ outcomeWindow: Duration.days(14) })))).toEqual([
+      "'policy.outcomeDelayMinutes' is required when the gateway's 'outcomeWindow' is longer than 13 days (CloudWatch takes datapoints up to two weeks old), got an outcome window of 14 days",
+    ]);
+    expect(() => fixture(() => ({}), () => ({ outcomeWindow: Duration.days(13) }))).not.toThrow();
+    const { stack } = fixture(() => ({ policy: RolloutPolicy.fromSpec({ ...POLICY, outcomeDelayMinutes: 13 * 24 * 60 }) }), () => ({ outcomeWindow: Duration.days(30) }));
+    expect(controllerSettingsOf(Template.fromStack(stack))).toContain(`"attributionSeconds":${13 * 86_400}`);
+  });
+
+  test('needs an outcomeDelayMinutes when the gateway\'s outcome window is a token', () => {
+    expect(problemsOf(() => fixture(() => ({}), ({ stack }) => ({
+      outcomeWindow: Duration.seconds(new CfnParameter(stack, 'OutcomeWindow', { type: 'Number' }).valueAsNumber),
+    })))).toEqual([
+      "'policy.outcomeDelayMinutes' is required when the gateway's 'outcomeWindow' is a token: the attribution window defaults to it",
+    ]);
   });
 
   test('needs either a gateway, or an endpoint with metrics for both variants', () => {

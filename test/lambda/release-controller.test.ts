@@ -1,4 +1,4 @@
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -10,6 +10,7 @@ import { callOrder } from '../call-order';
 import { POLICY, SETTINGS } from './release-env';
 import { CONTROLLER_ACTOR, tick } from '../../lambda/release-controller';
 import type { HookPayload } from '../../lib/release/hook-payload';
+import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
 import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
@@ -39,12 +40,29 @@ function endpointIs(status: string, weights: Record<string, number>): void {
   });
 }
 
-/** Per-variant totals as GetMetricData returns them (the same counts for both windows). */
+/** `total` spread over the unit buckets as evenly as whole numbers allow. */
+const spread = (total: number, bucket: number) => Math.floor(total / UNIT_BUCKETS) + (bucket < total % UNIT_BUCKETS ? 1 : 0);
+
+/**
+ * Per-variant totals as GetMetricData returns them: the requests of both windows (invocations,
+ * errors), and the cohorts (`invocations` predictions with `conversions` outcomes, spread over
+ * the unit buckets in the window's first period). A variant without invocations has no datapoint.
+ */
 function metricsAre(counts: Record<'v0' | 'v1', { invocations?: number; conversions?: number; errors?: number }>): void {
-  cloudwatch.on(GetMetricDataCommand).resolves({
-    MetricDataResults: Object.entries(counts).flatMap(([v, c]) => Object.entries(c).map(([key, value]) => ({ Id: `${v}_${key}`, Values: [value], StatusCode: 'Complete' as const }))),
-  });
+  cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
+    MetricDataResults: input.MetricDataQueries!.flatMap((q) => {
+      const cohort = /^c(\d)_(\d+)_(exposures|outcomes)$/.exec(q.Id!);
+      const request = /^(v\d)_(invocations|errors)$/.exec(q.Id!);
+      const c = counts[(cohort ? `v${cohort[1]}` : request?.[1] ?? 'v0') as 'v0' | 'v1'];
+      const value = cohort
+        ? c.invocations === undefined ? undefined : spread(cohort[3] === 'exposures' ? c.invocations : c.conversions ?? 0, Number(cohort[2]))
+        : request && c[request[2] as 'invocations' | 'errors'];
+      return value === undefined ? [] : [{ Id: q.Id, Values: [value], Timestamps: [input.StartTime!], StatusCode: 'Complete' as const }];
+    }),
+  }));
 }
+
+const isCohortRead = (input: GetMetricDataCommandInput) => input.MetricDataQueries!.every((q) => q.Id!.startsWith('c'));
 
 const written = () => dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
 const rolloutWrites = () => written().filter((i) => i.Item!.sk.S === 'ROLLOUT');
@@ -70,7 +88,7 @@ describe('the release controller tick', () => {
     expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'rollouts', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } }, ConsistentRead: true });
     expect(rolloutWrites()).toEqual([expect.objectContaining({ TableName: 'rollouts', ConditionExpression: 'attribute_not_exists(pk)' })]);
     expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({
-      version: 1, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } }, metrics: SETTINGS.metrics,
+      version: 1, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } }, source: SETTINGS.source,
     });
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       EndpointName: 'churn-ab',
@@ -116,17 +134,46 @@ describe('the release controller tick', () => {
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
-  test('reads both windows with the lag, and the guardrail alarms', async () => {
+  test('reads both request windows with the lag, the cohorts with the attribution window too, and the guardrail alarms', async () => {
     stored({ ...running, stepStartedAtMs: NOW - 2 * HOUR });
     endpointIs('InService', { baseline: 50, candidate: 50 });
     metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
     await tick(NOW);
-    const windows = cloudwatch.commandCalls(GetMetricDataCommand).map((c) => [c.args[0].input.StartTime, c.args[0].input.EndTime]);
-    expect(windows).toEqual([
+    const inputs = cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+    expect(inputs).toHaveLength(3);
+    expect(inputs.filter((i) => !isCohortRead(i)).map((i) => [i.StartTime, i.EndTime])).toEqual([
       [new Date(NOW - 48 * HOUR), new Date(NOW - 180_000)],
       [new Date(NOW - 2 * HOUR), new Date(NOW - 180_000)],
     ]);
+    // From the end of the two-hour burn-in to now less the lag and the hour of attribution
+    // (10:57), in whole 15-minute periods.
+    expect(inputs.filter(isCohortRead).map((i) => [i.StartTime, i.EndTime])).toEqual([
+      [new Date('2026-11-20T14:00:00Z'), new Date('2026-11-22T10:45:00Z')],
+    ]);
     expect(cloudwatch).toHaveReceivedCommandWith(DescribeAlarmsCommand, { AlarmNames: ['churn-ab-candidate-5xx'] });
+  });
+
+  test('writes where it reads and its attribution window on the rollout, over an item an earlier controller wrote without them', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    await tick(NOW);
+    expect(rolloutWrites()).toHaveLength(1);
+    const record = rolloutFromItem(rolloutWrites()[0].Item as Item);
+    expect(record.source).toEqual({ gateway: { namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'purchase' } });
+    expect(record.attributionSeconds).toBe(3600);
+    expect(record.metricLagSeconds).toBe(180);
+  });
+
+  test('aborts a candidate that fails most requests within one tick, before any outcome is in', async () => {
+    stored({ ...running, startedAtMs: NOW - 30 * 60_000, stepStartedAtMs: NOW - 30 * 60_000 });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 500, errors: 0 }, v1: { invocations: 500, errors: 400 } });
+    const result = await tick(NOW);
+    expect(result).toMatchObject({ action: 'abort', state: { phase: 'aborted', weights: { baseline: 100, candidate: 0 } } });
+    // The cohorts' window had not begun: no cohort read, the guardrail decided on the requests alone.
+    expect(cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input).filter(isCohortRead)).toEqual([]);
+    expect(auditWrites().at(-1)!.reason).toMatch(/^Aborted: the candidate's error rate over this step is 80.00% \(400 of 500\)/);
   });
 
   test('aborts at once when a guardrail alarm fires: baseline to 100, events, SNS and after-hooks', async () => {
@@ -166,7 +213,7 @@ describe('the release controller tick', () => {
     expect(payload).toMatchObject({
       schemaVersion: 1, hook: 'before-step', endpointName: 'churn-ab', baseline: 'baseline', candidate: 'candidate',
       fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 }, reason: expect.stringMatching(/^Promoted: the candidate is significantly better/),
-      evidence: { baseline: { invocations: 20000, conversions: 2000 }, candidate: { invocations: 20000, conversions: 3000 } },
+      evidence: { baseline: { exposures: 20000, outcomes: 2000 }, candidate: { exposures: 20000, outcomes: 3000 } },
     });
 
     dynamodb.resetHistory();
