@@ -407,6 +407,18 @@ describe('decide for an experiment', () => {
     expect(d.evidence.sampleRatio).toMatchObject({ observed: 0.4, expected: 0.5 });
   });
 
+  // BUG (reported to the integrator): sampleRatioTest bounds z² by the bucket count (see statistics.test.ts), so with
+  // the gateway's 32 unit buckets a 40%/50% split only leans (Λ ≈ 3.1) and never pauses; a significantly better
+  // candidate then holds on the lean forever, past the max duration (the hold returns before the max-duration pause).
+  // Remove `.failing` once lib/release/statistics.ts `sampleRatioTest` is fixed.
+  test.failing('pauses the candidate at 40% of the predictions where its weight expects 50%, with unit buckets', () => {
+    const even = RolloutPolicy.experiment({ ...variants, metric, candidateWeight: 50, minRunHours: 0 }).spec;
+    for (const n of [10_000, 1_000_000]) {
+      const d = decide(even, initialState(even, T0), observe(T0 + HOUR, cohort(0.6 * n, 0.06 * n), cohort(0.4 * n, 0.048 * n)));
+      expect(d.action).toBe('pause');
+    }
+  });
+
   test('waits to promote while the sample ratio leans towards a mismatch', () => {
     const even = RolloutPolicy.experiment({ ...variants, metric, candidateWeight: 50, minRunHours: 0 }).spec;
     const state = initialState(even, T0);
