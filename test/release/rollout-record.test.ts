@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
+import { countsByPeriod, countsFromResults, gatewayMetrics, MAX_ATTRIBUTION_SECONDS, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
 import { AuditEntry, auditFromItem, auditSortKey, auditToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import type { PolicySpec } from '../../lib/release/rollout-types';
 
@@ -7,25 +7,57 @@ const policy: PolicySpec = {
   kind: 'experiment', baseline: 'baseline', candidate: 'candidate', candidateWeight: 50,
   metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
   guardrails: { maxErrorRate: 0.01 }, evaluationIntervalMinutes: 15, maxDurationHours: 336, alpha: 0.05, power: 0.8,
-  manualGateBeforePromotion: false, onHookFailure: 'hold',
+  manualGateBeforePromotion: false, onHookFailure: 'hold', minRunHours: 168, burnInHours: 24, outcomeDelayMinutes: 120,
+};
+
+const gateway = { namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'purchase' };
+const custom = {
+  baseline: { invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'a' }, stat: 'Sum' } },
+  candidate: {
+    invocations: { namespace: 'Shop', metricName: 'Sessions', dimensions: { Arm: 'b' }, stat: 'Sum' },
+    conversions: { namespace: 'Shop', metricName: 'Orders', dimensions: { Arm: 'b' }, stat: 'Sum' },
+  },
 };
 
 describe('rollout records', () => {
-  test('survive the round trip through DynamoDB items', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.nat(), fc.constantFrom('running', 'paused', 'promoted') as fc.Arbitrary<'running'>, (w, version, phase) => {
-      const record: RolloutRecord = {
-        endpointName: 'churn-ab', policyHash: 'abc', policy, version, updatedAtMs: 1_800_000_000_000, updatedBy: 'controller',
-        state: { phase, step: 0, weights: { baseline: 100 - w, candidate: w }, startedAtMs: 1, stepStartedAtMs: 2 },
-      };
-      expect(rolloutFromItem(rolloutToItem(record))).toEqual(record);
-    }));
+  test('survive the round trip through DynamoDB items, with or without their source, lag and attribution window', () => {
+    const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 100 }), fc.nat(), fc.constantFrom('running', 'paused', 'promoted') as fc.Arbitrary<'running'>,
+      optional(fc.constantFrom({ gateway }, { custom })), optional(fc.integer({ min: 0, max: 3600 })), optional(fc.integer({ min: 0, max: MAX_ATTRIBUTION_SECONDS })),
+      (w, version, phase, source, metricLagSeconds, attributionSeconds) => {
+        const record: RolloutRecord = {
+          endpointName: 'churn-ab', policyHash: 'abc', policy, version, updatedAtMs: 1_800_000_000_000, updatedBy: 'controller',
+          state: { phase, step: 0, weights: { baseline: 100 - w, candidate: w }, startedAtMs: 1, stepStartedAtMs: 2 },
+          ...(source ? { source } : {}),
+          ...(metricLagSeconds !== undefined ? { metricLagSeconds } : {}),
+          ...(attributionSeconds !== undefined ? { attributionSeconds } : {}),
+        };
+        const item = rolloutToItem(record);
+        expect('source' in item).toBe(source !== undefined);
+        expect('attributionSeconds' in item).toBe(attributionSeconds !== undefined);
+        expect(rolloutFromItem(item)).toEqual(record);
+      }));
+  });
+
+  test('store the source as JSON and the attribution window as a number', () => {
+    const item = rolloutToItem({
+      endpointName: 'churn-ab', policyHash: 'abc', policy, version: 1, updatedAtMs: 0, updatedBy: 'controller',
+      state: { phase: 'running', step: 0, weights: { baseline: 50, candidate: 50 }, startedAtMs: 0, stepStartedAtMs: 0 },
+      source: { gateway }, attributionSeconds: 7200,
+    });
+    expect(item.source).toEqual({ S: JSON.stringify({ gateway }) });
+    expect(item.attributionSeconds).toEqual({ N: '7200' });
   });
 
   test('keep audit entries in time order and unique by version', () => {
     const entry: AuditEntry = {
       endpointName: 'churn-ab', atMs: 1_800_000_000_000, version: 7, actor: 'controller', action: 'advance', reason: 'step 2',
       phase: 'running', fromWeights: { baseline: 90, candidate: 10 }, toWeights: { baseline: 80, candidate: 20 }, policyHash: 'abc',
-      evidence: { baseline: { invocations: 1, errors: 0, conversions: 0, valueSum: 0, valueSumOfSquares: 0 }, candidate: { invocations: 1, errors: 0, conversions: 1, valueSum: 2, valueSumOfSquares: 4 }, statistic: 1.2, threshold: 20 },
+      evidence: {
+        baseline: { exposures: 1000, outcomes: 100 }, candidate: { exposures: 1000, outcomes: 120 },
+        sampleRatio: { observed: 0.5, expected: 0.5, statistic: 0.2 }, lift: 0.2, statistic: 1.2, threshold: 20, pValue: 0.83,
+      },
     };
     expect(auditFromItem(auditToItem(entry))).toEqual(entry);
     expect(auditSortKey(1000, 2) < auditSortKey(1000, 10)).toBe(true);
