@@ -23,10 +23,15 @@ export interface PeriodSeries {
   readonly outcomeSquares?: readonly (number | undefined)[];
 }
 
-/** Whether any variant has predictions in a bucket whose outcome series has no datapoint in the period. */
+/**
+ * Whether a series is missing in the period: a variant has predictions in a bucket whose outcome
+ * series has no datapoint, or outcomes in a bucket whose exposure series has none (outcomes are
+ * never written without their predictions' exposures).
+ */
 export function hasMissingSeries(period: Readonly<Record<string, PeriodSeries | undefined>>): boolean {
   return Object.values(period).some((series) => series !== undefined
-    && series.exposures.some((e, b) => e !== undefined && e > 0 && series.outcomes[b] === undefined));
+    && (series.exposures.some((e, b) => e !== undefined && e > 0 && series.outcomes[b] === undefined)
+      || series.outcomes.some((o, b) => o !== undefined && series.exposures[b] === undefined)));
 }
 
 /**

@@ -229,9 +229,12 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
       ? finish('pause', { ...state, phase: 'awaiting-approval' }, `Awaiting approval to promote: ${why}.`)
       : finish('promote', { ...state, phase: 'promoted', weights: splitWeights(policy, 100), stepStartedAtMs: observation.atMs }, `Promoted: ${why}.`);
   };
-  const waitToPromote = (why: string) => finish('hold', state, ratio?.leansMismatched
+  const waitToPromote = (why: string) => (observation.atMs - state.stepStartedAtMs >= policy.maxDurationHours * HOUR_MS && ratio?.leansMismatched
+    ? finish('pause', { ...state, phase: 'paused' }, `Paused: ${why}, but after ${policy.maxDurationHours} hours the sample ratio still leans towards a mismatch `
+      + `(${percent(ratio.observed)} of the predictions on the candidate against ${percent(ratio.expected)}, Λ = ${ratio.statistic.toPrecision(3)}); a person decides.`)
+    : finish('hold', state, ratio?.leansMismatched
     ? `Holding: ${why}, but the candidate's share of predictions (${percent(ratio.observed)} against ${percent(ratio.expected)}) leans towards a sample-ratio mismatch (Λ = ${ratio.statistic.toPrecision(3)}).`
-    : `Holding: ${why}, but the rollout has run ${runHours.toFixed(1)} of its minimum ${policy.minRunHours} hours.`);
+      : `Holding: ${why}, but the rollout has run ${runHours.toFixed(1)} of its minimum ${policy.minRunHours} hours.`));
 
   if (test.verdict === 'worse') {
     return finish('abort', { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: observation.atMs },

@@ -69,7 +69,7 @@ export interface ProgressivePolicyOptions extends CommonPolicyOptions {
   /**
    * How much worse than the baseline the candidate may be, relative (greater than 0, less than
    * 1): the last step promotes only when the candidate is shown to be no worse than this.
-   * @default - the metric's minimum detectable effect
+   * @default - the metric's minimum detectable effect, at most 0.5
    */
   readonly nonInferiorityMargin?: number;
 }
@@ -125,7 +125,7 @@ export class RolloutPolicy<S extends PolicySpec = PolicySpec> {
       steps: [...steps],
       minStepMinutes: options.minStepMinutes ?? 60,
       minSamplesPerStep: options.minSamplesPerStep ?? 500,
-      nonInferiorityMargin: options.nonInferiorityMargin ?? options.metric?.minimumDetectableEffect,
+      nonInferiorityMargin: options.nonInferiorityMargin ?? Math.min(MAX_DEFAULT_MARGIN, options.metric?.minimumDetectableEffect ?? MAX_DEFAULT_MARGIN),
     };
     return RolloutPolicy.validated(spec, problems);
   }
@@ -182,6 +182,8 @@ function generateSteps(stepPercent: number, maxPercent: number): number[] {
 }
 
 const WEEK_HOURS = 168;
+/** A default non-inferiority margin is the metric's MDE, at most this (a margin must be below 1). */
+const MAX_DEFAULT_MARGIN = 0.5;
 const DAY_HOURS = 24;
 
 /** The common part of a spec; `minRunHours` defaults to `defaultMinRunHours`, or `maxDurationHours` when shorter; `burnInHours` to a day or half the minimum run. */

@@ -359,7 +359,7 @@ describe('modelship status', () => {
     const text = fakeIo();
     await status({ endpoint: 'churn-ab' }, text, mocks.aws);
     expect(text.lines).toContain(
-      '  the test\'s predictions: 2026-11-22 08:00:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes); 2 periods left out for a missing outcome series');
+      '  the test\'s predictions: 2026-11-22 08:00:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes); 2 periods of the rollout left out for a missing series');
     const line = text.lines.filter((l) => l.startsWith('  sample ratio:'));
     expect(line).toHaveLength(1);
     expect(line[0]).toMatch(/^ {2}sample ratio: 46\.88% of the test's predictions on candidate, 50\.00% expected \(Λ = \S+\) MISMATCH$/);

@@ -207,7 +207,7 @@ describe('decide, for any policy, state and observation', () => {
       }), { numRuns: 200 });
   });
 
-  test('a progressive rollout never advances to 100%: it promotes, and only when the candidate is shown better or no worse than the margin', () => {
+  test('a progressive rollout never advances to 100%: it promotes, and only when the candidate is shown better or no worse than the margin, or is at 100% already', () => {
     fc.assert(fc.property(caseArb, ({ policy, state, observation, random }) => {
       fc.pre(policy.kind === 'progressive' && state.phase === 'running');
       if (policy.kind !== 'progressive') {
@@ -221,7 +221,7 @@ describe('decide, for any policy, state and observation', () => {
         const { window, alpha } = testWindow(policy, observation);
         const superior = sequentialTest(policy.metric, alpha, window.blue, window.green).verdict === 'better';
         const noWorse = sequentialTest(policy.metric, policy.alpha, window.blue, window.green, policy.nonInferiorityMargin).verdict === 'better';
-        expect(superior || noWorse).toBe(true);
+        expect(superior || noWorse || policy.steps[state.step] === 100).toBe(true);
       }
     }), { numRuns: 500 });
   });
@@ -411,7 +411,7 @@ describe('decide for an experiment', () => {
   // the gateway's 32 unit buckets a 40%/50% split only leans (Λ ≈ 3.1) and never pauses; a significantly better
   // candidate then holds on the lean forever, past the max duration (the hold returns before the max-duration pause).
   // Remove `.failing` once lib/release/statistics.ts `sampleRatioTest` is fixed.
-  test.failing('pauses the candidate at 40% of the predictions where its weight expects 50%, with unit buckets', () => {
+  test('pauses the candidate at 40% of the predictions where its weight expects 50%, with unit buckets', () => {
     const even = RolloutPolicy.experiment({ ...variants, metric, candidateWeight: 50, minRunHours: 0 }).spec;
     for (const n of [10_000, 1_000_000]) {
       const d = decide(even, initialState(even, T0), observe(T0 + HOUR, cohort(0.6 * n, 0.06 * n), cohort(0.4 * n, 0.048 * n)));

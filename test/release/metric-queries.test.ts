@@ -168,14 +168,16 @@ describe('cohortsFromResults', () => {
     expect(sum(read.total.candidate.outcomes)).toBe(2);
   });
 
-  test('reads an outcome datapoint of 0 as zero outcomes, and a period without predictions as nothing missing', () => {
+  test('reads an outcome datapoint of 0 as zero outcomes, and outcomes without their exposures as a missing series', () => {
     const read = cohortsFromResults(results([
       ...cohort(0, 0, T0, 10, 0),
+      ...cohort(0, 0, T0 + PERIOD, 20, 2),
       { v: 1, b: 0, series: 'outcomes', atMs: T0 + PERIOD, value: 1 },
     ]), gatewayRate, VARIANTS, WINDOW);
-    expect(read.missingPeriods).toBe(0);
+    expect(read.missingPeriods).toBe(1);
     expect(sum(read.total.baseline.exposures)).toBe(10);
-    expect(sum(read.total.candidate.outcomes)).toBe(1);
+    expect(sum(read.total.baseline.outcomes)).toBe(0);
+    expect(sum(read.total.candidate.outcomes)).toBe(0);
   });
 
   test('counts in the step window only the periods that start at or after the step began', () => {

@@ -75,7 +75,7 @@ describe('simulate', () => {
   });
 
   test('a missing outcome series leaves its periods out for both variants', () => {
-    const result = simulate(experiment, rate(0.1, 0.1, 12, { missingOutcomes: { variant: 'blue', fromHour: 2, hours: 3 } }), 5);
+    const result = simulate(experiment, rate(0.1, 0.1, 12, { missingOutcomes: { variant: 'baseline', fromHour: 2, hours: 3 } }), 5);
     expect(result.observation.missingPeriods).toBe(3 * 4);
   });
 

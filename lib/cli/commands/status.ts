@@ -3,6 +3,7 @@ import { GATEWAY_METRICS } from '../../hooks/runtime/gateway-settings';
 import { getMetricData } from '../../hooks/runtime/cloudwatch-reads';
 import { observeRollout } from '../../hooks/runtime/rollout-observation';
 import { evaluateGuardrails, GuardrailVerdict } from '../../release/guardrails';
+import { cohortPeriods } from '../../release/cohorts';
 import { sampleRatioCheck, testStartMs, testWindow } from '../../release/decide';
 import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantCounts, VariantMetrics } from '../../release/metric-queries';
 import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
@@ -264,7 +265,12 @@ async function windowMetrics(
     return {
       ...common,
       window: { source: 'step', startMs: state.stepStartedAtMs, endMs: nowMs - lagSeconds * 1000 },
-      cohorts: { startMs: policy.kind === 'progressive' ? state.stepStartedAtMs : testStartMs(policy, state), endMs: observation.cohortEndMs, missingPeriods: observation.missingPeriods ?? 0 },
+      cohorts: {
+        // Whole periods from the test's start (the step's, for a progressive rollout), as read.
+        startMs: cohortPeriods(Math.max(testStartMs(policy, state), policy.kind === 'progressive' ? state.stepStartedAtMs : 0), observation.cohortEndMs).firstMs,
+        endMs: observation.cohortEndMs,
+        missingPeriods: observation.missingPeriods ?? 0,
+      },
       complete: observation.complete,
       ...(ratio ? { sampleRatio: ratio } : {}),
       variants: Object.fromEntries([policy.baseline, policy.candidate].map((n) => [n,
@@ -372,7 +378,8 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
   const since = metrics.window.source === 'step' ? 'since the step began' : 'over the last hour (no rollout)';
   lines.push(`${paint(io, 'bold', 'Metrics')} ${since}: ${formatTime(metrics.window.startMs)}, ${formatDuration((metrics.window.endMs - metrics.window.startMs) / 1000)}; outcome '${metrics.outcomeType}'`);
   if (metrics.cohorts) {
-    const missing = metrics.cohorts.missingPeriods > 0 ? `; ${metrics.cohorts.missingPeriods} periods left out for a missing outcome series` : '';
+    const n = metrics.cohorts.missingPeriods;
+    const missing = n > 0 ? `; ${n} period${n === 1 ? '' : 's'} of the rollout left out for a missing series` : '';
     lines.push(`  the test's predictions: ${formatTime(metrics.cohorts.startMs)} to ${formatTime(metrics.cohorts.endMs)} (old enough for their outcomes)${missing}`);
   }
   lines.push(...table(
