@@ -26,13 +26,13 @@ export interface ReleaseMetrics {
   /** Requests served (the denominator of rates and means), as a sum. */
   readonly invocations: cloudwatch.Metric;
   /**
-   * Conversions of the primary metric's outcome, as a sum.
-   * @default - none: 0
+   * Conversions of the primary metric's outcome, as a sum (required for a `rate` policy; a period without a datapoint counts 0).
+   * @default - none: only for a `mean` policy
    */
   readonly conversions?: cloudwatch.Metric;
   /**
-   * Sum of the outcome values.
-   * @default - none: 0
+   * Sum of the outcome values (required for a `mean` policy; a period without a datapoint counts 0).
+   * @default - none: only for a `rate` policy
    */
   readonly valueSum?: cloudwatch.Metric;
   /**
@@ -386,9 +386,11 @@ export class ReleaseController extends ReleaseControllerBase {
       if (!props.gateway && props.metrics && !props.metrics[variant]) {
         problems.push(`'metrics' must name the metrics of the ${role} variant ${formatValue(variant)}, got ${formatValue(Object.keys(props.metrics))}`);
       }
-      const outcome = this.policy.metric.kind === 'rate' ? 'conversions' : 'valueSum';
-      if (!props.gateway && props.metrics?.[variant] && !props.metrics[variant][outcome]) {
-        problems.push(`'metrics.${variant}.${outcome}' is required: a '${this.policy.metric.kind}' policy decides on it, got none`);
+      const needed = this.policy.metric.kind === 'rate' ? ['conversions'] as const : ['valueSum', 'valueSumOfSquares'] as const;
+      for (const outcome of needed) {
+        if (!props.gateway && props.metrics?.[variant] && !props.metrics[variant][outcome]) {
+          problems.push(`'metrics.${variant}.${outcome}' is required: a '${this.policy.metric.kind}' policy decides on it, got none`);
+        }
       }
     }
     if (props.production && !this.policy.manualGateBeforePromotion) {
@@ -397,6 +399,12 @@ export class ReleaseController extends ReleaseControllerBase {
     problems.push(...wholeSecondsProblems('hookTimeout', hookTimeout, 1, MAX_HOOK_TIMEOUT_SECONDS));
     problems.push(...wholeSecondsProblems('metricLag', metricLag, 0, 1800));
     problems.push(...attributionProblems(this.policy, props.gateway));
+    const seconds = attributionSeconds(this.policy, props.gateway) + (metricLag.isUnresolved() ? 0 : metricLag.toSeconds());
+    const firstData = (this.policy.kind === 'progressive' ? 0 : this.policy.burnInHours * 3600) + seconds;
+    if (firstData >= this.policy.maxDurationHours * 3600) {
+      problems.push(`'policy.maxDurationHours' must leave time for the test to see predictions: ${this.policy.kind === 'progressive' ? '' : "the burn-in, "}`
+        + `the attribution window and the metric lag take ${(firstData / 3600).toFixed(1)} hours, got ${this.policy.maxDurationHours}`);
+    }
     throwIfProblems(`ReleaseController ${this.node.path}`, problems);
   }
 }

@@ -48,6 +48,23 @@ export function testStartMs(policy: PolicySpec, state: RolloutState): number {
   return state.startedAtMs + policy.burnInHours * HOUR_MS;
 }
 
+/**
+ * How long new weights take to reach the traffic after a step: SageMaker applies
+ * `UpdateEndpointWeightsAndCapacities` within minutes and the gateway reads the weights at most
+ * a minute later. Predictions in between follow the old split.
+ */
+export const WEIGHTS_SETTLE_MS = 15 * MINUTE_MS;
+
+/**
+ * When the step's cohorts begin: once its weights have settled (`WEIGHTS_SETTLE_MS` after the
+ * step began), and not before the test's start (epoch ms).
+ */
+export function stepCohortStartMs(policy: PolicySpec, state: RolloutState): number {
+  return state.stepStartedAtMs === state.startedAtMs
+    ? testStartMs(policy, state)
+    : Math.max(testStartMs(policy, state), state.stepStartedAtMs + WEIGHTS_SETTLE_MS);
+}
+
 /** A manual action a person takes on a rollout. */
 export type ManualAction = 'pause' | 'resume' | 'promote' | 'abort';
 
@@ -166,7 +183,7 @@ function describeTest(test: SequentialTestResult): string {
  *   cannot be trusted.
  * - The sequential test on the cohort window (see `testWindow`): significantly worse aborts;
  *   significantly better promotes (or awaits approval when the policy has a manual gate) once
- *   `minRunHours` have passed since the start and the sample ratio does not lean towards a
+ *   the test's predictions span `minRunHours` (from its start to the cohorts' end) and the sample ratio does not lean towards a
  *   mismatch.
  * - Progressive: advance once the step's minimum time and candidate predictions are met and the
  *   evidence does not lean worse; from the last step below 100 (or at 100), promote only when the
@@ -219,7 +236,8 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
   }
   const evidence = evidenceOf(policy, observation, test, best, ratio);
   const finish = (action: Action, next: RolloutState, reason: string) => done(action, next, reason, evidence);
-  const runHours = (observation.atMs - state.startedAtMs) / HOUR_MS;
+  // The minimum run counts the time the test's predictions span, so a week covers a week of data.
+  const runHours = Math.max(0, (observation.cohortEndMs - testStartMs(policy, state)) / HOUR_MS);
 
   const promote = (why: string): Decision | undefined => {
     if (runHours < policy.minRunHours || ratio?.leansMismatched) {
@@ -234,7 +252,7 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
       + `(${percent(ratio.observed)} of the predictions on the candidate against ${percent(ratio.expected)}, Λ = ${ratio.statistic.toPrecision(3)}); a person decides.`)
     : finish('hold', state, ratio?.leansMismatched
     ? `Holding: ${why}, but the candidate's share of predictions (${percent(ratio.observed)} against ${percent(ratio.expected)}) leans towards a sample-ratio mismatch (Λ = ${ratio.statistic.toPrecision(3)}).`
-      : `Holding: ${why}, but the rollout has run ${runHours.toFixed(1)} of its minimum ${policy.minRunHours} hours.`));
+      : `Holding: ${why}, but the test's predictions span ${runHours.toFixed(1)} of the minimum ${policy.minRunHours} hours.`));
 
   if (test.verdict === 'worse') {
     return finish('abort', { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: observation.atMs },
@@ -258,11 +276,11 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
       const margin = policy.nonInferiorityMargin;
       const ni = sequentialTest(policy.metric, policy.alpha, baseline, candidate, margin);
       if (ni.verdict === 'better') {
-        const why = `the last step's time and samples are met and the candidate is no worse than ${percent(margin)} below the baseline (${describeTest(ni)})`;
+        const why = `the last step's time and samples are met and the candidate is no worse than the baseline by more than ${percent(margin)} (${describeTest(ni)})`;
         return promote(why) ?? waitToPromote(why);
       }
       if (observation.atMs - state.stepStartedAtMs < policy.maxDurationHours * HOUR_MS) {
-        return finish('hold', state, `Holding at ${policy.steps[state.step]}%: the candidate is not yet shown to be no worse than ${percent(margin)} below the baseline (${describeTest(ni)}).`);
+        return finish('hold', state, `Holding at ${policy.steps[state.step]}%: the candidate is not yet shown to be no worse than the baseline by more than ${percent(margin)} (${describeTest(ni)}).`);
       }
     } else if (stepDone) {
       const next = state.step + 1;

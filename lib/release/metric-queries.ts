@@ -335,12 +335,12 @@ export function cohortsFromResults(
   const buckets = Math.max(1, ...variants.map(bucketCount));
   const total = new CohortAccumulator(variants, buckets, withSquares);
   const step = new CohortAccumulator(variants, buckets, withSquares);
-  // A user's outcome series has no datapoint where nothing happened: that is a zero.
-  const outcome = (value: number | undefined, exposures: number | undefined) => (value === undefined && exposures !== undefined && !metrics.zeroFilled ? 0 : value);
+  // A user's series have no datapoint where nothing happened: that is a zero, not a missing series.
+  const zero = (value: number | undefined, other: number | undefined) => (value === undefined && other !== undefined && !metrics.zeroFilled ? 0 : value);
   for (let i = 0; i < count; i += 1) {
     const period = Object.fromEntries(variants.map((variant, v) => [variant, {
-      exposures: columns[v].map((c) => c.exposures[i]),
-      outcomes: columns[v].map((c) => outcome(c.outcomes[i], c.exposures[i])),
+      exposures: columns[v].map((c) => zero(c.exposures[i], c.outcomes[i])),
+      outcomes: columns[v].map((c) => zero(c.outcomes[i], c.exposures[i])),
       outcomeSquares: columns[v].map((c) => c.outcomeSquares[i]),
     }]));
     total.addPeriod(period);

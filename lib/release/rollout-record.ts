@@ -1,4 +1,5 @@
 import type { ManualAction } from './decide';
+import { parsePolicy } from './rollout-policy';
 import type { RolloutMetricSource } from './metric-queries';
 import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollout-types';
 
@@ -140,7 +141,8 @@ export function rolloutFromItem(item: Item): RolloutRecord {
   return {
     endpointName: text(item, 'pk'),
     policyHash: text(item, 'policyHash'),
-    policy: JSON.parse(text(item, 'policy')),
+    // Read back through the policy's defaults: an item an earlier version wrote lacks newer fields.
+    policy: parsePolicy(JSON.parse(text(item, 'policy'))),
     state: JSON.parse(text(item, 'state')),
     version: number(item, 'version'),
     updatedAtMs: number(item, 'updatedAtMs'),

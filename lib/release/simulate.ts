@@ -19,7 +19,7 @@
  * period; requests (with the forced ones) feed the guardrails.
  */
 import { CohortAccumulator, COHORT_PERIOD_SECONDS, hasMissingSeries } from './cohorts';
-import { decide, initialState, testStartMs } from './decide';
+import { decide, initialState, stepCohortStartMs, testStartMs } from './decide';
 import { UNIT_BUCKETS } from './metric-queries';
 import { sampleGamma, sampleNormal, samplePoisson, seededRandom } from './random';
 import type { Action, Decision, Observation, PolicySpec, RequestCounts, RolloutState } from './rollout-types';
@@ -78,6 +78,8 @@ export interface Scenario {
   readonly forcedPerHour?: number;
   /** The gateway's outcome window in hours: later outcomes are refused. @default 168 */
   readonly outcomeWindowHours?: number;
+  /** How far behind the tick the controller reads metrics, in minutes (its `metricLag`). @default 3 */
+  readonly metricLagMinutes?: number;
 }
 
 /** One tick of a simulated rollout. */
@@ -157,6 +159,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
   const preMs = (scenario.preRolloutHours ?? 0) * HOUR_MS;
   const attributionMs = (policy.outcomeDelayMinutes ?? (scenario.outcomeWindowHours ?? 168) * 60) * 60_000;
   const windowMs = (scenario.outcomeWindowHours ?? 168) * HOUR_MS;
+  const lagMs = (scenario.metricLagMinutes ?? 3) * 60_000;
   const trafficAmplitude = scenario.seasonality?.trafficAmplitude ?? 0;
   const conversionAmplitude = scenario.seasonality?.conversionAmplitude ?? 0;
   const cycle = (atMs: number, amplitude: number) => 1 + amplitude * Math.sin(2 * Math.PI * atMs / (24 * HOUR_MS));
@@ -192,8 +195,8 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
   let state = initialState(policy, 0);
   const total = new CohortAccumulator(names, UNIT_BUCKETS);
   let step = new CohortAccumulator(names, UNIT_BUCKETS);
-  let stepFirstPeriod = 0;
   const totalFirstPeriod = Math.ceil(testStartMs(policy, state) / PERIOD_MS);
+  let stepFirstPeriod = totalFirstPeriod;
   let nextPeriod = 0;
   const zero = (): { invocations: number; errors: number }[] => [{ invocations: 0, errors: 0 }, { invocations: 0, errors: 0 }];
   const requests = { total: zero(), step: zero() };
@@ -335,13 +338,14 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
       arrive(a);
     }
     arrivals.delete(tickOf(atMs));
-    enterPeriods(atMs - attributionMs);
+    const cohortEndMs = atMs - lagMs - attributionMs;
+    enterPeriods(cohortEndMs);
 
     const counts = (c: { invocations: number; errors: number }[]): Record<string, RequestCounts> => ({ [names[0]]: { ...c[0] }, [names[1]]: { ...c[1] } });
     const observation: Observation = {
       atMs,
       complete: true,
-      cohortEndMs: atMs - attributionMs,
+      cohortEndMs,
       missingPeriods: total.missingPeriods,
       total: total.counts(),
       step: step.counts(),
@@ -353,7 +357,7 @@ export function simulate(policy: PolicySpec, scenario: Scenario, seed: number): 
     trajectory.push({ atMs, weights: last.state.weights, action: last.action, reason: last.reason });
     if (last.state.stepStartedAtMs !== state.stepStartedAtMs) {
       step = new CohortAccumulator(names, UNIT_BUCKETS);
-      stepFirstPeriod = Math.ceil(last.state.stepStartedAtMs / PERIOD_MS);
+      stepFirstPeriod = Math.ceil(stepCohortStartMs(policy, last.state) / PERIOD_MS);
       requests.step = zero();
     }
     state = last.state;

@@ -400,8 +400,8 @@ export interface SampleRatioResult {
 /**
  * A sequential sample-ratio-mismatch check: is the candidate's share of predictions the one its
  * weight expects? A two-sided mSPRT on the share, its variance from the spread between unit
- * buckets (a unit's repeated requests are one cluster; at least `BERNOULLI_FLOOR` × the binomial
- * variance of independent predictions), at `SAMPLE_RATIO_ALPHA` however often it is checked. Undefined
+ * buckets (a unit's repeated requests are one cluster; at least the binomial variance of
+ * independent predictions), at `SAMPLE_RATIO_ALPHA` however often it is checked. Undefined
  * before `MIN_SAMPLE_RATIO_PREDICTIONS` or when the expected share is 0 or 1.
  */
 export function sampleRatioTest(baseline: CohortCounts, candidate: CohortCounts, expectedShare: number): SampleRatioResult | undefined {
@@ -415,7 +415,9 @@ export function sampleRatioTest(baseline: CohortCounts, candidate: CohortCounts,
   }
   const observed = sum(c) / n;
   // The delta-method variance of the share over the buckets, centred on the observed share (so a
-  // large mismatch does not inflate its own variance), at least BERNOULLI_FLOOR × the binomial's.
+  // large mismatch does not inflate its own variance), at least the binomial's: units stick to
+  // their variant, so clustering can only raise it, and a noisy estimate below it would pause
+  // healthy rollouts more often than the check's level.
   let squares = 0;
   let used = 0;
   for (let b = 0; b < buckets; b += 1) {
@@ -425,7 +427,7 @@ export function sampleRatioTest(baseline: CohortCounts, candidate: CohortCounts,
     }
   }
   const binomial = expectedShare * (1 - expectedShare) / n;
-  const variance = used > 1 ? Math.max((used / (used - 1)) * squares / (n * n), BERNOULLI_FLOOR * binomial) : binomial;
+  const variance = used > 1 ? Math.max((used / (used - 1)) * squares / (n * n), binomial) : binomial;
   const tau = SAMPLE_RATIO_TAU * expectedShare * (1 - expectedShare);
   const statistic = mixtureLikelihoodRatio(observed - expectedShare, variance, tau * tau);
   return { observed, expected: expectedShare, statistic, mismatch: statistic >= 1 / SAMPLE_RATIO_ALPHA, leansMismatched: statistic >= SAMPLE_RATIO_LEAN };

@@ -8,7 +8,7 @@ import { Scenario, simulate } from '../../lib/release/simulate';
 import { fakeIo } from './fakes';
 
 const policy = RolloutPolicy.experiment({
-  baseline: 'blue', candidate: 'green', evaluationIntervalMinutes: 60, maxDurationHours: 48,
+  baseline: 'blue', candidate: 'green', evaluationIntervalMinutes: 60, maxDurationHours: 48, minRunHours: 12, outcomeDelayMinutes: 15,
   metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
 }).spec;
 
@@ -24,7 +24,10 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const options = { baselineRate: '0.1', candidateRate: '0.115', traffic: '2000', hours: '72', runs: '30', seed: '7' };
-const scenario: Scenario = { kind: 'rate', baseline: { conversionRate: 0.1 }, candidate: { conversionRate: 0.115 }, trafficPerHour: 2000, maxHours: 72 };
+const scenario: Scenario = {
+  kind: 'rate', baseline: { conversionRate: 0.1, outcomeDelayMinutes: 0 }, candidate: { conversionRate: 0.115, outcomeDelayMinutes: 0 },
+  trafficPerHour: 2000, maxHours: 72, preRolloutHours: 0, users: { requestsPerUser: 1 },
+};
 
 describe('modelship simulate', () => {
   test('prints the first run\'s trajectory and the operating characteristics as JSON, reproducibly', async () => {
@@ -61,14 +64,14 @@ describe('modelship simulate', () => {
     expect(await simulateCommand({ policy: file, ...options }, io)).toBe(0);
     const first = simulate(policy, scenario, 7);
     const text = io.output();
-    expect(io.lines[0]).toBe('experiment policy, blue at 10.00% vs green at 11.50%, 2,000 invocations/h, up to 72 h');
+    expect(io.lines[0]).toBe('experiment policy, blue at 10.00% vs green at 11.50%, 2,000 requests/h, up to 72 h');
     expect(text).toContain(`First run (seed 7): ${first.phase} after ${first.hours} h`);
     expect(first.phase).toBe('promoted');
     expect(io.lines).toContain('  elapsed  weights             action   reason');
     expect(io.lines).toContain(`     ${first.hours}:00  blue 0 / green 100  promote  ${first.last.reason}`);
     expect(text).toContain('Operating characteristics over 30 runs (seeds 7-36; 95% Wilson intervals)');
     expect(text).toMatch(/ {2}promoted +\d+ +\d+\.\d% \[\d+\.\d%, \d+\.\d%\]/);
-    expect(text).toMatch(/median to a decision: [\d,]+ invocations, [\d.]+ h \(\d+ decided runs\)/);
+    expect(text).toMatch(/median to a decision: [\d,]+ predictions with outcomes in, [\d.]+ h \(\d+ decided runs\)/);
     // Uneventful holds are left out.
     const holds = first.trajectory.length - 2;
     expect(text).toContain(`; ${holds} uneventful holds not shown`);
@@ -86,6 +89,30 @@ describe('modelship simulate', () => {
     expect(rows).toHaveLength(41);
     expect(rows[20]).toMatch(/^ {2}… \d+ more ticks …$/);
     expect(rows[40]).toMatch(/^ +24:00 /);
+  });
+
+  test('models the world the options and a --world file describe', async () => {
+    const world = join(dir, 'world.json');
+    writeFileSync(world, JSON.stringify({ propensityShape: 0.5, candidateOutcomeDelayMinutes: 20, missingOutcomes: { variant: 'baseline', fromHour: 2, hours: 1 }, forcedPerHour: 50 }));
+    const io = fakeIo();
+    await simulateCommand({ policy: file, runs: '1', hours: '6', json: true, outcomeDelay: '90', preRollout: '12', requestsPerUser: '4', world }, io);
+    const report = JSON.parse(io.lines[0]) as SimulateReport;
+    expect(report.scenario).toEqual({
+      kind: 'rate', baseline: { conversionRate: 0.1, outcomeDelayMinutes: 90 }, candidate: { conversionRate: 0.1, outcomeDelayMinutes: 20 },
+      trafficPerHour: 2000, maxHours: 6, preRolloutHours: 12, users: { requestsPerUser: 4, propensityShape: 0.5 },
+      missingOutcomes: { variant: 'baseline', fromHour: 2, hours: 1 }, forcedPerHour: 50,
+    });
+    expect(report.trajectory).toEqual(simulate(policy, report.scenario, 1).trajectory);
+  });
+
+  test('refuses a world file that is not JSON or names what the simulator does not know, with exit 2', async () => {
+    const bad = join(dir, 'bad-world.json');
+    writeFileSync(bad, JSON.stringify({ candidateUndercount: 1.5, weather: 'rain' }));
+    await expect(simulateCommand({ policy: file, world: bad }, fakeIo())).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/^world file '.*bad-world\.json' is invalid:\n {2}- /) });
+    const text = join(dir, 'text-world.json');
+    writeFileSync(text, 'not json');
+    await expect(simulateCommand({ policy: file, world: text }, fakeIo())).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/^world file '.*text-world\.json' is not valid JSON/) });
+    await expect(simulateCommand({ policy: file, requestsPerUser: '0.5' }, fakeIo())).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining("--requests-per-user must be") });
   });
 
   test('takes the command line\'s defaults when options are left out', async () => {

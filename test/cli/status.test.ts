@@ -70,7 +70,7 @@ function metricsFake(input: GetMetricDataCommandInput, predictions: Record<'c0' 
     return {
       MetricDataResults: input.MetricDataQueries!.map((q) => {
         const [variant, bucket, series] = q.Id!.split('_');
-        return { Id: q.Id, Values: [spread(predictions[variant as 'c0' | 'c1'][series as 'exposures' | 'outcomes'], Number(bucket))], Timestamps: [new Date(STEP_START)], StatusCode: 'Complete' as const };
+        return { Id: q.Id, Values: [spread(predictions[variant as 'c0' | 'c1'][series as 'exposures' | 'outcomes'], Number(bucket))], Timestamps: [new Date(STEP_START + 15 * 60_000)], StatusCode: 'Complete' as const };
       }),
     };
   }
@@ -199,13 +199,13 @@ describe('modelship status', () => {
       '  2026-11-20 12:00:00Z  assumed-role/Deployer/ana  started  100/0 → 90/10  -       -          -        started reason',
       'Metrics since the step began: 2026-11-22 08:00:00Z, 3h 57m 00s; outcome \'checkout\'',
       // The test's cohort window: the step's predictions old enough for their outcomes (the attribution window before the lag).
-      '  the test\'s predictions: 2026-11-22 08:00:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes)',
+      '  the test\'s predictions: 2026-11-22 08:15:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes)',
       // Requests and errors from the step's requests; predictions and conversions from the cohorts.
       '  variant    requests  predictions  conversions  conv. rate  errors     p99',
       '  baseline     10,000        8,000          800      10.00%   0.10%  120 ms',
       '  candidate    10,000        8,000          880      11.00%   2.00%  130 ms',
-      // An even split where the weights expect one: Λ = √(V / (V + τ²)) with V = ½ · ¼ / 16,000 and τ = 0.02 · ¼.
-      '  sample ratio: 50.00% of the test\'s predictions on candidate, 50.00% expected (Λ = 0.488) ok',
+      // An even split where the weights expect one: Λ = √(V / (V + τ²)) with the binomial V = ¼ / 16,000 and τ = 0.02 · ¼.
+      '  sample ratio: 50.00% of the test\'s predictions on candidate, 50.00% expected (Λ = 0.62) ok',
       '  guardrail alarm churn-ab-candidate-5xx (state OK) ok',
       '  guardrail candidate error rate over this step 2.00% (max 1.00%) BREACHED',
       '  guardrail candidate p99 over this step 130 ms (max 500 ms) ok',
@@ -236,7 +236,7 @@ describe('modelship status', () => {
     expect(report.decisions).toEqual(AUDIT);
     expect(report.metrics).toMatchObject({
       window: { source: 'step', startMs: STEP_START, endMs: NOW - LAG_SECONDS * 1000 }, outcomeType: 'checkout', kind: 'rate', complete: true,
-      cohorts: { startMs: STEP_START, endMs: COHORT_END, missingPeriods: 0 },
+      cohorts: { startMs: STEP_START + 15 * 60_000, endMs: COHORT_END, missingPeriods: 0 },
     });
     // Requests, errors and latency from the step's requests; predictions and their conversions from the test's cohorts.
     expect(report.metrics.variants).toEqual({
@@ -316,7 +316,7 @@ describe('modelship status', () => {
     // No outcomeDelayMinutes in the policy: no attribution window, the cohorts end at the lag (11:57).
     expect(cohorts[0]).toMatchObject({ StartTime: new Date(record.state.startedAtMs), EndTime: new Date('2026-11-22T11:45:00Z') });
     expect(JSON.stringify(cohorts[0].MetricDataQueries)).toContain('"MetricName":"ExperimentExposures"');
-    expect((JSON.parse(io.lines[0]) as StatusReport).metrics.cohorts).toEqual({ startMs: STEP_START, endMs: NOW - LAG_SECONDS * 1000, missingPeriods: 0 });
+    expect((JSON.parse(io.lines[0]) as StatusReport).metrics.cohorts).toEqual({ startMs: STEP_START + 15 * 60_000, endMs: NOW - LAG_SECONDS * 1000, missingPeriods: 0 });
   });
 
   test('shows the verdict the controller acts on: errors over the limit but not significantly are not a breach', async () => {
@@ -352,14 +352,14 @@ describe('modelship status', () => {
       // The candidate's predictions of the next two periods have no outcome series in bucket 0.
       return !isCohortRead(input) ? out : {
         MetricDataResults: out.MetricDataResults.map((r) => (r.Id !== 'c1_0_exposures' ? r : {
-          ...r, Values: [...r.Values, 5, 5], Timestamps: [...r.Timestamps, new Date(STEP_START + 15 * 60_000), new Date(STEP_START + 30 * 60_000)],
+          ...r, Values: [...r.Values, 5, 5], Timestamps: [...r.Timestamps, new Date(STEP_START + 30 * 60_000), new Date(STEP_START + 45 * 60_000)],
         })),
       };
     });
     const text = fakeIo();
     await status({ endpoint: 'churn-ab' }, text, mocks.aws);
     expect(text.lines).toContain(
-      '  the test\'s predictions: 2026-11-22 08:00:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes); 2 periods of the rollout left out for a missing series');
+      '  the test\'s predictions: 2026-11-22 08:15:00Z to 2026-11-22 10:57:00Z (old enough for their outcomes); 2 periods of the rollout left out for a missing series');
     const line = text.lines.filter((l) => l.startsWith('  sample ratio:'));
     expect(line).toHaveLength(1);
     expect(line[0]).toMatch(/^ {2}sample ratio: 46\.88% of the test's predictions on candidate, 50\.00% expected \(Λ = \S+\) MISMATCH$/);
@@ -368,7 +368,7 @@ describe('modelship status', () => {
     const json = fakeIo();
     await status({ endpoint: 'churn-ab', json: true }, json, mocks.aws);
     const report = JSON.parse(json.lines[0]) as StatusReport;
-    expect(report.metrics.cohorts).toEqual({ startMs: STEP_START, endMs: COHORT_END, missingPeriods: 2 });
+    expect(report.metrics.cohorts).toEqual({ startMs: STEP_START + 15 * 60_000, endMs: COHORT_END, missingPeriods: 2 });
     expect(report.metrics.sampleRatio).toMatchObject({ observed: 7500 / 16_000, expected: 0.5, mismatch: true });
     expect(report.metrics.sampleRatio!.statistic).toBeGreaterThanOrEqual(100);
   });

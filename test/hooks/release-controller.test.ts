@@ -20,7 +20,7 @@ const POLICY: ProgressivePolicySpec = {
   kind: 'progressive', baseline: 'baseline', candidate: 'candidate', steps: [5, 25, 50, 100], minStepMinutes: 60, minSamplesPerStep: 1000,
   metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
   guardrails: { maxErrorRate: 0.02, alarmNames: ['churn-ab-5xx'] },
-  evaluationIntervalMinutes: 10, maxDurationHours: 168, alpha: 0.05, power: 0.8, manualGateBeforePromotion: true, onHookFailure: 'abort',
+  evaluationIntervalMinutes: 10, maxDurationHours: 336, alpha: 0.05, power: 0.8, manualGateBeforePromotion: true, onHookFailure: 'abort',
   nonInferiorityMargin: 0.1, minRunHours: 0, burnInHours: 0,
 };
 
@@ -165,7 +165,7 @@ describe('ReleaseController grants and validation', () => {
       endpoint: ModelEndpoint.fromModelEndpointAttributes(serving, `${id}Endpoint`, {
         endpointName: new CfnParameter(serving, `${id}EndpointName`).valueAsString, variantNames: ['baseline', 'candidate'],
       }),
-      metrics: { baseline: { invocations: sessions }, candidate: { invocations: sessions } },
+      metrics: { baseline: { invocations: sessions, conversions: sessions }, candidate: { invocations: sessions, conversions: sessions } },
       policy: RolloutPolicy.fromSpec(POLICY),
     });
     controllerOf('Shared').grantRead(new iam.Role(ops, 'Auditor', { roleName: 'rollout-auditor', assumedBy: new iam.AccountRootPrincipal() }));
@@ -277,6 +277,7 @@ describe('ReleaseController grants and validation', () => {
     const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Shop', { endpointName: 'shop-ranker' });
     const sessions = new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Sessions' });
     expect(problemsOf(() => new ReleaseController(stack, 'Release', { endpoint, metrics: { baseline: { invocations: sessions } }, policy: RolloutPolicy.fromSpec(POLICY) }))).toEqual([
+      "'metrics.baseline.conversions' is required: a 'rate' policy decides on it, got none",
       "'metrics' must name the metrics of the candidate variant 'candidate', got [\"baseline\"]",
     ]);
     expect(problemsOf(() => new ReleaseController(stack, 'Release2', { endpoint, policy: RolloutPolicy.fromSpec(POLICY) }))).toEqual([

@@ -4,8 +4,8 @@ import { getMetricData } from '../../hooks/runtime/cloudwatch-reads';
 import { observeRollout } from '../../hooks/runtime/rollout-observation';
 import { evaluateGuardrails, GuardrailVerdict } from '../../release/guardrails';
 import { cohortPeriods } from '../../release/cohorts';
-import { sampleRatioCheck, testStartMs, testWindow } from '../../release/decide';
-import { countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantCounts, VariantMetrics } from '../../release/metric-queries';
+import { sampleRatioCheck, stepCohortStartMs, testStartMs, testWindow } from '../../release/decide';
+import { cohortPeriodSeconds, countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantCounts, VariantMetrics } from '../../release/metric-queries';
 import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
 import type { PrimaryMetricSpec, RequestCounts } from '../../release/rollout-types';
 import type { SampleRatioResult } from '../../release/statistics';
@@ -267,7 +267,8 @@ async function windowMetrics(
       window: { source: 'step', startMs: state.stepStartedAtMs, endMs: nowMs - lagSeconds * 1000 },
       cohorts: {
         // Whole periods from the test's start (the step's, for a progressive rollout), as read.
-        startMs: cohortPeriods(Math.max(testStartMs(policy, state), policy.kind === 'progressive' ? state.stepStartedAtMs : 0), observation.cohortEndMs).firstMs,
+        startMs: cohortPeriods(policy.kind === 'progressive' ? stepCohortStartMs(policy, state) : testStartMs(policy, state), observation.cohortEndMs,
+          cohortPeriodSeconds(testStartMs(policy, state), nowMs)).firstMs,
         endMs: observation.cohortEndMs,
         missingPeriods: observation.missingPeriods ?? 0,
       },

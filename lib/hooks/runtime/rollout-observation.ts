@@ -3,7 +3,7 @@ import {
   cohortPeriodSeconds, cohortQueries, cohortsFromResults, countsFromResults, metricQueries, ReadCounts, RolloutMetrics, RolloutMetricSource, rolloutMetrics,
 } from '../../release/metric-queries';
 import { cohortPeriods } from '../../release/cohorts';
-import { testStartMs } from '../../release/decide';
+import { stepCohortStartMs, testStartMs } from '../../release/decide';
 import type { Observation, PolicySpec, RolloutState } from '../../release/rollout-types';
 import { alarmStates, getMetricData } from './cloudwatch-reads';
 
@@ -35,7 +35,7 @@ async function readRequests(cloudwatch: CloudWatchClient, metrics: RolloutMetric
  * What the controller decides on at `nowMs`, read the one way the controller and `modelship
  * status` share: the policy's two variants' requests over the rollout and over the current step,
  * both ending `lagSeconds` before now (for the guardrails); their cohorts, the predictions made
- * since the test (`testStartMs`) and the step began and at least `attributionSeconds` old, in 15-minute
+ * since the test (`testStartMs`) and the step (`stepCohortStartMs`) began and at least `attributionSeconds` old, in 15-minute
  * periods, with the outcomes attributed to them (for the test); and the guardrail alarms.
  */
 export async function observeRollout(
@@ -59,7 +59,7 @@ export async function observeRollout(
       : Promise.resolve([]),
     alarmStates(cloudwatch, policy.guardrails.alarmNames ?? []),
   ]);
-  const cohorts = cohortsFromResults(cohortResults, metrics, variants, { startMs: testStart, stepStartMs: state.stepStartedAtMs, endMs: cohortEndMs, periodSeconds });
+  const cohorts = cohortsFromResults(cohortResults, metrics, variants, { startMs: testStart, stepStartMs: stepCohortStartMs(policy, state), endMs: cohortEndMs, periodSeconds });
   return {
     observation: {
       atMs: nowMs,
