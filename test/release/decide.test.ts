@@ -177,10 +177,12 @@ describe('decide, for any policy, state and observation', () => {
         const n = tenThousands * 10_000;
         const nc = n * weight / 100;
         const better = observe(T0, cohort(n - nc, Math.round(0.1 * (n - nc)), buckets), cohort(nc, Math.round(0.13 * nc), buckets));
-        const before = decide({ ...policy, minRunHours }, state, { ...better, atMs: T0 + Math.min(minRunHours * HOUR - 1, Math.floor(share * minRunHours * HOUR)) });
+        // No burn-in, and observe() ends the cohorts at the tick: the test's data span is the time since the start.
+        const early = T0 + Math.min(minRunHours * HOUR - 1, Math.floor(share * minRunHours * HOUR));
+        const before = decide({ ...policy, minRunHours, burnInHours: 0 }, state, { ...better, atMs: early, cohortEndMs: early });
         expect(before.action).toBe('hold');
         expect(before.state).toEqual(state);
-        const after = decide({ ...policy, minRunHours }, state, { ...better, atMs: T0 + minRunHours * HOUR });
+        const after = decide({ ...policy, minRunHours, burnInHours: 0 }, state, { ...better, atMs: T0 + minRunHours * HOUR, cohortEndMs: T0 + minRunHours * HOUR });
         expect(after.state.phase).toBe(policy.manualGateBeforePromotion ? 'awaiting-approval' : 'promoted');
       }), { numRuns: 300 });
   });
@@ -329,7 +331,7 @@ describe('decide for a progressive rollout', () => {
     const observation = observe(T0 + 2 * HOUR, cohort(50_000, 5000), cohort(50_000, 5000));
     const d = decide(progressive, last, observation);
     expect(d.state).toMatchObject({ phase: 'promoted', weights: { blue: 0, green: 100 } });
-    expect(d.reason).toMatch(/no worse than 10\.00% below the baseline/);
+    expect(d.reason).toMatch(/no worse than the baseline by more than 10\.00%/);
     const gated = decide({ ...progressive, manualGateBeforePromotion: true }, last, observation);
     expect(gated.action).toBe('pause');
     expect(gated.state).toEqual({ ...last, phase: 'awaiting-approval' });
@@ -340,7 +342,7 @@ describe('decide for a progressive rollout', () => {
     const equalButFew = observe(T0 + 2 * HOUR, cohort(5000, 500), cohort(5000, 500));
     const held = decide(progressive, last, equalButFew);
     expect(held).toMatchObject({ action: 'hold', state: last });
-    expect(held.reason).toMatch(/^Holding at 50%: the candidate is not yet shown to be no worse than 10\.00% below the baseline/);
+    expect(held.reason).toMatch(/^Holding at 50%: the candidate is not yet shown to be no worse than the baseline by more than 10\.00%/);
     // A candidate 10% worse: never shown non-inferior, however many predictions.
     const worseByMargin = observe(T0 + 2 * HOUR, cohort(400_000, 40_000), cohort(400_000, 36_000));
     expect(sequentialTest(metric, 0.05 / 5, cohort(400_000, 40_000), cohort(400_000, 36_000)).verdict).not.toBe('better');
@@ -355,8 +357,8 @@ describe('decide for a progressive rollout', () => {
     const observation = observe(T0 + 2 * HOUR, cohort(50_000, 5000), cohort(50_000, 5000));
     const early = decide(policy, last, observation);
     expect(early).toMatchObject({ action: 'hold', state: last });
-    expect(early.reason).toMatch(/has run 2\.0 of its minimum 24 hours/);
-    expect(decide(policy, last, { ...observation, atMs: T0 + 24 * HOUR }).action).toBe('promote');
+    expect(early.reason).toMatch(/the test's predictions span 2\.0 of the minimum 24 hours/);
+    expect(decide(policy, last, { ...observation, atMs: T0 + 24 * HOUR, cohortEndMs: T0 + 24 * HOUR }).action).toBe('promote');
   });
 });
 
@@ -376,8 +378,10 @@ describe('decide for an experiment', () => {
     const better = observe(T0 + HOUR, cohort(70_000, 7000), cohort(30_000, 3600));
     const early = decide(experiment, start, better);
     expect(early).toMatchObject({ action: 'hold', state: start });
-    expect(early.reason).toMatch(/^Holding: the candidate is significantly better .*, but the rollout has run 1\.0 of its minimum 168 hours\.$/);
-    expect(decide(experiment, start, { ...better, atMs: T0 + 168 * HOUR }).action).toBe('promote');
+    // The minimum run counts the test's data: from the end of the day's burn-in to the cohorts' end.
+    expect(early.reason).toMatch(/^Holding: the candidate is significantly better .*, but the test's predictions span 0\.0 of the minimum 168 hours\.$/);
+    expect(decide(experiment, start, { ...better, atMs: T0 + 191 * HOUR, cohortEndMs: T0 + 191 * HOUR }).action).toBe('hold');
+    expect(decide(experiment, start, { ...better, atMs: T0 + 192 * HOUR, cohortEndMs: T0 + 192 * HOUR }).action).toBe('promote');
   });
 
   test('aborts a significantly worse candidate at once, whatever minRunHours says', () => {
@@ -422,12 +426,12 @@ describe('decide for an experiment', () => {
   test('waits to promote while the sample ratio leans towards a mismatch', () => {
     const even = RolloutPolicy.experiment({ ...variants, metric, candidateWeight: 50, minRunHours: 0 }).spec;
     const state = initialState(even, T0);
-    // 49.7% of 100,000 predictions: odds for a mismatch above SAMPLE_RATIO_LEAN, below a mismatch.
-    const leaning = observe(T0 + HOUR, cohort(50_300, 5030), cohort(49_700, 5964));
+    // 49.6% of 100,000 predictions: odds for a mismatch above SAMPLE_RATIO_LEAN, below a mismatch.
+    const leaning = observe(T0 + HOUR, cohort(50_400, 5040), cohort(49_600, 5952));
     expect(sampleRatioCheck(even, state, leaning)).toMatchObject({ mismatch: false, leansMismatched: true });
     const d = decide(even, state, leaning);
     expect(d).toMatchObject({ action: 'hold', state });
-    expect(d.reason).toMatch(/^Holding: the candidate is significantly better .*, but the candidate's share of predictions \(49\.70% against 50\.00%\) leans towards a sample-ratio mismatch/);
+    expect(d.reason).toMatch(/^Holding: the candidate is significantly better .*, but the candidate's share of predictions \(49\.60% against 50\.00%\) leans towards a sample-ratio mismatch/);
     expect(decide(even, state, observe(T0 + HOUR, cohort(50_000, 5000), cohort(50_000, 6000))).action).toBe('promote');
   });
 });
