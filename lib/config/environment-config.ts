@@ -154,7 +154,7 @@ const releaseSchema = section({
   maxDurationHours: integerBetween(1, 2160).default(336),
   /** Minutes within which outcomes arrive: the test compares predictions at least this old (default: the gateway's outcome window). */
   outcomeDelayMinutes: integerBetween(1, 18720).optional(),
-  /** Hours before a promotion (default: a week for experiments and bandits, or maxDurationHours when shorter; 0 for progressive). */
+  /** Hours before a promotion (default: a week for experiments and bandits, or half of maxDurationHours when that is shorter; 0 for progressive). */
   minRunHours: integerBetween(0, 2160).optional(),
   /** Progressive: how much worse the candidate may be, relative (default: minimumDetectableEffect). */
   nonInferiorityMargin: withRule('must be a number greater than 0 and less than 1', (e) => z.number(e).gt(0, e).lt(1, e)).optional(),

@@ -8,13 +8,13 @@ import type { Evidence, PolicySpec } from './rollout-types';
 export type HookKind = 'before-step' | 'after-promotion' | 'after-abort';
 
 /**
- * What a hook receives (schema version 1). Before-step hooks run synchronously before every
+ * What a hook receives (schema version 2: evidence as `ArmSummary` since issue 12). Before-step hooks run synchronously before every
  * increase of the candidate's weight and must answer a `HookAnswer`; after-hooks are invoked
  * asynchronously after a promotion or an abort and their answer is ignored.
  */
 export interface HookPayload {
   /** The payload schema's version. */
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   /** Which hook this call is: before a step, after a promotion or after an abort. */
   readonly hook: HookKind;
   /** The endpoint whose rollout changes. */
@@ -50,7 +50,7 @@ export function hookPayload(
   change: { readonly fromWeights: Readonly<Record<string, number>>; readonly toWeights: Readonly<Record<string, number>>; readonly reason: string; readonly evidence?: Evidence },
 ): HookPayload {
   return {
-    schemaVersion: 1, hook, endpointName, baseline: policy.baseline, candidate: policy.candidate,
+    schemaVersion: 2, hook, endpointName, baseline: policy.baseline, candidate: policy.candidate,
     fromWeights: change.fromWeights, toWeights: change.toWeights, reason: change.reason, ...(change.evidence ? { evidence: change.evidence } : {}),
   };
 }

@@ -41,9 +41,10 @@ export interface CommonPolicyOptions {
    */
   readonly outcomeDelayMinutes?: number;
   /**
-   * Hours since the start before the rollout may be promoted (0-2160): a day covers a daily
-   * cycle, a week a weekly one and the first days' novelty. Aborts never wait for it.
-   * @default - experiments and bandits: 168 (a week), or `maxDurationHours` when shorter; progressive: 0
+   * Hours the test's predictions must span (from the end of the burn-in to the cohorts' end)
+   * before the rollout may be promoted (0-2160): a day covers a daily cycle, a week a weekly
+   * one. Aborts never wait for it.
+   * @default - experiments and bandits: 168 (a week), or half of `maxDurationHours` when that is shorter; progressive: 0
    */
   readonly minRunHours?: number;
   /**
@@ -186,10 +187,10 @@ const WEEK_HOURS = 168;
 const MAX_DEFAULT_MARGIN = 0.5;
 const DAY_HOURS = 24;
 
-/** The common part of a spec; `minRunHours` defaults to `defaultMinRunHours`, or `maxDurationHours` when shorter; `burnInHours` to a day or half the minimum run. */
+/** The common part of a spec; `minRunHours` defaults to `defaultMinRunHours`, or half of `maxDurationHours` when that is shorter; `burnInHours` to a day or half the minimum run. */
 function commonSpec(options: CommonPolicyOptions, defaultMinRunHours: number): Omit<ProgressivePolicySpec, 'kind' | 'steps' | 'minStepMinutes' | 'minSamplesPerStep' | 'nonInferiorityMargin'> {
   const maxDurationHours = options.maxDurationHours ?? 336;
-  const minRunHours = options.minRunHours ?? (typeof maxDurationHours === 'number' ? Math.min(defaultMinRunHours, maxDurationHours) : defaultMinRunHours);
+  const minRunHours = options.minRunHours ?? (typeof maxDurationHours === 'number' ? Math.min(defaultMinRunHours, maxDurationHours / 2) : defaultMinRunHours);
   return {
     baseline: options.baseline,
     candidate: options.candidate,

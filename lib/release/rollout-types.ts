@@ -56,9 +56,9 @@ export interface CommonPolicySpec {
    */
   readonly outcomeDelayMinutes?: number;
   /**
-   * Hours since the rollout started before it may be promoted (0-2160, at most
-   * `maxDurationHours`): a full day covers a daily cycle, a full week a weekly one and the first
-   * days' novelty. An abort never waits for it.
+   * Hours the test's predictions must span (from `testStartMs` to the cohorts' end) before the
+   * rollout may be promoted (0-2160, at most `maxDurationHours`): a full day covers a daily
+   * cycle, a full week a weekly one. An abort never waits for it.
    */
   readonly minRunHours: number;
   /**

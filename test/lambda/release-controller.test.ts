@@ -192,7 +192,7 @@ describe('the release controller tick', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: SETTINGS.topicArn });
     const hook = lambda.commandCalls(InvokeCommand)[0].args[0].input;
     expect(hook).toMatchObject({ FunctionName: SETTINGS.afterHooks[0], InvocationType: 'Event' });
-    expect(JSON.parse(Buffer.from(hook.Payload as Uint8Array).toString())).toMatchObject({ schemaVersion: 1, hook: 'after-abort', endpointName: 'churn-ab' });
+    expect(JSON.parse(Buffer.from(hook.Payload as Uint8Array).toString())).toMatchObject({ schemaVersion: 2, hook: 'after-abort', endpointName: 'churn-ab' });
   });
 
   test('promotes a clearly better candidate only after the before-step hook passes', async () => {
@@ -211,7 +211,7 @@ describe('the release controller tick', () => {
     const payload: HookPayload = JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array).toString());
     expect(Object.keys(payload).sort()).toEqual(['baseline', 'candidate', 'endpointName', 'evidence', 'fromWeights', 'hook', 'reason', 'schemaVersion', 'toWeights']);
     expect(payload).toMatchObject({
-      schemaVersion: 1, hook: 'before-step', endpointName: 'churn-ab', baseline: 'baseline', candidate: 'candidate',
+      schemaVersion: 2, hook: 'before-step', endpointName: 'churn-ab', baseline: 'baseline', candidate: 'candidate',
       fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 }, reason: expect.stringMatching(/^Promoted: the candidate is significantly better/),
       evidence: { baseline: { exposures: 20000, outcomes: 2000 }, candidate: { exposures: 20000, outcomes: 3000 } },
     });

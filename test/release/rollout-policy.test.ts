@@ -103,11 +103,11 @@ describe('RolloutPolicy.experiment and RolloutPolicy.bandit', () => {
     expect(RolloutPolicy.bandit(base).spec).toMatchObject({ kind: 'bandit', floorPercent: 10 });
   });
 
-  test('default to a week before promotion (at most the max duration) and a burn-in of a day (at most half of it)', () => {
+  test('default to a week before promotion (at most half the max duration) and a burn-in of a day (at most half of it)', () => {
     for (const build of [RolloutPolicy.experiment, RolloutPolicy.bandit]) {
       expect(build(base).spec).toMatchObject({ maxDurationHours: 336, minRunHours: 168, burnInHours: 24 });
-      expect(build({ ...base, maxDurationHours: 100 }).spec).toMatchObject({ minRunHours: 100, burnInHours: 24 });
-      expect(build({ ...base, maxDurationHours: 10 }).spec).toMatchObject({ minRunHours: 10, burnInHours: 5 });
+      expect(build({ ...base, maxDurationHours: 100 }).spec).toMatchObject({ minRunHours: 50, burnInHours: 24 });
+      expect(build({ ...base, maxDurationHours: 10 }).spec).toMatchObject({ minRunHours: 5, burnInHours: 2.5 });
       expect(build({ ...base, minRunHours: 12 }).spec).toMatchObject({ minRunHours: 12, burnInHours: 6 });
       expect(build({ ...base, minRunHours: 0 }).spec).toMatchObject({ minRunHours: 0, burnInHours: 0 });
       expect(build(base).spec).not.toHaveProperty('outcomeDelayMinutes');
@@ -117,7 +117,7 @@ describe('RolloutPolicy.experiment and RolloutPolicy.bandit', () => {
   test('defaults are valid for any max duration', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 2160 }), fc.constantFrom('experiment' as const, 'bandit' as const), (maxDurationHours, kind) => {
       const spec = RolloutPolicy[kind]({ ...base, maxDurationHours }).spec;
-      expect(spec.minRunHours).toBe(Math.min(168, maxDurationHours));
+      expect(spec.minRunHours).toBe(Math.min(168, maxDurationHours / 2));
       expect(spec.burnInHours).toBe(Math.min(24, spec.minRunHours / 2));
       expect(spec.burnInHours).toBeLessThan(spec.maxDurationHours);
     }));
