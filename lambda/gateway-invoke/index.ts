@@ -138,7 +138,7 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
   const { target, assignment } = routing;
   const unitHash = unitId === undefined ? undefined : unitHashOf(key, unitId);
   const cohort: Cohort = routing.assignment === 'sticky'
-    ? { assignment: 'sticky', unitBucket: unitBucketOf(unitHashOf(key, routing.unitId)) }
+    ? { assignment: 'sticky', unitBucket: unitBucketOf(unitHash ?? unitHashOf(key, routing.unitId)) }
     : { assignment: routing.assignment };
   const issuedAtSeconds = Math.floor(requestedAt.getTime() / 1000);
   const captureId = captureIdOf(issuedAtSeconds, randomBytes(NONCE_BYTES), cohort);
