@@ -9,12 +9,13 @@ import { commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
 import { observeRollout } from '../../lib/hooks/runtime/rollout-observation';
 import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
-import { applyManualAction, decide, initialState } from '../../lib/release/decide';
+import { applyManualAction, decide } from '../../lib/release/decide';
 import { HookAnswer, HookPayload, hookPayload } from '../../lib/release/hook-payload';
-import { AuditAction, AuditEntry } from '../../lib/release/rollout-record';
+import { AuditAction, AuditEntry, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { Decision, RolloutState } from '../../lib/release/rollout-types';
 import { percentages, sameWeights } from '../../lib/release/weights';
+import { variantModelVersion } from '../../lib/serving/runtime/model-version';
 
 const logger = new Logger({ serviceName: 'modelship-release-controller' });
 const settings = controllerSettingsFrom(process.env);
@@ -40,12 +41,32 @@ export interface TickResult {
   readonly weightsApplied: boolean;
 }
 
-/** The endpoint's status and its weights in whole percent. */
-async function endpointNow(): Promise<{ status: string; weights: Record<string, number> }> {
+/** Candidate versions by endpoint config name: configs and models never change once created. */
+const candidateVersions = new Map<string, string>();
+
+/** The endpoint's status, its weights in whole percent and the model version its candidate variant serves. */
+async function endpointNow(): Promise<{ status: string; weights: Record<string, number>; candidateVersion: string }> {
   const out = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: settings.endpointName }));
   const shares = percentages(Object.fromEntries((out.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', v.CurrentWeight ?? 0])));
+  const configName = out.EndpointConfigName ?? '';
+  let candidateVersion = candidateVersions.get(configName);
+  if (candidateVersion === undefined) {
+    candidateVersion = await variantModelVersion(sagemaker, configName, policy.candidate);
+    candidateVersions.set(configName, candidateVersion);
+  }
   // The policy's two variants only: those are the weights the rollout owns.
-  return { status: out.EndpointStatus ?? 'Unknown', weights: Object.fromEntries(variants.map((v) => [v, shares[v] ?? 0])) };
+  return { status: out.EndpointStatus ?? 'Unknown', weights: Object.fromEntries(variants.map((v) => [v, shares[v] ?? 0])), candidateVersion };
+}
+
+/** Why a rollout starts at this tick, or undefined when the stored one goes on. */
+function startReason(read: RolloutRecord | undefined, candidateVersion: string): string | undefined {
+  if (!read) {
+    return 'the first rollout on this endpoint';
+  }
+  // An item an earlier controller wrote has no version: it goes on, and records the one found.
+  return read.candidateVersion !== undefined && read.candidateVersion !== candidateVersion
+    ? `a new candidate version replaced ${shortVersion(read.candidateVersion)} on '${policy.candidate}'`
+    : undefined;
 }
 
 /** Runs the before-step hooks; the first failure's reason, or undefined when all pass. */
@@ -84,25 +105,38 @@ async function notify(entry: AuditEntry): Promise<void> {
 }
 
 /**
- * One tick: start or load the rollout (honouring a phase a person set with the CLI), take a
- * policy change from a deploy, decide from the metrics, run the before-step hooks, then commit
+ * One tick: load the rollout, or start one when there is none or another model version reached
+ * the candidate variant (a rollout per candidate version: its counts start with it); honour a
+ * phase a person set with the CLI, take a policy change from a deploy, decide from the metrics, run the before-step hooks, then commit
  * the change (`commitRolloutChange`: conditional write, weights, audit), so a CLI action and a
  * tick never overwrite each other and a duplicate tick changes nothing. Weights are applied only
  * while the endpoint is InService; a later tick applies what an earlier one could not.
  */
 export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   const read = await store.read(settings.endpointName);
-  const entries: Omit<AuditEntry, 'endpointName' | 'version' | 'policyHash'>[] = [];
-  let state = read?.state ?? initialState(policy, nowMs);
-  if (!read) {
-    entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'started', reason: `rollout started under policy ${hash}`, phase: state.phase, fromWeights: {}, toWeights: state.weights });
-  } else if (read.policyHash !== hash) {
+  const endpoint = await endpointNow();
+  const entries: Omit<AuditEntry, 'endpointName' | 'version' | 'policyHash' | 'rolloutId' | 'candidateVersion'>[] = [];
+  const settingsOfRecord = {
+    policy, policyHash: hash, source: settings.source, metricLagSeconds: settings.metricLagSeconds, attributionSeconds: settings.attributionSeconds,
+  };
+  const why = startReason(read, endpoint.candidateVersion);
+  // A new candidate version starts a new rollout from the policy's first weights; the stored one ends here, on the record.
+  const started = why !== undefined
+    ? startRollout({
+      endpointName: settings.endpointName, previous: read, settings: settingsOfRecord, candidateVersion: endpoint.candidateVersion,
+      endpointWeights: endpoint.weights, nowMs, actor: CONTROLLER_ACTOR, why,
+    })
+    : undefined;
+  const current = started?.record ?? read!;
+  let state = current.state;
+  if (started) {
+    entries.push(started.audit);
+  } else if (read!.policyHash !== hash) {
     entries.push({
-      atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'policy-changed', reason: `policy ${read.policyHash} replaced by ${hash}; the rollout continues from its current weights`,
+      atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'policy-changed', reason: `policy ${read!.policyHash} replaced by ${hash}; the rollout continues from its current weights`,
       phase: state.phase, fromWeights: state.weights, toWeights: state.weights,
     });
   }
-  const endpoint = await endpointNow();
   const inService = endpoint.status === 'InService';
   if (state.phase !== 'running' && inService && !sameWeights(endpoint.weights, state.weights)) {
     // The endpoint's weights are not the rollout's (a change whose weights failed to apply, or a
@@ -112,8 +146,8 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
       reason: `the endpoint's weights ${JSON.stringify(endpoint.weights)} are not the ${state.phase} rollout's: applying ${JSON.stringify(state.weights)}`,
     });
   }
-  if (entries.length === 0 && state.phase !== 'running') {
-    // Paused, waiting for approval or finished, with nothing to apply: no write, no audit entry.
+  if (entries.length === 0 && state.phase !== 'running' && read?.candidateVersion !== undefined) {
+    // Paused, waiting for approval or finished, with nothing to apply or record: no write, no audit entry.
     return { action: 'hold', state, weightsApplied: false };
   }
   if (state.phase === 'running') {
@@ -146,14 +180,12 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   }
 
   const version = (read?.version ?? 0) + 1;
-  const audit = entries.map((e, sequence): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, ...(sequence ? { sequence } : {}) }));
+  const rollout = { rolloutId: current.rolloutId, candidateVersion: endpoint.candidateVersion };
+  const audit = entries.map((e, sequence): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, ...rollout, ...(sequence ? { sequence } : {}) }));
   const outcome = await commitRolloutChange(store, sagemaker, {
     endpointName: settings.endpointName,
-    rollout: {
-      record: {
-        endpointName: settings.endpointName, policyHash: hash, policy, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR,
-        source: settings.source, metricLagSeconds: settings.metricLagSeconds, attributionSeconds: settings.attributionSeconds,
-      },
+    write: {
+      rollout: { ...current, ...settingsOfRecord, ...rollout, state, version, updatedAtMs: nowMs, updatedBy: CONTROLLER_ACTOR },
       expectedVersion: read?.version,
     },
     // Weights move only while the endpoint is InService; a later tick applies what this one could not.

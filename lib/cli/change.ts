@@ -1,7 +1,8 @@
-import { commitRolloutChange } from '../hooks/runtime/rollout-change';
+import { commitRolloutChange, RolloutChange } from '../hooks/runtime/rollout-change';
 import type { RolloutStore } from '../hooks/runtime/rollout-store';
-import type { AuditAction, RolloutRecord } from '../release/rollout-record';
+import { AuditAction, AuditEntry, ManualRecord, RolloutRecord, RolloutStartSpec, startRollout } from '../release/rollout-record';
 import type { RolloutState } from '../release/rollout-types';
+import { sameWeights } from '../release/weights';
 import type { AwsClients } from './aws';
 import { callerArn, EndpointView, isProduction, waitInService, weightChangeLines } from './endpoint';
 import { CliError, EXIT } from './errors';
@@ -22,8 +23,12 @@ export interface PlannedChange {
   readonly store: RolloutStore;
   /** The rollout as read, if there is one. */
   readonly record?: RolloutRecord;
+  /** Without a rollout: the endpoint's manual-change record as read (undefined before the first change). */
+  readonly manual?: ManualRecord;
   /** The rollout's state after the change (with a rollout). */
   readonly state?: RolloutState;
+  /** A new rollout replacing the one read (`modelship rollout start`): everything `startRollout` needs but who and when. */
+  readonly start?: Omit<RolloutStartSpec, 'actor' | 'nowMs' | 'why' | 'previous'>;
   /** The endpoint's weights after the change, in percent; undefined when they do not change. */
   readonly weights?: Record<string, number>;
   readonly action: AuditAction;
@@ -40,15 +45,31 @@ export function timeoutSeconds(value: string | undefined): number {
   return seconds;
 }
 
-/** Explains what changed when a conditional write lost. */
+/** Explains what changed when a conditional write lost, naming who won. */
 async function conflict(change: PlannedChange): Promise<CliError> {
-  const now = await change.store.read(change.endpoint.name);
-  const before = change.record!;
+  const name = change.endpoint.name;
+  const after = 'nothing changed, run the command again';
+  if (change.record || change.start || change.state) {
+    const now = await change.store.read(name);
+    const before = change.record;
+    const what = !now
+      ? 'the rollout was deleted'
+      : `${before ? `version ${before.version} → ${now.version}` : `rollout #${now.rolloutId} was started`}, by ${now.updatedBy} at ${new Date(now.updatedAtMs).toISOString()}: `
+        + `phase ${before?.state.phase ?? 'none'} → ${now.state.phase}, weights ${JSON.stringify(before?.state.weights ?? change.endpoint.weights)} → ${JSON.stringify(now.state.weights)}`;
+    return new CliError(EXIT.CONFLICT, `the rollout of '${name}' changed since it was read (${what}); ${after}`);
+  }
+  const now = await change.store.readManual(name);
   const what = now
-    ? `version ${before.version} → ${now.version}, by ${now.updatedBy} at ${new Date(now.updatedAtMs).toISOString()}: phase ${before.state.phase} → ${now.state.phase}, ` +
-      `weights ${JSON.stringify(before.state.weights)} → ${JSON.stringify(now.state.weights)}`
-    : 'the rollout was deleted';
-  return new CliError(EXIT.CONFLICT, `the rollout of '${change.endpoint.name}' changed since it was read (${what}); nothing changed, run the command again`);
+    ? `change ${now.version} by ${now.updatedBy} at ${new Date(now.updatedAtMs).toISOString()} set ${JSON.stringify(now.weights)}`
+    : 'its manual-change record was deleted';
+  return new CliError(EXIT.CONFLICT, `the weights of '${name}' were changed by someone else since they were read (${what}); ${after}`);
+}
+
+/** Whether the change changes anything: the weights, the rollout's state, or which rollout it is. */
+function changesSomething(change: PlannedChange, after: Readonly<Record<string, number>>): boolean {
+  return change.start !== undefined
+    || !sameWeights(after, change.endpoint.weights)
+    || (change.record !== undefined && JSON.stringify(change.state) !== JSON.stringify(change.record.state));
 }
 
 /**
@@ -64,6 +85,14 @@ export async function commitChange(change: PlannedChange, options: ChangeOptions
   const production = await isProduction(aws, change.endpoint.arn);
   if (production && !options.reason?.trim()) {
     throw new CliError(EXIT.USAGE, `'--reason' is required: '${change.endpoint.name}' is a production endpoint`);
+  }
+  if (!changesSomething(change, after)) {
+    if (options.json) {
+      io.out(JSON.stringify({ endpoint: change.endpoint.name, action: change.action, changed: false, weights: before }));
+    } else {
+      io.out(`${change.endpoint.name}: nothing to change (${Object.entries(before).map(([v, w]) => `${v} ${w}%`).join(', ')}${change.record ? `, rollout ${change.record.state.phase}` : ''}); nothing written`);
+    }
+    return EXIT.OK;
   }
   const summary = {
     endpoint: change.endpoint.name, action: change.action, production, before, after,
@@ -93,25 +122,36 @@ export async function commitChange(change: PlannedChange, options: ChangeOptions
 
   const actor = await callerArn(aws);
   const atMs = io.now();
-  const version = (change.record?.version ?? 0) + 1;
+  const reason = options.reason?.trim() || `${change.action} from the CLI`;
+  let write: RolloutChange['write'];
+  let audit: AuditEntry;
+  if (change.start) {
+    const started = startRollout({ ...change.start, previous: change.record, actor, nowMs: atMs, why: reason });
+    write = { rollout: started.record, expectedVersion: change.record?.version };
+    audit = started.audit;
+  } else {
+    const version = ((change.record ?? change.manual)?.version ?? 0) + 1;
+    write = change.record && change.state
+      ? { rollout: { ...change.record, state: change.state, version, updatedAtMs: atMs, updatedBy: actor }, expectedVersion: change.record.version }
+      : { manual: { endpointName: change.endpoint.name, version, weights: after, updatedAtMs: atMs, updatedBy: actor }, expectedVersion: change.manual?.version };
+    audit = {
+      endpointName: change.endpoint.name, atMs, version, actor, action: change.action, reason,
+      ...(change.record ? { rolloutId: change.record.rolloutId, ...(change.record.candidateVersion !== undefined ? { candidateVersion: change.record.candidateVersion } : {}) } : {}),
+      phase: change.state?.phase ?? 'running', fromWeights: before, toWeights: after, policyHash: change.record?.policyHash ?? 'none',
+    };
+  }
   const outcome = await commitRolloutChange(change.store, aws.sagemaker, {
     endpointName: change.endpoint.name,
-    ...(change.record && change.state
-      ? { rollout: { record: { ...change.record, state: change.state, version, updatedAtMs: atMs, updatedBy: actor }, expectedVersion: change.record.version } }
-      : {}),
-    ...(change.weights ? { weights: after } : {}),
-    audit: [{
-      endpointName: change.endpoint.name, atMs, version, actor, action: change.action,
-      reason: options.reason?.trim() || `${change.action} from the CLI`,
-      phase: change.state?.phase ?? 'running', fromWeights: before, toWeights: after, policyHash: change.record?.policyHash ?? 'none',
-    }],
+    write,
+    ...(!sameWeights(after, before) ? { weights: after } : {}),
+    audit: [audit],
   });
   if (!outcome.committed) {
     throw await conflict(change);
   }
   const final = outcome.weightsApplied ? await waitInService(aws, io, change.endpoint.name, timeout) : change.endpoint;
   if (options.json) {
-    io.out(JSON.stringify({ ...summary, actor, version, status: final.status, weights: final.weights }));
+    io.out(JSON.stringify({ ...summary, actor, version: audit.version, status: final.status, weights: final.weights }));
   } else {
     io.out(paint(io, 'green', `done: ${change.endpoint.name} is ${final.status} with ${Object.entries(final.weights).map(([v, w]) => `${v} ${w}%`).join(', ')} (recorded as ${actor})`));
   }

@@ -9,8 +9,12 @@ export const EXIT = {
   REFUSED: 3,
   /** The rollout changed since it was read (by the controller or another person). Nothing changed. */
   CONFLICT: 4,
-  /** The change was made but the endpoint did not return to InService in time. */
+  /** Timed out: a change was made but the endpoint did not return to InService in time, or `status --timeout` found the rollout still progressing. */
   TIMEOUT: 5,
+  /** `status --timeout`: the rollout is paused or awaits approval (a person decides). */
+  PAUSED: 6,
+  /** `status --timeout`: the rollout was aborted, or the endpoint failed. */
+  DEGRADED: 7,
 } as const;
 
 /** A failure the CLI explains to the user and ends with its exit code. */

@@ -2,7 +2,9 @@ import { Command, CommanderError, Option } from 'commander';
 import type * as AwsModule from './aws';
 import type { AwsClients, AwsOptions } from './aws';
 import type * as HistoryModule from './commands/history';
+import type * as ListModule from './commands/list';
 import type * as ManualActionModule from './commands/manual-action';
+import type * as RolloutStartModule from './commands/rollout-start';
 import type * as ShiftModule from './commands/shift';
 import type * as SimulateModule from './commands/simulate';
 import type * as StatusModule from './commands/status';
@@ -33,16 +35,23 @@ export interface GlobalOptions extends AwsOptions {
 
 const EXAMPLES = `
 Examples:
+  $ modelship list
   $ modelship status churn-ab
+  $ modelship status churn-ab --timeout 3600      # exit 0 healthy, 6 paused, 7 degraded, 5 still progressing
   $ modelship shift churn-ab --to candidate --weight 25 --reason "canary looks healthy"
   $ modelship shift churn-ab --weights baseline=50,candidate=50 --yes --reason "second step"
-  $ modelship promote churn-ab --reason "conversion +3.1%, p = 0.004"
+  $ modelship promote churn-ab --reason "step 2 looks healthy"
+  $ modelship promote churn-ab --full --reason "conversion +3.1%, p = 0.004"
   $ modelship abort churn-ab --reason "latency regression"
+  $ modelship retry churn-ab --reason "the feature store outage is fixed"
+  $ modelship undo churn-ab --reason "complaints about v7's recommendations"
+  $ modelship rollout start churn-ab --reason "re-run v7 after the holiday"
   $ modelship history churn-ab --limit 20
   $ modelship simulate --policy policy.json --baseline-rate 0.10 --candidate-rate 0.11
   $ modelship train start arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training --follow
 
-Exit codes: 0 done, 1 failed, 2 bad input, 3 refused, 4 conflict (the rollout changed), 5 timed out.`;
+Exit codes: 0 done, 1 failed, 2 bad input, 3 refused, 4 conflict (the rollout changed), 5 timed out,
+6 paused and 7 degraded (status --timeout).`;
 
 /**
  * The command table. Each command's module is loaded only when it runs, so `--help` loads
@@ -50,7 +59,7 @@ Exit codes: 0 done, 1 failed, 2 bad input, 3 refused, 4 conflict (the rollout ch
  */
 export function buildProgram(io: Io, clients: ClientFactory, done: (code: number) => void): Command {
   const program = new Command('modelship')
-    .description('Release-manager CLI for modelship endpoints: see, shift, promote, abort, pause, with an audit trail')
+    .description('Release-manager CLI for modelship endpoints: list, see, shift, promote, abort, retry, undo, with an audit trail')
     .addOption(new Option('--region <region>', 'AWS region (default: the SDK\'s resolution)'))
     .addOption(new Option('--profile <profile>', 'AWS profile (default: the SDK\'s resolution)'))
     .option('--json', 'machine-readable output')
@@ -74,10 +83,18 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
     .option('--table <name>', 'the rollout table (default: modelship-rollouts-<endpoint>)')
     .option('--timeout <seconds>', 'how long to wait for InService', '900');
 
+  program.command('list')
+    .description('endpoints with a rollout: rollout, candidate version, phase, weights, last decision')
+    .option('--name-contains <text>', 'only endpoints whose name contains this')
+    .option('--all', 'also endpoints without a rollout')
+    .option('--limit <n>', 'how many endpoints to look at, newest first', '100')
+    .action(action(() => lazy<typeof ListModule>('./commands/list').list, () => ({})));
+
   program.command('status')
     .description('endpoint, variants, rollout, recent decisions and metrics')
     .argument('<endpoint>')
     .option('--watch [seconds]', 'refresh every so many seconds (default 10)')
+    .option('--timeout <seconds>', 'wait until the rollout is healthy (exit 0), paused (6) or degraded (7); 5 if still progressing')
     .option('--table <name>', 'the rollout table (default: modelship-rollouts-<endpoint>)')
     .action(action(() => lazy<typeof StatusModule>('./commands/status').status, (endpoint) => ({ endpoint: String(endpoint) })));
 
@@ -91,17 +108,28 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
     .action(action(() => lazy<typeof ShiftModule>('./commands/shift').shift, (endpoint) => ({ endpoint: String(endpoint) })));
 
   for (const [verb, summary, alias] of [
-    ['promote', 'send all traffic to the candidate and end the rollout', undefined],
+    ['promote', 'advance the candidate one step (--full: all traffic to it, ending the rollout)', undefined],
     ['abort', 'send all traffic back to the baseline and end the rollout', 'rollback'],
     ['pause', 'stop the automation where it is', undefined],
     ['resume', 'hand a paused rollout back to the automation', undefined],
+    ['retry', 'restart an aborted rollout from its first step', undefined],
+    ['undo', 'go back to the previous version (baseline 100%), even after a promotion; needs --reason', undefined],
   ] as const) {
     const command = changing(program.command(verb).description(summary).argument('<endpoint>'));
     if (alias) {
       command.alias(alias);
     }
+    if (verb === 'promote') {
+      command.option('--full', 'all traffic to the candidate at once');
+    }
     command.action(action(() => lazy<typeof ManualActionModule>('./commands/manual-action').manualAction, (endpoint) => ({ endpoint: String(endpoint), action: verb })));
   }
+
+  const rollout = program.command('rollout').description('rollouts of an endpoint');
+  changing(rollout.command('start')
+    .description('begin a rollout for the model version the candidate variant serves now')
+    .argument('<endpoint>'))
+    .action(action(() => lazy<typeof RolloutStartModule>('./commands/rollout-start').rolloutStart, (endpoint) => ({ endpoint: String(endpoint) })));
 
   program.command('history')
     .description('the rollout\'s audit trail, newest first')

@@ -261,6 +261,11 @@ export class ReleaseController extends ReleaseControllerBase {
   public readonly function: lambda.Function;
   /** The schedule that runs a tick every evaluation interval. */
   public readonly schedule: events.Rule;
+  /**
+   * Runs a tick as soon as SageMaker reports a state change of the endpoint (on the default bus), so a deploy that puts
+   * a new candidate version in service starts its rollout within seconds rather than at the next scheduled tick.
+   */
+  public readonly endpointStateRule: events.Rule;
   /** The bus decisions are published to. */
   public readonly eventBus: events.IEventBus;
   /** Fires when ticks fail. */
@@ -333,6 +338,11 @@ export class ReleaseController extends ReleaseControllerBase {
       schedule: events.Schedule.rate(Duration.minutes(this.policy.evaluationIntervalMinutes)),
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
     });
+    this.endpointStateRule = new events.Rule(this, 'EndpointStateChange', {
+      description: `Runs the release controller of ${this.endpoint.endpointName} when the endpoint changes state`,
+      eventPattern: { source: ['aws.sagemaker'], detailType: ['SageMaker Endpoint State Change'], detail: { EndpointName: [this.endpoint.endpointName] } },
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+    });
     this.failureAlarm = new cloudwatch.Alarm(this, 'Failures', {
       alarmDescription: `Release controller ticks of ${this.endpoint.endpointName} are failing`,
       metric: fn.metricErrors({ period: Duration.minutes(Math.max(5, this.policy.evaluationIntervalMinutes)), statistic: 'Sum' }),
@@ -351,6 +361,12 @@ export class ReleaseController extends ReleaseControllerBase {
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       resources: [this.endpoint.endpointArn],
     }));
+    // Which model version the candidate serves (a rollout per version): the configs and models the endpoint's deploys
+    // create have CloudFormation-generated names, so the account's configs and models, read-only.
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'],
+      resources: ['endpoint-config', 'model'].map((resource) => this.stack.formatArn({ service: 'sagemaker', resource, resourceName: '*' })),
+    }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     const alarms = this.policy.guardrails.alarmNames ?? [];
     if (alarms.length > 0) {
@@ -368,6 +384,10 @@ export class ReleaseController extends ReleaseControllerBase {
     }
     acknowledgeExpectedWildcards(this, [
       { finding: /^Resource::\*$/, reason: 'cloudwatch:GetMetricData has no resource-level permissions' },
+      {
+        finding: /^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:(endpoint-config|model)\/\*$/,
+        reason: 'sagemaker:DescribeEndpointConfig and sagemaker:DescribeModel (read-only): the endpoint\'s configs and models have generated names',
+      },
       { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's own key" },
     ]);
   }

@@ -43,11 +43,6 @@ export function testWindow(policy: PolicySpec, observation: Observation): { read
 
 const EMPTY: CohortCounts = { exposures: [], outcomes: [] };
 
-/** When the test's cohorts begin: the rollout's start plus the policy's burn-in (epoch ms). */
-export function testStartMs(policy: PolicySpec, state: RolloutState): number {
-  return state.startedAtMs + policy.burnInHours * HOUR_MS;
-}
-
 /**
  * How long new weights take to reach the traffic after a step: SageMaker applies
  * `UpdateEndpointWeightsAndCapacities` within minutes and the gateway reads the weights at most
@@ -56,17 +51,25 @@ export function testStartMs(policy: PolicySpec, state: RolloutState): number {
 export const WEIGHTS_SETTLE_MS = 15 * MINUTE_MS;
 
 /**
- * When the step's cohorts begin: once its weights have settled (`WEIGHTS_SETTLE_MS` after the
- * step began), and not before the test's start (epoch ms).
+ * When the test's cohorts begin: the rollout's start plus the policy's burn-in, and not before
+ * the first weights have settled (`WEIGHTS_SETTLE_MS`): a rollout that follows another starts
+ * from the weights the previous one left, e.g. 100% on a promoted candidate (epoch ms).
  */
-export function stepCohortStartMs(policy: PolicySpec, state: RolloutState): number {
-  return state.stepStartedAtMs === state.startedAtMs
-    ? testStartMs(policy, state)
-    : Math.max(testStartMs(policy, state), state.stepStartedAtMs + WEIGHTS_SETTLE_MS);
+export function testStartMs(policy: PolicySpec, state: RolloutState): number {
+  return state.startedAtMs + Math.max(policy.burnInHours * HOUR_MS, WEIGHTS_SETTLE_MS);
 }
 
-/** A manual action a person takes on a rollout. */
-export type ManualAction = 'pause' | 'resume' | 'promote' | 'abort';
+/** When the step's cohorts begin: once its weights have settled, and not before the test's start (epoch ms). */
+export function stepCohortStartMs(policy: PolicySpec, state: RolloutState): number {
+  return Math.max(testStartMs(policy, state), state.stepStartedAtMs + WEIGHTS_SETTLE_MS);
+}
+
+/**
+ * A manual action a person takes on a rollout: `advance` one step (`promote` goes to 100% at
+ * once), `retry` an aborted rollout from its first step, `undo` back to the baseline even after a
+ * promotion.
+ */
+export type ManualAction = 'pause' | 'resume' | 'advance' | 'promote' | 'abort' | 'retry' | 'undo';
 
 /** Weights with `candidatePercent` on the candidate and the rest on the baseline. */
 export function splitWeights(policy: PolicySpec, candidatePercent: number): Record<string, number> {
@@ -91,28 +94,71 @@ export function initialState(policy: PolicySpec, nowMs: number): RolloutState {
 }
 
 /**
+ * Where a progressive rollout stands at `candidatePercent`: the last step at or below it (the
+ * first step below the first), so the next step is always above it. 0 for other kinds.
+ */
+export function stepAt(policy: PolicySpec, candidatePercent: number): number {
+  if (policy.kind !== 'progressive') {
+    return 0;
+  }
+  const below = policy.steps.filter((weight) => weight <= candidatePercent).length;
+  return Math.max(0, below - 1);
+}
+
+/**
+ * The candidate's weight one step on from `state`: the first step above its current weight, so
+ * an advance never lowers it (100 for kinds without steps, or past the last step).
+ */
+export function nextStepWeight(policy: PolicySpec, state: RolloutState): number {
+  const current = state.weights[policy.candidate] ?? 0;
+  return policy.kind === 'progressive' ? policy.steps.find((weight) => weight > current) ?? 100 : 100;
+}
+
+/** The state after a person moves the weights by hand: the rollout stands where its weights put it. */
+export function shiftedState(policy: PolicySpec, state: RolloutState, weights: Readonly<Record<string, number>>, phase: RolloutState['phase']): RolloutState {
+  return { ...state, phase, weights: { ...weights }, step: stepAt(policy, weights[policy.candidate] ?? 0) };
+}
+
+const ACTIVE = ['running', 'paused', 'awaiting-approval'];
+
+/**
  * The state after a person's action. `pause` holds a running or awaiting rollout where it is;
  * `resume` restarts a paused one at the same step and weights, its step clock (and so its
- * max-duration clock) reset; `promote` sends all traffic to the candidate; `abort` all to the
- * baseline. A finished rollout, or an action that does not apply to the phase, throws.
+ * max-duration clock) reset; `advance` moves the candidate to the next step (a promotion when
+ * that is 100%, or for kinds without steps) and hands the rollout to the automation; `promote`
+ * sends all traffic to the candidate; `abort` all to the baseline; `retry` restarts an aborted
+ * rollout from its first step, its counts from now; `undo` sends all traffic back to the
+ * baseline, also after a promotion. An action that does not apply to the phase throws.
  */
 export function applyManualAction(policy: PolicySpec, state: RolloutState, action: ManualAction, nowMs: number): RolloutState {
   const allowed: Record<ManualAction, readonly string[]> = {
     pause: ['running', 'awaiting-approval'],
     resume: ['paused'],
-    promote: ['running', 'paused', 'awaiting-approval'],
-    abort: ['running', 'paused', 'awaiting-approval'],
+    advance: ACTIVE,
+    promote: ACTIVE,
+    abort: ACTIVE,
+    retry: ['aborted'],
+    undo: [...ACTIVE, 'promoted'],
   };
   throwIfProblems('Invalid manual action', allowed[action].includes(state.phase)
     ? []
     : [`'${action}' applies to a rollout that is ${allowed[action].join(', ')}, got ${formatValue(state.phase)}`]);
+  const promoted: RolloutState = { ...state, phase: 'promoted', weights: splitWeights(policy, 100), stepStartedAtMs: nowMs };
   switch (action) {
     case 'pause':
       return { ...state, phase: 'paused' };
     case 'resume':
       return { ...state, phase: 'running', stepStartedAtMs: nowMs };
+    case 'advance': {
+      const weight = nextStepWeight(policy, state);
+      return weight >= 100 || state.phase === 'awaiting-approval'
+        ? promoted
+        : { ...state, phase: 'running', step: stepAt(policy, weight), weights: splitWeights(policy, weight), stepStartedAtMs: nowMs };
+    }
     case 'promote':
-      return { ...state, phase: 'promoted', weights: splitWeights(policy, 100), stepStartedAtMs: nowMs };
+      return promoted;
+    case 'retry':
+      return initialState(policy, nowMs);
     default:
       return { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: nowMs };
   }
@@ -268,7 +314,8 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
     const samples = summaryOf(countsOf(observation.step, policy.candidate)).exposures;
     const last = policy.steps.length - 1;
     const stepDone = stepMinutes >= policy.minStepMinutes && samples >= policy.minSamplesPerStep && !test.leansWorse;
-    if (stepDone && policy.steps[state.step] === 100) {
+    const weight = state.weights[policy.candidate] ?? 0;
+    if (stepDone && weight >= 100) {
       // All traffic is on the candidate already: there is no baseline left to compare with.
       return promote(`the step at 100% has its time and samples`) ?? waitToPromote('the step at 100% has its time and samples');
     }
@@ -280,12 +327,12 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
         return promote(why) ?? waitToPromote(why);
       }
       if (observation.atMs - state.stepStartedAtMs < policy.maxDurationHours * HOUR_MS) {
-        return finish('hold', state, `Holding at ${policy.steps[state.step]}%: the candidate is not yet shown to be no worse than the baseline by more than ${percent(margin)} (${describeTest(ni)}).`);
+        return finish('hold', state, `Holding at ${weight}%: the candidate is not yet shown to be no worse than the baseline by more than ${percent(margin)} (${describeTest(ni)}).`);
       }
     } else if (stepDone) {
-      const next = state.step + 1;
-      return finish('advance', { ...state, step: next, weights: splitWeights(policy, policy.steps[next]), stepStartedAtMs: observation.atMs },
-        `Advancing to ${policy.steps[next]}%: step ${state.step + 1} had ${Math.floor(stepMinutes)} minutes and ${samples} candidate predictions with outcomes in and the candidate is not worse (${describeTest(test)}).`);
+      const next = nextStepWeight(policy, state);
+      return finish('advance', { ...state, step: stepAt(policy, next), weights: splitWeights(policy, next), stepStartedAtMs: observation.atMs },
+        `Advancing to ${next}%: step ${state.step + 1} had ${Math.floor(stepMinutes)} minutes and ${samples} candidate predictions with outcomes in and the candidate is not worse (${describeTest(test)}).`);
     }
   }
 
@@ -300,7 +347,7 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
   }
   if (policy.kind === 'progressive') {
     const why = test.leansWorse ? 'the evidence leans towards a worse candidate' : 'the step needs more time or candidate predictions with outcomes in';
-    return finish('hold', state, `Holding at ${policy.steps[state.step]}%: ${why} (${describeTest(test)}).`);
+    return finish('hold', state, `Holding at ${state.weights[policy.candidate] ?? 0}%: ${why} (${describeTest(test)}).`);
   }
   return finish('hold', state, `Holding: no conclusion yet (${describeTest(test)}).`);
 }

@@ -1,20 +1,31 @@
-import type { ManualAction } from './decide';
+import { initialState, ManualAction } from './decide';
 import { parsePolicy } from './rollout-policy';
 import type { RolloutMetricSource } from './metric-queries';
 import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollout-types';
 
 /**
  * How rollouts and their audit trail are stored in DynamoDB, shared by the controller and the
- * CLI: one item per endpoint (`sk = ROLLOUT`) changed only by conditional writes on `version` (by the controller's ticks
- * and the CLI's manual actions alike),
- * and append-only audit items (`sk = AUDIT#<time>#<version>`). Pure: items are plain objects
- * shaped like DynamoDB's attribute values, so neither side needs more than its client.
+ * CLI: one item per endpoint for its current rollout (`sk = ROLLOUT`) changed only by conditional
+ * writes on `version` (by the controller's ticks and the CLI's manual actions alike), one for
+ * manual changes of an endpoint without a rollout (`sk = MANUAL`, the same conditional writes),
+ * and append-only audit items (`sk = AUDIT#<time>#<version>`). A rollout belongs to one candidate
+ * version: when another version reaches the candidate variant, the item is replaced by rollout
+ * `rolloutId + 1`; finished rollouts live on in the audit trail, each entry naming its rollout and
+ * version. Pure: items are plain objects shaped like DynamoDB's attribute values, so neither side
+ * needs more than its client.
  */
 
 /** A rollout as stored. */
 export interface RolloutRecord {
   /** The endpoint whose traffic the rollout moves (the item's partition key). */
   readonly endpointName: string;
+  /** The rollout's number on its endpoint: 1 for the first, one more for each that follows (read as 1 from an item an earlier controller wrote). */
+  readonly rolloutId: number;
+  /**
+   * The model version behind the candidate variant this rollout is about (`modelVersionOf`: its model package ARN, or its artifact's S3 URL).
+   * @default - absent in an item an earlier controller wrote: the controller records the version it finds at its next write
+   */
+  readonly candidateVersion?: string;
   /** Hash of the policy the state was last decided under. */
   readonly policyHash: string;
   /** The policy the state was last decided under. */
@@ -47,10 +58,28 @@ export interface RolloutRecord {
 /** What an audit entry records. */
 export type AuditAction = Action | 'started' | 'policy-changed' | 'hook-failed' | 'weights-restored' | 'manual-shift' | `manual-${ManualAction}`;
 
+/** The manual changes of an endpoint without a rollout, as stored: a counter that makes even the first change conditional. */
+export interface ManualRecord {
+  /** The endpoint whose weights were changed (the item's partition key). */
+  readonly endpointName: string;
+  /** Incremented by every change; writes are conditional on the version read (on absence for the first). */
+  readonly version: number;
+  /** The weights the last change set, in whole percent per variant. */
+  readonly weights: Readonly<Record<string, number>>;
+  /** When the last change was made (epoch ms). */
+  readonly updatedAtMs: number;
+  /** Who made it (the caller's ARN). */
+  readonly updatedBy: string;
+}
+
 /** One decision or change, with its evidence. */
 export interface AuditEntry {
   /** The endpoint whose rollout the entry is about. */
   readonly endpointName: string;
+  /** The rollout the entry is about. @default - absent for a change of an endpoint without a rollout, and in entries an earlier version wrote */
+  readonly rolloutId?: number;
+  /** The candidate version of that rollout. @default - absent where `rolloutId` is, or the version was not yet known */
+  readonly candidateVersion?: string;
   /** When it happened (epoch ms). */
   readonly atMs: number;
   /** The rollout version this entry produced. */
@@ -63,7 +92,7 @@ export interface AuditEntry {
   readonly reason: string;
   /** The rollout's phase after this entry. */
   readonly phase: Phase;
-  /** The weights before, in whole percent per variant (empty for `started`). */
+  /** The weights before, in whole percent per variant (the endpoint's for `started`). */
   readonly fromWeights: Readonly<Record<string, number>>;
   /** The weights after, in whole percent per variant. */
   readonly toWeights: Readonly<Record<string, number>>;
@@ -85,6 +114,8 @@ export type Item = Record<string, Attribute>;
 
 /** The sort key of the rollout item. */
 export const ROLLOUT_KEY = 'ROLLOUT';
+/** The sort key of the manual-change item of an endpoint without a rollout. */
+export const MANUAL_KEY = 'MANUAL';
 /** The prefix of audit items' sort keys. */
 export const AUDIT_PREFIX = 'AUDIT#';
 
@@ -99,6 +130,11 @@ export const PRODUCTION_TAG = 'modelship:production';
 /** The key of an endpoint's rollout item. */
 export function rolloutKey(endpointName: string): Item {
   return { pk: { S: endpointName }, sk: { S: ROLLOUT_KEY } };
+}
+
+/** The key of an endpoint's manual-change item. */
+export function manualKey(endpointName: string): Item {
+  return { pk: { S: endpointName }, sk: { S: MANUAL_KEY } };
 }
 
 const s = (value: string): Attribute => ({ S: value });
@@ -124,6 +160,8 @@ function number(item: Item, name: string): number {
 export function rolloutToItem(record: RolloutRecord): Item {
   return {
     ...rolloutKey(record.endpointName),
+    rolloutId: n(record.rolloutId),
+    ...(record.candidateVersion !== undefined ? { candidateVersion: s(record.candidateVersion) } : {}),
     policyHash: s(record.policyHash),
     policy: s(JSON.stringify(record.policy)),
     state: s(JSON.stringify(record.state)),
@@ -140,6 +178,8 @@ export function rolloutToItem(record: RolloutRecord): Item {
 export function rolloutFromItem(item: Item): RolloutRecord {
   return {
     endpointName: text(item, 'pk'),
+    rolloutId: item.rolloutId ? number(item, 'rolloutId') : 1,
+    ...(item.candidateVersion ? { candidateVersion: text(item, 'candidateVersion') } : {}),
     policyHash: text(item, 'policyHash'),
     // Read back through the policy's defaults: an item an earlier version wrote lacks newer fields.
     policy: parsePolicy(JSON.parse(text(item, 'policy'))),
@@ -163,6 +203,8 @@ export function auditToItem(entry: AuditEntry): Item {
   return {
     pk: s(entry.endpointName),
     sk: s(auditSortKey(entry.atMs, entry.version, entry.sequence)),
+    ...(entry.rolloutId !== undefined ? { rolloutId: n(entry.rolloutId) } : {}),
+    ...(entry.candidateVersion !== undefined ? { candidateVersion: s(entry.candidateVersion) } : {}),
     atMs: n(entry.atMs),
     version: n(entry.version),
     actor: s(entry.actor),
@@ -181,6 +223,8 @@ export function auditToItem(entry: AuditEntry): Item {
 export function auditFromItem(item: Item): AuditEntry {
   return {
     endpointName: text(item, 'pk'),
+    ...(item.rolloutId ? { rolloutId: number(item, 'rolloutId') } : {}),
+    ...(item.candidateVersion ? { candidateVersion: text(item, 'candidateVersion') } : {}),
     atMs: number(item, 'atMs'),
     version: number(item, 'version'),
     actor: text(item, 'actor'),
@@ -192,5 +236,79 @@ export function auditFromItem(item: Item): AuditEntry {
     policyHash: text(item, 'policyHash'),
     ...(item.evidence ? { evidence: JSON.parse(text(item, 'evidence')) } : {}),
     ...(item.sequence ? { sequence: number(item, 'sequence') } : {}),
+  };
+}
+
+/** The manual-change record as a DynamoDB item. */
+export function manualToItem(record: ManualRecord): Item {
+  return {
+    ...manualKey(record.endpointName),
+    version: n(record.version),
+    weights: s(JSON.stringify(record.weights)),
+    updatedAtMs: n(record.updatedAtMs),
+    updatedBy: s(record.updatedBy),
+  };
+}
+
+/** A stored manual-change item, read back. */
+export function manualFromItem(item: Item): ManualRecord {
+  return {
+    endpointName: text(item, 'pk'),
+    version: number(item, 'version'),
+    weights: JSON.parse(text(item, 'weights')),
+    updatedAtMs: number(item, 'updatedAtMs'),
+    updatedBy: text(item, 'updatedBy'),
+  };
+}
+
+/** A model version as a person reads it: `<group>/<version>` for a model package ARN, the value itself otherwise. */
+export function shortVersion(version: string | undefined): string {
+  if (version === undefined) {
+    return 'unknown version';
+  }
+  const match = /^arn:[^:]+:sagemaker:[^:]*:\d*:model-package\/(.+)$/.exec(version);
+  return match ? match[1] : version;
+}
+
+/** What starts a rollout: the controller when a candidate version appears, or a person (`modelship rollout start`). */
+export interface RolloutStartSpec {
+  readonly endpointName: string;
+  /** The rollout it follows, if any: the new one takes the next number and its settings. */
+  readonly previous?: RolloutRecord;
+  /** The record's fields that are not the rollout's own: policy, its hash, where counts are read. */
+  readonly settings: Pick<RolloutRecord, 'policy' | 'policyHash' | 'source' | 'metricLagSeconds' | 'attributionSeconds'>;
+  /** The model version behind the candidate variant. */
+  readonly candidateVersion: string;
+  /** The endpoint's weights now, in whole percent (the `started` entry's starting weights). */
+  readonly endpointWeights: Readonly<Record<string, number>>;
+  readonly nowMs: number;
+  readonly actor: string;
+  /** Why, appended to the entry's reason (e.g. "a new candidate version was deployed"). */
+  readonly why: string;
+}
+
+/**
+ * A new rollout: the next number, the policy's first weights, counts from now (so nothing of an
+ * earlier candidate enters them), and its `started` audit entry, which names the previous rollout
+ * and how it ended.
+ */
+export function startRollout(spec: RolloutStartSpec): { readonly record: RolloutRecord; readonly audit: AuditEntry } {
+  const { previous, settings, nowMs } = spec;
+  const state = initialState(settings.policy, nowMs);
+  const rolloutId = (previous?.rolloutId ?? 0) + 1;
+  const version = (previous?.version ?? 0) + 1;
+  const after = previous
+    ? `; rollout #${previous.rolloutId} (${shortVersion(previous.candidateVersion)}) ended ${previous.state.phase} with ${JSON.stringify(previous.state.weights)}`
+    : '';
+  return {
+    record: {
+      ...settings, endpointName: spec.endpointName, rolloutId, candidateVersion: spec.candidateVersion,
+      state, version, updatedAtMs: nowMs, updatedBy: spec.actor,
+    },
+    audit: {
+      endpointName: spec.endpointName, rolloutId, candidateVersion: spec.candidateVersion, atMs: nowMs, version, actor: spec.actor,
+      action: 'started', reason: `rollout #${rolloutId} of ${shortVersion(spec.candidateVersion)} started under policy ${settings.policyHash}: ${spec.why}${after}`,
+      phase: state.phase, fromWeights: { ...spec.endpointWeights }, toWeights: state.weights, policyHash: settings.policyHash,
+    },
   };
 }

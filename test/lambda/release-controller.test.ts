@@ -2,7 +2,9 @@ import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetri
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeEndpointCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
+import {
+  DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand,
+} from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -26,17 +28,33 @@ const NOW = Date.parse('2026-11-22T12:00:00Z');
 const HOUR = 3_600_000;
 const running: RolloutState = { phase: 'running', step: 0, weights: { baseline: 50, candidate: 50 }, startedAtMs: NOW - 48 * HOUR, stepStartedAtMs: NOW - 48 * HOUR };
 
+/** Model package versions the candidate variant serves in these tests. */
+const V3 = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
+const V4 = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/4';
+
 function stored(state: RolloutState, extra: Partial<RolloutRecord> = {}): void {
   const record: RolloutRecord = {
-    endpointName: 'churn-ab', policyHash: policyHash(POLICY), policy: POLICY, state, version: 7, updatedAtMs: NOW - HOUR, updatedBy: CONTROLLER_ACTOR, ...extra,
+    endpointName: 'churn-ab', rolloutId: 1, candidateVersion: V3, policyHash: policyHash(POLICY), policy: POLICY, state, version: 7,
+    updatedAtMs: NOW - HOUR, updatedBy: CONTROLLER_ACTOR, ...extra,
   };
   dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
 }
 
-function endpointIs(status: string, weights: Record<string, number>): void {
+/**
+ * The endpoint's status and weights, its config (one per candidate version, as a deploy makes
+ * them: `configName` tells two deploys of one version apart) and the candidate's model.
+ */
+function endpointIs(status: string, weights: Record<string, number>, candidateVersion = V3, configName = `config-${candidateVersion.split('/').pop()}`): void {
   sagemaker.on(DescribeEndpointCommand).resolves({
     EndpointStatus: status as never,
+    EndpointConfigName: configName,
     ProductionVariants: Object.entries(weights).map(([VariantName, w]) => ({ VariantName, CurrentWeight: w, DesiredWeight: w })),
+  });
+  sagemaker.on(DescribeEndpointConfigCommand, { EndpointConfigName: configName }).resolves({
+    ProductionVariants: Object.keys(weights).map((VariantName) => ({ VariantName, ModelName: `${configName}-${VariantName}` })),
+  });
+  sagemaker.on(DescribeModelCommand, { ModelName: `${configName}-candidate` }).resolves({
+    ModelName: `${configName}-candidate`, PrimaryContainer: { ModelPackageName: candidateVersion },
   });
 }
 
@@ -88,13 +106,17 @@ describe('the release controller tick', () => {
     expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'rollouts', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } }, ConsistentRead: true });
     expect(rolloutWrites()).toEqual([expect.objectContaining({ TableName: 'rollouts', ConditionExpression: 'attribute_not_exists(pk)' })]);
     expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({
-      version: 1, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } }, source: SETTINGS.source,
+      version: 1, rolloutId: 1, candidateVersion: V3, policyHash: policyHash(POLICY), state: { phase: 'running', weights: { baseline: 50, candidate: 50 } }, source: SETTINGS.source,
     });
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       EndpointName: 'churn-ab',
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 50 }, { VariantName: 'candidate', DesiredWeight: 50 }],
     });
     expect(auditWrites().map((e) => e.action)).toEqual(['started', 'hold']);
+    // The starting weights are the endpoint's, and every entry names the rollout and its version.
+    expect(auditWrites()[0]).toMatchObject({ fromWeights: { baseline: 90, candidate: 10 }, toWeights: { baseline: 50, candidate: 50 }, rolloutId: 1, candidateVersion: V3 });
+    expect(auditWrites()[0].reason).toMatch(/^rollout #1 of churn\/3 started under policy \w+: the first rollout on this endpoint$/);
+    expect(auditWrites().map((e) => e.rolloutId)).toEqual([1, 1]);
     // Both at the tick's time, ordered by their place in the tick.
     expect(auditWrites().map((e) => e.atMs)).toEqual([NOW, NOW]);
     const keys = written().filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => i.Item!.sk.S!);
@@ -281,6 +303,97 @@ describe('the release controller tick', () => {
     await expect(tick(NOW)).rejects.toThrow('Rate exceeded');
     expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  describe('a rollout per candidate version', () => {
+    const T1 = NOW + 72 * HOUR;
+    /** CloudWatch reads: the first candidate's era (before T1) is bad, the second's good; a read reaching into the first era gets the bad counts. */
+    const firstEraBad = () => cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      const early = input.StartTime!.getTime() < T1;
+      const counts = early
+        ? { v0: { invocations: 20000, conversions: 2000, errors: 0 }, v1: { invocations: 20000, conversions: 500, errors: 9000 } }
+        : { v0: { invocations: 20000, conversions: 2000, errors: 0 }, v1: { invocations: 20000, conversions: 2000, errors: 0 } };
+      return {
+        MetricDataResults: input.MetricDataQueries!.flatMap((q) => {
+          const cohort = /^c(\d)_(\d+)_(exposures|outcomes)$/.exec(q.Id!);
+          const request = /^(v\d)_(invocations|errors)$/.exec(q.Id!);
+          const c = counts[(cohort ? `v${cohort[1]}` : request?.[1] ?? 'v0') as 'v0' | 'v1'];
+          const value = cohort ? spread(cohort[3] === 'exposures' ? c.invocations : c.conversions, Number(cohort[2])) : request && c[request[2] as 'invocations' | 'errors'];
+          return value === undefined ? [] : [{ Id: q.Id, Values: [value], Timestamps: [input.StartTime!], StatusCode: 'Complete' as const }];
+        }),
+      };
+    });
+
+    for (const [ended, weights] of [['promoted', { baseline: 0, candidate: 100 }], ['aborted', { baseline: 100, candidate: 0 }]] as const) {
+      test(`starts rollout #2 at the policy's first weights when a new version follows one that was ${ended}, and its counts exclude the first`, async () => {
+        stored({ ...running, phase: ended, weights, stepStartedAtMs: NOW }, { version: 12 });
+        endpointIs('InService', weights, V4);
+        firstEraBad();
+        const started = await tick(T1);
+        expect(started).toMatchObject({ state: { phase: 'running', weights: { baseline: 50, candidate: 50 }, startedAtMs: T1 }, weightsApplied: true });
+        expect(rolloutWrites()).toHaveLength(1);
+        expect(rolloutWrites()[0]).toMatchObject({ ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: '12' } } });
+        expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ rolloutId: 2, candidateVersion: V4, version: 13 });
+        const entries = auditWrites();
+        expect(entries.map((e) => [e.action, e.rolloutId, e.candidateVersion])).toEqual([['started', 2, V4], ['hold', 2, V4]]);
+        expect(entries[0]).toMatchObject({ fromWeights: weights, toWeights: { baseline: 50, candidate: 50 } });
+        expect(entries[0].reason).toContain(`a new candidate version replaced churn/3 on 'candidate'; rollout #1 (churn/3) ended ${ended} with ${JSON.stringify(weights)}`);
+        expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+          DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 50 }, { VariantName: 'candidate', DesiredWeight: 50 }],
+        });
+
+        // Two days on, the second rollout decides on its own predictions: the first candidate's
+        // terrible counts (errors, conversions) are in no window it reads.
+        const second = rolloutFromItem(rolloutWrites()[0].Item as Item);
+        dynamodb.reset();
+        dynamodb.on(PutItemCommand).resolves({});
+        stored(second.state, { ...second });
+        cloudwatch.resetHistory();
+        sagemaker.resetHistory();
+        endpointIs('InService', { baseline: 50, candidate: 50 }, V4);
+        const later = await tick(T1 + 48 * HOUR);
+        const reads = cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+        expect(reads.length).toBeGreaterThan(0);
+        expect(reads.every((i) => i.StartTime!.getTime() >= T1)).toBe(true);
+        expect(later.action).not.toBe('abort');
+        expect(auditWrites().at(-1)).toMatchObject({ rolloutId: 2, candidateVersion: V4, evidence: { candidate: { exposures: 20000, outcomes: 2000 } } });
+      });
+    }
+
+    test('keeps a rollout in flight through a deploy that recreates the candidate from the same version', async () => {
+      stored({ ...running, stepStartedAtMs: NOW - 2 * HOUR });
+      endpointIs('InService', { baseline: 50, candidate: 50 }, V3, 'config-redeployed');
+      metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+      const result = await tick(NOW);
+      expect(result.state).toMatchObject({ phase: 'running', startedAtMs: running.startedAtMs });
+      expect(auditWrites().map((e) => [e.action, e.rolloutId])).toEqual([['hold', 1]]);
+    });
+
+    test('keeps a finished rollout finished, writing nothing, while its version stays', async () => {
+      stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } });
+      endpointIs('InService', { baseline: 0, candidate: 100 });
+      await tick(NOW);
+      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    });
+
+    test('records the version on an item an earlier controller wrote without one, and goes on with that rollout', async () => {
+      stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, { candidateVersion: undefined });
+      endpointIs('InService', { baseline: 0, candidate: 100 }, V4);
+      const result = await tick(NOW);
+      expect(result.state.phase).toBe('promoted');
+      expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ rolloutId: 1, candidateVersion: V4, state: { phase: 'promoted' } });
+      expect(auditWrites()).toEqual([]);
+    });
+
+    test('reads a version once per endpoint config (configs and models never change)', async () => {
+      stored({ ...running, phase: 'paused' });
+      endpointIs('InService', { baseline: 50, candidate: 50 }, V3, 'config-cached');
+      await tick(NOW);
+      await tick(NOW + HOUR);
+      expect(sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 2);
+      expect(sagemaker).toHaveReceivedCommandTimes(DescribeEndpointConfigCommand, 1);
+      expect(sagemaker).toHaveReceivedCommandTimes(DescribeModelCommand, 1);
+    });
   });
 
   test('writes nothing for a paused rollout whose weights are in place', async () => {

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../../release/rollout-record';
+import { AuditEntry, shortVersion } from '../../release/rollout-record';
 import type { AwsClients } from '../aws';
 import { formatTime, table } from '../format';
 import type { Io } from '../io';
@@ -28,8 +28,9 @@ function variantOrder(entries: readonly AuditEntry[]): string[] {
 }
 
 /**
- * `modelship history <endpoint>`: the rollout's audit trail, newest first, as a table (time,
- * actor, action, weights before → after, reason) or a JSON array. An endpoint without a rollout
+ * `modelship history <endpoint>`: the endpoint's audit trail across its rollouts, newest first,
+ * as a table (time, rollout and candidate version, actor, action, weights before → after,
+ * reason) or a JSON array. An endpoint without a rollout
  * table or entries has an empty trail, which is not an error.
  */
 export async function history(options: HistoryOptions, io: Io, aws: AwsClients): Promise<number> {
@@ -46,8 +47,11 @@ export async function history(options: HistoryOptions, io: Io, aws: AwsClients):
   const order = variantOrder(entries);
   const weights = (w: Readonly<Record<string, number>>) => order.map((n) => w[n] ?? 0).join('/');
   for (const line of table(
-    ['time', 'actor', 'action', `weights ${order.join('/')}`, 'reason'],
-    entries.map((e) => [formatTime(e.atMs), shortActor(e.actor), e.action, `${weights(e.fromWeights)} → ${weights(e.toWeights)}`, e.reason]),
+    ['time', 'rollout', 'actor', 'action', `weights ${order.join('/')}`, 'reason'],
+    entries.map((e) => [
+      formatTime(e.atMs), e.rolloutId === undefined ? '-' : `#${e.rolloutId} ${shortVersion(e.candidateVersion)}`, shortActor(e.actor), e.action,
+      `${weights(e.fromWeights)} → ${weights(e.toWeights)}`, e.reason,
+    ]),
   )) {
     io.out(line);
   }

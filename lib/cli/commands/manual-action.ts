@@ -1,5 +1,6 @@
 import { ModelshipError } from '../../runtime/errors';
 import { applyManualAction, ManualAction } from '../../release/decide';
+import { shortVersion } from '../../release/rollout-record';
 import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';
 import { ChangeOptions, commitChange } from '../change';
@@ -8,19 +9,27 @@ import { CliError, EXIT } from '../errors';
 import { rolloutToChange } from '../rollout';
 import type { Io } from '../io';
 
-/** `modelship promote|abort|pause|resume <endpoint>`. */
+/** `modelship promote [--full]|abort|pause|resume|retry|undo <endpoint>`. */
 export interface ManualActionOptions extends ChangeOptions {
   readonly endpoint: string;
-  readonly action: ManualAction;
+  /** The command's verb: `promote` advances one step, or to 100% with `full`. */
+  readonly action: Exclude<ManualAction, 'advance'>;
+  /** With `promote`: all traffic to the candidate at once instead of one step. @default false */
+  readonly full?: boolean;
   readonly table?: string;
 }
 
 /**
- * Promotes, aborts, pauses or resumes a rollout: the same state change the controller would
- * make, written with a conditional write and applied at once (promote and abort move the
- * weights; pause and resume only change who is in charge).
+ * Promotes (one step, or `--full`), aborts, pauses, resumes, retries or undoes a rollout: the
+ * state change `applyManualAction` defines, written with a conditional write and applied at
+ * once (pause and resume only change who is in charge). `undo` needs a reason: it goes back to
+ * the previous version even after a promotion, and the audit trail says why.
  */
 export async function manualAction(options: ManualActionOptions, io: Io, aws: AwsClients): Promise<number> {
+  if (options.action === 'undo' && !options.reason?.trim()) {
+    throw new CliError(EXIT.USAGE, "'--reason' is required for undo: the audit trail records why the previous version is back");
+  }
+  const action: ManualAction = options.action === 'promote' && !options.full ? 'advance' : options.action;
   const endpoint = await describeEndpoint(aws, options.endpoint);
   const store = rolloutStore(aws, endpoint.name, options.table);
   const record = await rolloutToChange(store, endpoint.name, options.table);
@@ -29,7 +38,7 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
   }
   let state;
   try {
-    state = applyManualAction(record.policy, record.state, options.action, io.now());
+    state = applyManualAction(record.policy, record.state, action, io.now());
   } catch (error) {
     if (error instanceof ModelshipError) {
       throw new CliError(EXIT.REFUSED, `cannot ${options.action} the rollout of '${endpoint.name}': ${error.problems.join('; ')}`);
@@ -40,6 +49,6 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
   if (moves) {
     requireChangeable(endpoint);
   }
-  const notes = [`phase: ${record.state.phase} → ${state.phase}`];
-  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${options.action}`, notes }, options, io, aws);
+  const notes = [`rollout #${record.rolloutId} of ${shortVersion(record.candidateVersion)}: phase ${record.state.phase} → ${state.phase}`];
+  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${action}`, notes }, options, io, aws);
 }

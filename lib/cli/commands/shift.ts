@@ -1,3 +1,4 @@
+import { shiftedState } from '../../release/decide';
 import type { AwsClients } from '../aws';
 import { ChangeOptions, commitChange } from '../change';
 import { describeEndpoint, EndpointView, requireChangeable, rolloutStore } from '../endpoint';
@@ -95,9 +96,11 @@ export async function shift(options: ShiftOptions, io: Io, aws: AwsClients): Pro
     if (pause) {
       notes.push("the rollout's automation is paused (resume it with 'modelship resume'; keep it running with --keep-automation)");
     } else if (state.phase === 'running') {
-      notes.push('the automation keeps running and may move the weights at its next tick');
+      notes.push('the automation keeps running from these weights: its next step is the first above them');
     }
-    state = { ...state, weights, phase: pause ? 'paused' : state.phase };
+    // The rollout stands where the weights put it, so the next advance never lowers the candidate.
+    state = shiftedState(record.policy, state, weights, pause ? 'paused' : state.phase);
   }
-  return commitChange({ endpoint, store, record, state, weights, action: 'manual-shift', notes }, options, io, aws);
+  const manual = record ? undefined : await store.readManual(endpoint.name);
+  return commitChange({ endpoint, store, record, manual, state, weights, action: 'manual-shift', notes }, options, io, aws);
 }

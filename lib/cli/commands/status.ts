@@ -6,17 +6,18 @@ import { evaluateGuardrails, GuardrailVerdict } from '../../release/guardrails';
 import { cohortPeriods } from '../../release/cohorts';
 import { sampleRatioCheck, stepCohortStartMs, testStartMs, testWindow } from '../../release/decide';
 import { cohortPeriodSeconds, countsByPeriod, countsFromResults, gatewayMetrics, metricQueries, VariantCounts, VariantMetrics } from '../../release/metric-queries';
-import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
+import { AuditEntry, RolloutRecord, shortVersion } from '../../release/rollout-record';
 import type { PrimaryMetricSpec, RequestCounts } from '../../release/rollout-types';
 import type { SampleRatioResult } from '../../release/statistics';
 import type { AwsClients } from '../aws';
 import { percentages } from '../../release/weights';
-import { describeEndpoint, EndpointView } from '../endpoint';
+import { CHANGEABLE_STATUS, describeEndpoint, EndpointView } from '../endpoint';
 import {
   formatCount, formatDuration, formatLift, formatNumber, formatPercent, formatTime, formatWeights, sparkline, table, weightBar, weightBarLegend,
 } from '../format';
 import { Io, paint } from '../io';
-import { optionalNumberOption } from '../options';
+import { numberOption, optionalNumberOption, readOptions } from '../options';
+import { EXIT } from '../errors';
 import { auditTrail, rolloutIfAny, shortActor } from '../rollout';
 
 /** Options of `modelship status <endpoint>`. */
@@ -31,6 +32,12 @@ export interface StatusOptions {
   readonly json?: boolean;
   readonly region?: string;
   readonly profile?: string;
+  /**
+   * Wait up to this many seconds (1-604800) until the rollout is healthy, paused or degraded, then exit with its code
+   * (`healthExitCode`); polls every `watch` seconds (30 by default).
+   * @default - show once
+   */
+  readonly timeout?: string;
   /** Stop watching after this many refreshes (for tests; not a command-line option). @default - until interrupted */
   readonly maxRefreshes?: number;
 }
@@ -131,7 +138,13 @@ const CLEAR_SCREEN = '\u001b[2J\u001b[H';
  * with `--watch`.
  */
 export async function status(options: StatusOptions, io: Io, aws: AwsClients): Promise<number> {
-  const interval = optionalNumberOption('watch', options.watch, { min: 1, max: 3600, integer: true }, 10);
+  const { interval, timeout } = readOptions({
+    interval: () => optionalNumberOption('watch', options.watch, { min: 1, max: 3600, integer: true }, 10),
+    timeout: () => (options.timeout === undefined ? undefined : numberOption('timeout', options.timeout, { min: 1, max: 604800, integer: true })),
+  });
+  if (timeout !== undefined) {
+    return awaitHealth(options, io, aws, timeout, interval ?? 30);
+  }
   for (let refreshes = 1; ; refreshes += 1) {
     const report = await collectStatus(options, io.now(), aws);
     if (options.json) {
@@ -150,6 +163,60 @@ export async function status(options: StatusOptions, io: Io, aws: AwsClients): P
     if (interval === undefined || (options.maxRefreshes !== undefined && refreshes >= options.maxRefreshes)) {
       return 0;
     }
+    await io.sleep(interval * 1000);
+  }
+}
+
+/**
+ * Where a rollout stands for a script: `healthy` (promoted, or an endpoint without a rollout
+ * in service), `progressing` (running, or the endpoint updating), `paused` (paused or awaiting
+ * approval: a person decides) or `degraded` (aborted, or the endpoint failed).
+ */
+export type RolloutHealth = 'healthy' | 'progressing' | 'paused' | 'degraded';
+
+/** The health of what `status` read. */
+export function rolloutHealth(report: Pick<StatusReport, 'endpoint' | 'rollout'>): RolloutHealth {
+  if (/Failed|OutOfService/.test(report.endpoint.status)) {
+    return 'degraded';
+  }
+  switch (report.rollout?.state.phase) {
+    case 'promoted':
+      return 'healthy';
+    case 'aborted':
+      return 'degraded';
+    case 'paused':
+    case 'awaiting-approval':
+      return 'paused';
+    case 'running':
+      return 'progressing';
+    default:
+      return report.endpoint.status === CHANGEABLE_STATUS ? 'healthy' : 'progressing';
+  }
+}
+
+/** `status --timeout`'s exit code for each health; still progressing at the deadline is a timeout. */
+export const HEALTH_EXIT: Readonly<Record<RolloutHealth, number>> = {
+  healthy: EXIT.OK, paused: EXIT.PAUSED, degraded: EXIT.DEGRADED, progressing: EXIT.TIMEOUT,
+};
+
+/** Polls until the rollout is no longer progressing or `timeout` seconds passed; shows the last read and exits with its health's code. */
+async function awaitHealth(options: StatusOptions, io: Io, aws: AwsClients, timeout: number, interval: number): Promise<number> {
+  const deadline = io.now() + timeout * 1000;
+  for (;;) {
+    const report = await collectStatus(options, io.now(), aws);
+    const health = rolloutHealth(report);
+    if (health !== 'progressing' || io.now() + interval * 1000 > deadline) {
+      const code = HEALTH_EXIT[health];
+      if (options.json) {
+        io.out(JSON.stringify({ ...report, health, exitCode: code }));
+      } else {
+        renderStatus(report, io).forEach((line) => io.out(line));
+        const colour = health === 'healthy' ? 'green' : health === 'degraded' ? 'red' : 'yellow';
+        io.out(paint(io, colour, health === 'progressing' ? `still progressing after ${timeout} s (exit ${code})` : `${health} (exit ${code})`));
+      }
+      return code;
+    }
+    io.progress(`waiting for ${report.endpoint.name}: rollout ${report.rollout?.state.phase ?? 'none'}, endpoint ${report.endpoint.status}`);
     await io.sleep(interval * 1000);
   }
 }
@@ -352,7 +419,7 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
     const { policy, state } = rollout;
     const step = policy.kind === 'progressive' ? `, step ${state.step + 1}/${policy.steps.length}` : '';
     const phaseColour = state.phase === 'running' ? 'green' : state.phase === 'aborted' ? 'red' : 'yellow';
-    lines.push(`${paint(io, 'bold', 'Rollout')}  ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
+    lines.push(`${paint(io, 'bold', `Rollout #${rollout.rolloutId}`)}  of ${shortVersion(rollout.candidateVersion)}: ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
     lines.push(`  weights ${formatWeights(state.weights, [policy.baseline, policy.candidate])}; started ${formatTime(state.startedAtMs)}; step since ${formatTime(state.stepStartedAtMs)}`);
     lines.push(`  version ${rollout.version}, last written ${formatTime(rollout.updatedAtMs)} by ${shortActor(rollout.updatedBy)}`);
   }

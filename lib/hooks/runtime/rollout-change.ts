@@ -1,15 +1,18 @@
 import { SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
-import type { AuditEntry, RolloutRecord } from '../../release/rollout-record';
+import type { AuditEntry, ManualRecord, RolloutRecord } from '../../release/rollout-record';
 import type { RolloutStore } from './rollout-store';
 
 /** A change of an endpoint's rollout and weights, as a controller tick or a CLI command makes it. */
 export interface RolloutChange {
   readonly endpointName: string;
   /**
-   * The rollout after the change, written only if the stored one still has `expectedVersion`
-   * (undefined: only if there is none yet). Omitted for a change of an endpoint without a rollout.
+   * What the change writes, only if the stored item still has `expectedVersion` (undefined: only
+   * if there is none yet): the rollout after the change, or for an endpoint without a rollout its
+   * manual-change record.
    */
-  readonly rollout?: { readonly record: RolloutRecord; readonly expectedVersion: number | undefined };
+  readonly write:
+  | { readonly rollout: RolloutRecord; readonly expectedVersion: number | undefined }
+  | { readonly manual: ManualRecord; readonly expectedVersion: number | undefined };
   /** The weights to set, in whole percent per variant; omitted when the endpoint keeps its weights. */
   readonly weights?: Readonly<Record<string, number>>;
   /** What the change records in the audit trail. */
@@ -25,7 +28,9 @@ export type ChangeOutcome = { readonly committed: false } | { readonly committed
  * entries, each of which names the rollout version the change produced.
  */
 export async function commitRolloutChange(store: RolloutStore, sagemaker: SageMakerClient, change: RolloutChange): Promise<ChangeOutcome> {
-  if (change.rollout && !(await store.write(change.rollout.record, change.rollout.expectedVersion))) {
+  const { write } = change;
+  const written = 'rollout' in write ? await store.write(write.rollout, write.expectedVersion) : await store.writeManual(write.manual, write.expectedVersion);
+  if (!written) {
     return { committed: false };
   }
   if (change.weights) {

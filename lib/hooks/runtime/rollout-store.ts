@@ -1,13 +1,17 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
-import { AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem } from '../../release/rollout-record';
+import {
+  AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, manualFromItem, manualKey, ManualRecord, manualToItem, RolloutRecord, rolloutFromItem, rolloutKey,
+  rolloutToItem,
+} from '../../release/rollout-record';
 
 function isConditionalFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
 }
 
 /**
- * The rollout table as the controller and the CLI use it: a consistent read, a write that
- * succeeds only if nobody wrote since `expectedVersion` was read, and the audit trail.
+ * The rollout table as the controller and the CLI use it: consistent reads, writes that
+ * succeed only if nobody wrote since `expectedVersion` was read (or, for the first, only if the
+ * item is still absent), and the audit trail.
  */
 export class RolloutStore {
   constructor(private readonly dynamodb: DynamoDBClient, private readonly tableName: string) {}
@@ -19,11 +23,26 @@ export class RolloutStore {
   }
 
   /** Writes the rollout unless it changed since `expectedVersion` (undefined: unless it exists); false on a conflict. */
-  public async write(record: RolloutRecord, expectedVersion: number | undefined): Promise<boolean> {
+  public write(record: RolloutRecord, expectedVersion: number | undefined): Promise<boolean> {
+    return this.conditionalPut(rolloutToItem(record), expectedVersion);
+  }
+
+  /** The manual-change record of an endpoint without a rollout, or undefined before its first change. */
+  public async readManual(endpointName: string): Promise<ManualRecord | undefined> {
+    const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: manualKey(endpointName), ConsistentRead: true }));
+    return out.Item ? manualFromItem(out.Item as Item) : undefined;
+  }
+
+  /** Writes the manual-change record unless it changed since `expectedVersion` (undefined: unless it exists); false on a conflict. */
+  public writeManual(record: ManualRecord, expectedVersion: number | undefined): Promise<boolean> {
+    return this.conditionalPut(manualToItem(record), expectedVersion);
+  }
+
+  private async conditionalPut(item: Item, expectedVersion: number | undefined): Promise<boolean> {
     try {
       await this.dynamodb.send(new PutItemCommand({
         TableName: this.tableName,
-        Item: rolloutToItem(record),
+        Item: item,
         ...(expectedVersion === undefined
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
           : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
