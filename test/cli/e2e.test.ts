@@ -117,7 +117,7 @@ describe('the built modelship CLI, run as a user would against a local stub of A
       metric: { kind: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.1, betterWhen: 'higher' },
     });
     const record: RolloutRecord = {
-      endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 3, updatedAtMs: 0, updatedBy: 'release-controller',
+      endpointName: 'churn-ab', rolloutId: 1, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', policyHash: policy.hash, policy: policy.spec, version: 3, updatedAtMs: 0, updatedBy: 'release-controller',
       state: { phase: 'running', step: 0, weights: { baseline: 90, candidate: 10 }, startedAtMs: 0, stepStartedAtMs: 0 },
     };
     stub.items.set('churn-ab|ROLLOUT', rolloutToItem(record));

@@ -43,7 +43,7 @@ function world(options: { statuses?: string[]; weights?: Record<string, number>;
     mocks.dynamodb.on(GetItemCommand).resolves({});
   } else {
     const record: RolloutRecord = {
-      endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, state: options.state ?? running, version: 7, updatedAtMs: NOW - 60_000, updatedBy: 'release-controller',
+      endpointName: 'churn-ab', rolloutId: 1, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', policyHash: policy.hash, policy: policy.spec, state: options.state ?? running, version: 7, updatedAtMs: NOW - 60_000, updatedBy: 'release-controller',
     };
     mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
   }
@@ -138,7 +138,7 @@ describe('modelship shift', () => {
   test('stops on a conflict and says what changed, without touching the endpoint', async () => {
     const mocks = world();
     const moved: RolloutRecord = {
-      endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 8, updatedAtMs: NOW - 1000, updatedBy: 'release-controller',
+      endpointName: 'churn-ab', rolloutId: 1, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', policyHash: policy.hash, policy: policy.spec, version: 8, updatedAtMs: NOW - 1000, updatedBy: 'release-controller',
       state: { ...running, step: 1, weights: { baseline: 75, candidate: 25 } },
     };
     mocks.dynamodb.on(GetItemCommand).resolvesOnce({ Item: rolloutToItem({ ...moved, version: 7, state: running }) as never }).resolves({ Item: rolloutToItem(moved) as never });

@@ -26,7 +26,7 @@ const policy = RolloutPolicy.progressive({
 });
 
 const record: RolloutRecord = {
-  endpointName: 'churn-ab', policyHash: policy.hash, policy: policy.spec, version: 7, updatedAtMs: NOW - 15 * 60_000, updatedBy: 'release-controller',
+  endpointName: 'churn-ab', rolloutId: 1, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', policyHash: policy.hash, policy: policy.spec, version: 7, updatedAtMs: NOW - 15 * 60_000, updatedBy: 'release-controller',
   source: { gateway: { namespace: 'Modelship', service: 'modelship-gateway', endpointName: 'churn-ab', outcomeType: 'checkout' } },
   metricLagSeconds: LAG_SECONDS,
   attributionSeconds: ATTRIBUTION_SECONDS,

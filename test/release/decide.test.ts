@@ -1,6 +1,8 @@
 import * as fc from 'fast-check';
 import { ModelshipError } from '../../lib/runtime/errors';
-import { applyManualAction, decide, initialState, sampleRatioCheck, testStartMs, testWindow } from '../../lib/release/decide';
+import {
+  applyManualAction, decide, initialState, sampleRatioCheck, shiftedState, testStartMs, testWindow, WEIGHTS_SETTLE_MS,
+} from '../../lib/release/decide';
 import { evaluateGuardrails, firstBreach } from '../../lib/release/guardrails';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { CohortCounts, Observation, Phase, PolicySpec, PrimaryMetricSpec, RolloutState } from '../../lib/release/rollout-types';
@@ -177,12 +179,14 @@ describe('decide, for any policy, state and observation', () => {
         const n = tenThousands * 10_000;
         const nc = n * weight / 100;
         const better = observe(T0, cohort(n - nc, Math.round(0.1 * (n - nc)), buckets), cohort(nc, Math.round(0.13 * nc), buckets));
-        // No burn-in, and observe() ends the cohorts at the tick: the test's data span is the time since the start.
-        const early = T0 + Math.min(minRunHours * HOUR - 1, Math.floor(share * minRunHours * HOUR));
+        // No burn-in, and observe() ends the cohorts at the tick: the test's data span is the time
+        // since the first weights settled (WEIGHTS_SETTLE_MS after the start).
+        const begun = T0 + WEIGHTS_SETTLE_MS;
+        const early = begun + Math.min(minRunHours * HOUR - 1, Math.floor(share * minRunHours * HOUR));
         const before = decide({ ...policy, minRunHours, burnInHours: 0 }, state, { ...better, atMs: early, cohortEndMs: early });
         expect(before.action).toBe('hold');
         expect(before.state).toEqual(state);
-        const after = decide({ ...policy, minRunHours, burnInHours: 0 }, state, { ...better, atMs: T0 + minRunHours * HOUR, cohortEndMs: T0 + minRunHours * HOUR });
+        const after = decide({ ...policy, minRunHours, burnInHours: 0 }, state, { ...better, atMs: begun + minRunHours * HOUR, cohortEndMs: begun + minRunHours * HOUR });
         expect(after.state.phase).toBe(policy.manualGateBeforePromotion ? 'awaiting-approval' : 'promoted');
       }), { numRuns: 300 });
   });
@@ -277,7 +281,9 @@ describe('the test window', () => {
     const start = initialState(experiment, T0);
     expect(testStartMs(experiment, start)).toBe(T0 + 24 * HOUR);
     expect(testStartMs({ ...experiment, burnInHours: 1.5 }, start)).toBe(T0 + 1.5 * HOUR);
-    expect(testStartMs(progressive, initialState(progressive, T0))).toBe(T0);
+    // Without a burn-in, once the first weights have settled: a rollout may start from another's 100%.
+    expect(testStartMs(progressive, initialState(progressive, T0))).toBe(T0 + WEIGHTS_SETTLE_MS);
+    expect(testStartMs({ ...experiment, burnInHours: 0.1 }, start)).toBe(T0 + WEIGHTS_SETTLE_MS);
   });
 
   test("checks the sample ratio on the test window against the state's weights, except for a bandit", () => {
@@ -357,8 +363,10 @@ describe('decide for a progressive rollout', () => {
     const observation = observe(T0 + 2 * HOUR, cohort(50_000, 5000), cohort(50_000, 5000));
     const early = decide(policy, last, observation);
     expect(early).toMatchObject({ action: 'hold', state: last });
-    expect(early.reason).toMatch(/the test's predictions span 2\.0 of the minimum 24 hours/);
-    expect(decide(policy, last, { ...observation, atMs: T0 + 24 * HOUR, cohortEndMs: T0 + 24 * HOUR }).action).toBe('promote');
+    // Two hours since the start, less the quarter hour the first weights take to settle.
+    expect(early.reason).toMatch(/the test's predictions span 1\.8 of the minimum 24 hours/);
+    expect(decide(policy, last, { ...observation, atMs: T0 + 24 * HOUR, cohortEndMs: T0 + 24 * HOUR }).action).toBe('hold');
+    expect(decide(policy, last, { ...observation, atMs: T0 + 24.25 * HOUR, cohortEndMs: T0 + 24.25 * HOUR }).action).toBe('promote');
   });
 });
 
@@ -511,6 +519,54 @@ describe('applyManualAction', () => {
     expect(() => applyManualAction(experiment, promoted, 'abort', T0)).toThrow(ModelshipError);
     expect(() => applyManualAction(experiment, running, 'resume', T0))
       .toThrow(`'resume' applies to a rollout that is paused, got 'running'`);
+  });
+});
+
+describe('manual actions on a progressive rollout', () => {
+  test('promote advances one step, the last step to a promotion; approval promotes', () => {
+    const at10 = initialState(progressive, T0);
+    const at20 = applyManualAction(progressive, at10, 'advance', T0 + HOUR);
+    expect(progressive.steps).toEqual([10, 20, 30, 40, 50, 100]);
+    expect(at20).toMatchObject({ phase: 'running', step: 1, weights: { blue: 80, green: 20 }, stepStartedAtMs: T0 + HOUR, startedAtMs: T0 });
+    const paused = applyManualAction(progressive, at20, 'pause', T0 + 2 * HOUR);
+    // Advancing a paused rollout hands it back to the automation at the next step.
+    expect(applyManualAction(progressive, paused, 'advance', T0 + 3 * HOUR)).toMatchObject({ phase: 'running', step: 2, weights: { blue: 70, green: 30 } });
+    const atLast = { ...at20, step: progressive.steps.length - 2, weights: { blue: 50, green: 50 } };
+    expect(applyManualAction(progressive, atLast, 'advance', T0)).toMatchObject({ phase: 'promoted', weights: { blue: 0, green: 100 } });
+    expect(applyManualAction(progressive, { ...at20, phase: 'awaiting-approval' }, 'advance', T0)).toMatchObject({ phase: 'promoted' });
+    expect(applyManualAction(experiment, initialState(experiment, T0), 'advance', T0)).toMatchObject({ phase: 'promoted', weights: { blue: 0, green: 100 } });
+  });
+
+  test('retry restarts an aborted rollout from its first step, its counts from now; only an aborted one', () => {
+    const aborted = applyManualAction(progressive, { ...initialState(progressive, T0), step: 2, weights: { blue: 50, green: 50 } }, 'abort', T0 + HOUR);
+    expect(applyManualAction(progressive, aborted, 'retry', T0 + 5 * HOUR)).toEqual(initialState(progressive, T0 + 5 * HOUR));
+    expect(() => applyManualAction(progressive, initialState(progressive, T0), 'retry', T0)).toThrow("'retry' applies to a rollout that is aborted, got 'running'");
+  });
+
+  test('undo puts the baseline back at 100%, also after a promotion, but not twice', () => {
+    const promoted = applyManualAction(progressive, initialState(progressive, T0), 'promote', T0 + HOUR);
+    expect(() => applyManualAction(progressive, promoted, 'abort', T0)).toThrow(ModelshipError);
+    const undone = applyManualAction(progressive, promoted, 'undo', T0 + 2 * HOUR);
+    expect(undone).toMatchObject({ phase: 'aborted', weights: { blue: 100, green: 0 }, stepStartedAtMs: T0 + 2 * HOUR });
+    expect(() => applyManualAction(progressive, undone, 'undo', T0)).toThrow(ModelshipError);
+  });
+
+  test('after a manual shift and a resume, the next advance never lowers the candidate', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 99 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), (manual, step, byPerson) => {
+      const before: RolloutState = { ...initialState(progressive, T0), step, weights: { blue: 100 - progressive.steps[step], green: progressive.steps[step] } };
+      const shifted = shiftedState(progressive, before, { blue: 100 - manual, green: manual }, 'paused');
+      const resumed = applyManualAction(progressive, shifted, 'resume', T0 + HOUR);
+      // The rollout stands where the weights put it: at the last step at or below them.
+      expect(progressive.steps[resumed.step] <= manual || resumed.step === 0).toBe(true);
+      const next = byPerson
+        ? applyManualAction(progressive, resumed, 'advance', T0 + 2 * HOUR)
+        // The controller's advance: a healthy step with its time and samples done.
+        : decide(progressive, resumed, observe(T0 + 30 * 24 * HOUR, cohort(100 * (100 - manual), 10 * (100 - manual)), cohort(100 * manual, 10 * manual))).state;
+      expect(next.weights.green).toBeGreaterThanOrEqual(manual);
+      if (next.phase === 'running' && byPerson) {
+        expect(next.weights.green).toBeGreaterThan(manual);
+      }
+    }), { numRuns: 200 });
   });
 });
 

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { countsByPeriod, countsFromResults, gatewayMetrics, MAX_ATTRIBUTION_SECONDS, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
-import { AuditEntry, auditFromItem, auditSortKey, auditToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import {
+  AuditEntry, auditFromItem, auditSortKey, auditToItem, manualFromItem, manualToItem, RolloutRecord, rolloutFromItem, rolloutToItem, shortVersion, startRollout,
+} from '../../lib/release/rollout-record';
 import type { PolicySpec } from '../../lib/release/rollout-types';
 
 const policy: PolicySpec = {
@@ -25,9 +27,10 @@ describe('rollout records', () => {
     fc.assert(fc.property(
       fc.integer({ min: 0, max: 100 }), fc.nat(), fc.constantFrom('running', 'paused', 'promoted') as fc.Arbitrary<'running'>,
       optional(fc.constantFrom({ gateway }, { custom })), optional(fc.integer({ min: 0, max: 3600 })), optional(fc.integer({ min: 0, max: MAX_ATTRIBUTION_SECONDS })),
-      (w, version, phase, source, metricLagSeconds, attributionSeconds) => {
+      fc.integer({ min: 1, max: 10_000 }), optional(fc.constantFrom('arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', 's3://models/churn/7/model.tar.gz')),
+      (w, version, phase, source, metricLagSeconds, attributionSeconds, rolloutId, candidateVersion) => {
         const record: RolloutRecord = {
-          endpointName: 'churn-ab', policyHash: 'abc', policy, version, updatedAtMs: 1_800_000_000_000, updatedBy: 'controller',
+          endpointName: 'churn-ab', rolloutId, ...(candidateVersion !== undefined ? { candidateVersion } : {}), policyHash: 'abc', policy, version, updatedAtMs: 1_800_000_000_000, updatedBy: 'controller',
           state: { phase, step: 0, weights: { baseline: 100 - w, candidate: w }, startedAtMs: 1, stepStartedAtMs: 2 },
           ...(source ? { source } : {}),
           ...(metricLagSeconds !== undefined ? { metricLagSeconds } : {}),
@@ -42,7 +45,7 @@ describe('rollout records', () => {
 
   test('store the source as JSON and the attribution window as a number', () => {
     const item = rolloutToItem({
-      endpointName: 'churn-ab', policyHash: 'abc', policy, version: 1, updatedAtMs: 0, updatedBy: 'controller',
+      endpointName: 'churn-ab', rolloutId: 1, policyHash: 'abc', policy, version: 1, updatedAtMs: 0, updatedBy: 'controller',
       state: { phase: 'running', step: 0, weights: { baseline: 50, candidate: 50 }, startedAtMs: 0, stepStartedAtMs: 0 },
       source: { gateway }, attributionSeconds: 7200,
     });
@@ -158,5 +161,60 @@ describe('metric queries', () => {
       ],
       candidate: [undefined, undefined, undefined],
     });
+  });
+});
+
+describe('a rollout per candidate version', () => {
+  const V3 = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
+  const V4 = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/4';
+  const settings = { policy, policyHash: 'abc', source: { gateway }, metricLagSeconds: 180, attributionSeconds: 7200 };
+  const first: RolloutRecord = {
+    ...settings, endpointName: 'churn-ab', rolloutId: 3, candidateVersion: V3, version: 41, updatedAtMs: 5, updatedBy: 'release-controller',
+    state: { phase: 'promoted', step: 0, weights: { baseline: 0, candidate: 100 }, startedAtMs: 1, stepStartedAtMs: 2 },
+  };
+
+  test('a new rollout takes the next number and version, the first weights, counts from now, and says what it follows', () => {
+    const { record, audit } = startRollout({
+      endpointName: 'churn-ab', previous: first, settings, candidateVersion: V4, endpointWeights: { baseline: 0, candidate: 100 },
+      nowMs: 1_000, actor: 'release-controller', why: 'a new candidate version was deployed',
+    });
+    expect(record).toMatchObject({ rolloutId: 4, candidateVersion: V4, version: 42, state: { phase: 'running', step: 0, weights: { baseline: 50, candidate: 50 }, startedAtMs: 1_000, stepStartedAtMs: 1_000 } });
+    expect(record.source).toEqual({ gateway });
+    expect(audit).toMatchObject({ action: 'started', rolloutId: 4, candidateVersion: V4, version: 42, fromWeights: { baseline: 0, candidate: 100 }, toWeights: { baseline: 50, candidate: 50 } });
+    expect(audit.reason).toBe('rollout #4 of churn/4 started under policy abc: a new candidate version was deployed; rollout #3 (churn/3) ended promoted with {"baseline":0,"candidate":100}');
+  });
+
+  test('the first rollout of an endpoint is number 1', () => {
+    const { record, audit } = startRollout({
+      endpointName: 'churn-ab', settings, candidateVersion: V3, endpointWeights: { baseline: 100, candidate: 0 }, nowMs: 1_000, actor: 'a', why: 'first',
+    });
+    expect([record.rolloutId, record.version, audit.reason]).toEqual([1, 1, 'rollout #1 of churn/3 started under policy abc: first']);
+  });
+
+  test('an item an earlier controller wrote reads as rollout 1 of an unknown version', () => {
+    const item = rolloutToItem(first);
+    delete item.rolloutId;
+    delete item.candidateVersion;
+    const read = rolloutFromItem(item);
+    expect(read.rolloutId).toBe(1);
+    expect(read.candidateVersion).toBeUndefined();
+  });
+
+  test('versions read short: a model package as group/version, anything else as it is', () => {
+    expect(shortVersion(V4)).toBe('churn/4');
+    expect(shortVersion('arn:aws-cn:sagemaker:cn-north-1:111111111111:model-package/team-churn/12')).toBe('team-churn/12');
+    expect(shortVersion('s3://models/churn/7/model.tar.gz')).toBe('s3://models/churn/7/model.tar.gz');
+    expect(shortVersion(undefined)).toBe('unknown version');
+  });
+
+  test('audit entries keep their rollout and version, and manual-change records survive the round trip', () => {
+    const entry: AuditEntry = {
+      endpointName: 'churn-ab', rolloutId: 2, candidateVersion: V4, atMs: 7, version: 3, actor: 'a', action: 'manual-undo', reason: 'r', phase: 'aborted',
+      fromWeights: { baseline: 0, candidate: 100 }, toWeights: { baseline: 100, candidate: 0 }, policyHash: 'abc',
+    };
+    expect(auditFromItem(auditToItem(entry))).toEqual(entry);
+    const manual = { endpointName: 'churn-ab', version: 4, weights: { a: 60, b: 40 }, updatedAtMs: 9, updatedBy: 'arn:aws:iam::1:user/ana' };
+    expect(manualFromItem(manualToItem(manual))).toEqual(manual);
+    expect(manualToItem(manual).sk).toEqual({ S: 'MANUAL' });
   });
 });

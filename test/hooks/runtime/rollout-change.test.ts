@@ -15,14 +15,14 @@ const client = new SageMakerClient({ region: 'eu-west-1' });
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 
 const record: RolloutRecord = {
-  endpointName: 'churn-ab', policyHash: 'h', policy: POLICY, version: 8, updatedAtMs: NOW, updatedBy: 'ana',
+  endpointName: 'churn-ab', rolloutId: 1, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', policyHash: 'h', policy: POLICY, version: 8, updatedAtMs: NOW, updatedBy: 'ana',
   state: { phase: 'running', step: 0, weights: { baseline: 80, candidate: 20 }, startedAtMs: NOW, stepStartedAtMs: NOW },
 };
 const entry: AuditEntry = {
   endpointName: 'churn-ab', atMs: NOW, version: 8, actor: 'ana', action: 'manual-shift', reason: 'more traffic', phase: 'running',
   fromWeights: { baseline: 90, candidate: 10 }, toWeights: { baseline: 80, candidate: 20 }, policyHash: 'h',
 };
-const change: RolloutChange = { endpointName: 'churn-ab', rollout: { record, expectedVersion: 7 }, weights: { baseline: 80, candidate: 20 }, audit: [entry] };
+const change: RolloutChange = { endpointName: 'churn-ab', write: { rollout: record, expectedVersion: 7 }, weights: { baseline: 80, candidate: 20 }, audit: [entry] };
 
 const puts = () => dynamodb.commandCalls(PutItemCommand);
 /** The order of the calls across both clients. */
@@ -60,18 +60,33 @@ describe('commitRolloutChange', () => {
   });
 
   test('a new rollout is written only if none exists', async () => {
-    await commitRolloutChange(store, client, { ...change, rollout: { record, expectedVersion: undefined } });
+    await commitRolloutChange(store, client, { ...change, write: { rollout: record, expectedVersion: undefined } });
     expect(puts()[0].args[0].input.ConditionExpression).toBe('attribute_not_exists(pk)');
   });
 
-  test('without a rollout or new weights, only what is given happens, in the same order', async () => {
-    expect(await commitRolloutChange(store, client, { endpointName: 'churn-ab', weights: { baseline: 80, candidate: 20 }, audit: [entry] }))
+  test('without a rollout, the manual-change record is the conditional write: created only if absent, then on its version', async () => {
+    const manual = { endpointName: 'churn-ab', version: 1, weights: { baseline: 80, candidate: 20 }, updatedAtMs: NOW, updatedBy: 'ana' };
+    expect(await commitRolloutChange(store, client, { endpointName: 'churn-ab', write: { manual, expectedVersion: undefined }, weights: { baseline: 80, candidate: 20 }, audit: [entry] }))
       .toEqual({ committed: true, weightsApplied: true });
-    expect(order()).toEqual(['weights', 'audit']);
-    sagemaker.reset();
+    expect(callOrder([
+      ['manual', puts().filter((c) => c.args[0].input.Item!.sk.S === 'MANUAL')],
+      ['audit', puts().filter((c) => c.args[0].input.Item!.sk.S!.startsWith('AUDIT#'))],
+      ['weights', sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)],
+    ])).toEqual(['manual', 'weights', 'audit']);
+    expect(puts()[0].args[0].input).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)', Item: { sk: { S: 'MANUAL' }, version: { N: '1' } } });
+
+    // A second writer that read the same absence loses, and changes nothing.
     dynamodb.reset();
-    dynamodb.on(PutItemCommand).resolves({});
-    expect(await commitRolloutChange(store, client, { endpointName: 'churn-ab', rollout: { record, expectedVersion: 7 }, audit: [entry] }))
+    sagemaker.resetHistory();
+    dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    expect(await commitRolloutChange(store, client, { endpointName: 'churn-ab', write: { manual, expectedVersion: undefined }, weights: { baseline: 50, candidate: 50 }, audit: [entry] }))
+      .toEqual({ committed: false });
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+    expect(puts()).toHaveLength(1);
+  });
+
+  test('without new weights, only the write and the audit happen, in the same order', async () => {
+    expect(await commitRolloutChange(store, client, { endpointName: 'churn-ab', write: { rollout: record, expectedVersion: 7 }, audit: [entry] }))
       .toEqual({ committed: true, weightsApplied: false });
     expect(order()).toEqual(['write', 'audit']);
   });

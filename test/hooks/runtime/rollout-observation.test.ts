@@ -166,7 +166,8 @@ describe('observeRollout', () => {
     await observeRollout(client, { ...policy, burnInHours: 0, maxDurationHours: 2160 }, old, { ...source, attributionSeconds: 0 }, NOW);
     const [cohorts] = calls().filter(isCohortRead);
     expect(new Set(cohorts.MetricDataQueries!.map((q) => q.MetricStat!.Period))).toEqual(new Set([3600]));
-    // 2026-09-19 11:57:30 → the first whole hour is 12:00; now less the lag is 12:04:30 → the last whole hour ends at 12:00.
-    expect(cohorts).toMatchObject({ StartTime: new Date('2026-09-19T12:00:00Z'), EndTime: new Date('2026-11-22T12:00:00Z') });
+    // Started 2026-09-19 11:57:30, the test from 12:12:30 once the weights settled → the first whole hour is 13:00;
+    // now less the lag is 12:04:30 → the last whole hour ends at 12:00.
+    expect(cohorts).toMatchObject({ StartTime: new Date('2026-09-19T13:00:00Z'), EndTime: new Date('2026-11-22T12:00:00Z') });
   });
 });
