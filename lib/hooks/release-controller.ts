@@ -418,6 +418,7 @@ export class ReleaseController extends ReleaseControllerBase {
     });
   }
 
+  /** The guardrail alarms of the controller's policy, which `status` reads: none when the policy names none. */
   protected guardrailAlarmNames(): readonly string[] {
     return this.policy.guardrails.alarmNames ?? [];
   }
