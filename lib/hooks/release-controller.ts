@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, ExpectedWildcard } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
@@ -135,9 +135,16 @@ export interface IReleaseController extends IResource {
   readonly table: dynamodb.ITable;
   /** The bus decisions are published to. */
   readonly eventBus: events.IEventBus;
-  /** Lets the grantee read the rollout and its audit trail. */
+  /**
+   * Lets the grantee run the CLI's reading commands (`status`, `history`): read the rollout, its
+   * audit trail, the endpoint and its config, the metrics and the guardrail alarms.
+   */
   grantRead(grantee: iam.IGrantable): iam.Grant;
-  /** Lets a release manager (the CLI) read the rollout, record manual actions and move the endpoint's weights. */
+  /**
+   * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
+   * the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`): record manual
+   * actions, check the production tag and move the endpoint's weights.
+   */
   grantManualActions(grantee: iam.IGrantable): iam.Grant;
   /** A rule for the controller's decisions, e.g. to page on aborts. */
   onDecision(id: string, options?: DecisionRuleOptions): events.Rule;
@@ -172,6 +179,28 @@ function knownTableName(endpoint: IModelEndpoint): string | undefined {
 /** The longest a before-step hook may take. */
 const MAX_HOOK_TIMEOUT_SECONDS = 300;
 
+/** One part of an ARN in a finding: a literal, or a pseudo parameter (`<AWS::Region>`). */
+const ARN_PART = '(?:<AWS::[A-Za-z]+>|[^:<>]*)';
+
+/** The wildcards the read grant puts in the grantee's policy, and why each is as narrow as AWS allows. */
+const READ_WILDCARDS: readonly ExpectedWildcard[] = [
+  { finding: /^Resource::\*$/, reason: 'cloudwatch:GetMetricData (modelship status reads the rollout\'s metrics) has no resource-level permissions' },
+  {
+    finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:endpoint-config/\\*$`),
+    reason: "sagemaker:DescribeEndpointConfig (modelship status): each deploy replaces the endpoint's config under a name CloudFormation generates",
+  },
+  {
+    finding: new RegExp(`^Resource::arn:${ARN_PART}:cloudwatch:${ARN_PART}:${ARN_PART}:alarm:\\*$`),
+    reason: "cloudwatch:DescribeAlarms (modelship status) on an imported release controller, whose policy's guardrail alarms are not known at synthesis",
+  },
+];
+
+/** The wildcards the manual-actions grant adds to the read grant's. */
+const MANUAL_ACTION_WILDCARDS: readonly ExpectedWildcard[] = [
+  ...READ_WILDCARDS,
+  { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's key, for the manual actions' dynamodb:PutItem" },
+];
+
 /** What every release controller, created or imported, offers: grants on its rollouts and rules for its decisions. */
 export abstract class ReleaseControllerBase extends Resource implements IReleaseController {
   public abstract readonly endpoint: IModelEndpoint;
@@ -179,26 +208,72 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
   public abstract readonly eventBus: events.IEventBus;
 
   /**
-   * Lets a release manager (the CLI) read the rollout and its audit trail, record manual actions
-   * and move the endpoint's weights.
+   * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
+   * what the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`) call:
+   * `dynamodb:PutItem` on the rollout table (with encryption on its key), and
+   * `sagemaker:ListTags` (the production check) and `sagemaker:UpdateEndpointWeightsAndCapacities`
+   * on the endpoint.
+   *
+   * Acknowledges on the grantee's policy the cdk-nag findings `grantRead` names, and CDK's
+   * `kms:GenerateDataKey*` and `kms:ReEncrypt*` on the table's key.
    */
   public grantManualActions(grantee: iam.IGrantable): iam.Grant {
-    const table = this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
-    const key = this.table.encryptionKey?.grantEncryptDecrypt(grantee);
-    const endpoint = iam.Grant.addToPrincipal({
-      grantee,
-      // ListTags: the CLI asks for a reason and a confirmation on endpoints tagged as production.
-      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
-      resourceArns: [this.endpoint.endpointArn],
-    });
-    return (key ? table.combine(key) : table).combine(endpoint);
+    return this.grantRollouts(grantee, true);
   }
 
-  /** Lets the grantee read the rollout and its audit trail. */
+  /**
+   * Lets the grantee run the CLI's reading commands (`status`, `history`): `dynamodb:GetItem` and
+   * `dynamodb:Query` on the rollout table (with decryption on its key),
+   * `sagemaker:DescribeEndpoint` on the endpoint, `sagemaker:DescribeEndpointConfig` on every
+   * endpoint config of its account and region (the endpoint's config is replaced by each deploy
+   * and CloudFormation names it, so no narrower ARN holds across deploys),
+   * `cloudwatch:GetMetricData` on `*` (it has no resource-level permissions) and
+   * `cloudwatch:DescribeAlarms` on the policy's guardrail alarms (an imported controller does not
+   * know its policy: every alarm of its account and region).
+   *
+   * Acknowledges on the grantee's policy the cdk-nag findings of these wildcards
+   * (AwsSolutions-IAM5 `Resource::*` and the endpoint-config and alarm patterns), each with the
+   * action it is for.
+   */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    const key = this.table.encryptionKey?.grantDecrypt(grantee);
-    const table = this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
-    return key ? key.combine(table) : table;
+    return this.grantRollouts(grantee, false);
+  }
+
+  /**
+   * The guardrail alarms of the controller's policy, which `status` reads.
+   * @returns undefined when they are not known (an imported controller)
+   */
+  protected guardrailAlarmNames(): readonly string[] | undefined {
+    return undefined;
+  }
+
+  /** What the reading commands call and, with `changes`, what the changing commands call too. */
+  private grantRollouts(grantee: iam.IGrantable, changes: boolean): iam.Grant {
+    const stack = Stack.of(this);
+    const { account, region } = this.env;
+    const arn = (service: string, resource: string, resourceName: string, arnFormat?: ArnFormat) =>
+      stack.formatArn({ service, account, region, resource, resourceName, arnFormat });
+    const table = this.table.grant(grantee, ...['dynamodb:GetItem', ...(changes ? ['dynamodb:PutItem'] : []), 'dynamodb:Query']);
+    const key = changes ? this.table.encryptionKey?.grantEncryptDecrypt(grantee) : this.table.encryptionKey?.grantDecrypt(grantee);
+    const statement = (actions: string[], resourceArns: string[]) => iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
+    const alarmNames = this.guardrailAlarmNames();
+    const alarmArns = (alarmNames ?? ['*']).map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME));
+    const grants = [
+      table,
+      ...(key ? [key] : []),
+      statement(
+        ['sagemaker:DescribeEndpoint', ...(changes ? ['sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'] : [])],
+        [this.endpoint.endpointArn],
+      ),
+      statement(['sagemaker:DescribeEndpointConfig'], [arn('sagemaker', 'endpoint-config', '*')]),
+      statement(['cloudwatch:GetMetricData'], ['*']),
+      ...(alarmArns.length > 0 ? [statement(['cloudwatch:DescribeAlarms'], alarmArns)] : []),
+    ];
+    const principal = grantee.grantPrincipal;
+    if (Construct.isConstruct(principal)) {
+      acknowledgeExpectedWildcards(principal, changes ? MANUAL_ACTION_WILDCARDS : READ_WILDCARDS);
+    }
+    return grants.reduce((all, grant) => all.combine(grant));
   }
 
   /** A rule for the controller's decisions (`detail-type` `Rollout <action>`), e.g. to page on aborts. */
@@ -351,6 +426,11 @@ export class ReleaseController extends ReleaseControllerBase {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+  }
+
+  /** The guardrail alarms of the controller's policy, which `status` reads: none when the policy names none. */
+  protected guardrailAlarmNames(): readonly string[] {
+    return this.policy.guardrails.alarmNames ?? [];
   }
 
   private grantController(props: ReleaseControllerProps): void {

@@ -115,7 +115,7 @@ describe('ReleaseController', () => {
 });
 
 describe('ReleaseController grants and validation', () => {
-  test('grants a release manager the rollout records and the endpoint\'s weights', () => {
+  test('grants a release manager what every CLI command calls: the rollout records, the endpoint\'s weights, its config, metrics and guardrail alarms', () => {
     const { stack, controller } = fixture();
     const role = new iam.Role(stack, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
     const grant = controller.grantManualActions(role);
@@ -124,12 +124,38 @@ describe('ReleaseController grants and validation', () => {
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      ['sagemaker:DescribeEndpointConfig'],
+      ['cloudwatch:GetMetricData'],
+      ['cloudwatch:DescribeAlarms'],
     ]);
     const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+    const arn = (resource: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${resource.split(':')[0]}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource.split(':').slice(1).join(':')}`]] });
     expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      'sagemaker:DescribeEndpointConfig',
+      'cloudwatch:GetMetricData',
+      'cloudwatch:DescribeAlarms',
+    ]);
+    expect(statements.slice(2).map((s: { Resource: unknown }) => s.Resource)).toEqual([
+      arn('sagemaker:endpoint/churn-ab'),
+      arn('sagemaker:endpoint-config/*'),
+      '*',
+      // Only the policy's guardrail alarms.
+      arn('cloudwatch:alarm:churn-ab-5xx'),
+    ]);
+  });
+
+  test('grants readers no DescribeAlarms when the policy has no guardrail alarms', () => {
+    const { stack, controller } = fixture(() => ({ policy: RolloutPolicy.fromSpec({ ...POLICY, guardrails: { maxErrorRate: 0.02 } }) }));
+    const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    expect(controller.grantRead(role).principalStatements.map((statement) => statement.actions)).toEqual([
+      ['dynamodb:GetItem', 'dynamodb:Query'],
+      ['kms:Decrypt'],
+      ['sagemaker:DescribeEndpoint'],
+      ['sagemaker:DescribeEndpointConfig'],
+      ['cloudwatch:GetMetricData'],
     ]);
   });
 
@@ -309,7 +335,7 @@ describe('ReleaseController imported from another stack', () => {
     expect(controller.endpoint).toBe(endpoint);
   });
 
-  test('grants a release manager the rollout records, the key and the endpoint\'s weights', () => {
+  test('grants a release manager the rollout records, the key, the endpoint\'s weights and what status reads', () => {
     const role = new iam.Role(stack, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
     controller.grantManualActions(role);
     const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
@@ -317,16 +343,28 @@ describe('ReleaseController imported from another stack', () => {
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+      'sagemaker:DescribeEndpointConfig',
+      'cloudwatch:GetMetricData',
+      'cloudwatch:DescribeAlarms',
     ]);
     expect(JSON.stringify(statements[0].Resource)).toContain(':table/modelship-rollouts-churn-ab');
     expect(statements[1].Resource).toBe(key.keyArn);
+    // The import does not know its policy's guardrail alarms: every alarm of the endpoint's account and region.
+    expect(JSON.stringify(statements[5].Resource)).toMatch(/:cloudwatch:",\{"Ref":"AWS::Region"\},":",\{"Ref":"AWS::AccountId"\},":alarm:\*"/);
   });
 
-  test('grants readers the rollout records and decryption only', () => {
+  test('grants readers the rollout records with decryption, and what status reads, but no change', () => {
     const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
     expect(controller.grantRead(role).success).toBe(true);
     const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
-    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual(['kms:Decrypt', ['dynamodb:GetItem', 'dynamodb:Query']]);
+    expect(statements.map((s: { Action: unknown }) => s.Action)).toEqual([
+      ['dynamodb:GetItem', 'dynamodb:Query'],
+      'kms:Decrypt',
+      'sagemaker:DescribeEndpoint',
+      'sagemaker:DescribeEndpointConfig',
+      'cloudwatch:GetMetricData',
+      'cloudwatch:DescribeAlarms',
+    ]);
   });
 
   test('routes its decisions from the bus it is given', () => {
