@@ -22,7 +22,7 @@ import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifac
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
 import { hasCapturingGroup } from './runtime/non-finite';
-import { MetricThreshold, parseThreshold } from './runtime/quality-gate';
+import { GATE_MISSED_ERROR, MetricThreshold, parseThreshold } from './runtime/quality-gate';
 import { TrainingInstanceType } from './training-instance-type';
 
 /** How SageMaker presents a channel's data to the container. */
@@ -560,7 +560,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
     const missedGate = new sfn.Pass(this, 'GateMissed', {
       comment: 'Carries the metric values that missed the gate into the failure',
       parameters: {
-        Error: 'Modelship.QualityGateFailed',
+        Error: GATE_MISSED_ERROR,
         Cause: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.gate.results')),
       },
       resultPath: '$.error',
