@@ -9,6 +9,8 @@ import type * as ShiftModule from './commands/shift';
 import type * as SimulateModule from './commands/simulate';
 import type * as StatusModule from './commands/status';
 import type * as TrainModule from './commands/train';
+import type * as TrainListModule from './commands/train-list';
+import type * as TrainStopModule from './commands/train-stop';
 import { CliError, EXIT } from './errors';
 import { Io, processIo } from './io';
 import { endOfLifeNotice } from './node-support';
@@ -49,6 +51,7 @@ Examples:
   $ modelship history churn-ab --limit 20
   $ modelship simulate --policy policy.json --baseline-rate 0.10 --candidate-rate 0.11
   $ modelship train start arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training --follow
+  $ modelship train list arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training --status FAILED
 
 Exit codes: 0 done, 1 failed, 2 bad input, 3 refused, 4 conflict (the rollout changed), 5 timed out,
 6 paused and 7 degraded (status --timeout).`;
@@ -164,6 +167,19 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
     .argument('<execution>', 'the execution ARN')
     .option('--follow', 'follow it until it ends')
     .action(action(() => lazy<typeof TrainModule>('./commands/train').trainStatus, (execution) => ({ execution: String(execution) })));
+  train.command('list')
+    .description('recent executions, newest first: status, duration, billable seconds, quality gate')
+    .argument('<pipeline>', 'the pipeline\'s state machine ARN')
+    .option('--limit <n>', 'how many, 1-100 (default 20)')
+    .option('--status <status>', 'only RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED ones')
+    .action(action(() => lazy<typeof TrainListModule>('./commands/train-list').trainList, (pipeline) => ({ pipeline: String(pipeline) })));
+  train.command('stop')
+    .description('stop a running execution; Step Functions stops its training job (SIGTERM, 120 s to save)')
+    .argument('<execution>', 'the execution ARN')
+    .option('--reason <text>', 'why (sent as the execution\'s cause)')
+    .option('--yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--dry-run', 'show what would stop without stopping it')
+    .action(action(() => lazy<typeof TrainStopModule>('./commands/train-stop').trainStop, (execution) => ({ execution: String(execution) })));
 
   return program;
 }

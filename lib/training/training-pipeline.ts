@@ -1,5 +1,5 @@
 import {
-  Annotations, ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
+  Annotations, Arn, ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,14 +15,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
-import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, escapeRegExp, ExpectedWildcard } from '../private/acknowledge-wildcards';
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
 import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
 import { hasCapturingGroup } from './runtime/non-finite';
-import { MetricThreshold, parseThreshold } from './runtime/quality-gate';
+import { GATE_MISSED_ERROR, MetricThreshold, parseThreshold } from './runtime/quality-gate';
 import { TrainingInstanceType } from './training-instance-type';
 
 /** How SageMaker presents a channel's data to the container. */
@@ -289,6 +289,12 @@ export interface ITrainingPipeline extends IResource {
   /** Lets the grantee start runs (the CLI's `train start`). */
   grantStartExecution(grantee: iam.IGrantable): iam.Grant;
 
+  /** Lets the grantee list runs and follow them, with their training jobs (the CLI's `train list` and `train status`). */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+
+  /** Lets the grantee stop runs, reading each first (the CLI's `train stop`); Step Functions stops the training job. */
+  grantStop(grantee: iam.IGrantable): iam.Grant;
+
   /**
    * Any `AWS/States` metric of the workflow.
    * @default - sum over 5 minutes
@@ -318,6 +324,27 @@ export interface ITrainingPipeline extends IResource {
 export interface TrainingPipelineAttributes {
   /** The ARN of the workflow's state machine. */
   readonly stateMachineArn: string;
+  /**
+   * The model the pipeline trains (its `model` property), known at synthesis: it names the
+   * training jobs, so `grantRead` covers only this pipeline's jobs.
+   * @default - `grantRead` lets the grantee describe every training job in the pipeline's account and region
+   */
+  readonly model?: string;
+}
+
+/** The prefix of a model's training job names: `<prefix>-<32 hex characters>`, within SageMaker's 63. */
+function jobNamePrefixOf(model: string): string {
+  return model.slice(0, JOB_PREFIX_LENGTH).replace(/-+$/, '');
+}
+
+/**
+ * Acknowledges, on the grantee's policies, the wildcards a grant needs: cdk-nag reports them on
+ * the grantee, outside the pipeline's scope. The findings matched name this pipeline's resources.
+ */
+function acknowledgeGrantWildcards(grantee: iam.IGrantable, expected: ExpectedWildcard[]): void {
+  if (Construct.isConstruct(grantee.grantPrincipal)) {
+    acknowledgeExpectedWildcards(grantee.grantPrincipal, expected);
+  }
 }
 
 /** Grants and metrics shared by created and imported training pipelines. */
@@ -329,8 +356,33 @@ export abstract class TrainingPipelineBase extends Resource implements ITraining
     return this.stateMachine.stateMachineArn;
   }
 
+  /** Training job names start with this, followed by a hash of the execution; undefined when unknown (an import without `model`). */
+  public abstract readonly jobNamePrefix?: string;
+
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
+  }
+
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    const list = iam.Grant.addToPrincipal({ grantee, actions: ['states:ListExecutions'], resourceArns: [this.stateMachineArn] });
+    const executions = this.grantOnExecutions(grantee, ['states:DescribeExecution', 'states:GetExecutionHistory']);
+    const jobNames = this.jobNamePrefix === undefined ? '*' : `${this.jobNamePrefix}-*`;
+    const jobs = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeTrainingJob'],
+      resourceArns: [Arn.format({ service: 'sagemaker', resource: 'training-job', resourceName: jobNames, account: this.env.account, region: this.env.region }, this.stack)],
+    });
+    acknowledgeGrantWildcards(grantee, [{
+      finding: new RegExp(`:sagemaker:.+:training-job/${escapeRegExp(jobNames)}$`),
+      reason: this.jobNamePrefix === undefined
+        ? 'The training jobs of a pipeline imported without its model: their names are unknown here, so any job of the pipeline\'s account and region'
+        : 'Training job names are generated per run (<prefix>-<hash of the execution>); the wildcard covers this pipeline\'s jobs only',
+    }]);
+    return list.combine(executions).combine(jobs);
+  }
+
+  public grantStop(grantee: iam.IGrantable): iam.Grant {
+    return this.grantOnExecutions(grantee, ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution']);
   }
 
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -347,6 +399,28 @@ export abstract class TrainingPipelineBase extends Resource implements ITraining
 
   public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricTime(props);
+  }
+
+  /**
+   * Actions on every execution of the workflow,
+   * `arn:<partition>:states:<region>:<account>:execution:<state machine name>:*` (executions are
+   * named per run), in the pipeline's account and region.
+   */
+  private grantOnExecutions(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [Arn.format({
+        service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        account: this.env.account, region: this.env.region,
+      }, this.stack)],
+    });
+    const name = Token.isUnresolved(this.stateMachineName) ? '.+' : escapeRegExp(this.stateMachineName);
+    acknowledgeGrantWildcards(grantee, [{
+      finding: new RegExp(`:states:.+:execution:${name}:\\*$`),
+      reason: 'Executions are named per run; the wildcard covers the executions of this pipeline\'s state machine only',
+    }]);
+    return grant;
   }
 }
 
@@ -401,9 +475,13 @@ export class TrainingPipeline extends TrainingPipelineBase {
 
   /** Imports a pipeline defined in another stack or app. */
   public static fromTrainingPipelineAttributes(scope: Construct, id: string, attrs: TrainingPipelineAttributes): ITrainingPipeline {
+    if (attrs.model !== undefined && Token.isUnresolved(attrs.model)) {
+      throw new ModelshipError('Invalid TrainingPipeline attributes', ["'model' must be known at synthesis: it names the training jobs, got a token"]);
+    }
     class Import extends TrainingPipelineBase {
       public readonly stateMachine: sfn.IStateMachine;
       public readonly stateMachineName: string;
+      public readonly jobNamePrefix = attrs.model !== undefined ? jobNamePrefixOf(attrs.model) : undefined;
 
       constructor() {
         super(scope, id, { environmentFromArn: attrs.stateMachineArn });
@@ -434,7 +512,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
     const settings = this.validate(props);
     const { registry, model } = props;
     const stack = Stack.of(this);
-    this.jobNamePrefix = model.slice(0, JOB_PREFIX_LENGTH).replace(/-+$/, '');
+    this.jobNamePrefix = jobNamePrefixOf(model);
 
     this.trainingRole = new iam.Role(this, 'TrainingRole', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
@@ -560,7 +638,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
     const missedGate = new sfn.Pass(this, 'GateMissed', {
       comment: 'Carries the metric values that missed the gate into the failure',
       parameters: {
-        Error: 'Modelship.QualityGateFailed',
+        Error: GATE_MISSED_ERROR,
         Cause: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.gate.results')),
       },
       resultPath: '$.error',

@@ -604,6 +604,84 @@ describe('TrainingPipeline as a resource other stacks use', () => {
   });
 });
 
+describe('TrainingPipeline grants for the CLI', () => {
+  const { stack, pipeline } = pipelineFixture();
+  pipeline.grantRead(new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() }));
+  pipeline.grantStop(new iam.Role(stack, 'Stopper', { assumedBy: new iam.AccountRootPrincipal() }));
+  const machine = expect.stringMatching(/^ChurnStateMachine/);
+  const executions = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::GetAtt': [machine, 'Name'] }, ':*']] };
+
+  test('grantRead allows what train list and train status call: ListExecutions on the workflow, its executions, its training jobs', () => {
+    expect(policyOf(stack, 'Reader')).toEqual([
+      { Effect: 'Allow', Action: 'states:ListExecutions', Resource: { Ref: machine } },
+      { Effect: 'Allow', Action: ['states:DescribeExecution', 'states:GetExecutionHistory'], Resource: executions },
+      { Effect: 'Allow', Action: 'sagemaker:DescribeTrainingJob', Resource: arn('sagemaker', 'training-job/churn-*') },
+    ]);
+  });
+
+  test('grantStop allows what train stop calls: reading an execution and stopping it', () => {
+    expect(policyOf(stack, 'Stopper')).toEqual([
+      { Effect: 'Allow', Action: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'], Resource: executions },
+    ]);
+  });
+
+  test('passes the AwsSolutions checks, the execution and job wildcards acknowledged on the grantees', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('an imported pipeline grants on its own account and region, and on its model\'s jobs when it is named', () => {
+    const ops = new Stack(testApp(), 'Ops', { env: { account: '222222222222', region: 'eu-west-1' } });
+    const stateMachineArn = 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training';
+    const named = TrainingPipeline.fromTrainingPipelineAttributes(ops, 'Churn', { stateMachineArn, model: 'churn' });
+    const unnamed = TrainingPipeline.fromStateMachineArn(ops, 'Other', stateMachineArn);
+    named.grantRead(new iam.Role(ops, 'Reader', { assumedBy: new iam.AccountRootPrincipal() }));
+    named.grantStop(new iam.Role(ops, 'Stopper', { assumedBy: new iam.AccountRootPrincipal() }));
+    unnamed.grantRead(new iam.Role(ops, 'Auditor', { assumedBy: new iam.AccountRootPrincipal() }));
+    const executionArns = 'arn:aws:states:eu-west-1:111111111111:execution:churn-training:*';
+    const jobArns = (name: string) => `arn:aws:sagemaker:eu-west-1:111111111111:training-job/${name}`;
+    expect(policyOf(ops, 'Reader')).toEqual([
+      { Effect: 'Allow', Action: 'states:ListExecutions', Resource: stateMachineArn },
+      { Effect: 'Allow', Action: ['states:DescribeExecution', 'states:GetExecutionHistory'], Resource: executionArns },
+      { Effect: 'Allow', Action: 'sagemaker:DescribeTrainingJob', Resource: jobArns('churn-*') },
+    ]);
+    expect(policyOf(ops, 'Stopper')).toEqual([
+      { Effect: 'Allow', Action: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'], Resource: executionArns },
+    ]);
+    expect(policyOf(ops, 'Auditor')[2]).toEqual({ Effect: 'Allow', Action: 'sagemaker:DescribeTrainingJob', Resource: jobArns('*') });
+    expect(nagFindings(ops)).toEqual([]);
+  });
+
+  test('acknowledges only its own wildcards on a grantee', () => {
+    const ops = new Stack(testApp(), 'Ops');
+    const role = new iam.Role(ops, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    TrainingPipeline.fromTrainingPipelineAttributes(ops, 'Churn', { stateMachineArn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training', model: 'churn' }).grantRead(role);
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: ['arn:aws:states:eu-west-1:111111111111:execution:other:*'] }));
+    expect(nagFindings(ops)).toEqual(['AwsSolutions-IAM5[Resource::arn:aws:states:eu-west-1:111111111111:execution:other:*] at Ops/Reader/DefaultPolicy/Resource']);
+  });
+
+  test('refuses an imported model known only at deploy time', () => {
+    const ops = new Stack(testApp(), 'Ops');
+    expect(problemsOf(() => TrainingPipeline.fromTrainingPipelineAttributes(ops, 'Churn', {
+      stateMachineArn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training', model: new CfnParameter(ops, 'Model').valueAsString,
+    }))).toEqual(["'model' must be known at synthesis: it names the training jobs, got a token"]);
+  });
+
+  test('a stack of another account reads and stops the runs of a pipeline it names at synthesis', () => {
+    const { stack: home, pipeline: shared } = pipelineFixture({}, { account: '111111111111', region: 'eu-west-1' });
+    const ops = new Stack(Stage.of(home)!, 'Ops', { env: { account: '222222222222', region: 'eu-west-1' } });
+    shared.grantStop(new iam.Role(ops, 'Stopper', { assumedBy: new iam.AccountRootPrincipal() }));
+    const machines = Object.values(Template.fromStack(home).findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(1);
+    const name = machines[0].Properties.StateMachineName;
+    expect(policyOf(ops, 'Stopper')).toEqual([{
+      Effect: 'Allow',
+      Action: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'],
+      Resource: `arn:aws:states:eu-west-1:111111111111:execution:${name}:*`,
+    }]);
+    expect(nagFindings(ops)).toEqual([]);
+  });
+});
+
 describe('TrainingPipeline with values known only at deploy time', () => {
   const { stack } = pipelineFixture(({ stack: s, datasets }) => {
     const number = (id: string) => new CfnParameter(s, id, { type: 'Number' }).valueAsNumber;

@@ -1,6 +1,9 @@
 import { randomBytes } from 'crypto';
 import { DescribeTrainingJobCommand } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand, DescribeExecutionCommandOutput, GetExecutionHistoryCommand, HistoryEvent, StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { GATE_MISSED_ERROR, ThresholdResult } from '../../training/runtime/quality-gate';
 import type { AwsClients } from '../aws';
 import { CliError, EXIT } from '../errors';
 import { formatDuration, formatNumber, formatTime } from '../format';
@@ -44,6 +47,14 @@ export interface TrainingJobView {
   readonly billableTimeSeconds?: number;
 }
 
+/** The quality gate's verdict on a run, as the pipeline recorded it. */
+export interface GateView {
+  /** True only when every threshold passed. */
+  readonly passed: boolean;
+  /** Each threshold's outcome in words, e.g. `validation:auc = 0.91 meets >= 0.85`. */
+  readonly reasons: string[];
+}
+
 /** A state the execution entered. */
 export interface StepView {
   readonly name: string;
@@ -67,6 +78,8 @@ export interface ExecutionView {
   readonly steps: StepView[];
   /** Absent until the pipeline has named the job. */
   readonly trainingJob?: TrainingJobView;
+  /** Absent until the gate has decided, and for a pipeline without a gate. */
+  readonly gate?: GateView;
 }
 
 /** How often `--follow` looks again. */
@@ -78,8 +91,24 @@ const NAME_STATE = 'NameRun';
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:\s]+$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]+:[^:\s]+$/;
 
+/** Reads `<pipeline>`: a state machine ARN, or bad input (exit 2). */
+export function pipelineArgument(value: unknown): string {
+  if (typeof value !== 'string' || !STATE_MACHINE_ARN.test(value)) {
+    throw new CliError(EXIT.USAGE, `<pipeline> must be a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got '${value}'`);
+  }
+  return value;
+}
+
+/** Reads `<execution>`: an execution ARN, or bad input (exit 2). */
+export function executionArgument(value: unknown): string {
+  if (typeof value !== 'string' || !EXECUTION_ARN.test(value)) {
+    throw new CliError(EXIT.USAGE, `<execution> must be an execution ARN (arn:aws:states:<region>:<account>:execution:<pipeline>:<name>), got '${value}'`);
+  }
+  return value;
+}
+
 /** Statuses of an execution that has not ended. */
-function active(status: string): boolean {
+export function active(status: string): boolean {
   return status === 'RUNNING' || status === 'PENDING_REDRIVE';
 }
 
@@ -89,7 +118,8 @@ export function executionName(nowMs: number): string {
   return `modelship-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-function rethrowUnknown(error: unknown, what: string, arn: string): never {
+/** Turns "no such pipeline or execution" into bad input (exit 2); rethrows anything else. */
+export function rethrowUnknown(error: unknown, what: string, arn: string): never {
   const name = (error as Error).name;
   if (name === 'StateMachineDoesNotExist' || name === 'ExecutionDoesNotExist' || name === 'InvalidArn') {
     throw new CliError(EXIT.USAGE, `unknown ${what} '${arn}'`);
@@ -102,15 +132,13 @@ function rethrowUnknown(error: unknown, what: string, arn: string): never {
  * and prints its ARN; with `--follow`, follows it like `train status --follow`.
  */
 export async function trainStart(options: TrainStartOptions, io: Io, aws: AwsClients): Promise<number> {
-  if (!STATE_MACHINE_ARN.test(options.pipeline ?? '')) {
-    throw new CliError(EXIT.USAGE, `<pipeline> must be a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got '${options.pipeline}'`);
-  }
+  const pipeline = pipelineArgument(options.pipeline);
   const name = executionName(io.now());
   let out;
   try {
-    out = await aws.sfn.send(new StartExecutionCommand({ stateMachineArn: options.pipeline, name, input: '{}' }));
+    out = await aws.sfn.send(new StartExecutionCommand({ stateMachineArn: pipeline, name, input: '{}' }));
   } catch (error) {
-    rethrowUnknown(error, 'pipeline', options.pipeline);
+    rethrowUnknown(error, 'pipeline', pipeline);
   }
   const executionArn = out.executionArn ?? '';
   if (!options.follow) {
@@ -134,10 +162,7 @@ export async function trainStart(options: TrainStartOptions, io: Io, aws: AwsCli
  * it ends. Exit 0 unless it ended FAILED, TIMED_OUT or ABORTED (1).
  */
 export async function trainStatus(options: TrainStatusOptions, io: Io, aws: AwsClients): Promise<number> {
-  if (!EXECUTION_ARN.test(options.execution ?? '')) {
-    throw new CliError(EXIT.USAGE, `<execution> must be an execution ARN (arn:aws:states:<region>:<account>:execution:<pipeline>:<name>), got '${options.execution}'`);
-  }
-  const watcher = new ExecutionWatcher(aws, options.execution);
+  const watcher = new ExecutionWatcher(aws, executionArgument(options.execution));
   const shown = { steps: new Set<string>(), job: '', metrics: '' };
   let view: ExecutionView;
   for (;;) {
@@ -161,7 +186,8 @@ export async function trainStatus(options: TrainStatusOptions, io: Io, aws: AwsC
   if (active(view.status) || view.status === 'SUCCEEDED') {
     return EXIT.OK;
   }
-  io.err(`execution ${view.name} ${view.status}${view.error ? `: ${view.error}` : ''}${view.cause ? ` (${view.cause})` : ''}`);
+  const cause = view.gate && !view.gate.passed ? view.gate.reasons.join('; ') : view.cause;
+  io.err(`execution ${view.name} ${view.status}${view.error ? `: ${view.error}` : ''}${cause ? ` (${cause})` : ''}`);
   return EXIT.FAILED;
 }
 
@@ -203,8 +229,10 @@ function summary(view: ExecutionView, io: Pick<Io, 'interactive'>): string[] {
     `  pipeline  ${view.stateMachineArn}`,
     `  step      ${view.currentStep ?? '-'}`,
   ];
-  if (view.error || view.cause) {
-    lines.push(paint(io, 'red', `  error     ${[view.error, view.cause].filter(Boolean).join(': ')}`));
+  // A missed gate's cause is its results as JSON: the gate line says it in words.
+  const cause = view.gate ? undefined : view.cause;
+  if (view.error || cause) {
+    lines.push(paint(io, 'red', `  error     ${[view.error, cause].filter(Boolean).join(': ')}`));
   }
   const job = view.trainingJob;
   if (job) {
@@ -220,6 +248,9 @@ function summary(view: ExecutionView, io: Pick<Io, 'interactive'>): string[] {
     if (Object.keys(job.metrics).length > 0) {
       lines.push(`  metrics   ${metricsText(job.metrics)}`);
     }
+  }
+  if (view.gate) {
+    lines.push(paint(io, view.gate.passed ? 'green' : 'red', `  gate      ${view.gate.passed ? 'passed' : 'failed'}: ${view.gate.reasons.join('; ')}`));
   }
   return lines;
 }
@@ -253,6 +284,127 @@ function trainingJobName(events: readonly HistoryEvent[]): string | undefined {
   return undefined;
 }
 
+/** A training job as `DescribeTrainingJob` returns it, and as the pipeline's output carries it (`training.job`). */
+export interface DescribedTrainingJob {
+  readonly TrainingJobStatus?: string;
+  readonly SecondaryStatus?: string;
+  readonly FailureReason?: string;
+  readonly FinalMetricDataList?: readonly { readonly MetricName?: string; readonly Value?: number }[];
+  readonly TrainingTimeInSeconds?: number;
+  readonly BillableTimeInSeconds?: number;
+}
+
+/** The one reading of a described training job, wherever it came from. */
+export function trainingJobView(name: string, job: DescribedTrainingJob): TrainingJobView {
+  return {
+    name,
+    ...(job.TrainingJobStatus ? { status: job.TrainingJobStatus } : {}),
+    ...(job.SecondaryStatus ? { secondaryStatus: job.SecondaryStatus } : {}),
+    ...(job.FailureReason ? { failureReason: job.FailureReason } : {}),
+    metrics: Object.fromEntries((job.FinalMetricDataList ?? [])
+      .filter((m) => m.MetricName !== undefined && m.Value !== undefined)
+      .map((m) => [m.MetricName!, m.Value!])),
+    ...(job.TrainingTimeInSeconds !== undefined ? { trainingTimeSeconds: job.TrainingTimeInSeconds } : {}),
+    ...(job.BillableTimeInSeconds !== undefined ? { billableTimeSeconds: job.BillableTimeInSeconds } : {}),
+  };
+}
+
+/** What a run that registered a version outputs: the pipeline's state at its end. */
+export interface RunOutput {
+  readonly run?: { readonly jobName?: string };
+  /** The createTrainingJob.sync task's result: the job as DescribeTrainingJob returns it. */
+  readonly training?: { readonly job?: DescribedTrainingJob & { readonly TrainingJobName?: string } };
+  /** The gate function's verdict. */
+  readonly gate?: { readonly passed?: boolean; readonly results?: readonly ThresholdResult[] };
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (!text) {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The output of a run that succeeded; undefined for any other (they have none). */
+export function runOutput(execution: Pick<DescribeExecutionCommandOutput, 'output'>): RunOutput | undefined {
+  const output = parseJson(execution.output);
+  return output !== null && typeof output === 'object' ? output as RunOutput : undefined;
+}
+
+function gateReasons(results: unknown): string[] {
+  return Array.isArray(results) ? results.map((r: Partial<ThresholdResult>) => r?.reason).filter((r): r is string => typeof r === 'string') : [];
+}
+
+/**
+ * The quality gate's verdict, from `DescribeExecution` alone: a run that registered carries it
+ * in its output (`gate`); a run that missed it failed with `Modelship.QualityGateFailed`, whose
+ * cause is the thresholds' results. Undefined for a run the gate has not decided and for a
+ * pipeline without thresholds.
+ */
+export function gateOf(execution: Pick<DescribeExecutionCommandOutput, 'output' | 'error' | 'cause'>): GateView | undefined {
+  if (execution.error === GATE_MISSED_ERROR) {
+    return { passed: false, reasons: gateReasons(parseJson(execution.cause)) };
+  }
+  const gate = runOutput(execution)?.gate;
+  if (typeof gate?.passed !== 'boolean' || !Array.isArray(gate.results) || gate.results.length === 0) {
+    return undefined;
+  }
+  return { passed: gate.passed, reasons: gateReasons(gate.results) };
+}
+
+/** `DescribeExecution`, with an unknown execution as bad input. */
+export async function describeExecution(aws: AwsClients, executionArn: string): Promise<DescribeExecutionCommandOutput> {
+  try {
+    return await aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } catch (error) {
+    rethrowUnknown(error, 'execution', executionArn);
+  }
+}
+
+/** The fields of `ExecutionView` that `DescribeExecution` alone gives. */
+export function executionFields(executionArn: string, execution: DescribeExecutionCommandOutput) {
+  return {
+    executionArn,
+    name: execution.name ?? executionArn.split(':').pop() ?? '',
+    stateMachineArn: execution.stateMachineArn ?? '',
+    status: execution.status ?? 'UNKNOWN',
+    ...(execution.startDate ? { startMs: execution.startDate.getTime() } : {}),
+    ...(execution.stopDate ? { stopMs: execution.stopDate.getTime() } : {}),
+    ...(execution.error ? { error: execution.error } : {}),
+    ...(execution.cause ? { cause: execution.cause } : {}),
+  };
+}
+
+/** How many of a run's first history events `namedTrainingJob` reads; the naming state exits in the third. */
+export const NAMING_EVENTS = 10;
+
+/**
+ * The training job's name from one call: the first page of the history, oldest first, which
+ * holds the naming state's output. Undefined while the run has not named it.
+ */
+export async function namedTrainingJob(aws: AwsClients, executionArn: string): Promise<string | undefined> {
+  const out = await aws.sfn.send(new GetExecutionHistoryCommand({
+    executionArn, reverseOrder: false, maxResults: NAMING_EVENTS, includeExecutionData: true,
+  }));
+  return trainingJobName(out.events ?? []);
+}
+
+/** `DescribeTrainingJob`; a job that is named but not created yet (between NameRun and the training task) has no status. */
+export async function describeTrainingJob(aws: AwsClients, name: string): Promise<TrainingJobView> {
+  try {
+    return trainingJobView(name, await aws.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })));
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFound' || ((error as Error).name === 'ValidationException' && /not found/i.test((error as Error).message))) {
+      return { name, metrics: {} };
+    }
+    throw error;
+  }
+}
+
 /**
  * Looks at an execution again and again, reading only the history events that are new since
  * the last look (newest first, stopping at the first one already seen).
@@ -264,29 +416,19 @@ class ExecutionWatcher {
   constructor(private readonly aws: AwsClients, private readonly executionArn: string) {}
 
   public async poll(): Promise<ExecutionView> {
-    let execution;
-    try {
-      execution = await this.aws.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn }));
-    } catch (error) {
-      rethrowUnknown(error, 'execution', this.executionArn);
-    }
+    const execution = await describeExecution(this.aws, this.executionArn);
     await this.readNewEvents();
     const steps = this.events
       .filter((e) => e.type?.endsWith('StateEntered') && e.stateEnteredEventDetails?.name)
       .map((e) => ({ name: e.stateEnteredEventDetails!.name!, enteredAtMs: e.timestamp ? new Date(e.timestamp).getTime() : 0 }));
     const jobName = trainingJobName(this.events);
+    const gate = gateOf(execution);
     return {
-      executionArn: this.executionArn,
-      name: execution.name ?? this.executionArn.split(':').pop() ?? '',
-      stateMachineArn: execution.stateMachineArn ?? '',
-      status: execution.status ?? 'UNKNOWN',
-      ...(execution.startDate ? { startMs: execution.startDate.getTime() } : {}),
-      ...(execution.stopDate ? { stopMs: execution.stopDate.getTime() } : {}),
-      ...(execution.error ? { error: execution.error } : {}),
-      ...(execution.cause ? { cause: execution.cause } : {}),
+      ...executionFields(this.executionArn, execution),
       ...(steps.length > 0 ? { currentStep: steps[steps.length - 1].name } : {}),
       steps,
-      ...(jobName ? { trainingJob: await this.trainingJob(jobName) } : {}),
+      ...(jobName ? { trainingJob: await describeTrainingJob(this.aws, jobName) } : {}),
+      ...(gate ? { gate } : {}),
     };
   }
 
@@ -310,28 +452,5 @@ class ExecutionWatcher {
     fresh.reverse();
     this.events.push(...fresh);
     this.lastId = Math.max(this.lastId, ...fresh.map((e) => e.id ?? 0));
-  }
-
-  private async trainingJob(name: string): Promise<TrainingJobView> {
-    try {
-      const job = await this.aws.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-      return {
-        name,
-        ...(job.TrainingJobStatus ? { status: job.TrainingJobStatus } : {}),
-        ...(job.SecondaryStatus ? { secondaryStatus: job.SecondaryStatus } : {}),
-        ...(job.FailureReason ? { failureReason: job.FailureReason } : {}),
-        metrics: Object.fromEntries((job.FinalMetricDataList ?? [])
-          .filter((m) => m.MetricName !== undefined && m.Value !== undefined)
-          .map((m) => [m.MetricName!, m.Value!])),
-        ...(job.TrainingTimeInSeconds !== undefined ? { trainingTimeSeconds: job.TrainingTimeInSeconds } : {}),
-        ...(job.BillableTimeInSeconds !== undefined ? { billableTimeSeconds: job.BillableTimeInSeconds } : {}),
-      };
-    } catch (error) {
-      // Named but not created yet (between NameRun and the training task).
-      if ((error as Error).name === 'ResourceNotFound' || ((error as Error).name === 'ValidationException' && /not found/i.test((error as Error).message))) {
-        return { name, metrics: {} };
-      }
-      throw error;
-    }
   }
 }

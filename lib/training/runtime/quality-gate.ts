@@ -1,5 +1,11 @@
 import { formatValue, ModelshipError } from '../../runtime/errors';
 
+/**
+ * The error of a run that missed its quality gate; its cause is the thresholds' results as JSON
+ * (`ThresholdResult[]`). The pipeline fails with it and the CLI reads it.
+ */
+export const GATE_MISSED_ERROR = 'Modelship.QualityGateFailed';
+
 /** How a final metric is compared with its threshold. */
 export type ThresholdOperator = '>=' | '>' | '<=' | '<';
 
