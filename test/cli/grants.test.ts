@@ -47,6 +47,7 @@ import { fakeIo, mockedAws, MockedAws, NOW } from './fakes';
 /** Where the mocked clients call (`mockedAws` is in eu-west-1) and the account every ARN names. */
 const AT: CallEnvironment = { partition: 'aws', region: 'eu-west-1', account: '111111111111' };
 const ENDPOINT = 'churn-ab';
+const CANDIDATE_VERSION = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
 const ENDPOINT_ARN = `arn:aws:sagemaker:${AT.region}:${AT.account}:endpoint/${ENDPOINT}`;
 const ALARM = 'churn-ab-candidate-5xx';
 const ACTOR = `arn:aws:sts::${AT.account}:assumed-role/ReleaseManager/ana`;
@@ -179,7 +180,7 @@ function world(options: WorldOptions = {}): MockedAws {
     phase: 'running', step: 0, weights: { baseline: 95, candidate: 5 }, startedAtMs: NOW - 2 * HOUR, stepStartedAtMs: NOW - 2 * HOUR,
   };
   let record: RolloutRecord | undefined = phase === 'none' ? undefined : {
-    endpointName: ENDPOINT, policyHash: POLICY.hash, policy: POLICY.spec, state: { ...started, phase }, version: 3,
+    endpointName: ENDPOINT, rolloutId: 1, candidateVersion: CANDIDATE_VERSION, policyHash: POLICY.hash, policy: POLICY.spec, state: { ...started, phase }, version: 3,
     updatedAtMs: NOW - HOUR, updatedBy: 'release-controller', metricLagSeconds: 180, attributionSeconds: 3600,
     source: { gateway: { namespace: 'Modelship', service: 'modelship-gateway', endpointName: ENDPOINT, outcomeType: 'purchase' } },
   };

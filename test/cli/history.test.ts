@@ -33,9 +33,9 @@ describe('modelship history', () => {
       Limit: 20,
     });
     expect(io.lines).toEqual([
-      'time                  actor                      action        weights baseline/candidate  reason',
-      '2026-11-22 11:00:00Z  assumed-role/Deployer/ana  manual-shift  90/10 → 75/25               canary looks healthy',
-      '2026-11-22 10:00:00Z  release-controller         advance       100/0 → 90/10               step 1 passed',
+      'time                  rollout  actor                      action        weights baseline/candidate  reason',
+      '2026-11-22 11:00:00Z  -        assumed-role/Deployer/ana  manual-shift  90/10 → 75/25               canary looks healthy',
+      '2026-11-22 10:00:00Z  -        release-controller         advance       100/0 → 90/10               step 1 passed',
     ]);
   });
 

@@ -1,10 +1,13 @@
-import { DescribeEndpointCommand, ListTagsCommand, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, ListTagsCommand, UpdateEndpointWeightsAndCapacitiesCommand,
+} from '@aws-sdk/client-sagemaker';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ManualActionOptions, manualAction } from '../../lib/cli/commands/manual-action';
 import { shift, ShiftOptions } from '../../lib/cli/commands/shift';
 import { run } from '../../lib/cli/program';
-import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { rolloutStart } from '../../lib/cli/commands/rollout-start';
+import { auditFromItem, Item, manualFromItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
 import { callOrder } from '../call-order';
@@ -18,8 +21,13 @@ const policy = RolloutPolicy.progressive({
 });
 const running: RolloutState = { phase: 'running', step: 0, weights: { baseline: 95, candidate: 5 }, startedAtMs: NOW - 3_600_000, stepStartedAtMs: NOW - 3_600_000 };
 
-/** An endpoint with weights (whose status answers in turn), its tags, a caller, and a stored rollout. */
-function world(options: { statuses?: string[]; weights?: Record<string, number>; production?: boolean; state?: RolloutState | null; table?: boolean } = {}): MockedAws {
+const V3 = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3';
+const V4 = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/4';
+
+/** An endpoint with weights (whose status answers in turn), its config and candidate model, its tags, a caller, and a stored rollout. */
+function world(options: {
+  statuses?: string[]; weights?: Record<string, number>; production?: boolean; state?: RolloutState | null; table?: boolean; serving?: string;
+} = {}): MockedAws {
   const mocks = mockedAws();
   const weights = options.weights ?? { baseline: 95, candidate: 5 };
   const describe = (status: string, w: Record<string, number>) => ({
@@ -34,6 +42,10 @@ function world(options: { statuses?: string[]; weights?: Record<string, number>;
     const applied = mocks.sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand).at(-1)?.args[0].input.DesiredWeightsAndCapacities;
     return describe(status, applied ? Object.fromEntries(applied.map((d) => [d.VariantName!, d.DesiredWeight!])) : weights);
   });
+  mocks.sagemaker.on(DescribeEndpointConfigCommand, { EndpointConfigName: 'config-1' }).resolves({
+    ProductionVariants: [{ VariantName: 'baseline', ModelName: 'm-baseline' }, { VariantName: 'candidate', ModelName: 'm-candidate' }],
+  });
+  mocks.sagemaker.on(DescribeModelCommand, { ModelName: 'm-candidate' }).resolves({ ModelName: 'm-candidate', PrimaryContainer: { ModelPackageName: options.serving ?? V3 } });
   mocks.sagemaker.on(ListTagsCommand).resolves({ Tags: options.production ? [{ Key: 'modelship:production', Value: 'true' }] : [] });
   mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({ EndpointArn: 'arn' });
   mocks.sts.on(GetCallerIdentityCommand).resolves({ Arn: ANA });
@@ -43,7 +55,7 @@ function world(options: { statuses?: string[]; weights?: Record<string, number>;
     mocks.dynamodb.on(GetItemCommand).resolves({});
   } else {
     const record: RolloutRecord = {
-      endpointName: 'churn-ab', rolloutId: 1, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3', policyHash: policy.hash, policy: policy.spec, state: options.state ?? running, version: 7, updatedAtMs: NOW - 60_000, updatedBy: 'release-controller',
+      endpointName: 'churn-ab', rolloutId: 1, candidateVersion: V3, policyHash: policy.hash, policy: policy.spec, state: options.state ?? running, version: 7, updatedAtMs: NOW - 60_000, updatedBy: 'release-controller',
     };
     mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
   }
@@ -92,7 +104,7 @@ describe('modelship shift', () => {
     const io = fakeIo();
     await shiftWith(mocks, { weights: 'baseline=50,candidate=50', keepAutomation: true }, io);
     expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', weights: { baseline: 50, candidate: 50 } });
-    expect(io.output()).toContain('the automation keeps running and may move the weights at its next tick');
+    expect(io.output()).toContain('the automation keeps running from these weights: its next step is the first above them');
   });
 
   test('shows the change and changes nothing in a dry run', async () => {
@@ -178,6 +190,43 @@ describe('modelship shift', () => {
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringContaining("no rollout table 'modelship-rollouts-churn-ab'") });
   });
 
+  test('writes nothing for a shift to the weights the endpoint already has', async () => {
+    const mocks = world({ state: { ...running, phase: 'paused' } });
+    const io = fakeIo();
+    await expect(shiftWith(mocks, { weights: 'baseline=95,candidate=5' }, io)).resolves.toBe(0);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+    expect(io.output()).toBe('churn-ab: nothing to change (baseline 95%, candidate 5%, rollout paused); nothing written');
+  });
+
+  test('two first shifts of an endpoint without a rollout: one wins, the other changes nothing and is told who won', async () => {
+    const mocks = world({ state: null, statuses: ['InService'] });
+    // Both read the endpoint before either wrote; the table keeps what is written and refuses a second create.
+    let manual: Record<string, unknown> | undefined;
+    let manualReads = 0;
+    mocks.dynamodb.on(GetItemCommand, { Key: { pk: { S: 'churn-ab' }, sk: { S: 'MANUAL' } } }).callsFake(() => (manualReads++ < 2 ? {} : { Item: manual }));
+    mocks.dynamodb.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk)' }).callsFake((input: { Item: Record<string, unknown> }) => {
+      if (manual) {
+        throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+      }
+      manual = input.Item;
+      return {};
+    });
+    const [first, second] = [fakeIo(), fakeIo()];
+    const results = await Promise.allSettled([
+      shiftWith(mocks, { to: 'candidate', weight: '30', reason: 'ana' }, first),
+      shiftWith(mocks, { to: 'candidate', weight: '60', reason: 'ben' }, second),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ exitCode: 4 });
+    expect((results[1] as PromiseRejectedResult).reason.message).toMatch(
+      /^the weights of 'churn-ab' were changed by someone else since they were read \(change 1 by arn:aws:iam::111111111111:user\/ana at .* set \{"baseline":70,"candidate":30\}\); nothing changed/,
+    );
+    expect(manualFromItem(manual as Item)).toMatchObject({ version: 1, weights: { baseline: 70, candidate: 30 } });
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, 1);
+    expect(auditWrite(mocks).map((e) => [e.reason, e.version])).toEqual([['ana', 1]]);
+  });
+
   test('gives up waiting after the timeout with exit 5, the change made', async () => {
     const mocks = world({ statuses: ['InService', 'Updating'] });
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10', timeout: '12' })).rejects.toMatchObject({ exitCode: 5 });
@@ -189,14 +238,60 @@ describe('modelship promote, abort, pause, resume', () => {
   const act = (mocks: MockedAws, action: ManualActionOptions['action'], options: Partial<ManualActionOptions> = {}, io = fakeIo()) =>
     manualAction({ endpoint: 'churn-ab', action, timeout: '60', ...options }, io, mocks.aws);
 
-  test('promotes: all traffic to the candidate, recorded, applied', async () => {
+  test('promotes one step: the candidate to the next step, the rollout at that step, recorded, applied', async () => {
     const mocks = world();
-    await expect(act(mocks, 'promote', { reason: 'conversion +3%' })).resolves.toBe(0);
+    await expect(act(mocks, 'promote', { reason: 'step 1 looks healthy' })).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', step: 1, weights: { baseline: 75, candidate: 25 }, stepStartedAtMs: NOW });
+    expect(auditWrite(mocks)[0]).toMatchObject({ action: 'manual-advance', actor: ANA, reason: 'step 1 looks healthy', rolloutId: 1, candidateVersion: V3 });
+    expect(mocks.sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 75 }, { VariantName: 'candidate', DesiredWeight: 25 }],
+    });
+  });
+
+  test('promotes with --full: all traffic to the candidate, recorded, applied', async () => {
+    const mocks = world();
+    await expect(act(mocks, 'promote', { full: true, reason: 'conversion +3%' })).resolves.toBe(0);
     expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'promoted', weights: { baseline: 0, candidate: 100 } });
     expect(auditWrite(mocks)[0]).toMatchObject({ action: 'manual-promote', actor: ANA, reason: 'conversion +3%' });
     expect(mocks.sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 0 }, { VariantName: 'candidate', DesiredWeight: 100 }],
     });
+  });
+
+  test('retries an aborted rollout from its first step, its counts from now', async () => {
+    const mocks = world({ state: { ...running, phase: 'aborted', step: 2, weights: { baseline: 100, candidate: 0 } }, weights: { baseline: 100, candidate: 0 } });
+    await expect(act(mocks, 'retry', { reason: 'the feature store is fixed' })).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item)).toMatchObject({
+      rolloutId: 1, state: { phase: 'running', step: 0, weights: { baseline: 95, candidate: 5 }, startedAtMs: NOW, stepStartedAtMs: NOW },
+    });
+    expect(auditWrite(mocks)[0]).toMatchObject({ action: 'manual-retry', fromWeights: { baseline: 100, candidate: 0 }, toWeights: { baseline: 95, candidate: 5 } });
+  });
+
+  test('undoes a promotion with a reason: the baseline back at 100%, recorded as undo; without a reason, exit 2 before any call', async () => {
+    const promoted = { ...running, phase: 'promoted' as const, weights: { baseline: 0, candidate: 100 } };
+    let mocks = world({ state: promoted, weights: { baseline: 0, candidate: 100 } });
+    await expect(act(mocks, 'abort')).rejects.toMatchObject({ exitCode: 3 });
+    mocks = world({ state: promoted, weights: { baseline: 0, candidate: 100 } });
+    await expect(act(mocks, 'undo', { reason: 'complaints about v3' })).resolves.toBe(0);
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'aborted', weights: { baseline: 100, candidate: 0 } });
+    expect(auditWrite(mocks)[0]).toMatchObject({ action: 'manual-undo', reason: 'complaints about v3', fromWeights: { baseline: 0, candidate: 100 }, toWeights: { baseline: 100, candidate: 0 } });
+    mocks = world({ state: promoted });
+    await expect(act(mocks, 'undo')).rejects.toMatchObject({ exitCode: 2, message: "'--reason' is required for undo: the audit trail records why the previous version is back" });
+    expect(mocks.sagemaker.calls()).toHaveLength(0);
+  });
+
+  test('a shift then a resume never lowers the candidate at the next promote', async () => {
+    let mocks = world();
+    await shiftWith(mocks, { to: 'candidate', weight: '40' });
+    const shifted = rolloutFromItem(rolloutWrite(mocks)!.Item as Item);
+    // The rollout stands at the last step at or below 40%: 25%, so the next is 50%.
+    expect(shifted.state).toMatchObject({ phase: 'paused', step: 1, weights: { baseline: 60, candidate: 40 } });
+    mocks = world({ state: shifted.state, weights: { baseline: 60, candidate: 40 } });
+    await act(mocks, 'resume');
+    const resumed = rolloutFromItem(rolloutWrite(mocks)!.Item as Item);
+    mocks = world({ state: resumed.state, weights: { baseline: 60, candidate: 40 } });
+    await act(mocks, 'promote');
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', step: 2, weights: { baseline: 50, candidate: 50 } });
   });
 
   test('aborts (also as rollback): all traffic back to the baseline', async () => {
@@ -228,6 +323,35 @@ describe('modelship promote, abort, pause, resume', () => {
   test('refuses to promote while the endpoint is updating', async () => {
     const mocks = world({ statuses: ['Updating'] });
     await expect(act(mocks, 'promote')).rejects.toMatchObject({ exitCode: 3, message: "endpoint 'churn-ab' is Updating; weights can change only while it is InService" });
+  });
+});
+
+describe('modelship rollout start', () => {
+  const start = (mocks: MockedAws, io = fakeIo()) => rolloutStart({ endpoint: 'churn-ab', timeout: '60', reason: 'v4 is deployed' }, io, mocks.aws);
+
+  test('starts rollout #2 for the version the candidate serves now, from the first weights, after a promotion', async () => {
+    const mocks = world({ state: { ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, weights: { baseline: 0, candidate: 100 }, serving: V4 });
+    await expect(start(mocks)).resolves.toBe(0);
+    const write = rolloutWrite(mocks)!;
+    expect(write).toMatchObject({ ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: '7' } } });
+    expect(rolloutFromItem(write.Item as Item)).toMatchObject({
+      rolloutId: 2, candidateVersion: V4, version: 8, updatedBy: ANA, state: { phase: 'running', step: 0, weights: { baseline: 95, candidate: 5 }, startedAtMs: NOW },
+    });
+    expect(auditWrite(mocks)).toEqual([expect.objectContaining({
+      action: 'started', actor: ANA, rolloutId: 2, candidateVersion: V4, fromWeights: { baseline: 0, candidate: 100 }, toWeights: { baseline: 95, candidate: 5 },
+      reason: 'rollout #2 of churn/4 started under policy ' + policy.hash + ': v4 is deployed; rollout #1 (churn/3) ended promoted with {"baseline":0,"candidate":100}',
+    })]);
+    expect(mocks.sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
+      DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 95 }, { VariantName: 'candidate', DesiredWeight: 5 }],
+    });
+  });
+
+  test('refuses while a rollout of the same version is in progress, and before the controller\'s first tick', async () => {
+    let mocks = world();
+    await expect(start(mocks)).rejects.toMatchObject({ exitCode: 3, message: "rollout #1 of churn/3 is already running on 'churn-ab'; nothing changed" });
+    mocks = world({ state: null });
+    await expect(start(mocks)).rejects.toMatchObject({ exitCode: 3 });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
   });
 });
 

@@ -159,7 +159,7 @@ describe('modelship status', () => {
     // The controller's cohort read: from the rollout's start (no burn-in for a progressive rollout)
     // to now less the lag and the recorded attribution window (10:57), in whole 15-minute periods,
     // every bucket's series; the step's cohorts are its periods from the step's start.
-    expect(cohorts).toMatchObject({ StartTime: new Date(record.state.startedAtMs), EndTime: new Date('2026-11-22T10:45:00Z') });
+    expect(cohorts).toMatchObject({ StartTime: new Date(record.state.startedAtMs + 15 * 60_000), EndTime: new Date('2026-11-22T10:45:00Z') });
     expect(cohorts.MetricDataQueries).toHaveLength(2 * UNIT_BUCKETS * 2);
     expect(cohorts.MetricDataQueries).toContainEqual({
       Id: 'c1_7_outcomes', ReturnData: true,
@@ -191,7 +191,7 @@ describe('modelship status', () => {
       '  variant    weight  desired  instances  instance type  model',
       '  baseline      50%      50%          2  ml.g5.xlarge   churn-v1',
       '  candidate     50%      50%        1→2  ml.g5.2xlarge  churn-v2',
-      'Rollout  progressive baseline → candidate, running, step 2/3',
+      'Rollout #1 of churn/3: progressive baseline → candidate, running, step 2/3',
       '  weights baseline 50 / candidate 50; started 2026-11-20 12:00:00Z; step since 2026-11-22 08:00:00Z',
       '  time                  actor                      action   weights        lift    statistic  p-value  reason',
       '  2026-11-22 11:45:00Z  release-controller         hold     50/50 → 50/50  +10.0%  4.2 / 40   0.24     not significant yet',
@@ -314,7 +314,7 @@ describe('modelship status', () => {
     const cohorts = metricCalls(mocks).filter(isCohortRead);
     expect(cohorts).toHaveLength(1);
     // No outcomeDelayMinutes in the policy: no attribution window, the cohorts end at the lag (11:57).
-    expect(cohorts[0]).toMatchObject({ StartTime: new Date(record.state.startedAtMs), EndTime: new Date('2026-11-22T11:45:00Z') });
+    expect(cohorts[0]).toMatchObject({ StartTime: new Date(record.state.startedAtMs + 15 * 60_000), EndTime: new Date('2026-11-22T11:45:00Z') });
     expect(JSON.stringify(cohorts[0].MetricDataQueries)).toContain('"MetricName":"ExperimentExposures"');
     expect((JSON.parse(io.lines[0]) as StatusReport).metrics.cohorts).toEqual({ startMs: STEP_START + 15 * 60_000, endMs: NOW - LAG_SECONDS * 1000, missingPeriods: 0 });
   });

@@ -419,7 +419,7 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
     const { policy, state } = rollout;
     const step = policy.kind === 'progressive' ? `, step ${state.step + 1}/${policy.steps.length}` : '';
     const phaseColour = state.phase === 'running' ? 'green' : state.phase === 'aborted' ? 'red' : 'yellow';
-    lines.push(`${paint(io, 'bold', `Rollout #${rollout.rolloutId}`)}  of ${shortVersion(rollout.candidateVersion)}: ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
+    lines.push(`${paint(io, 'bold', `Rollout #${rollout.rolloutId}`)} of ${shortVersion(rollout.candidateVersion)}: ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
     lines.push(`  weights ${formatWeights(state.weights, [policy.baseline, policy.candidate])}; started ${formatTime(state.startedAtMs)}; step since ${formatTime(state.stepStartedAtMs)}`);
     lines.push(`  version ${rollout.version}, last written ${formatTime(rollout.updatedAtMs)} by ${shortActor(rollout.updatedBy)}`);
   }
