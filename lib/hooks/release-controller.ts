@@ -184,7 +184,10 @@ const ARN_PART = '(?:<AWS::[A-Za-z]+>|[^:<>]*)';
 
 /** The wildcards the read grant puts in the grantee's policy, and why each is as narrow as AWS allows. */
 const READ_WILDCARDS: readonly ExpectedWildcard[] = [
-  { finding: /^Resource::\*$/, reason: 'cloudwatch:GetMetricData (modelship status reads the rollout\'s metrics) has no resource-level permissions' },
+  {
+    finding: /^Resource::\*$/,
+    reason: 'cloudwatch:GetMetricData (modelship status reads the rollout\'s metrics) and sagemaker:ListEndpoints (modelship list) have no resource-level permissions',
+  },
   {
     finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:endpoint-config/\\*$`),
     reason: "sagemaker:DescribeEndpointConfig (modelship status): each deploy replaces the endpoint's config under a name CloudFormation generates",
@@ -198,6 +201,10 @@ const READ_WILDCARDS: readonly ExpectedWildcard[] = [
 /** The wildcards the manual-actions grant adds to the read grant's. */
 const MANUAL_ACTION_WILDCARDS: readonly ExpectedWildcard[] = [
   ...READ_WILDCARDS,
+  {
+    finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:model/\\*$`),
+    reason: "sagemaker:DescribeModel (modelship rollout start reads which version the candidate serves): each deploy creates the endpoint's models under names CloudFormation generates",
+  },
   { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's key, for the manual actions' dynamodb:PutItem" },
 ];
 
@@ -266,7 +273,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
         [this.endpoint.endpointArn],
       ),
       statement(['sagemaker:DescribeEndpointConfig'], [arn('sagemaker', 'endpoint-config', '*')]),
-      statement(['cloudwatch:GetMetricData'], ['*']),
+      ...(changes ? [statement(['sagemaker:DescribeModel'], [arn('sagemaker', 'model', '*')])] : []),
+      statement(['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'], ['*']),
       ...(alarmArns.length > 0 ? [statement(['cloudwatch:DescribeAlarms'], alarmArns)] : []),
     ];
     const principal = grantee.grantPrincipal;

@@ -55,6 +55,9 @@ const RESOURCES: Readonly<Record<string, (input: Input, at: CallEnvironment, act
   'sagemaker:UpdateEndpointWeightsAndCapacities': (input, at, action) => [sageMakerArn(at, 'endpoint', field(input, 'EndpointName', action))],
   'sagemaker:DescribeEndpointConfig': (input, at, action) => [sageMakerArn(at, 'endpoint-config', field(input, 'EndpointConfigName', action))],
   'sagemaker:ListTags': (input, _at, action) => [field(input, 'ResourceArn', action)],
+  'sagemaker:DescribeModel': (input, at, action) => [sageMakerArn(at, 'model', field(input, 'ModelName', action))],
+  // No resource-level permissions: IAM checks it against `*`.
+  'sagemaker:ListEndpoints': () => ['*'],
   'dynamodb:GetItem': tableArn,
   'dynamodb:PutItem': tableArn,
   'dynamodb:Query': tableArn,

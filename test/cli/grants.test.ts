@@ -25,7 +25,7 @@
 import { DescribeAlarmsCommand, DescribeAlarmsCommandInput, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand, PutItemCommand, PutItemCommandInput, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
-  DescribeEndpointCommand, DescribeEndpointCommandInput, DescribeEndpointConfigCommand, ListTagsCommand,
+  DescribeEndpointCommand, DescribeEndpointCommandInput, DescribeEndpointConfigCommand, DescribeModelCommand, ListEndpointsCommand, ListTagsCommand,
   UpdateEndpointWeightsAndCapacitiesCommand, UpdateEndpointWeightsAndCapacitiesCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
@@ -72,6 +72,11 @@ export interface WorldOptions {
    * @default false
    */
   readonly production?: boolean;
+  /**
+   * The model version the candidate variant serves.
+   * @default - the stored rollout's
+   */
+  readonly serving?: string;
 }
 
 /** One command line and what a role needs to run it. */
@@ -130,11 +135,54 @@ export const SCENARIOS: readonly GrantScenario[] = [
     actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
   },
   {
+    name: 'list',
+    grant: 'read',
+    argv: ['list'],
+    actions: ['dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:ListEndpoints'],
+  },
+  {
+    name: 'status --timeout of a promoted rollout',
+    grant: 'read',
+    argv: ['status', ENDPOINT, '--timeout', '60'],
+    world: { rollout: 'promoted' },
+    actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+  },
+  {
     name: 'promote, waiting for InService',
     grant: 'manual',
     argv: ['promote', ENDPOINT, ...REASON],
     world: { rollout: 'awaiting-approval' },
     actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+  },
+  {
+    name: 'promote --full',
+    grant: 'manual',
+    argv: ['promote', ENDPOINT, '--full', ...REASON],
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+  },
+  {
+    name: 'retry of an aborted rollout',
+    grant: 'manual',
+    argv: ['retry', ENDPOINT, ...REASON],
+    world: { rollout: 'aborted' },
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+  },
+  {
+    name: 'undo of a promotion',
+    grant: 'manual',
+    argv: ['undo', ENDPOINT, ...REASON],
+    world: { rollout: 'promoted' },
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+  },
+  {
+    name: 'rollout start of a new candidate version',
+    grant: 'manual',
+    argv: ['rollout', 'start', ENDPOINT, ...REASON],
+    world: { rollout: 'promoted', serving: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/4' },
+    actions: [
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags',
+      'sagemaker:UpdateEndpointWeightsAndCapacities',
+    ],
   },
   {
     name: 'abort of a production endpoint, waiting for InService',
@@ -176,8 +224,10 @@ const NOT_CALLED_BY_THE_CLI: Readonly<Record<'read' | 'manual', readonly string[
 function world(options: WorldOptions = {}): MockedAws {
   const mocks = mockedAws();
   const phase = options.rollout ?? 'running';
+  // A finished rollout left the weights where it ended.
+  const ended: Partial<Record<string, Record<string, number>>> = { promoted: { baseline: 0, candidate: 100 }, aborted: { baseline: 100, candidate: 0 } };
   const started: RolloutState = {
-    phase: 'running', step: 0, weights: { baseline: 95, candidate: 5 }, startedAtMs: NOW - 2 * HOUR, stepStartedAtMs: NOW - 2 * HOUR,
+    phase: 'running', step: 0, weights: ended[phase] ?? { baseline: 95, candidate: 5 }, startedAtMs: NOW - 2 * HOUR, stepStartedAtMs: NOW - 2 * HOUR,
   };
   let record: RolloutRecord | undefined = phase === 'none' ? undefined : {
     endpointName: ENDPOINT, rolloutId: 1, candidateVersion: CANDIDATE_VERSION, policyHash: POLICY.hash, policy: POLICY.spec, state: { ...started, phase }, version: 3,
@@ -206,6 +256,10 @@ function world(options: WorldOptions = {}): MockedAws {
     EndpointConfigName: 'churnab-Config-7Q2KQ1L9', EndpointConfigArn: `arn:aws:sagemaker:${AT.region}:${AT.account}:endpoint-config/churnab-config-7q2kq1l9`,
     ProductionVariants: ['baseline', 'candidate'].map((VariantName) => ({ VariantName, InstanceType: 'ml.c6i.xlarge', ModelName: `Model${VariantName}-3FJ2` })),
   });
+  mocks.sagemaker.on(DescribeModelCommand).callsFake((input: { ModelName: string }) => ({
+    ModelName: input.ModelName, PrimaryContainer: { ModelPackageName: options.serving ?? CANDIDATE_VERSION },
+  }));
+  mocks.sagemaker.on(ListEndpointsCommand).resolves({ Endpoints: [{ EndpointName: ENDPOINT, EndpointArn: ENDPOINT_ARN, EndpointStatus: 'InService', CreationTime: new Date(0), LastModifiedTime: new Date(0) }] });
   mocks.sagemaker.on(ListTagsCommand).resolves({ Tags: options.production ? [{ Key: 'modelship:production', Value: 'true' }] : [] });
   mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).callsFake((input: UpdateEndpointWeightsAndCapacitiesCommandInput) => {
     weights = Object.fromEntries((input.DesiredWeightsAndCapacities ?? []).map((d) => [d.VariantName!, d.DesiredWeight!]));
@@ -360,8 +414,8 @@ const CONTROLLERS = {
 
 describe('the release controller\'s grants and the CLI commands', () => {
   test('covers every reading and changing command', () => {
-    expect(SCENARIOS).toHaveLength(10);
-    expect(SCENARIOS.filter((s) => s.grant === 'read')).toHaveLength(3);
+    expect(SCENARIOS).toHaveLength(16);
+    expect(SCENARIOS.filter((s) => s.grant === 'read')).toHaveLength(5);
     expect(new Set(SCENARIOS.map((s) => s.name)).size).toBe(SCENARIOS.length);
   });
 

@@ -103,6 +103,20 @@ describe('ReleaseController', () => {
     expect(byAction('events:PutEvents')).toHaveLength(1);
   });
 
+  test('ticks as soon as SageMaker reports a state change of its endpoint, and may read which model version the candidate serves', () => {
+    const { stack } = fixture();
+    const template = Template.fromStack(stack);
+    const rules = template.findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.sagemaker'] } } });
+    expect(Object.values(rules)).toHaveLength(1);
+    expect(Object.values(rules)[0]).toMatchObject({ Properties: {
+      EventPattern: { 'source': ['aws.sagemaker'], 'detail-type': ['SageMaker Endpoint State Change'], 'detail': { EndpointName: ['churn-ab'] } },
+      Targets: [expect.objectContaining({ RetryPolicy: { MaximumRetryAttempts: 2 } })],
+    } });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'], Effect: 'Allow' })]) },
+    });
+  });
+
   test('alarms when ticks keep failing', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, EvaluationPeriods: 2, TreatMissingData: 'notBreaching',
@@ -125,7 +139,8 @@ describe('ReleaseController grants and validation', () => {
       ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       ['sagemaker:DescribeEndpointConfig'],
-      ['cloudwatch:GetMetricData'],
+      ['sagemaker:DescribeModel'],
+      ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
       ['cloudwatch:DescribeAlarms'],
     ]);
     const statements = stack.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
@@ -135,12 +150,14 @@ describe('ReleaseController grants and validation', () => {
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       'sagemaker:DescribeEndpointConfig',
-      'cloudwatch:GetMetricData',
+      'sagemaker:DescribeModel',
+      ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
       'cloudwatch:DescribeAlarms',
     ]);
     expect(statements.slice(2).map((s: { Resource: unknown }) => s.Resource)).toEqual([
       arn('sagemaker:endpoint/churn-ab'),
       arn('sagemaker:endpoint-config/*'),
+      arn('sagemaker:model/*'),
       '*',
       // Only the policy's guardrail alarms.
       arn('cloudwatch:alarm:churn-ab-5xx'),
@@ -155,7 +172,7 @@ describe('ReleaseController grants and validation', () => {
       ['kms:Decrypt'],
       ['sagemaker:DescribeEndpoint'],
       ['sagemaker:DescribeEndpointConfig'],
-      ['cloudwatch:GetMetricData'],
+      ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
     ]);
   });
 
@@ -344,13 +361,14 @@ describe('ReleaseController imported from another stack', () => {
       ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       ['sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       'sagemaker:DescribeEndpointConfig',
-      'cloudwatch:GetMetricData',
+      'sagemaker:DescribeModel',
+      ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
       'cloudwatch:DescribeAlarms',
     ]);
     expect(JSON.stringify(statements[0].Resource)).toContain(':table/modelship-rollouts-churn-ab');
     expect(statements[1].Resource).toBe(key.keyArn);
     // The import does not know its policy's guardrail alarms: every alarm of the endpoint's account and region.
-    expect(JSON.stringify(statements[5].Resource)).toMatch(/:cloudwatch:",\{"Ref":"AWS::Region"\},":",\{"Ref":"AWS::AccountId"\},":alarm:\*"/);
+    expect(JSON.stringify(statements[6].Resource)).toMatch(/:cloudwatch:",\{"Ref":"AWS::Region"\},":",\{"Ref":"AWS::AccountId"\},":alarm:\*"/);
   });
 
   test('grants readers the rollout records with decryption, and what status reads, but no change', () => {
@@ -362,7 +380,7 @@ describe('ReleaseController imported from another stack', () => {
       'kms:Decrypt',
       'sagemaker:DescribeEndpoint',
       'sagemaker:DescribeEndpointConfig',
-      'cloudwatch:GetMetricData',
+      ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
       'cloudwatch:DescribeAlarms',
     ]);
   });

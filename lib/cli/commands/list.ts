@@ -28,6 +28,21 @@ export interface ListedEndpoint {
   readonly rollout: RolloutRecord | null;
   /** The newest audit entry. */
   readonly lastDecision: AuditEntry | null;
+  /** False when the caller may not read the endpoint's rollout table (a grant covers one controller's table). */
+  readonly readable: boolean;
+}
+
+/** The endpoint's rollout and newest audit entry; unreadable when the caller has no grant on its table. */
+async function rolloutOf(aws: AwsClients, endpoint: string): Promise<Pick<ListedEndpoint, 'rollout' | 'lastDecision' | 'readable'>> {
+  try {
+    const [rollout, [lastDecision]] = await Promise.all([rolloutIfAny(aws, endpoint), auditTrail(aws, endpoint, 1)]);
+    return { rollout: rollout ?? null, lastDecision: lastDecision ?? null, readable: true };
+  } catch (error) {
+    if ((error as Error).name === 'AccessDeniedException') {
+      return { rollout: null, lastDecision: null, readable: false };
+    }
+    throw error;
+  }
 }
 
 /** The most endpoints one call looks at. */
@@ -36,7 +51,8 @@ export const MAX_LIST = 500;
 /**
  * `modelship list`: the region's endpoints (newest first) with their rollouts: rollout number,
  * candidate version, phase, weights and the last decision. Endpoints without a rollout table or
- * record are left out unless `--all`. Two reads per endpoint (the rollout, the newest audit entry).
+ * record, or whose table the caller may not read, are left out unless `--all`. Two reads per
+ * endpoint (the rollout, the newest audit entry).
  */
 export async function list(options: ListOptions, io: Io, aws: AwsClients): Promise<number> {
   const limit = numberOption('limit', options.limit, { min: 1, max: MAX_LIST, integer: true }, 100);
@@ -53,9 +69,9 @@ export async function list(options: ListOptions, io: Io, aws: AwsClients): Promi
 
   const listed: ListedEndpoint[] = [];
   for (const endpoint of endpoints) {
-    const [rollout, [lastDecision]] = await Promise.all([rolloutIfAny(aws, endpoint.name), auditTrail(aws, endpoint.name, 1)]);
-    if (rollout || options.all) {
-      listed.push({ endpoint: endpoint.name, status: endpoint.status, rollout: rollout ?? null, lastDecision: lastDecision ?? null });
+    const read = await rolloutOf(aws, endpoint.name);
+    if (read.rollout || options.all) {
+      listed.push({ endpoint: endpoint.name, status: endpoint.status, ...read });
     }
   }
   if (options.json) {
@@ -68,11 +84,11 @@ export async function list(options: ListOptions, io: Io, aws: AwsClients): Promi
   }
   for (const line of table(
     ['endpoint', 'status', 'rollout', 'version', 'phase', 'weights', 'last decision'],
-    listed.map(({ endpoint, status, rollout, lastDecision }) => [
+    listed.map(({ endpoint, status, rollout, lastDecision, readable }) => [
       endpoint, status,
       rollout ? `#${rollout.rolloutId}` : '-',
       rollout ? shortVersion(rollout.candidateVersion) : '-',
-      rollout?.state.phase ?? '-',
+      rollout?.state.phase ?? (readable ? '-' : 'no access'),
       rollout ? formatWeights(rollout.state.weights, [rollout.policy.baseline, rollout.policy.candidate]) : '-',
       lastDecision ? `${formatTime(lastDecision.atMs)} ${lastDecision.action}` : '-',
     ]),
