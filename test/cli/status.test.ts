@@ -2,7 +2,8 @@ import { DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput 
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeEndpointCommand, DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
 import 'aws-sdk-client-mock-jest';
-import { status, StatusReport } from '../../lib/cli/commands/status';
+import { HEALTH_EXIT, rolloutHealth, status, StatusReport } from '../../lib/cli/commands/status';
+import { EXIT } from '../../lib/cli/errors';
 import { CliError } from '../../lib/cli/errors';
 import { decide } from '../../lib/release/decide';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
@@ -448,6 +449,54 @@ describe('modelship status', () => {
     await expect(run).rejects.toThrow(CliError);
     await expect(run).rejects.toMatchObject({ exitCode: 2, message: `--watch must be an integer from 1 to 3600, got '${watch}'` });
     expect(mocks.sagemaker).not.toHaveReceivedCommand(DescribeEndpointCommand);
+  });
+
+  describe('with --timeout', () => {
+    /** The rollout's phase at each read, in turn (the last one stays). */
+    function phases(mocks: MockedAws, ...sequence: RolloutRecord['state']['phase'][]): void {
+      let read = 0;
+      mocks.dynamodb.on(GetItemCommand).callsFake(() => ({ Item: rolloutToItem({ ...record, state: { ...record.state, phase: sequence[Math.min(read++, sequence.length - 1)] } }) }));
+    }
+
+    test.each([
+      ['promoted', 'healthy', EXIT.OK],
+      ['paused', 'paused', EXIT.PAUSED],
+      ['awaiting-approval', 'paused', EXIT.PAUSED],
+      ['aborted', 'degraded', EXIT.DEGRADED],
+    ] as const)('waits while the rollout runs; %s ends the wait as %s with exit %d', async (phase, health, code) => {
+      const mocks = mockedAws();
+      endpointWith(mocks);
+      phases(mocks, 'running', 'running', phase);
+      const io = fakeIo();
+      await expect(status({ endpoint: 'churn-ab', timeout: '600', watch: '30' }, io, mocks.aws)).resolves.toBe(code);
+      expect(io.sleeps).toEqual([30_000, 30_000]);
+      expect(io.lines.at(-1)).toBe(`${health} (exit ${code})`);
+      expect(io.progressed).toEqual(['waiting for churn-ab: rollout running, endpoint InService', 'waiting for churn-ab: rollout running, endpoint InService']);
+    });
+
+    test('still progressing at the deadline is a timeout (exit 5), and --json says so', async () => {
+      const mocks = mockedAws();
+      endpointWith(mocks);
+      const io = fakeIo();
+      await expect(status({ endpoint: 'churn-ab', timeout: '100', json: true }, io, mocks.aws)).resolves.toBe(EXIT.TIMEOUT);
+      // Polls every 30 s by default, and stops before a poll would pass the deadline.
+      expect(io.sleeps).toEqual([30_000, 30_000, 30_000]);
+      expect(JSON.parse(io.lines[0])).toMatchObject({ health: 'progressing', exitCode: 5, rollout: { state: { phase: 'running' } } });
+    });
+
+    test('health: an endpoint that failed is degraded; one without a rollout is healthy once in service', () => {
+      const endpoint = { name: 'e', arn: 'a', status: 'InService', configName: 'c' };
+      expect(rolloutHealth({ endpoint: { ...endpoint, status: 'Failed' }, rollout: record })).toBe('degraded');
+      expect(rolloutHealth({ endpoint, rollout: null })).toBe('healthy');
+      expect(rolloutHealth({ endpoint: { ...endpoint, status: 'Updating' }, rollout: null })).toBe('progressing');
+      expect(new Set(Object.values(HEALTH_EXIT)).size).toBe(4);
+    });
+
+    test.each(['0', '604801', 'an hour'])('rejects --timeout %p before calling AWS', async (timeout) => {
+      const mocks = mockedAws();
+      await expect(status({ endpoint: 'churn-ab', timeout }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: `--timeout must be an integer from 1 to 604800, got '${timeout}'` });
+      expect(mocks.sagemaker.calls()).toHaveLength(0);
+    });
   });
 
   test('an unknown endpoint is bad input (exit 2)', async () => {
