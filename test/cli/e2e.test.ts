@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
 import { endOfLifeNotice } from '../../lib/cli/node-support';
-import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { AuditEntry, auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem, shortVersion } from '../../lib/release/rollout-record';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 
 const run = promisify(execFile);
@@ -15,6 +15,8 @@ const repo = join(__dirname, '..', '..');
 /** A stub of the SageMaker, DynamoDB and STS APIs, keeping an endpoint and a table in memory. */
 class Stub {
   public endpoint = { status: 'InService', weights: { baseline: 90, candidate: 10 } as Record<string, number> };
+  /** The endpoint's config; each names the model package its candidate variant serves (a deploy makes a new one). */
+  public config = 'config-3';
   public items = new Map<string, Item>();
   public calls: string[] = [];
   private server?: Server;
@@ -53,13 +55,38 @@ class Stub {
       switch (target) {
         case 'SageMaker.DescribeEndpoint':
           json(200, {
-            EndpointName: 'churn-ab', EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', EndpointConfigName: 'config-1',
+            EndpointName: 'churn-ab', EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', EndpointConfigName: this.config,
             EndpointStatus: this.endpoint.status, CreationTime: 0, LastModifiedTime: 0,
             ProductionVariants: Object.entries(this.endpoint.weights).map(([VariantName, w]) => ({ VariantName, CurrentWeight: w, DesiredWeight: w, CurrentInstanceCount: 1 })),
           });
           // An update takes one look to finish.
           this.endpoint.status = 'InService';
           return;
+        case 'SageMaker.DescribeEndpointConfig':
+          json(200, {
+            EndpointConfigName: input.EndpointConfigName, EndpointConfigArn: 'arn', CreationTime: 0,
+            ProductionVariants: ['baseline', 'candidate'].map((VariantName) => ({ VariantName, ModelName: `${input.EndpointConfigName}-${VariantName}` })),
+          });
+          return;
+        case 'SageMaker.DescribeModel':
+          // config-<n>-candidate serves package version n; the baseline, version 2.
+          json(200, {
+            ModelName: input.ModelName, ModelArn: 'arn', CreationTime: 0, ExecutionRoleArn: 'arn',
+            PrimaryContainer: { ModelPackageName: `arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/${input.ModelName.endsWith('-candidate') ? input.ModelName.split('-')[1] : 2}` },
+          });
+          return;
+        case 'SageMaker.ListEndpoints':
+          json(200, { Endpoints: [{ EndpointName: 'churn-ab', EndpointArn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', EndpointStatus: this.endpoint.status, CreationTime: 0, LastModifiedTime: 0 }] });
+          return;
+        case 'DynamoDB_20120810.Query': {
+          const items = [...this.items.entries()]
+            .filter(([key]) => key.startsWith(`${input.ExpressionAttributeValues[':pk'].S}|${input.ExpressionAttributeValues[':audit'].S}`))
+            .sort(([a], [b]) => (a < b ? 1 : -1))
+            .slice(0, input.Limit)
+            .map(([, item]) => item);
+          json(200, { Items: items, Count: items.length }, 'application/x-amz-json-1.0');
+          return;
+        }
         case 'SageMaker.ListTags':
           json(200, { Tags: [{ Key: 'modelship:production', Value: 'true' }] });
           return;
@@ -166,4 +193,46 @@ describe('the built modelship CLI, run as a user would against a local stub of A
     // The write came before the weights moved.
     expect(stub.calls.indexOf('PutItem')).toBeLessThan(stub.calls.indexOf('UpdateEndpointWeightsAndCapacities'));
   }, 30_000); // the CLI looks again after 5 s, as it does against SageMaker
+
+  test('walks a second model version: promoted, deployed, rollout #2 started, advanced, undone; the history shows both', async () => {
+    const ok = async (...args: string[]) => {
+      const result = await cli(...args, '--yes');
+      // Nothing on stderr but the Node.js end-of-life notice, when this Node.js is past it.
+      const errors = result.stderr.split('\n').filter((line) => line && !line.includes('end of life'));
+      expect({ args, code: result.code, errors }).toEqual({ args, code: 0, errors: [] });
+      return result;
+    };
+    const rollout = () => rolloutFromItem(stub.items.get('churn-ab|ROLLOUT')!);
+    // Rollout #1 of version 3 (paused by the shift before) goes to 100% at once.
+    await ok('promote', 'churn-ab', '--full', '--reason', 'v3 converts +3%');
+    expect(rollout()).toMatchObject({ rolloutId: 1, state: { phase: 'promoted', weights: { baseline: 0, candidate: 100 } } });
+    // The pipeline registers version 4 and `cdk deploy` puts it on the candidate variant.
+    stub.config = 'config-4';
+    const listed = JSON.parse((await cli('list', '--json')).stdout) as { endpoint: string; rollout: RolloutRecord }[];
+    expect(listed.map((l) => [l.endpoint, l.rollout.rolloutId, l.rollout.state.phase])).toEqual([['churn-ab', 1, 'promoted']]);
+    await ok('rollout', 'start', 'churn-ab', '--reason', 'v4 is deployed');
+    expect(rollout()).toMatchObject({
+      rolloutId: 2, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/4', state: { phase: 'running', step: 0, weights: { baseline: 90, candidate: 10 } },
+    });
+    expect(stub.endpoint.weights).toEqual({ baseline: 90, candidate: 10 });
+    // Starting it again is refused: it is running.
+    const again = await cli('rollout', 'start', 'churn-ab', '--yes', '--reason', 'again');
+    expect(again.code).toBe(3);
+    await ok('promote', 'churn-ab', '--reason', 'step 1 is healthy');
+    expect(rollout().state).toMatchObject({ phase: 'running', step: 1, weights: { baseline: 50, candidate: 50 } });
+    await ok('undo', 'churn-ab', '--reason', 'v4 recommends out-of-stock items');
+    expect(rollout().state).toMatchObject({ phase: 'aborted', weights: { baseline: 100, candidate: 0 } });
+    expect(stub.endpoint.weights).toEqual({ baseline: 100, candidate: 0 });
+
+    const history = JSON.parse((await cli('history', 'churn-ab', '--json')).stdout) as AuditEntry[];
+    // Newest first; the entries of this walk (the shift before it is rollout #1's too).
+    expect(history.slice(0, 4).map((e) => [e.rolloutId, e.action, shortVersion(e.candidateVersion), `${e.toWeights.baseline}/${e.toWeights.candidate}`])).toEqual([
+      [2, 'manual-undo', 'churn/4', '100/0'],
+      [2, 'manual-advance', 'churn/4', '50/50'],
+      [2, 'started', 'churn/4', '90/10'],
+      [1, 'manual-promote', 'churn/3', '0/100'],
+    ]);
+    expect(history.find((e) => e.action === 'started')).toMatchObject({ fromWeights: { baseline: 0, candidate: 100 }, reason: expect.stringContaining('rollout #1 (churn/3) ended promoted') });
+    expect(history[0].reason).toBe('v4 recommends out-of-stock items');
+  }, 60_000);
 });
