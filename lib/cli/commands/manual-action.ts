@@ -2,7 +2,7 @@ import { ModelshipError } from '../../runtime/errors';
 import { applyManualAction, ManualAction } from '../../release/decide';
 import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';
-import { ChangeOptions, commitChange } from '../change';
+import { ChangeOptions, changeSettings, commitChange } from '../change';
 import { describeEndpoint, requireChangeable, rolloutStore } from '../endpoint';
 import { CliError, EXIT } from '../errors';
 import { rolloutToChange } from '../rollout';
@@ -21,6 +21,7 @@ export interface ManualActionOptions extends ChangeOptions {
  * weights; pause and resume only change who is in charge).
  */
 export async function manualAction(options: ManualActionOptions, io: Io, aws: AwsClients): Promise<number> {
+  const settings = changeSettings(options);
   const endpoint = await describeEndpoint(aws, options.endpoint);
   const store = rolloutStore(aws, endpoint.name, options.table);
   const record = await rolloutToChange(store, endpoint.name, options.table);
@@ -41,5 +42,5 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
     requireChangeable(endpoint);
   }
   const notes = [`phase: ${record.state.phase} → ${state.phase}`];
-  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${options.action}`, notes }, options, io, aws);
+  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${options.action}`, notes }, settings, io, aws);
 }
