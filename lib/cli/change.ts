@@ -7,14 +7,40 @@ import type { AwsClients } from './aws';
 import { callerArn, EndpointView, isProduction, waitInService, weightChangeLines } from './endpoint';
 import { CliError, EXIT } from './errors';
 import { Io, paint } from './io';
+import { numberOption } from './options';
 
-/** What every changing command takes. */
+/** What every changing command takes, as given on the command line. */
 export interface ChangeOptions {
   readonly reason?: string;
   readonly yes?: boolean;
   readonly dryRun?: boolean;
-  readonly timeout?: string;
+  /** Seconds to wait for InService, 1-86400 (a string from the command line). @default 900 */
+  readonly timeout?: string | number;
   readonly json?: boolean;
+}
+
+/** `ChangeOptions` read and checked: what `commitChange` takes. */
+export interface ChangeSettings {
+  readonly reason?: string;
+  readonly yes: boolean;
+  readonly dryRun: boolean;
+  readonly timeoutSeconds: number;
+  readonly json: boolean;
+}
+
+/** The longest `--timeout`: a day. */
+export const MAX_TIMEOUT_SECONDS = 86_400;
+
+/** Reads the options every changing command takes; a changing command calls it before any AWS call. */
+export function changeSettings(options: ChangeOptions): ChangeSettings {
+  const reason = options.reason?.trim();
+  return {
+    ...(reason ? { reason } : {}),
+    yes: Boolean(options.yes),
+    dryRun: Boolean(options.dryRun),
+    timeoutSeconds: numberOption('timeout', options.timeout, { min: 1, max: MAX_TIMEOUT_SECONDS, integer: true }, 900),
+    json: Boolean(options.json),
+  };
 }
 
 /** A change a command has worked out and wants made. */
@@ -34,15 +60,6 @@ export interface PlannedChange {
   readonly action: AuditAction;
   /** Lines that explain the change beyond the weights (e.g. "the automation is paused"). */
   readonly notes: readonly string[];
-}
-
-/** Whole seconds from a `--timeout` value. */
-export function timeoutSeconds(value: string | undefined): number {
-  const seconds = Number(value ?? '900');
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86400) {
-    throw new CliError(EXIT.USAGE, `'--timeout' must be a whole number of seconds between 1 and 86400, got '${value}'`);
-  }
-  return seconds;
 }
 
 /** Explains what changed when a conditional write lost, naming who won. */
@@ -78,12 +95,11 @@ function changesSomething(change: PlannedChange, after: Readonly<Record<string, 
  * stopping with what changed if the controller or someone else wrote since it was read; the
  * weights; an audit entry of who, when, why and what), then waits for InService.
  */
-export async function commitChange(change: PlannedChange, options: ChangeOptions, io: Io, aws: AwsClients): Promise<number> {
-  const timeout = timeoutSeconds(options.timeout);
+export async function commitChange(change: PlannedChange, options: ChangeSettings, io: Io, aws: AwsClients): Promise<number> {
   const before = change.endpoint.weights;
   const after = change.weights ?? before;
   const production = await isProduction(aws, change.endpoint.arn);
-  if (production && !options.reason?.trim()) {
+  if (production && !options.reason) {
     throw new CliError(EXIT.USAGE, `'--reason' is required: '${change.endpoint.name}' is a production endpoint`);
   }
   if (!changesSomething(change, after)) {
@@ -96,7 +112,7 @@ export async function commitChange(change: PlannedChange, options: ChangeOptions
   }
   const summary = {
     endpoint: change.endpoint.name, action: change.action, production, before, after,
-    phase: change.state?.phase, notes: change.notes, dryRun: Boolean(options.dryRun),
+    phase: change.state?.phase, notes: change.notes, dryRun: options.dryRun,
   };
   if (!options.json) {
     io.out(`${paint(io, 'bold', change.endpoint.name)}: ${change.action}${production ? paint(io, 'yellow', ' (production)') : ''}`);
@@ -122,7 +138,7 @@ export async function commitChange(change: PlannedChange, options: ChangeOptions
 
   const actor = await callerArn(aws);
   const atMs = io.now();
-  const reason = options.reason?.trim() || `${change.action} from the CLI`;
+  const reason = options.reason ?? `${change.action} from the CLI`;
   let write: RolloutChange['write'];
   let audit: AuditEntry;
   if (change.start) {
@@ -149,7 +165,7 @@ export async function commitChange(change: PlannedChange, options: ChangeOptions
   if (!outcome.committed) {
     throw await conflict(change);
   }
-  const final = outcome.weightsApplied ? await waitInService(aws, io, change.endpoint.name, timeout) : change.endpoint;
+  const final = outcome.weightsApplied ? await waitInService(aws, io, change.endpoint.name, options.timeoutSeconds) : change.endpoint;
   if (options.json) {
     io.out(JSON.stringify({ ...summary, actor, version: audit.version, status: final.status, weights: final.weights }));
   } else {

@@ -31,7 +31,7 @@ export interface EndpointView {
 /** Statuses in which weights may change. */
 export const CHANGEABLE_STATUS = 'InService';
 
-/** Describes the endpoint; an unknown endpoint is bad input. */
+/** Describes the endpoint; an unknown endpoint is bad input, naming the region searched. */
 export async function describeEndpoint(aws: AwsClients, name: string): Promise<EndpointView> {
   try {
     const out = await aws.sagemaker.send(new DescribeEndpointCommand({ EndpointName: name }));
@@ -53,7 +53,7 @@ export async function describeEndpoint(aws: AwsClients, name: string): Promise<E
     };
   } catch (error) {
     if ((error as Error).name === 'ValidationException' && /could not find/i.test((error as Error).message)) {
-      throw new CliError(EXIT.USAGE, `unknown endpoint '${name}'`);
+      throw new CliError(EXIT.USAGE, `unknown endpoint '${name}' in region ${await aws.sagemaker.config.region()}`);
     }
     throw error;
   }

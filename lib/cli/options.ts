@@ -31,20 +31,28 @@ function describeRule(rule: NumberRule): string {
   return parts.length > 0 ? `${kind} ${parts.join(' and ')}` : kind;
 }
 
-/** Reads `--name`'s value as a number that follows `rule`; `fallback` when it was not given. */
-export function numberOption(name: string, value: unknown, rule: NumberRule, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) {
-    return fallback;
-  }
+/**
+ * Reads a command-line value as a number that follows `rule`; a bad one is bad input naming
+ * `label` (e.g. `--weight`, or "the weight of 'candidate' in --weights"), the rule and the value.
+ */
+export function checkNumber(label: string, value: unknown, rule: NumberRule): number {
   const parsed = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
   const ok = Number.isFinite(parsed)
     && (!rule.integer || Number.isInteger(parsed))
     && (rule.min === undefined || (rule.exclusiveMin ? parsed > rule.min : parsed >= rule.min))
     && (rule.max === undefined || parsed <= rule.max);
   if (!ok) {
-    throw new CliError(EXIT.USAGE, `--${name} must be ${describeRule(rule)}, got ${formatValue(value)}`);
+    throw new CliError(EXIT.USAGE, `${label} must be ${describeRule(rule)}, got ${formatValue(value)}`);
   }
   return parsed;
+}
+
+/** Reads `--name`'s value as a number that follows `rule`; `fallback` when it was not given. */
+export function numberOption(name: string, value: unknown, rule: NumberRule, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) {
+    return fallback;
+  }
+  return checkNumber(`--${name}`, value, rule);
 }
 
 /**

@@ -14,6 +14,7 @@ import type * as TrainStopModule from './commands/train-stop';
 import { CliError, EXIT } from './errors';
 import { Io, processIo } from './io';
 import { endOfLifeNotice } from './node-support';
+import { packageVersion } from './version';
 
 /** How the shell builds AWS clients; tests replace it. */
 export type ClientFactory = (options: AwsOptions) => AwsClients | Promise<AwsClients>;
@@ -56,27 +57,59 @@ Examples:
 Exit codes: 0 done, 1 failed, 2 bad input, 3 refused, 4 conflict (the rollout changed), 5 timed out,
 6 paused and 7 degraded (status --timeout).`;
 
+/** Whether errors are to be JSON: `--json` is among the arguments (known before commander parses them). */
+export function errorsAsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
+}
+
+/** Prints an error or warning on standard error: `modelship: <message>`, or one JSON line under `--json`. */
+function report(io: Io, json: boolean, kind: 'error' | 'warning', message: string, exitCode?: number): void {
+  if (json) {
+    io.err(JSON.stringify({ [kind]: { ...(exitCode !== undefined ? { exitCode } : {}), message } }));
+  } else {
+    io.err(kind === 'error' ? `modelship: ${message}` : message);
+  }
+}
+
 /**
  * The command table. Each command's module is loaded only when it runs, so `--help` loads
- * neither the AWS SDK nor the release logic.
+ * neither the AWS SDK nor the release logic; a command declared with `offline` builds no AWS
+ * client either, so it loads no SDK client. With `json`, commander's own error output (usage
+ * errors and the help after them) is left to `run`, which prints the error as one JSON line.
  */
-export function buildProgram(io: Io, clients: ClientFactory, done: (code: number) => void): Command {
+export function buildProgram(io: Io, clients: ClientFactory, done: (code: number) => void, json = false): Command {
   const program = new Command('modelship')
     .description('Release-manager CLI for modelship endpoints: list, see, shift, promote, abort, retry, undo, with an audit trail')
     .addOption(new Option('--region <region>', 'AWS region (default: the SDK\'s resolution)'))
     .addOption(new Option('--profile <profile>', 'AWS profile (default: the SDK\'s resolution)'))
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output (errors too: one JSON line on standard error)')
+    .option('-V, --version', 'print the version of modelship')
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: json ? () => undefined : (s) => io.err(s.trimEnd()) });
+  // Read when asked for, not at every start-up.
+  program.on('option:version', () => {
+    const version = packageVersion();
+    io.out(version);
+    throw new CommanderError(EXIT.OK, 'commander.version', version);
+  });
 
+  const parse = <T>(args: unknown[], build: (...args: unknown[]) => T) => {
+    const command = args[args.length - 1] as Command;
+    return { ...command.optsWithGlobals(), ...build(...args) } as T & GlobalOptions;
+  };
+  /** A command that calls AWS: its clients are built when it runs; it checks its options before its first call. */
   const action = <T>(load: () => (options: T, io: Io, aws: AwsClients) => Promise<number>, build: (...args: unknown[]) => T) =>
     async (...args: unknown[]) => {
-      const command = args[args.length - 1] as Command;
-      const options = { ...command.optsWithGlobals(), ...build(...args) } as T & GlobalOptions;
+      const options = parse(args, build);
       const run = load();
       done(await run(options, io, await clients(options)));
+    };
+  /** A command that needs no AWS: no client is built, so no SDK client is loaded. */
+  const offline = <T>(load: () => (options: T, io: Io) => Promise<number>, build: (...args: unknown[]) => T) =>
+    async (...args: unknown[]) => {
+      done(await load()(parse(args, build), io));
     };
 
   const changing = (command: Command) => command
@@ -154,7 +187,7 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
     .option('--pre-rollout <hours>', 'hours the baseline served all traffic before the rollout', '0')
     .option('--requests-per-user <n>', 'mean requests per user (1: every request a new user)', '1')
     .option('--world <file>', 'more of the simulated world as JSON: propensities, missing series, mismatch, novelty, cycles, forced traffic')
-    .action(action(() => lazy<typeof SimulateModule>('./commands/simulate').simulateCommand, () => ({})));
+    .action(offline(() => lazy<typeof SimulateModule>('./commands/simulate').simulateCommand, () => ({})));
 
   const train = program.command('train').description('training pipelines');
   train.command('start')
@@ -184,24 +217,36 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
   return program;
 }
 
-/** Runs the CLI on `argv` (without the node and script paths); resolves to the exit code. */
+/**
+ * Runs the CLI on `argv` (without the node and script paths); resolves to the exit code. Every
+ * error ends here and is printed once: as text, or with `--json` as one JSON line
+ * `{"error":{"exitCode":2,"message":"..."}}` on standard error.
+ */
 export async function run(argv: readonly string[], io: Io, clients: ClientFactory = realClients): Promise<number> {
+  const json = errorsAsJson(argv);
   let code: number = EXIT.OK;
   const program = buildProgram(io, clients, (c) => {
     code = c;
-  });
+  }, json);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (error.exitCode === 0) {
+        return EXIT.OK;
+      }
+      // Commander has printed its text (unless under --json); a group without its subcommand prints its help.
+      if (json) {
+        report(io, json, 'error', error.code === 'commander.help' ? 'a command is required (see --help)' : error.message.replace(/^error: /, ''), EXIT.USAGE);
+      }
+      return EXIT.USAGE;
     }
     if (error instanceof CliError) {
-      io.err(`modelship: ${error.message}`);
+      report(io, json, 'error', error.message, error.exitCode);
       return error.exitCode;
     }
-    io.err(`modelship: ${(error as Error).name}: ${(error as Error).message}`);
+    report(io, json, 'error', `${(error as Error).name}: ${(error as Error).message}`, EXIT.FAILED);
     return EXIT.FAILED;
   }
 }
@@ -212,9 +257,10 @@ export async function main(): Promise<void> {
   // multi-line Node.js notice would otherwise come with every command; ours is one line.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const io = processIo();
+  const argv = process.argv.slice(2);
   const notice = endOfLifeNotice(process.version, Date.now());
   if (notice !== undefined) {
-    io.err(notice);
+    report(io, errorsAsJson(argv), 'warning', notice);
   }
-  process.exitCode = await run(process.argv.slice(2), io);
+  process.exitCode = await run(argv, io);
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -126,13 +126,15 @@ describe('the built modelship CLI, run as a user would against a local stub of A
   const stub = new Stub();
   const outDir = mkdtempSync(join(tmpdir(), 'modelship-cli-'));
   let env: NodeJS.ProcessEnv;
-  const cli = (...args: string[]) => run(process.execPath, [join(outDir, 'bin', 'modelship.js'), ...args], { env, cwd: outDir })
+  const cli = (...args: string[]) => cliWith(env, ...args);
+  const cliWith = (environment: NodeJS.ProcessEnv, ...args: string[]) => run(process.execPath, [join(outDir, 'dist', 'bin', 'modelship.js'), ...args], { env: environment, cwd: outDir })
     .then((r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }))
     .catch((e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
 
   beforeAll(async () => {
-    // The CLI exactly as it ships: compiled by the package build.
-    await run(join(repo, 'node_modules', '.bin', 'tsc'), ['-p', join(repo, 'tsconfig.build.json'), '--outDir', outDir], { cwd: repo });
+    // The CLI exactly as it ships: compiled by the package build into dist/, next to the package.json.
+    await run(join(repo, 'node_modules', '.bin', 'tsc'), ['-p', join(repo, 'tsconfig.build.json'), '--outDir', join(outDir, 'dist')], { cwd: repo });
+    copyFileSync(join(repo, 'package.json'), join(outDir, 'package.json'));
     const url = await stub.start();
     // No AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: the CLI silences the SDK's notice itself.
     env = {
@@ -162,6 +164,31 @@ describe('the built modelship CLI, run as a user would against a local stub of A
       expect(stdout).toContain(command);
     }
     expect(stdout).toContain('Exit codes:');
+  });
+
+  test('prints its version from the package.json it ships with', async () => {
+    const { code, stdout } = await cli('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe((JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version);
+  });
+
+  test('refuses bad arguments with exit 2 before any AWS call, with no region or credentials configured', async () => {
+    // Nothing to find AWS with: no region, no keys, a profile that exists nowhere, no config files.
+    const offline = {
+      PATH: process.env.PATH, NODE_PATH: env.NODE_PATH, AWS_PROFILE: 'modelship-nowhere', AWS_CONFIG_FILE: join(outDir, 'no-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(outDir, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const calls = stub.calls.length;
+    const text = await cliWith(offline, 'shift', 'e', '--to', 'b', '--weight', '150');
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain("modelship: --weight must be an integer from 0 to 100, got '150'");
+    expect(text.stderr).not.toMatch(/region|credential/i);
+    const json = await cliWith(offline, 'promote', 'e', '--timeout', 'abc', '--json');
+    expect(json.code).toBe(2);
+    // Every line on standard error is JSON under --json; the error is the last.
+    const lines = json.stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.at(-1)).toEqual({ error: { exitCode: 2, message: "--timeout must be an integer from 1 to 86400, got 'abc'" } });
+    expect(stub.calls.length).toBe(calls);
   });
 
   test('refuses a production shift without a reason, changing nothing', async () => {

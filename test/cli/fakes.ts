@@ -30,8 +30,10 @@ export interface FakeIo extends Io {
 export interface FakeIoOptions {
   /** Answers to `confirm`, in order; false once they run out. @default - every answer is no */
   readonly answers?: boolean[];
-  /** Whether it acts as a terminal. @default false */
+  /** Whether a person is at a terminal (prompts, spinners). @default false */
   readonly interactive?: boolean;
+  /** Whether output is coloured. @default false */
+  readonly colour?: boolean;
   /** The clock's start (epoch ms). @default NOW */
   readonly now?: number;
 }
@@ -59,6 +61,7 @@ export function fakeIo(options: FakeIoOptions = {}): FakeIo {
       errors.push(line);
     },
     interactive: options.interactive ?? false,
+    colour: options.colour ?? false,
     confirm: async (question) => {
       questions.push(question);
       return answers.shift() ?? false;

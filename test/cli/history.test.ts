@@ -1,4 +1,5 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import 'aws-sdk-client-mock-jest';
 import { history } from '../../lib/cli/commands/history';
 import { CliError } from '../../lib/cli/errors';
@@ -40,8 +41,9 @@ describe('modelship history', () => {
   });
 
   test('takes 20 entries by default and another table with --table', async () => {
-    const { aws, dynamodb } = mockedAws();
+    const { aws, dynamodb, sagemaker } = mockedAws();
     dynamodb.on(QueryCommand).resolves({ Items: [] });
+    sagemaker.on(DescribeEndpointCommand).resolves({ EndpointName: 'churn-ab', EndpointStatus: 'InService' });
     await history({ endpoint: 'churn-ab', table: 'my-rollouts' }, fakeIo(), aws);
     expect(dynamodb).toHaveReceivedCommandWith(QueryCommand, { TableName: 'my-rollouts', Limit: 20 });
   });
@@ -71,15 +73,37 @@ describe('modelship history', () => {
   test.each([
     ['there are no entries', () => ({ Items: [] })],
     ['there is no table', () => Promise.reject(serviceError('ResourceNotFoundException', 'Requested resource not found'))],
-  ])('says there is no audit trail when %s, and succeeds', async (_, result) => {
-    const { aws, dynamodb } = mockedAws();
+  ])('says there is no audit trail when %s and the endpoint exists, and succeeds', async (_, result) => {
+    const { aws, dynamodb, sagemaker } = mockedAws();
     dynamodb.on(QueryCommand).callsFake(result);
+    sagemaker.on(DescribeEndpointCommand).resolves({ EndpointName: 'churn-ab', EndpointStatus: 'InService', ProductionVariants: [{ VariantName: 'baseline', CurrentWeight: 1 }] });
     const text = fakeIo();
     expect(await history({ endpoint: 'churn-ab' }, text, aws)).toBe(0);
     expect(text.lines).toEqual(['no audit trail for churn-ab']);
     const json = fakeIo();
     expect(await history({ endpoint: 'churn-ab', json: true }, json, aws)).toBe(0);
     expect(json.lines).toEqual(['[]']);
+    expect(sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 2);
+    expect(sagemaker).toHaveReceivedCommandWith(DescribeEndpointCommand, { EndpointName: 'churn-ab' });
+  });
+
+  test.each([
+    ['there are no entries', () => ({ Items: [] })],
+    ['there is no table', () => Promise.reject(serviceError('ResourceNotFoundException', 'Requested resource not found'))],
+  ])('refuses an endpoint that does not exist (exit 2, naming the region) when %s', async (_, result) => {
+    const { aws, dynamodb, sagemaker } = mockedAws();
+    dynamodb.on(QueryCommand).callsFake(result);
+    sagemaker.on(DescribeEndpointCommand).rejects(serviceError('ValidationException', 'Could not find endpoint "nope".'));
+    const io = fakeIo();
+    await expect(history({ endpoint: 'nope', json: true }, io, aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope' in region eu-west-1" });
+    expect(io.lines).toEqual([]);
+  });
+
+  test('does not look the endpoint up when its trail has entries', async () => {
+    const { aws, dynamodb, sagemaker } = mockedAws();
+    dynamodb.on(QueryCommand).resolves({ Items: ENTRIES.map(auditToItem) as never });
+    expect(await history({ endpoint: 'churn-ab' }, fakeIo(), aws)).toBe(0);
+    expect(sagemaker).not.toHaveReceivedCommand(DescribeEndpointCommand);
   });
 
   test('fails on other DynamoDB errors', async () => {

@@ -117,18 +117,33 @@ describe('modelship shift', () => {
   });
 
   test.each([
-    [{ to: 'challenger', weight: '10' }, "unknown variant 'challenger' on endpoint 'churn-ab' (its variants: baseline, candidate)"],
-    [{ to: 'candidate', weight: '101' }, "'--weight' must be a whole percentage between 0 and 100, got '101'"],
-    [{ to: 'candidate', weight: '2.5' }, "'--weight' must be a whole percentage between 0 and 100, got '2.5'"],
-    [{ weights: 'baseline=0,candidate=0' }, "'--weights' must add up to 100, got 0"],
-    [{ weights: 'baseline=90' }, "'--weights' must give every variant a weight; missing: candidate"],
-    [{ weights: 'baseline:90,candidate:10' }, "'--weights' must look like baseline=90,candidate=10, got 'baseline:90,candidate:10'"],
+    [{ to: 'candidate', weight: '101' }, "--weight must be an integer from 0 to 100, got '101'"],
+    [{ to: 'candidate', weight: '2.5' }, "--weight must be an integer from 0 to 100, got '2.5'"],
+    [{ to: 'candidate', weight: '-5' }, "--weight must be an integer from 0 to 100, got '-5'"],
+    [{ weights: 'baseline=0,candidate=0' }, "--weights must add up to 100, got 0 ('baseline=0,candidate=0')"],
+    [{ weights: 'baseline=150,candidate=x' }, "the weight of 'baseline' in --weights must be an integer from 0 to 100, got '150'; the weight of 'candidate' in --weights must be an integer from 0 to 100, got 'x'"],
+    [{ weights: 'baseline=50,baseline=50' }, "--weights names 'baseline' more than once, got 'baseline=50,baseline=50'"],
+    [{ weights: 'baseline:90,candidate:10' }, "--weights must look like baseline=90,candidate=10, got 'baseline:90,candidate:10'"],
     [{ weights: 'baseline=90,candidate=10', to: 'candidate' }, "Specify either '--weights' or '--to' with '--weight', not both"],
     [{}, "Specify '--to <variant>' with '--weight <0-100>', or '--weights a=90,b=10'"],
-    [{ to: 'candidate', weight: '10', timeout: '0' }, "'--timeout' must be a whole number of seconds between 1 and 86400, got '0'"],
-  ])('refuses bad input with exit 2, changing nothing: %#', async (options, message) => {
+    [{ to: 'candidate', weight: '10', timeout: '0' }, "--timeout must be an integer from 1 to 86400, got '0'"],
+    [{ to: 'candidate', weight: '150', timeout: 'abc' }, "bad options:\n  - --timeout must be an integer from 1 to 86400, got 'abc'\n  - --weight must be an integer from 0 to 100, got '150'"],
+  ])('refuses bad options with exit 2 before any AWS call: %#', async (options, message) => {
     const mocks = world();
     await expect(shiftWith(mocks, options)).rejects.toMatchObject({ exitCode: 2, message });
+    for (const client of [mocks.sagemaker, mocks.dynamodb, mocks.sts]) {
+      expect(client.calls()).toHaveLength(0);
+    }
+  });
+
+  test.each([
+    [{ to: 'challenger', weight: '10' }, "unknown variant 'challenger' on endpoint 'churn-ab' (its variants: baseline, candidate)"],
+    [{ weights: 'baseline=90,challenger=10' }, "unknown variant 'challenger' on endpoint 'churn-ab' (its variants: baseline, candidate)"],
+    [{ weights: 'baseline=100' }, '--weights must give every variant a weight; missing: candidate'],
+  ])('refuses variants the endpoint does not have with exit 2, changing nothing: %#', async (options, message) => {
+    const mocks = world();
+    await expect(shiftWith(mocks, options)).rejects.toMatchObject({ exitCode: 2, message });
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 1);
     expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
     expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
@@ -136,7 +151,7 @@ describe('modelship shift', () => {
   test('refuses an unknown endpoint with exit 2', async () => {
     const mocks = world();
     mocks.sagemaker.on(DescribeEndpointCommand).rejects(serviceError('ValidationException', 'Could not find endpoint "nope".'));
-    await expect(shift({ endpoint: 'nope', to: 'candidate', weight: '10' }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope'" });
+    await expect(shift({ endpoint: 'nope', to: 'candidate', weight: '10' }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope' in region eu-west-1" });
   });
 
   test.each(['Updating', 'RollingBack', 'Failed'])('refuses to change weights while the endpoint is %s', async (status) => {

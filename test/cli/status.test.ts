@@ -502,6 +502,6 @@ describe('modelship status', () => {
   test('an unknown endpoint is bad input (exit 2)', async () => {
     const mocks = mockedAws();
     mocks.sagemaker.on(DescribeEndpointCommand).rejects(serviceError('ValidationException', 'Could not find endpoint "nope".'));
-    await expect(status({ endpoint: 'nope' }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope'" });
+    await expect(status({ endpoint: 'nope' }, fakeIo(), mocks.aws)).rejects.toMatchObject({ exitCode: 2, message: "unknown endpoint 'nope' in region eu-west-1" });
   });
 });

@@ -1,5 +1,6 @@
 import { AuditEntry, shortVersion } from '../../release/rollout-record';
 import type { AwsClients } from '../aws';
+import { describeEndpoint } from '../endpoint';
 import { formatTime, table } from '../format';
 import type { Io } from '../io';
 import { numberOption } from '../options';
@@ -30,12 +31,16 @@ function variantOrder(entries: readonly AuditEntry[]): string[] {
 /**
  * `modelship history <endpoint>`: the endpoint's audit trail across its rollouts, newest first,
  * as a table (time, rollout and candidate version, actor, action, weights before → after,
- * reason) or a JSON array. An endpoint without a rollout
- * table or entries has an empty trail, which is not an error.
+ * reason) or a JSON array. An endpoint without a rollout table or entries has an empty trail,
+ * which is not an error; an endpoint that does not exist is (exit 2).
  */
 export async function history(options: HistoryOptions, io: Io, aws: AwsClients): Promise<number> {
   const limit = numberOption('limit', options.limit, { min: 1, max: MAX_HISTORY, integer: true }, 20);
   const entries = await auditTrail(aws, options.endpoint, limit, options.table);
+  if (entries.length === 0) {
+    // No table or no entries: an endpoint without a controller, or no endpoint at all.
+    await describeEndpoint(aws, options.endpoint);
+  }
   if (options.json) {
     io.out(JSON.stringify(entries));
     return 0;

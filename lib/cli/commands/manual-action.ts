@@ -3,7 +3,7 @@ import { applyManualAction, ManualAction } from '../../release/decide';
 import { shortVersion } from '../../release/rollout-record';
 import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';
-import { ChangeOptions, commitChange } from '../change';
+import { ChangeOptions, changeSettings, commitChange } from '../change';
 import { describeEndpoint, requireChangeable, rolloutStore } from '../endpoint';
 import { CliError, EXIT } from '../errors';
 import { rolloutToChange } from '../rollout';
@@ -26,7 +26,8 @@ export interface ManualActionOptions extends ChangeOptions {
  * the previous version even after a promotion, and the audit trail says why.
  */
 export async function manualAction(options: ManualActionOptions, io: Io, aws: AwsClients): Promise<number> {
-  if (options.action === 'undo' && !options.reason?.trim()) {
+  const settings = changeSettings(options);
+  if (options.action === 'undo' && !settings.reason) {
     throw new CliError(EXIT.USAGE, "'--reason' is required for undo: the audit trail records why the previous version is back");
   }
   const action: ManualAction = options.action === 'promote' && !options.full ? 'advance' : options.action;
@@ -50,5 +51,5 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
     requireChangeable(endpoint);
   }
   const notes = [`rollout #${record.rolloutId} of ${shortVersion(record.candidateVersion)}: phase ${record.state.phase} → ${state.phase}`];
-  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${action}`, notes }, options, io, aws);
+  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${action}`, notes }, settings, io, aws);
 }

@@ -2,7 +2,7 @@ import { initialState } from '../../release/decide';
 import { shortVersion } from '../../release/rollout-record';
 import { variantModelVersion } from '../../serving/runtime/model-version';
 import type { AwsClients } from '../aws';
-import { ChangeOptions, commitChange } from '../change';
+import { ChangeOptions, changeSettings, commitChange } from '../change';
 import { describeEndpoint, requireChangeable, rolloutStore } from '../endpoint';
 import { CliError, EXIT } from '../errors';
 import type { Io } from '../io';
@@ -24,6 +24,7 @@ const ACTIVE = ['running', 'paused', 'awaiting-approval'];
  * (the policy is stored with the rollout).
  */
 export async function rolloutStart(options: RolloutStartOptions, io: Io, aws: AwsClients): Promise<number> {
+  const settings = changeSettings(options);
   const endpoint = await describeEndpoint(aws, options.endpoint);
   const store = rolloutStore(aws, endpoint.name, options.table);
   const record = await rolloutToChange(store, endpoint.name, options.table);
@@ -46,5 +47,5 @@ export async function rolloutStart(options: RolloutStartOptions, io: Io, aws: Aw
       endpointName: endpoint.name, candidateVersion, endpointWeights: endpoint.weights,
       settings: { policy: record.policy, policyHash: record.policyHash, source: record.source, metricLagSeconds: record.metricLagSeconds, attributionSeconds: record.attributionSeconds },
     },
-  }, options, io, aws);
+  }, settings, io, aws);
 }

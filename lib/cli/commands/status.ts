@@ -398,7 +398,7 @@ function instances(v: VariantStatus): string {
 }
 
 /** The report as text for a person. */
-export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>): string[] {
+export function renderStatus(report: StatusReport, io: Pick<Io, 'colour'>): string[] {
   const lines: string[] = [];
   const { endpoint, rollout, metrics } = report;
   const statusColour = endpoint.status === 'InService' ? 'green' : /Failed/.test(endpoint.status) ? 'red' : 'yellow';
@@ -483,7 +483,7 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'interactive'>):
   return lines;
 }
 
-function renderCharts(report: StatusReport, io: Pick<Io, 'interactive'>): string[] {
+function renderCharts(report: StatusReport, io: Pick<Io, 'colour'>): string[] {
   const lines: string[] = [];
   const order = report.rollout ? [report.rollout.policy.baseline, report.rollout.policy.candidate] : report.variants.map((v) => v.name);
   if (report.series.weights.length > 0) {

@@ -192,7 +192,7 @@ export async function trainStatus(options: TrainStatusOptions, io: Io, aws: AwsC
 }
 
 /** Lines for what changed since the last look: states entered for the first time, the job's status and metrics. */
-function newsSince(view: ExecutionView, shown: { steps: Set<string>; job: string; metrics: string }, io: Pick<Io, 'interactive'>): string[] {
+function newsSince(view: ExecutionView, shown: { steps: Set<string>; job: string; metrics: string }, io: Pick<Io, 'colour'>): string[] {
   const lines: string[] = [];
   for (const step of view.steps) {
     if (!shown.steps.has(step.name)) {
@@ -221,7 +221,7 @@ function metricsText(metrics: Readonly<Record<string, number>>): string {
 }
 
 /** The execution as a few lines for a person. */
-function summary(view: ExecutionView, io: Pick<Io, 'interactive'>): string[] {
+function summary(view: ExecutionView, io: Pick<Io, 'colour'>): string[] {
   const colour = view.status === 'SUCCEEDED' ? 'green' : active(view.status) ? 'cyan' : 'red';
   const took = view.startMs !== undefined && view.stopMs !== undefined ? `, took ${formatDuration((view.stopMs - view.startMs) / 1000)}` : '';
   const lines = [
