@@ -96,11 +96,17 @@ describe('every command checks its arguments before any AWS call', () => {
     'simulate': { argv: ['simulate', '--policy', POLICY, '--runs', '0'], message: "--runs must be an integer from 1 to 10000, got '0'" },
     'train start': { argv: ['train', 'start', 'churn-training'], message: "<pipeline> must be a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got 'churn-training'" },
     'train status': { argv: ['train', 'status', 'run-1'], message: "<execution> must be an execution ARN (arn:aws:states:<region>:<account>:execution:<pipeline>:<name>), got 'run-1'" },
+    'train list': { argv: ['train', 'list', 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn', '--limit', '101'], message: "--limit must be an integer from 1 to 100, got '101'" },
+    'train stop': { argv: ['train', 'stop', 'run-1'], message: "<execution> must be an execution ARN (arn:aws:states:<region>:<account>:execution:<pipeline>:<name>), got 'run-1'" },
+    'list': { argv: ['list', '--limit', '0'], message: "--limit must be an integer from 1 to 500, got '0'" },
+    'retry': { argv: ['retry', 'e', '--timeout', '0'], message: "--timeout must be an integer from 1 to 86400, got '0'" },
+    'undo': { argv: ['undo', 'e', '--timeout', 'abc', '--reason', 'r'], message: "--timeout must be an integer from 1 to 86400, got 'abc'" },
+    'rollout start': { argv: ['rollout', 'start', 'e', '--timeout', 'abc'], message: "--timeout must be an integer from 1 to 86400, got 'abc'" },
   };
 
   test('the cases cover every command in the table', () => {
     const commands = leafCommands(buildProgram(fakeIo(), () => mockedAws().aws, () => undefined));
-    expect(commands).toHaveLength(10);
+    expect(commands).toHaveLength(16);
     expect(commands.sort()).toEqual(Object.keys(cases).sort());
   });
 
