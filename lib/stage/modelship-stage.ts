@@ -1,6 +1,7 @@
-import { Duration, RemovalPolicy, Stack, Stage, StageProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Stage, StageProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
@@ -48,6 +49,11 @@ export class ModelshipStage extends Stage {
   public readonly gateway?: InferenceGateway;
   /** The release controller on the A/B endpoint, when configured. */
   public readonly releaseController?: ReleaseController;
+  /**
+   * The role release managers assume to run the `modelship` CLI on the A/B endpoint (every reading and changing
+   * command: `grantManualActions`), assumable by the account's principals allowed to; with the release controller.
+   */
+  public readonly releaseManagers?: iam.Role;
 
   /**
    * @param id the Stage's id; `addEnvironmentStages` uses the environment's name
@@ -166,6 +172,15 @@ export class ModelshipStage extends Stage {
           policy: policyFor(environment),
           production: environment.production,
           removalPolicy,
+        });
+        this.releaseManagers = new iam.Role(this.servingStack, 'ReleaseManagers', {
+          assumedBy: new iam.AccountRootPrincipal(),
+          description: describe('release managers: the modelship CLI on the A/B endpoint'),
+        });
+        this.releaseController.grantManualActions(this.releaseManagers);
+        new CfnOutput(this.servingStack, 'ReleaseManagersRoleArn', {
+          description: 'Assume this role to run `modelship list/status/promote/undo/rollout start ...` on the A/B endpoint',
+          value: this.releaseManagers.roleArn,
         });
       }
     }

@@ -357,13 +357,14 @@ describe('InferenceGateway, endpoint and release controller imported from anothe
     gateway.grantInvoke(role);
     controller.grantManualActions(role);
     const statements = ops.resolve((role.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
-    // The gateway's invoke, and the controller's table, key, endpoint, endpoint configs, metrics and alarms.
-    expect(statements).toHaveLength(7);
+    // The gateway's invoke, and the controller's table, key, endpoint, endpoint configs, models, metrics (and endpoints) and alarms.
+    expect(statements).toHaveLength(8);
     const resources = JSON.stringify(statements.map((s: { Resource: unknown }) => s.Resource));
     expect(resources).toContain(':execute-api:us-east-1:222222222222:abc123/*/POST/invocations');
     expect(resources).toContain(':dynamodb:us-east-1:222222222222:table/modelship-rollouts-churn-ab');
     expect(resources).toContain(':sagemaker:us-east-1:222222222222:endpoint/churn-ab');
     expect(resources).toContain(':sagemaker:us-east-1:222222222222:endpoint-config/*');
+    expect(resources).toContain(':sagemaker:us-east-1:222222222222:model/*');
     expect(resources).toContain(':cloudwatch:us-east-1:222222222222:alarm:*');
     expect(resources).not.toContain('111111111111');
   });

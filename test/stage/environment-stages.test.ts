@@ -71,6 +71,21 @@ describe('the example app built from cdk.json', () => {
     Template.fromStack(byName.prod.servingStack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 
+  test('gives release managers a role that may run every CLI command on the A/B endpoint, and names it in an output', () => {
+    const stages = Object.values(byName);
+    expect(stages).toHaveLength(3);
+    for (const stage of stages) {
+      const template = Template.fromStack(stage.servingStack);
+      template.hasOutput('ReleaseManagersRoleArn', {});
+      const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^ReleaseManagers') }] } });
+      expect(Object.keys(policies)).toHaveLength(1);
+      const actions = JSON.stringify(Object.values(policies)[0]);
+      for (const action of ['sagemaker:UpdateEndpointWeightsAndCapacities', 'sagemaker:ListEndpoints', 'sagemaker:DescribeModel', 'dynamodb:PutItem']) {
+        expect(actions).toContain(action);
+      }
+    }
+  });
+
   test('trains with each environment\'s instance type, budget, gate and approval', () => {
     const train = (name: string) => {
       const definition = JSON.stringify(Template.fromStack(byName[name].trainingStack)

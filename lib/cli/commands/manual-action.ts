@@ -50,6 +50,7 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
   if (moves) {
     requireChangeable(endpoint);
   }
+  // A step that ends the rollout is recorded as the promotion it is.
   const notes = [`rollout #${record.rolloutId} of ${shortVersion(record.candidateVersion)}: phase ${record.state.phase} → ${state.phase}`];
-  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${action}`, notes }, settings, io, aws);
+  return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${state.phase === 'promoted' ? 'promote' : action}`, notes }, settings, io, aws);
 }
