@@ -42,7 +42,8 @@ node_modules/.bin/tsc -p tsconfig.json
 node out/app.js "$work/cdk.out"
 # The packed CLI, as `npx modelship` would run it.
 node_modules/.bin/modelship --help | grep -q 'modelship status churn-ab'
-echo "consumer check: the packed modelship CLI answers --help"
+test "$(node_modules/.bin/modelship --version)" = "$(node -p "require('modelship/package.json').version")"
+echo "consumer check: the packed modelship CLI answers --help and --version"
 node out/source-maps.js "$work/package"
 
 # The TypeScript snippets of README.md and docs/ (not the generated docs/api), each extracted
