@@ -3,7 +3,8 @@ import type { MockedAws } from './fakes';
 
 /**
  * The IAM actions a command's AWS calls need, read from the mocked clients of `mockedAws`, and
- * the resource each call touches: what `test/cli/grants.test.ts` checks against the grants.
+ * the resource each call touches: what `test/cli/grants.test.ts` and `test/cli/train-grants.test.ts`
+ * check against the grants.
  */
 
 /** The IAM service prefix of each SDK client the CLI uses, by the client's class name. */
@@ -46,18 +47,31 @@ function field(input: Input, name: string, action: string): string {
   return value;
 }
 
+type ResourcesOf = (input: Input, at: CallEnvironment, action: string) => readonly string[];
+
+/** For a call that names its resource by ARN, in the input member `name`. */
+function arnIn(name: string): ResourcesOf {
+  return (input, _at, action) => [field(input, name, action)];
+}
+
 /**
  * How to find the resources an action touches from its input. API names and IAM actions are the
  * same for every action here. SageMaker ARNs name resources in lower case.
  */
-const RESOURCES: Readonly<Record<string, (input: Input, at: CallEnvironment, action: string) => readonly string[]>> = {
+const RESOURCES: Readonly<Record<string, ResourcesOf>> = {
   'sagemaker:DescribeEndpoint': (input, at, action) => [sageMakerArn(at, 'endpoint', field(input, 'EndpointName', action))],
   'sagemaker:UpdateEndpointWeightsAndCapacities': (input, at, action) => [sageMakerArn(at, 'endpoint', field(input, 'EndpointName', action))],
   'sagemaker:DescribeEndpointConfig': (input, at, action) => [sageMakerArn(at, 'endpoint-config', field(input, 'EndpointConfigName', action))],
-  'sagemaker:ListTags': (input, _at, action) => [field(input, 'ResourceArn', action)],
+  'sagemaker:ListTags': arnIn('ResourceArn'),
   'sagemaker:DescribeModel': (input, at, action) => [sageMakerArn(at, 'model', field(input, 'ModelName', action))],
+  'sagemaker:DescribeTrainingJob': (input, at, action) => [sageMakerArn(at, 'training-job', field(input, 'TrainingJobName', action))],
   // No resource-level permissions: IAM checks it against `*`.
   'sagemaker:ListEndpoints': () => ['*'],
+  'states:StartExecution': arnIn('stateMachineArn'),
+  'states:ListExecutions': arnIn('stateMachineArn'),
+  'states:DescribeExecution': arnIn('executionArn'),
+  'states:GetExecutionHistory': arnIn('executionArn'),
+  'states:StopExecution': arnIn('executionArn'),
   'dynamodb:GetItem': tableArn,
   'dynamodb:PutItem': tableArn,
   'dynamodb:Query': tableArn,

@@ -19,8 +19,8 @@
  * 3. If it calls a new action, tell `awsCalls` which resource it touches (`RESOURCES` in
  *    ./aws-actions.ts) and extend the grant in lib/hooks/release-controller.ts until the row passes.
  * 4. Update the number of rows asserted below, and docs/cli.md's Permissions section.
- * Commands whose permissions come from another construct's grant (e.g. `train` from the training
- * pipeline's) need their own grant in `grantedPolicies`, not a row here.
+ * Commands whose permissions come from another construct's grant need their own test, not a row
+ * here (`train`, from the training pipeline's grants: ./train-grants.test.ts).
  */
 import { DescribeAlarmsCommand, DescribeAlarmsCommandInput, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand, PutItemCommand, PutItemCommandInput, QueryCommand } from '@aws-sdk/client-dynamodb';
@@ -43,6 +43,7 @@ import type { RolloutState } from '../../lib/release/rollout-types';
 import { nagFindings, testStack } from '../helpers';
 import { actionsOf, AwsCall, awsCalls, CallEnvironment } from './aws-actions';
 import { fakeIo, mockedAws, MockedAws, NOW } from './fakes';
+import { GrantedPolicy, policyOf, TemplateJson } from './granted-policy';
 
 /** Where the mocked clients call (`mockedAws` is in eu-west-1) and the account every ARN names. */
 const AT: CallEnvironment = { partition: 'aws', region: 'eu-west-1', account: '111111111111' };
@@ -313,80 +314,6 @@ function runOf(scenario: GrantScenario): Promise<ScenarioRun> {
   return result;
 }
 
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-  readonly Condition?: unknown;
-}
-
-/** The parts of a synthesized template the checks read. */
-interface TemplateJson {
-  readonly Resources: Readonly<Record<string, { readonly Type: string; readonly Properties: Readonly<Record<string, unknown>> }>>;
-}
-
-/** A resolved CloudFormation value of the grant's policy, as the ARN it is at deploy time in `AT`. */
-function evaluate(value: unknown, template: TemplateJson): string {
-  if (typeof value === 'string') {
-    return value;
-  }
-  const node = value as Record<string, unknown>;
-  if (node['Fn::Join']) {
-    const [delimiter, parts] = node['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => evaluate(p, template)).join(delimiter);
-  }
-  const pseudo: Record<string, string> = { 'AWS::Partition': AT.partition, 'AWS::Region': AT.region, 'AWS::AccountId': AT.account };
-  if (typeof node.Ref === 'string' && node.Ref in pseudo) {
-    return pseudo[node.Ref];
-  }
-  if (node['Fn::GetAtt']) {
-    const [id, attribute] = node['Fn::GetAtt'] as [string, string];
-    const resource = template.Resources[id];
-    if (resource?.Type === 'AWS::DynamoDB::Table' && attribute === 'Arn') {
-      return `arn:${AT.partition}:dynamodb:${AT.region}:${AT.account}:table/${resource.Properties.TableName}`;
-    }
-  }
-  throw new Error(`the test cannot evaluate ${JSON.stringify(value)}`);
-}
-
-/** An IAM pattern (`*` any characters, `?` one) as a RegExp. */
-function iamPattern(pattern: string, flags = ''): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, flags);
-}
-
-const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
-
-/** A role's identity policy as the template renders it: what it allows. */
-class GrantedPolicy {
-  constructor(private readonly statements: readonly Statement[], private readonly template: TemplateJson) {}
-
-  /** Every action it names, sorted. */
-  public actions(): string[] {
-    return [...new Set(this.statements.flatMap((s) => asArray(s.Action)))].sort();
-  }
-
-  /** Whether a statement allows the action on the resource (IAM's wildcards; actions ignore case). */
-  public allows(action: string, resource: string): boolean {
-    return this.statements.some((s) => s.Effect === 'Allow' && s.Condition === undefined
-      && asArray(s.Action).some((a) => iamPattern(a, 'i').test(action))
-      && asArray(s.Resource).some((r) => iamPattern(evaluate(r, this.template)).test(resource)));
-  }
-
-  /** The calls it does not allow, as `action on resource`. */
-  public denied(calls: readonly AwsCall[]): string[] {
-    return calls.flatMap((c) => c.resources.filter((r) => !this.allows(c.action, r)).map((r) => `${c.action} on ${r}`));
-  }
-}
-
-/** The policies attached to a role in its stack's template. */
-function policyOf(role: iam.Role, template: TemplateJson): GrantedPolicy {
-  const roleId = Stack.of(role).getLogicalId(role.node.defaultChild as iam.CfnRole);
-  const policies = Object.values(template.Resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
-  expect(policies).toHaveLength(1);
-  return new GrantedPolicy((policies[0].Properties.PolicyDocument as { Statement: Statement[] }).Statement, template);
-}
-
 /** A reader and a release manager of a controller, their policies, and the stack's cdk-nag findings. */
 function grantedPolicies(build: (stack: Stack) => IReleaseController): { read: GrantedPolicy; manual: GrantedPolicy; findings: string[] } {
   const stack = testStack();
@@ -396,7 +323,7 @@ function grantedPolicies(build: (stack: Stack) => IReleaseController): { read: G
   controller.grantRead(reader);
   controller.grantManualActions(manager);
   const template = Template.fromStack(stack).toJSON() as TemplateJson;
-  return { read: policyOf(reader, template), manual: policyOf(manager, template), findings: nagFindings(stack) };
+  return { read: policyOf(reader, template, AT), manual: policyOf(manager, template, AT), findings: nagFindings(stack) };
 }
 
 const CONTROLLERS = {
