@@ -272,8 +272,12 @@ export function shortVersion(version: string | undefined): string {
 
 /** What starts a rollout: the controller when a candidate version appears, or a person (`modelship rollout start`). */
 export interface RolloutStartSpec {
+  /** The endpoint whose rollout starts. */
   readonly endpointName: string;
-  /** The rollout it follows, if any: the new one takes the next number and its settings. */
+  /**
+   * The rollout it follows: the new one takes the next number and version.
+   * @default - none: the endpoint's first rollout, number 1
+   */
   readonly previous?: RolloutRecord;
   /** The record's fields that are not the rollout's own: policy, its hash, where counts are read. */
   readonly settings: Pick<RolloutRecord, 'policy' | 'policyHash' | 'source' | 'metricLagSeconds' | 'attributionSeconds'>;
@@ -281,7 +285,9 @@ export interface RolloutStartSpec {
   readonly candidateVersion: string;
   /** The endpoint's weights now, in whole percent (the `started` entry's starting weights). */
   readonly endpointWeights: Readonly<Record<string, number>>;
+  /** When it starts (epoch ms): its counts run from here. */
   readonly nowMs: number;
+  /** Who starts it: `release-controller`, or the caller's ARN. */
   readonly actor: string;
   /** Why, appended to the entry's reason (e.g. "a new candidate version was deployed"). */
   readonly why: string;
