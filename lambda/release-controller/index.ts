@@ -9,7 +9,7 @@ import { commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
 import { observeRollout } from '../../lib/hooks/runtime/rollout-observation';
 import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
-import { applyManualAction, decide } from '../../lib/release/decide';
+import { ACTIVE_PHASES, applyManualAction, decide } from '../../lib/release/decide';
 import { HookAnswer, HookPayload, hookPayload } from '../../lib/release/hook-payload';
 import { AuditAction, AuditEntry, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
@@ -44,29 +44,53 @@ export interface TickResult {
 /** Candidate versions by endpoint config name: configs and models never change once created. */
 const candidateVersions = new Map<string, string>();
 
-/** The endpoint's status, its weights in whole percent and the model version its candidate variant serves. */
-async function endpointNow(): Promise<{ status: string; weights: Record<string, number>; candidateVersion: string }> {
+/**
+ * The model version the candidate variant serves under the endpoint config, or undefined when it
+ * cannot be read (a config without the variant, a model already deleted, a denied call): the
+ * stored rollout then goes on, and a later tick records the version.
+ */
+async function candidateVersionOf(configName: string): Promise<string | undefined> {
+  const known = candidateVersions.get(configName);
+  if (known !== undefined) {
+    return known;
+  }
+  try {
+    const version = await variantModelVersion(sagemaker, configName, policy.candidate);
+    candidateVersions.set(configName, version);
+    return version;
+  } catch (error) {
+    logger.warn('cannot read which model version the candidate serves; the stored rollout goes on', { configName, error: (error as Error).message });
+    return undefined;
+  }
+}
+
+/** The endpoint's status, its weights in whole percent and the model version its candidate variant serves (when known). */
+async function endpointNow(): Promise<{ status: string; weights: Record<string, number>; candidateVersion?: string }> {
   const out = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: settings.endpointName }));
   const shares = percentages(Object.fromEntries((out.ProductionVariants ?? []).map((v) => [v.VariantName ?? '', v.CurrentWeight ?? 0])));
-  const configName = out.EndpointConfigName ?? '';
-  let candidateVersion = candidateVersions.get(configName);
-  if (candidateVersion === undefined) {
-    candidateVersion = await variantModelVersion(sagemaker, configName, policy.candidate);
-    candidateVersions.set(configName, candidateVersion);
-  }
+  const candidateVersion = await candidateVersionOf(out.EndpointConfigName ?? '');
   // The policy's two variants only: those are the weights the rollout owns.
-  return { status: out.EndpointStatus ?? 'Unknown', weights: Object.fromEntries(variants.map((v) => [v, shares[v] ?? 0])), candidateVersion };
+  return {
+    status: out.EndpointStatus ?? 'Unknown', weights: Object.fromEntries(variants.map((v) => [v, shares[v] ?? 0])),
+    ...(candidateVersion !== undefined ? { candidateVersion } : {}),
+  };
 }
 
 /** Why a rollout starts at this tick, or undefined when the stored one goes on. */
-function startReason(read: RolloutRecord | undefined, candidateVersion: string): string | undefined {
+function startReason(read: RolloutRecord | undefined, candidateVersion: string | undefined): string | undefined {
   if (!read) {
     return 'the first rollout on this endpoint';
   }
-  // An item an earlier controller wrote has no version: it goes on, and records the one found.
-  return read.candidateVersion !== undefined && read.candidateVersion !== candidateVersion
-    ? `a new candidate version replaced ${shortVersion(read.candidateVersion)} on '${policy.candidate}'`
-    : undefined;
+  if (candidateVersion === undefined || read.candidateVersion === candidateVersion) {
+    return undefined;
+  }
+  if (read.candidateVersion !== undefined) {
+    return `a new candidate version replaced ${shortVersion(read.candidateVersion)} on '${policy.candidate}'`;
+  }
+  // An item an earlier controller wrote has no version: a rollout in progress goes on (and
+  // records the version found); a finished one cannot tell whether the version is new, so the
+  // version found gets a rollout of its own.
+  return ACTIVE_PHASES.includes(read.state.phase) ? undefined : `the finished rollout #${read.rolloutId} recorded no version, so ${shortVersion(candidateVersion)} gets its own`;
 }
 
 /** Runs the before-step hooks; the first failure's reason, or undefined when all pass. */
@@ -112,7 +136,14 @@ async function notify(entry: AuditEntry): Promise<void> {
  * tick never overwrite each other and a duplicate tick changes nothing. Weights are applied only
  * while the endpoint is InService; a later tick applies what an earlier one could not.
  */
-export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
+/**
+ * What woke a tick: the schedule, which decides; or SageMaker's report that the endpoint changed
+ * state, which only starts a rollout for a new candidate version (a weight change of the
+ * controller's own makes such reports too, and deciding on each would run at SageMaker's pace).
+ */
+export type TickTrigger = 'schedule' | 'endpoint-change';
+
+export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 'schedule'): Promise<TickResult> {
   const read = await store.read(settings.endpointName);
   const endpoint = await endpointNow();
   const entries: Omit<AuditEntry, 'endpointName' | 'version' | 'policyHash' | 'rolloutId' | 'candidateVersion'>[] = [];
@@ -121,12 +152,18 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   };
   const why = startReason(read, endpoint.candidateVersion);
   // A new candidate version starts a new rollout from the policy's first weights; the stored one ends here, on the record.
+  // A person's pause carries over: the next version waits at its first weights for them to resume it.
+  const pausedByPerson = read?.state.phase === 'paused' && read.updatedBy !== CONTROLLER_ACTOR;
   const started = why !== undefined
     ? startRollout({
       endpointName: settings.endpointName, previous: read, settings: settingsOfRecord, candidateVersion: endpoint.candidateVersion,
-      endpointWeights: endpoint.weights, nowMs, actor: CONTROLLER_ACTOR, why,
+      endpointWeights: endpoint.weights, nowMs, actor: CONTROLLER_ACTOR, why: pausedByPerson ? `${why}; paused, as a person paused the previous rollout` : why,
+      paused: pausedByPerson,
     })
     : undefined;
+  if (!started && trigger === 'endpoint-change') {
+    return { action: 'hold', state: read!.state, weightsApplied: false };
+  }
   const current = started?.record ?? read!;
   let state = current.state;
   if (started) {
@@ -146,11 +183,12 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
       reason: `the endpoint's weights ${JSON.stringify(endpoint.weights)} are not the ${state.phase} rollout's: applying ${JSON.stringify(state.weights)}`,
     });
   }
-  if (entries.length === 0 && state.phase !== 'running' && read?.candidateVersion !== undefined) {
+  if (entries.length === 0 && state.phase !== 'running' && (endpoint.candidateVersion === undefined || read?.candidateVersion === endpoint.candidateVersion)) {
     // Paused, waiting for approval or finished, with nothing to apply or record: no write, no audit entry.
     return { action: 'hold', state, weightsApplied: false };
   }
-  if (state.phase === 'running') {
+  // A rollout's first tick applies its first weights; deciding waits for counts made at them.
+  if (state.phase === 'running' && !started) {
     if (!inService) {
       entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', reason: `endpoint is ${endpoint.status}, not InService: holding until the next tick`, phase: state.phase, fromWeights: state.weights, toWeights: state.weights });
     } else {
@@ -180,7 +218,8 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   }
 
   const version = (read?.version ?? 0) + 1;
-  const rollout = { rolloutId: current.rolloutId, candidateVersion: endpoint.candidateVersion };
+  const candidateVersion = endpoint.candidateVersion ?? current.candidateVersion;
+  const rollout = { rolloutId: current.rolloutId, ...(candidateVersion !== undefined ? { candidateVersion } : {}) };
   const audit = entries.map((e, sequence): AuditEntry => ({ ...e, endpointName: settings.endpointName, policyHash: hash, version, ...rollout, ...(sequence ? { sequence } : {}) }));
   const outcome = await commitRolloutChange(store, sagemaker, {
     endpointName: settings.endpointName,
@@ -205,5 +244,6 @@ export async function tick(nowMs: number = Date.now()): Promise<TickResult> {
   return { action: last?.action ?? 'hold', state, weightsApplied };
 }
 
-/** The scheduled entry point. */
-export const handler = (): Promise<TickResult> => tick();
+/** The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`). */
+export const handler = (event?: { readonly source?: string }): Promise<TickResult> =>
+  tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');

@@ -114,12 +114,19 @@ export function nextStepWeight(policy: PolicySpec, state: RolloutState): number 
   return policy.kind === 'progressive' ? policy.steps.find((weight) => weight > current) ?? 100 : 100;
 }
 
-/** The state after a person moves the weights by hand: the rollout stands where its weights put it. */
-export function shiftedState(policy: PolicySpec, state: RolloutState, weights: Readonly<Record<string, number>>, phase: RolloutState['phase']): RolloutState {
-  return { ...state, phase, weights: { ...weights }, step: stepAt(policy, weights[policy.candidate] ?? 0) };
+/**
+ * The state after a person moves the weights by hand: the rollout stands where its weights put
+ * it, and a step begins at them (its clock and counts from `nowMs`: none of the old split's).
+ */
+export function shiftedState(
+  policy: PolicySpec, state: RolloutState, weights: Readonly<Record<string, number>>, phase: RolloutState['phase'], nowMs: number,
+): RolloutState {
+  const moved = (weights[policy.candidate] ?? 0) !== (state.weights[policy.candidate] ?? 0);
+  return { ...state, phase, weights: { ...weights }, step: stepAt(policy, weights[policy.candidate] ?? 0), ...(moved ? { stepStartedAtMs: nowMs } : {}) };
 }
 
-const ACTIVE = ['running', 'paused', 'awaiting-approval'];
+/** The phases of a rollout in progress (not promoted or aborted). */
+export const ACTIVE_PHASES: readonly RolloutState['phase'][] = ['running', 'paused', 'awaiting-approval'];
 
 /**
  * The state after a person's action. `pause` holds a running or awaiting rollout where it is;
@@ -134,11 +141,11 @@ export function applyManualAction(policy: PolicySpec, state: RolloutState, actio
   const allowed: Record<ManualAction, readonly string[]> = {
     pause: ['running', 'awaiting-approval'],
     resume: ['paused'],
-    advance: ACTIVE,
-    promote: ACTIVE,
-    abort: ACTIVE,
+    advance: ACTIVE_PHASES,
+    promote: ACTIVE_PHASES,
+    abort: ACTIVE_PHASES,
     retry: ['aborted'],
-    undo: [...ACTIVE, 'promoted'],
+    undo: [...ACTIVE_PHASES, 'promoted'],
   };
   throwIfProblems('Invalid manual action', allowed[action].includes(state.phase)
     ? []
@@ -255,6 +262,12 @@ export function decide(policy: PolicySpec, state: RolloutState, observation: Obs
   }
 
   const breach = firstBreach(evaluateGuardrails(policy, observation));
+  if (breach?.alarmName !== undefined && observation.atMs < state.startedAtMs + WEIGHTS_SETTLE_MS) {
+    // An alarm has no window: in the first minutes it may still speak of the weights and the
+    // version before this rollout (a new version after an aborted one, a retry).
+    return done('hold', state, `Holding: ${breach.reason}, but this rollout's first weights were set less than ${WEIGHTS_SETTLE_MS / MINUTE_MS} minutes ago; `
+      + 'the alarm aborts it if it still fires once they have settled.');
+  }
   if (breach) {
     return done('abort', { ...state, phase: 'aborted', weights: splitWeights(policy, 0), stepStartedAtMs: observation.atMs }, breach.reason);
   }

@@ -281,8 +281,8 @@ export interface RolloutStartSpec {
   readonly previous?: RolloutRecord;
   /** The record's fields that are not the rollout's own: policy, its hash, where counts are read. */
   readonly settings: Pick<RolloutRecord, 'policy' | 'policyHash' | 'source' | 'metricLagSeconds' | 'attributionSeconds'>;
-  /** The model version behind the candidate variant. */
-  readonly candidateVersion: string;
+  /** The model version behind the candidate variant. @default - unknown (it could not be read): recorded at a later tick */
+  readonly candidateVersion?: string;
   /** The endpoint's weights now, in whole percent (the `started` entry's starting weights). */
   readonly endpointWeights: Readonly<Record<string, number>>;
   /** When it starts (epoch ms): its counts run from here. */
@@ -291,6 +291,11 @@ export interface RolloutStartSpec {
   readonly actor: string;
   /** Why, appended to the entry's reason (e.g. "a new candidate version was deployed"). */
   readonly why: string;
+  /**
+   * Start it paused, at its first weights, for a person to resume (the rollout it follows was paused by one).
+   * @default false
+   */
+  readonly paused?: boolean;
 }
 
 /**
@@ -300,7 +305,8 @@ export interface RolloutStartSpec {
  */
 export function startRollout(spec: RolloutStartSpec): { readonly record: RolloutRecord; readonly audit: AuditEntry } {
   const { previous, settings, nowMs } = spec;
-  const state = initialState(settings.policy, nowMs);
+  const first = initialState(settings.policy, nowMs);
+  const state = spec.paused ? { ...first, phase: 'paused' as const } : first;
   const rolloutId = (previous?.rolloutId ?? 0) + 1;
   const version = (previous?.version ?? 0) + 1;
   const after = previous
@@ -308,12 +314,13 @@ export function startRollout(spec: RolloutStartSpec): { readonly record: Rollout
     : '';
   return {
     record: {
-      ...settings, endpointName: spec.endpointName, rolloutId, candidateVersion: spec.candidateVersion,
+      ...settings, endpointName: spec.endpointName, rolloutId, ...(spec.candidateVersion !== undefined ? { candidateVersion: spec.candidateVersion } : {}),
       state, version, updatedAtMs: nowMs, updatedBy: spec.actor,
     },
     audit: {
-      endpointName: spec.endpointName, rolloutId, candidateVersion: spec.candidateVersion, atMs: nowMs, version, actor: spec.actor,
-      action: 'started', reason: `rollout #${rolloutId} of ${shortVersion(spec.candidateVersion)} started under policy ${settings.policyHash}: ${spec.why}${after}`,
+      endpointName: spec.endpointName, rolloutId, ...(spec.candidateVersion !== undefined ? { candidateVersion: spec.candidateVersion } : {}), atMs: nowMs, version, actor: spec.actor,
+      action: 'started',
+      reason: `rollout #${rolloutId} of ${shortVersion(spec.candidateVersion)} started under policy ${settings.policyHash}${spec.paused ? ', paused' : ''}: ${spec.why}${after}`,
       phase: state.phase, fromWeights: { ...spec.endpointWeights }, toWeights: state.weights, policyHash: settings.policyHash,
     },
   };

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { callOrder } from '../call-order';
 import { POLICY, SETTINGS } from './release-env';
-import { CONTROLLER_ACTOR, tick } from '../../lambda/release-controller';
+import { CONTROLLER_ACTOR, handler, tick } from '../../lambda/release-controller';
 import type { HookPayload } from '../../lib/release/hook-payload';
 import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
 import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
@@ -112,15 +112,13 @@ describe('the release controller tick', () => {
       EndpointName: 'churn-ab',
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 50 }, { VariantName: 'candidate', DesiredWeight: 50 }],
     });
-    expect(auditWrites().map((e) => e.action)).toEqual(['started', 'hold']);
+    // The first tick applies the first weights; deciding waits for counts made at them.
+    expect(auditWrites().map((e) => e.action)).toEqual(['started']);
+    expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
     // The starting weights are the endpoint's, and every entry names the rollout and its version.
     expect(auditWrites()[0]).toMatchObject({ fromWeights: { baseline: 90, candidate: 10 }, toWeights: { baseline: 50, candidate: 50 }, rolloutId: 1, candidateVersion: V3 });
     expect(auditWrites()[0].reason).toMatch(/^rollout #1 of churn\/3 started under policy \w+: the first rollout on this endpoint$/);
-    expect(auditWrites().map((e) => e.rolloutId)).toEqual([1, 1]);
-    // Both at the tick's time, ordered by their place in the tick.
-    expect(auditWrites().map((e) => e.atMs)).toEqual([NOW, NOW]);
-    const keys = written().filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => i.Item!.sk.S!);
-    expect([...keys].sort()).toEqual(keys);
+    expect(auditWrites().map((e) => [e.rolloutId, e.atMs])).toEqual([[1, NOW]]);
     expect(result.weightsApplied).toBe(true);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
     // The shared order of a change (the CLI's too), then the events.
@@ -130,7 +128,7 @@ describe('the release controller tick', () => {
       ['audit', puts.filter((c) => c.args[0].input.Item!.sk.S !== 'ROLLOUT')],
       ['weights', sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)],
       ['event', eventbridge.commandCalls(PutEventsCommand)],
-    ])).toEqual(['write', 'weights', 'audit', 'audit', 'event']);
+    ])).toEqual(['write', 'weights', 'audit', 'event']);
     // Where and how it reads its metrics, recorded so the CLI reads the same windows.
     expect(rolloutFromItem(rolloutWrites()[0].Item as Item).metricLagSeconds).toBe(180);
   });
@@ -271,8 +269,8 @@ describe('the release controller tick', () => {
     dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
     dynamodb.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk)' }).resolves({});
     const result = await tick(NOW);
-    expect(result.action).toBe('hold');
-    expect(auditWrites().map((e) => e.action)).toEqual(['started', 'hold']);
+    expect(result.action).toBe('started');
+    expect(auditWrites().map((e) => e.action)).toEqual(['started']);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 
@@ -335,7 +333,7 @@ describe('the release controller tick', () => {
         expect(rolloutWrites()[0]).toMatchObject({ ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: '12' } } });
         expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ rolloutId: 2, candidateVersion: V4, version: 13 });
         const entries = auditWrites();
-        expect(entries.map((e) => [e.action, e.rolloutId, e.candidateVersion])).toEqual([['started', 2, V4], ['hold', 2, V4]]);
+        expect(entries.map((e) => [e.action, e.rolloutId, e.candidateVersion])).toEqual([['started', 2, V4]]);
         expect(entries[0]).toMatchObject({ fromWeights: weights, toWeights: { baseline: 50, candidate: 50 } });
         expect(entries[0].reason).toContain(`a new candidate version replaced churn/3 on 'candidate'; rollout #1 (churn/3) ended ${ended} with ${JSON.stringify(weights)}`);
         expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
@@ -376,13 +374,66 @@ describe('the release controller tick', () => {
       expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
     });
 
-    test('records the version on an item an earlier controller wrote without one, and goes on with that rollout', async () => {
+    test('records the version on a rollout in progress an earlier controller wrote without one, and goes on with it', async () => {
+      stored({ ...running, phase: 'paused' }, { candidateVersion: undefined });
+      endpointIs('InService', { baseline: 50, candidate: 50 }, V4);
+      const result = await tick(NOW);
+      expect(result.state).toMatchObject({ phase: 'paused', startedAtMs: running.startedAtMs });
+      expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ rolloutId: 1, candidateVersion: V4, state: { phase: 'paused' } });
+      expect(auditWrites()).toEqual([]);
+    });
+
+    test('gives the version found its own rollout when a finished one an earlier controller wrote recorded none', async () => {
       stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, { candidateVersion: undefined });
       endpointIs('InService', { baseline: 0, candidate: 100 }, V4);
       const result = await tick(NOW);
-      expect(result.state.phase).toBe('promoted');
-      expect(rolloutFromItem(rolloutWrites()[0].Item as Item)).toMatchObject({ rolloutId: 1, candidateVersion: V4, state: { phase: 'promoted' } });
-      expect(auditWrites()).toEqual([]);
+      expect(result).toMatchObject({ action: 'started', state: { phase: 'running', weights: { baseline: 50, candidate: 50 } } });
+      expect(auditWrites()[0].reason).toContain('the finished rollout #1 recorded no version, so churn/4 gets its own');
+    });
+
+    test('starts the next version paused, at its first weights, when a person paused the previous rollout', async () => {
+      stored({ ...running, phase: 'paused' }, { updatedBy: 'arn:aws:iam::111111111111:user/ana' });
+      endpointIs('InService', { baseline: 50, candidate: 50 }, V4);
+      const result = await tick(NOW);
+      expect(result.state).toMatchObject({ phase: 'paused', weights: { baseline: 50, candidate: 50 }, startedAtMs: NOW });
+      expect(auditWrites()[0]).toMatchObject({ action: 'started', phase: 'paused', rolloutId: 2 });
+      expect(auditWrites()[0].reason).toContain('paused, as a person paused the previous rollout');
+    });
+
+    test('goes on with the stored rollout when the candidate\'s version cannot be read, and starts none', async () => {
+      stored({ ...running, stepStartedAtMs: NOW - 2 * HOUR });
+      endpointIs('InService', { baseline: 50, candidate: 50 }, V4, 'config-unreadable');
+      sagemaker.on(DescribeModelCommand, { ModelName: 'config-unreadable-candidate' }).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+      metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+      const result = await tick(NOW);
+      expect(result.state.startedAtMs).toBe(running.startedAtMs);
+      expect(auditWrites().map((e) => [e.action, e.rolloutId, e.candidateVersion])).toEqual([['hold', 1, V3]]);
+    });
+
+    test('an endpoint state change starts a rollout for a new version, and otherwise decides nothing and writes nothing', async () => {
+      stored({ ...running, stepStartedAtMs: NOW - 2 * HOUR });
+      endpointIs('InService', { baseline: 50, candidate: 50 });
+      metricsAre({ v0: { invocations: 20000, conversions: 2000 }, v1: { invocations: 20000, conversions: 3000 } });
+      const same = await tick(NOW, 'endpoint-change');
+      expect(same).toMatchObject({ action: 'hold', weightsApplied: false });
+      expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+      expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+
+      endpointIs('InService', { baseline: 50, candidate: 50 }, V4);
+      const next = await tick(NOW, 'endpoint-change');
+      expect(next).toMatchObject({ action: 'started', state: { startedAtMs: NOW } });
+      expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+    });
+
+    test('the handler tells a SageMaker state change from the schedule', async () => {
+      stored({ ...running, stepStartedAtMs: NOW - 2 * HOUR });
+      endpointIs('InService', { baseline: 50, candidate: 50 });
+      metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+      await handler({ source: 'aws.sagemaker' });
+      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+      await handler({ source: 'aws.events' });
+      expect(auditWrites().map((e) => e.action)).toEqual(['hold']);
     });
 
     test('reads a version once per endpoint config (configs and models never change)', async () => {

@@ -135,12 +135,17 @@ describe('decide, for any policy, state and observation', () => {
     }), { numRuns: 500 });
   });
 
-  test('a breached guardrail alarm aborts a running rollout, even with incomplete metrics', () => {
-    fc.assert(fc.property(caseArb, ({ policy, state, observation, random }) => {
+  test('a breached guardrail alarm aborts a running rollout, even with incomplete metrics, once its first weights have settled', () => {
+    fc.assert(fc.property(caseArb, fc.integer({ min: 0, max: 2 * WEIGHTS_SETTLE_MS }), ({ policy, state, observation, random }, sinceStart) => {
       fc.pre(state.phase === 'running');
-      const d = decide(policy, state, { ...observation, breachedAlarms: ['errors'] }, random);
-      expect(d.action).toBe('abort');
+      const atMs = state.startedAtMs + sinceStart;
+      const d = decide(policy, state, { ...observation, atMs, breachedAlarms: ['errors'] }, random);
+      // Before, the alarm may still speak of the previous version's weights: hold, unchanged.
+      expect(d.action).toBe(sinceStart >= WEIGHTS_SETTLE_MS ? 'abort' : 'hold');
       expect(d.reason).toContain(`'errors'`);
+      if (d.action === 'hold') {
+        expect(d.state).toEqual(state);
+      }
     }));
   });
 
@@ -149,7 +154,8 @@ describe('decide, for any policy, state and observation', () => {
       const incomplete = { ...observation, complete: false };
       const d = decide(policy, state, incomplete, random);
       const breach = firstBreach(evaluateGuardrails(policy, incomplete));
-      if (state.phase === 'running' && breach) {
+      const settling = breach?.alarmName !== undefined && incomplete.atMs < state.startedAtMs + WEIGHTS_SETTLE_MS;
+      if (state.phase === 'running' && breach && !settling) {
         expect(d).toMatchObject({ action: 'abort', reason: breach.reason });
       } else {
         expect(d.action).toBe('hold');
@@ -554,7 +560,7 @@ describe('manual actions on a progressive rollout', () => {
   test('after a manual shift and a resume, the next advance never lowers the candidate', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 99 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), (manual, step, byPerson) => {
       const before: RolloutState = { ...initialState(progressive, T0), step, weights: { blue: 100 - progressive.steps[step], green: progressive.steps[step] } };
-      const shifted = shiftedState(progressive, before, { blue: 100 - manual, green: manual }, 'paused');
+      const shifted = shiftedState(progressive, before, { blue: 100 - manual, green: manual }, 'paused', T0 + HOUR / 2);
       const resumed = applyManualAction(progressive, shifted, 'resume', T0 + HOUR);
       // The rollout stands where the weights put it: at the last step at or below them.
       expect(progressive.steps[resumed.step] <= manual || resumed.step === 0).toBe(true);

@@ -1,4 +1,4 @@
-import { initialState } from '../../release/decide';
+import { ACTIVE_PHASES, initialState } from '../../release/decide';
 import { shortVersion } from '../../release/rollout-record';
 import { variantModelVersion } from '../../serving/runtime/model-version';
 import type { AwsClients } from '../aws';
@@ -13,8 +13,6 @@ export interface RolloutStartOptions extends ChangeOptions {
   readonly endpoint: string;
   readonly table?: string;
 }
-
-const ACTIVE = ['running', 'paused', 'awaiting-approval'];
 
 /**
  * Begins a rollout for the model version the candidate variant serves now, as the controller
@@ -32,7 +30,7 @@ export async function rolloutStart(options: RolloutStartOptions, io: Io, aws: Aw
     throw new CliError(EXIT.REFUSED, `'${endpoint.name}' has no rollout record yet: its release controller starts the first rollout at its first tick, with the policy it was deployed with; nothing changed`);
   }
   const candidateVersion = await variantModelVersion(aws.sagemaker, endpoint.configName, record.policy.candidate);
-  if (record.candidateVersion === candidateVersion && ACTIVE.includes(record.state.phase)) {
+  if (record.candidateVersion === candidateVersion && ACTIVE_PHASES.includes(record.state.phase)) {
     throw new CliError(EXIT.REFUSED, `rollout #${record.rolloutId} of ${shortVersion(candidateVersion)} is already ${record.state.phase} on '${endpoint.name}'; nothing changed`);
   }
   requireChangeable(endpoint);

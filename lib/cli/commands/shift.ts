@@ -1,4 +1,5 @@
 import { shiftedState } from '../../release/decide';
+import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';
 import { ChangeOptions, changeSettings, commitChange } from '../change';
 import { describeEndpoint, EndpointView, requireChangeable, rolloutStore } from '../endpoint';
@@ -116,13 +117,16 @@ export async function shift(options: ShiftOptions, io: Io, aws: AwsClients): Pro
   let state = record?.state;
   if (record && state) {
     const pause = state.phase === 'running' && !options.keepAutomation;
+    if (!pause && state.phase === 'running' && record.policy.kind === 'experiment' && !sameWeights(weights, endpoint.weights)) {
+      throw new CliError(EXIT.REFUSED, `'${endpoint.name}' runs an experiment, whose test assumes one split from start to end: a shift pauses it (leave out --keep-automation); nothing changed`);
+    }
     if (pause) {
       notes.push("the rollout's automation is paused (resume it with 'modelship resume'; keep it running with --keep-automation)");
     } else if (state.phase === 'running') {
       notes.push('the automation keeps running from these weights: its next step is the first above them');
     }
     // The rollout stands where the weights put it, so the next advance never lowers the candidate.
-    state = shiftedState(record.policy, state, weights, pause ? 'paused' : state.phase);
+    state = shiftedState(record.policy, state, weights, pause ? 'paused' : state.phase, io.now());
   }
   const manual = record ? undefined : await store.readManual(endpoint.name);
   return commitChange({ endpoint, store, record, manual, state, weights, action: 'manual-shift', notes }, parsed.change, io, aws);
