@@ -98,10 +98,6 @@ function changesSomething(change: PlannedChange, after: Readonly<Record<string, 
 export async function commitChange(change: PlannedChange, options: ChangeSettings, io: Io, aws: AwsClients): Promise<number> {
   const before = change.endpoint.weights;
   const after = change.weights ?? before;
-  const production = await isProduction(aws, change.endpoint.arn);
-  if (production && !options.reason) {
-    throw new CliError(EXIT.USAGE, `'--reason' is required: '${change.endpoint.name}' is a production endpoint`);
-  }
   if (!changesSomething(change, after)) {
     if (options.json) {
       io.out(JSON.stringify({ endpoint: change.endpoint.name, action: change.action, changed: false, weights: before }));
@@ -109,6 +105,10 @@ export async function commitChange(change: PlannedChange, options: ChangeSetting
       io.out(`${change.endpoint.name}: nothing to change (${Object.entries(before).map(([v, w]) => `${v} ${w}%`).join(', ')}${change.record ? `, rollout ${change.record.state.phase}` : ''}); nothing written`);
     }
     return EXIT.OK;
+  }
+  const production = await isProduction(aws, change.endpoint.arn);
+  if (production && !options.reason) {
+    throw new CliError(EXIT.USAGE, `'--reason' is required: '${change.endpoint.name}' is a production endpoint`);
   }
   const summary = {
     endpoint: change.endpoint.name, action: change.action, production, before, after,

@@ -3,6 +3,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { RolloutStore } from '../hooks/runtime/rollout-store';
 import { PRODUCTION_TAG, rolloutTableName } from '../release/rollout-record';
 import { percentages } from '../release/weights';
+import { variantModelVersion } from '../serving/runtime/model-version';
 import type { AwsClients } from './aws';
 import { CliError, EXIT } from './errors';
 import type { Io } from './io';
@@ -114,4 +115,19 @@ export function weightChangeLines(before: Readonly<Record<string, number>>, afte
     `${'variant'.padEnd(width)}  before  after`,
     ...names.map((n) => `${n.padEnd(width)}  ${`${before[n] ?? 0}%`.padStart(6)}  ${`${after[n] ?? 0}%`.padStart(5)}`),
   ];
+}
+
+/**
+ * The model version `variant` serves now (`variantModelVersion` on the endpoint's current
+ * config), or undefined when SageMaker cannot say (a config without the variant, a model gone).
+ */
+export async function servedVersion(aws: AwsClients, endpoint: EndpointView, variant: string): Promise<string | undefined> {
+  try {
+    return await variantModelVersion(aws.sagemaker, endpoint.configName, variant);
+  } catch (error) {
+    if ((error as Error).name === 'ValidationException' || /has no variant/.test((error as Error).message)) {
+      return undefined;
+    }
+    throw error;
+  }
 }

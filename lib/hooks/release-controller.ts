@@ -136,14 +136,14 @@ export interface IReleaseController extends IResource {
   /** The bus decisions are published to. */
   readonly eventBus: events.IEventBus;
   /**
-   * Lets the grantee run the CLI's reading commands (`status`, `history`): read the rollout, its
-   * audit trail, the endpoint and its config, the metrics and the guardrail alarms.
+   * Lets the grantee run the CLI's reading commands (`list`, `status`, `history`): read the
+   * rollout, its audit trail, the endpoint, its config and models, the metrics and the guardrail alarms.
    */
   grantRead(grantee: iam.IGrantable): iam.Grant;
   /**
    * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
-   * the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`): record manual
-   * actions, check the production tag and move the endpoint's weights.
+   * the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`, `retry`, `undo`,
+   * `rollout start`): record manual actions, check the production tag and move the endpoint's weights.
    */
   grantManualActions(grantee: iam.IGrantable): iam.Grant;
   /** A rule for the controller's decisions, e.g. to page on aborts. */
@@ -196,15 +196,15 @@ const READ_WILDCARDS: readonly ExpectedWildcard[] = [
     finding: new RegExp(`^Resource::arn:${ARN_PART}:cloudwatch:${ARN_PART}:${ARN_PART}:alarm:\\*$`),
     reason: "cloudwatch:DescribeAlarms (modelship status) on an imported release controller, whose policy's guardrail alarms are not known at synthesis",
   },
+  {
+    finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:model/\\*$`),
+    reason: "sagemaker:DescribeModel (modelship status and rollout start read which version the candidate serves): each deploy creates the endpoint's models under names CloudFormation generates",
+  },
 ];
 
 /** The wildcards the manual-actions grant adds to the read grant's. */
 const MANUAL_ACTION_WILDCARDS: readonly ExpectedWildcard[] = [
   ...READ_WILDCARDS,
-  {
-    finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:model/\\*$`),
-    reason: "sagemaker:DescribeModel (modelship rollout start reads which version the candidate serves): each deploy creates the endpoint's models under names CloudFormation generates",
-  },
   { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's key, for the manual actions' dynamodb:PutItem" },
 ];
 
@@ -216,7 +216,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
 
   /**
    * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
-   * what the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`) call:
+   * what the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`, `retry`, `undo`,
+   * `rollout start`) call:
    * `dynamodb:PutItem` on the rollout table (with encryption on its key), and
    * `sagemaker:ListTags` (the production check) and `sagemaker:UpdateEndpointWeightsAndCapacities`
    * on the endpoint.
@@ -229,18 +230,20 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
   }
 
   /**
-   * Lets the grantee run the CLI's reading commands (`status`, `history`): `dynamodb:GetItem` and
+   * Lets the grantee run the CLI's reading commands (`list`, `status`, `history`): `dynamodb:GetItem` and
    * `dynamodb:Query` on the rollout table (with decryption on its key),
-   * `sagemaker:DescribeEndpoint` on the endpoint, `sagemaker:DescribeEndpointConfig` on every
-   * endpoint config of its account and region (the endpoint's config is replaced by each deploy
-   * and CloudFormation names it, so no narrower ARN holds across deploys),
-   * `cloudwatch:GetMetricData` on `*` (it has no resource-level permissions) and
+   * `sagemaker:DescribeEndpoint` on the endpoint, `sagemaker:DescribeEndpointConfig` and
+   * `sagemaker:DescribeModel` on every endpoint config and model of its account and region (each
+   * deploy replaces the endpoint's config and models and CloudFormation names them, so no narrower
+   * ARN holds across deploys; the models tell which version the candidate serves),
+   * `cloudwatch:GetMetricData` and `sagemaker:ListEndpoints` on `*` (no resource-level permissions) and
    * `cloudwatch:DescribeAlarms` on the policy's guardrail alarms (an imported controller does not
    * know its policy: every alarm of its account and region).
    *
    * Acknowledges on the grantee's policy the cdk-nag findings of these wildcards
-   * (AwsSolutions-IAM5 `Resource::*` and the endpoint-config and alarm patterns), each with the
-   * action it is for.
+   * (AwsSolutions-IAM5 `Resource::*` and the endpoint-config, model and alarm patterns), each with the
+   * action it is for. cdk-nag reports findings per policy: the acknowledgements also cover a
+   * statement of your own in the same policy with the same wildcard.
    */
   public grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.grantRollouts(grantee, false);
@@ -273,7 +276,7 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
         [this.endpoint.endpointArn],
       ),
       statement(['sagemaker:DescribeEndpointConfig'], [arn('sagemaker', 'endpoint-config', '*')]),
-      ...(changes ? [statement(['sagemaker:DescribeModel'], [arn('sagemaker', 'model', '*')])] : []),
+      statement(['sagemaker:DescribeModel'], [arn('sagemaker', 'model', '*')]),
       statement(['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'], ['*']),
       ...(alarmArns.length > 0 ? [statement(['cloudwatch:DescribeAlarms'], alarmArns)] : []),
     ];

@@ -100,14 +100,18 @@ export const SCENARIOS: readonly GrantScenario[] = [
     name: 'status of a running rollout with an alarm guardrail',
     grant: 'read',
     argv: ['status', ENDPOINT],
-    actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+    actions: [
+      'cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel',
+    ],
   },
   {
     name: 'status --json of an endpoint without a rollout',
     grant: 'read',
     argv: ['--json', 'status', ENDPOINT],
     world: { rollout: 'none' },
-    actions: ['cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+    actions: [
+      'cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig',
+    ],
   },
   {
     name: 'history',
@@ -146,27 +150,35 @@ export const SCENARIOS: readonly GrantScenario[] = [
     grant: 'read',
     argv: ['status', ENDPOINT, '--timeout', '60'],
     world: { rollout: 'promoted' },
-    actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig'],
+    actions: [
+      'cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel',
+    ],
   },
   {
     name: 'promote, waiting for InService',
     grant: 'manual',
     argv: ['promote', ENDPOINT, ...REASON],
     world: { rollout: 'awaiting-approval' },
-    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+    actions: [
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities',
+    ],
   },
   {
     name: 'promote --full',
     grant: 'manual',
     argv: ['promote', ENDPOINT, '--full', ...REASON],
-    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+    actions: [
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities',
+    ],
   },
   {
     name: 'retry of an aborted rollout',
     grant: 'manual',
     argv: ['retry', ENDPOINT, ...REASON],
     world: { rollout: 'aborted' },
-    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
+    actions: [
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities',
+    ],
   },
   {
     name: 'undo of a promotion',
@@ -203,7 +215,9 @@ export const SCENARIOS: readonly GrantScenario[] = [
     grant: 'manual',
     argv: ['resume', ENDPOINT],
     world: { rollout: 'paused' },
-    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:ListTags'],
+    actions: [
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:ListTags',
+    ],
   },
 ];
 

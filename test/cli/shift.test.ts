@@ -103,7 +103,8 @@ describe('modelship shift', () => {
     const mocks = world();
     const io = fakeIo();
     await shiftWith(mocks, { weights: 'baseline=50,candidate=50', keepAutomation: true }, io);
-    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', weights: { baseline: 50, candidate: 50 } });
+    // A step begins at the new weights: its clock and counts start now, none of the old split's.
+    expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'running', step: 2, weights: { baseline: 50, candidate: 50 }, stepStartedAtMs: NOW });
     expect(io.output()).toContain('the automation keeps running from these weights: its next step is the first above them');
   });
 
@@ -293,6 +294,27 @@ describe('modelship promote, abort, pause, resume', () => {
     mocks = world({ state: promoted });
     await expect(act(mocks, 'undo')).rejects.toMatchObject({ exitCode: 2, message: "'--reason' is required for undo: the audit trail records why the previous version is back" });
     expect(mocks.sagemaker.calls()).toHaveLength(0);
+  });
+
+  test('refuses to promote, resume or retry a rollout of a version the candidate no longer serves; abort and undo still work', async () => {
+    let mocks = world({ serving: V4 });
+    await expect(act(mocks, 'promote')).rejects.toMatchObject({
+      exitCode: 3,
+      message: "'candidate' of 'churn-ab' serves churn/4, but rollout #1 is of churn/3: the controller starts its rollout at its next tick, or run 'modelship rollout start'; nothing changed",
+    });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    mocks = world({ serving: V4 });
+    await expect(act(mocks, 'abort')).resolves.toBe(0);
+  });
+
+  test('refuses --keep-automation on an experiment whose weights it would move: its test assumes one split', async () => {
+    const experiment = RolloutPolicy.experiment({ baseline: 'baseline', candidate: 'candidate', candidateWeight: 5, metric: policy.spec.metric });
+    const mocks = world();
+    mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem({
+      endpointName: 'churn-ab', rolloutId: 1, candidateVersion: V3, policyHash: experiment.hash, policy: experiment.spec, state: running, version: 7, updatedAtMs: NOW, updatedBy: 'release-controller',
+    }) as never });
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '20', keepAutomation: true })).rejects.toMatchObject({ exitCode: 3 });
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
   });
 
   test('a shift then a resume never lowers the candidate at the next promote', async () => {

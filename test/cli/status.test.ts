@@ -1,6 +1,6 @@
 import { DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeEndpointCommand, DescribeEndpointConfigCommand } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
 import 'aws-sdk-client-mock-jest';
 import { HEALTH_EXIT, rolloutHealth, status, StatusReport } from '../../lib/cli/commands/status';
 import { EXIT } from '../../lib/cli/errors';
@@ -106,6 +106,9 @@ function endpointWith(mocks: MockedAws, options: { rollout?: boolean } = {}): vo
       { VariantName: 'candidate', InstanceType: 'ml.g5.2xlarge', ModelName: 'churn-v2' },
     ],
   } as never);
+  mocks.sagemaker.on(DescribeModelCommand).callsFake((input: { ModelName: string }) => ({
+    ModelName: input.ModelName, PrimaryContainer: { ModelPackageName: `arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/${input.ModelName === 'churn-v2' ? 3 : 1}` },
+  }));
   if (options.rollout === false) {
     mocks.dynamodb.on(GetItemCommand).rejects(serviceError('ResourceNotFoundException', 'Requested resource not found'));
     mocks.dynamodb.on(QueryCommand).rejects(serviceError('ResourceNotFoundException', 'Requested resource not found'));
@@ -228,7 +231,8 @@ describe('modelship status', () => {
     expect(await status({ endpoint: 'churn-ab', json: true }, io, mocks.aws)).toBe(0);
     expect(io.lines).toHaveLength(1);
     const report = JSON.parse(io.lines[0]) as StatusReport;
-    expect(Object.keys(report)).toEqual(['endpoint', 'variants', 'rollout', 'decisions', 'metrics', 'series']);
+    expect(Object.keys(report)).toEqual(['endpoint', 'candidateVersion', 'variants', 'rollout', 'decisions', 'metrics', 'series']);
+    expect(report.candidateVersion).toBe(record.candidateVersion);
     expect(report.endpoint).toEqual({ name: 'churn-ab', arn: 'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab', status: 'InService', configName: 'churn-ab-config-3' });
     expect(report.variants[1]).toEqual({
       name: 'candidate', weight: 50, desiredWeight: 50, currentInstanceCount: 1, desiredInstanceCount: 2, instanceType: 'ml.g5.2xlarge', modelName: 'churn-v2',
@@ -479,14 +483,32 @@ describe('modelship status', () => {
       endpointWith(mocks);
       const io = fakeIo();
       await expect(status({ endpoint: 'churn-ab', timeout: '100', json: true }, io, mocks.aws)).resolves.toBe(EXIT.TIMEOUT);
-      // Polls every 30 s by default, and stops before a poll would pass the deadline.
-      expect(io.sleeps).toEqual([30_000, 30_000, 30_000]);
+      // Polls every 30 s by default; the last read is at the deadline.
+      expect(io.sleeps).toEqual([30_000, 30_000, 30_000, 10_000]);
       expect(JSON.parse(io.lines[0])).toMatchObject({ health: 'progressing', exitCode: 5, rollout: { state: { phase: 'running' } } });
     });
 
-    test('health: an endpoint that failed is degraded; one without a rollout is healthy once in service', () => {
+    test('waits through a deploy of a new version: the previous version\'s promoted rollout is not healthy', async () => {
+      const mocks = mockedAws();
+      endpointWith(mocks);
+      phases(mocks, 'promoted');
+      // The candidate serves version 4 once the deploy is in service; the stored rollout is of version 3 until the controller's tick.
+      let reads = 0;
+      mocks.sagemaker.on(DescribeModelCommand).callsFake(() => ({
+        ModelName: 'churn-v2', PrimaryContainer: { ModelPackageName: `arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/${reads++ < 2 ? 4 : 3}` },
+      }));
+      const io = fakeIo();
+      await expect(status({ endpoint: 'churn-ab', timeout: '600', watch: '30' }, io, mocks.aws)).resolves.toBe(EXIT.OK);
+      expect(io.sleeps).toEqual([30_000, 30_000]);
+    });
+
+    test('health: an endpoint that failed is degraded; one updating, or serving another version than the rollout\'s, is progressing', () => {
       const endpoint = { name: 'e', arn: 'a', status: 'InService', configName: 'c' };
       expect(rolloutHealth({ endpoint: { ...endpoint, status: 'Failed' }, rollout: record })).toBe('degraded');
+      const promoted = { ...record, state: { ...record.state, phase: 'promoted' as const } };
+      expect(rolloutHealth({ endpoint, rollout: promoted, candidateVersion: record.candidateVersion })).toBe('healthy');
+      expect(rolloutHealth({ endpoint: { ...endpoint, status: 'Updating' }, rollout: promoted })).toBe('progressing');
+      expect(rolloutHealth({ endpoint, rollout: promoted, candidateVersion: 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/4' })).toBe('progressing');
       expect(rolloutHealth({ endpoint, rollout: null })).toBe('healthy');
       expect(rolloutHealth({ endpoint: { ...endpoint, status: 'Updating' }, rollout: null })).toBe('progressing');
       expect(new Set(Object.values(HEALTH_EXIT)).size).toBe(4);

@@ -172,6 +172,7 @@ describe('ReleaseController grants and validation', () => {
       ['kms:Decrypt'],
       ['sagemaker:DescribeEndpoint'],
       ['sagemaker:DescribeEndpointConfig'],
+      ['sagemaker:DescribeModel'],
       ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
     ]);
   });
@@ -380,6 +381,7 @@ describe('ReleaseController imported from another stack', () => {
       'kms:Decrypt',
       'sagemaker:DescribeEndpoint',
       'sagemaker:DescribeEndpointConfig',
+      'sagemaker:DescribeModel',
       ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'],
       'cloudwatch:DescribeAlarms',
     ]);

@@ -4,10 +4,13 @@ import { shortVersion } from '../../release/rollout-record';
 import { sameWeights } from '../../release/weights';
 import type { AwsClients } from '../aws';
 import { ChangeOptions, changeSettings, commitChange } from '../change';
-import { describeEndpoint, requireChangeable, rolloutStore } from '../endpoint';
+import { describeEndpoint, requireChangeable, rolloutStore, servedVersion } from '../endpoint';
 import { CliError, EXIT } from '../errors';
 import { rolloutToChange } from '../rollout';
 import type { Io } from '../io';
+
+/** Actions that give the candidate traffic or hand it to the automation: refused on a rollout of a version the candidate no longer serves. */
+const MOVES_CANDIDATE_FORWARD: readonly ManualAction[] = ['advance', 'promote', 'resume', 'retry'];
 
 /** `modelship promote [--full]|abort|pause|resume|retry|undo <endpoint>`. */
 export interface ManualActionOptions extends ChangeOptions {
@@ -36,6 +39,14 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
   const record = await rolloutToChange(store, endpoint.name, options.table);
   if (!record) {
     throw new CliError(EXIT.REFUSED, `'${endpoint.name}' has no rollout to ${options.action}; use 'modelship shift' to move its weights`);
+  }
+  if (MOVES_CANDIDATE_FORWARD.includes(action) && record.candidateVersion !== undefined) {
+    // After a deploy, before the controller's tick: the rollout read is the previous version's.
+    const serving = await servedVersion(aws, endpoint, record.policy.candidate);
+    if (serving !== undefined && serving !== record.candidateVersion) {
+      throw new CliError(EXIT.REFUSED, `'${record.policy.candidate}' of '${endpoint.name}' serves ${shortVersion(serving)}, but rollout #${record.rolloutId} is of `
+        + `${shortVersion(record.candidateVersion)}: the controller starts its rollout at its next tick, or run 'modelship rollout start'; nothing changed`);
+    }
   }
   let state;
   try {

@@ -1,9 +1,8 @@
 import { ACTIVE_PHASES, initialState } from '../../release/decide';
 import { shortVersion } from '../../release/rollout-record';
-import { variantModelVersion } from '../../serving/runtime/model-version';
 import type { AwsClients } from '../aws';
 import { ChangeOptions, changeSettings, commitChange } from '../change';
-import { describeEndpoint, requireChangeable, rolloutStore } from '../endpoint';
+import { describeEndpoint, requireChangeable, rolloutStore, servedVersion } from '../endpoint';
 import { CliError, EXIT } from '../errors';
 import type { Io } from '../io';
 import { rolloutToChange } from '../rollout';
@@ -29,7 +28,10 @@ export async function rolloutStart(options: RolloutStartOptions, io: Io, aws: Aw
   if (!record) {
     throw new CliError(EXIT.REFUSED, `'${endpoint.name}' has no rollout record yet: its release controller starts the first rollout at its first tick, with the policy it was deployed with; nothing changed`);
   }
-  const candidateVersion = await variantModelVersion(aws.sagemaker, endpoint.configName, record.policy.candidate);
+  const candidateVersion = await servedVersion(aws, endpoint, record.policy.candidate);
+  if (candidateVersion === undefined) {
+    throw new CliError(EXIT.REFUSED, `cannot tell which model version '${record.policy.candidate}' of '${endpoint.name}' serves (config ${endpoint.configName}); nothing changed`);
+  }
   if (record.candidateVersion === candidateVersion && ACTIVE_PHASES.includes(record.state.phase)) {
     throw new CliError(EXIT.REFUSED, `rollout #${record.rolloutId} of ${shortVersion(candidateVersion)} is already ${record.state.phase} on '${endpoint.name}'; nothing changed`);
   }

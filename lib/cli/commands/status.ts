@@ -11,7 +11,7 @@ import type { PrimaryMetricSpec, RequestCounts } from '../../release/rollout-typ
 import type { SampleRatioResult } from '../../release/statistics';
 import type { AwsClients } from '../aws';
 import { percentages } from '../../release/weights';
-import { CHANGEABLE_STATUS, describeEndpoint, EndpointView } from '../endpoint';
+import { CHANGEABLE_STATUS, describeEndpoint, EndpointView, servedVersion } from '../endpoint';
 import {
   formatCount, formatDuration, formatLift, formatNumber, formatPercent, formatTime, formatWeights, sparkline, table, weightBar, weightBarLegend,
 } from '../format';
@@ -112,6 +112,11 @@ export interface SeriesView {
 /** What `status --json` prints. */
 export interface StatusReport {
   readonly endpoint: { readonly name: string; readonly arn: string; readonly status: string; readonly configName: string; readonly failureReason?: string };
+  /**
+   * With a rollout, the model version its candidate variant serves now; another than the rollout's means the next rollout has not started yet.
+   * @default - absent without a rollout, or when SageMaker cannot say
+   */
+  readonly candidateVersion?: string;
   readonly variants: VariantStatus[];
   readonly rollout: RolloutRecord | null;
   /** The newest audit entries, newest first. */
@@ -175,11 +180,16 @@ export async function status(options: StatusOptions, io: Io, aws: AwsClients): P
 export type RolloutHealth = 'healthy' | 'progressing' | 'paused' | 'degraded';
 
 /** The health of what `status` read. */
-export function rolloutHealth(report: Pick<StatusReport, 'endpoint' | 'rollout'>): RolloutHealth {
+export function rolloutHealth(report: Pick<StatusReport, 'endpoint' | 'rollout' | 'candidateVersion'>): RolloutHealth {
   if (/Failed|OutOfService/.test(report.endpoint.status)) {
     return 'degraded';
   }
-  switch (report.rollout?.state.phase) {
+  const { rollout, candidateVersion } = report;
+  // A deploy in progress, or a new version whose rollout has not started yet: the stored phase is the previous version's.
+  if (report.endpoint.status !== CHANGEABLE_STATUS || (rollout?.candidateVersion !== undefined && candidateVersion !== undefined && candidateVersion !== rollout.candidateVersion)) {
+    return 'progressing';
+  }
+  switch (rollout?.state.phase) {
     case 'promoted':
       return 'healthy';
     case 'aborted':
@@ -190,7 +200,7 @@ export function rolloutHealth(report: Pick<StatusReport, 'endpoint' | 'rollout'>
     case 'running':
       return 'progressing';
     default:
-      return report.endpoint.status === CHANGEABLE_STATUS ? 'healthy' : 'progressing';
+      return 'healthy';
   }
 }
 
@@ -205,7 +215,7 @@ async function awaitHealth(options: StatusOptions, io: Io, aws: AwsClients, time
   for (;;) {
     const report = await collectStatus(options, io.now(), aws);
     const health = rolloutHealth(report);
-    if (health !== 'progressing' || io.now() + interval * 1000 > deadline) {
+    if (health !== 'progressing' || io.now() >= deadline) {
       const code = HEALTH_EXIT[health];
       if (options.json) {
         io.out(JSON.stringify({ ...report, health, exitCode: code }));
@@ -217,7 +227,7 @@ async function awaitHealth(options: StatusOptions, io: Io, aws: AwsClients, time
       return code;
     }
     io.progress(`waiting for ${report.endpoint.name}: rollout ${report.rollout?.state.phase ?? 'none'}, endpoint ${report.endpoint.status}`);
-    await io.sleep(interval * 1000);
+    await io.sleep(Math.min(interval * 1000, deadline - io.now()));
   }
 }
 
@@ -239,11 +249,13 @@ export async function collectStatus(options: Pick<StatusOptions, 'endpoint' | 't
     hourlySeries(aws, names, metric, source, nowMs),
   ]);
   const desired = percentages(Object.fromEntries(endpoint.variants.map((v) => [v.name, v.desiredWeight])));
+  const candidateVersion = rollout ? await servedVersion(aws, endpoint, rollout.policy.candidate) : undefined;
   return {
     endpoint: {
       name: endpoint.name, arn: endpoint.arn, status: endpoint.status, configName: endpoint.configName,
       ...(endpoint.failureReason ? { failureReason: endpoint.failureReason } : {}),
     },
+    ...(candidateVersion !== undefined ? { candidateVersion } : {}),
     variants: endpoint.variants.map((v) => ({
       name: v.name,
       weight: endpoint.weights[v.name] ?? 0,
@@ -422,6 +434,9 @@ export function renderStatus(report: StatusReport, io: Pick<Io, 'colour'>): stri
     lines.push(`${paint(io, 'bold', `Rollout #${rollout.rolloutId}`)} of ${shortVersion(rollout.candidateVersion)}: ${policy.kind} ${policy.baseline} → ${policy.candidate}, ${paint(io, phaseColour, state.phase)}${step}`);
     lines.push(`  weights ${formatWeights(state.weights, [policy.baseline, policy.candidate])}; started ${formatTime(state.startedAtMs)}; step since ${formatTime(state.stepStartedAtMs)}`);
     lines.push(`  version ${rollout.version}, last written ${formatTime(rollout.updatedAtMs)} by ${shortActor(rollout.updatedBy)}`);
+    if (report.candidateVersion !== undefined && rollout.candidateVersion !== undefined && report.candidateVersion !== rollout.candidateVersion) {
+      lines.push(paint(io, 'yellow', `  '${policy.candidate}' serves ${shortVersion(report.candidateVersion)} now: its rollout starts at the controller's next tick (or 'modelship rollout start')`));
+    }
   }
 
   lines.push('');
