@@ -13,6 +13,7 @@ import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { CONTROLLER_SETTINGS_VARIABLE, ControllerSettings, RELEASE_EVENT_SOURCE } from '../release/controller-settings';
+import { WEIGHTS_SETTLE_MS } from '../release/decide';
 import { RolloutPolicy } from '../release/rollout-policy';
 import type { PolicySpec } from '../release/rollout-types';
 import { IModelEndpoint } from '../serving/model-endpoint';
@@ -511,9 +512,11 @@ export class ReleaseController extends ReleaseControllerBase {
     problems.push(...wholeSecondsProblems('metricLag', metricLag, 0, 1800));
     problems.push(...attributionProblems(this.policy, props.gateway));
     const seconds = attributionSeconds(this.policy, props.gateway) + (metricLag.isUnresolved() ? 0 : metricLag.toSeconds());
-    const firstData = (this.policy.kind === 'progressive' ? 0 : this.policy.burnInHours * 3600) + seconds;
+    // A step's (or the test's) first cohort: once new weights have settled (and after the burn-in), old enough for its outcomes.
+    const settleSeconds = WEIGHTS_SETTLE_MS / 1000;
+    const firstData = (this.policy.kind === 'progressive' ? settleSeconds : Math.max(this.policy.burnInHours * 3600, settleSeconds)) + seconds;
     if (firstData >= this.policy.maxDurationHours * 3600) {
-      problems.push(`'policy.maxDurationHours' must leave time for the test to see predictions: ${this.policy.kind === 'progressive' ? '' : "the burn-in, "}`
+      problems.push(`'policy.maxDurationHours' must leave time for the test to see predictions: ${this.policy.kind === 'progressive' ? 'the weights settling' : 'the burn-in'}, `
         + `the attribution window and the metric lag take ${(firstData / 3600).toFixed(1)} hours, got ${this.policy.maxDurationHours}`);
     }
     throwIfProblems(`ReleaseController ${this.node.path}`, problems);

@@ -302,7 +302,7 @@ describe('ReleaseController grants and validation', () => {
   test('needs an outcomeDelayMinutes when the gateway\'s outcome window is longer than 13 days', () => {
     expect(problemsOf(() => fixture(() => ({}), () => ({ outcomeWindow: Duration.days(14) })))).toEqual([
       "'policy.outcomeDelayMinutes' is required when the gateway's 'outcomeWindow' is longer than 13 days (CloudWatch takes datapoints up to two weeks old), got an outcome window of 14 days",
-      "'policy.maxDurationHours' must leave time for the test to see predictions: the attribution window and the metric lag take 336.1 hours, got 336",
+      "'policy.maxDurationHours' must leave time for the test to see predictions: the weights settling, the attribution window and the metric lag take 336.3 hours, got 336",
     ]);
     expect(() => fixture(() => ({}), () => ({ outcomeWindow: Duration.days(13) }))).not.toThrow();
     const { stack } = fixture(() => ({ policy: RolloutPolicy.fromSpec({ ...POLICY, outcomeDelayMinutes: 13 * 24 * 60 }) }), () => ({ outcomeWindow: Duration.days(30) }));
