@@ -149,7 +149,7 @@ export function buildProgram(io: Io, clients: ClientFactory, done: (code: number
     ['pause', 'stop the automation where it is', undefined],
     ['resume', 'hand a paused rollout back to the automation', undefined],
     ['retry', 'restart an aborted rollout from its first step', undefined],
-    ['undo', 'go back to the previous version (baseline 100%), even after a promotion; needs --reason', undefined],
+    ['undo', 'all traffic back to the baseline (the version to go back to), even after a promotion; needs --reason', undefined],
   ] as const) {
     const command = changing(program.command(verb).description(summary).argument('<endpoint>'));
     if (alias) {

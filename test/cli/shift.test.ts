@@ -292,7 +292,7 @@ describe('modelship promote, abort, pause, resume', () => {
     expect(rolloutFromItem(rolloutWrite(mocks)!.Item as Item).state).toMatchObject({ phase: 'aborted', weights: { baseline: 100, candidate: 0 } });
     expect(auditWrite(mocks)[0]).toMatchObject({ action: 'manual-undo', reason: 'complaints about v3', fromWeights: { baseline: 0, candidate: 100 }, toWeights: { baseline: 100, candidate: 0 } });
     mocks = world({ state: promoted });
-    await expect(act(mocks, 'undo')).rejects.toMatchObject({ exitCode: 2, message: "'--reason' is required for undo: the audit trail records why the previous version is back" });
+    await expect(act(mocks, 'undo')).rejects.toMatchObject({ exitCode: 2, message: "'--reason' is required for undo: the audit trail records why the baseline is back" });
     expect(mocks.sagemaker.calls()).toHaveLength(0);
   });
 

@@ -25,13 +25,13 @@ export interface ManualActionOptions extends ChangeOptions {
 /**
  * Promotes (one step, or `--full`), aborts, pauses, resumes, retries or undoes a rollout: the
  * state change `applyManualAction` defines, written with a conditional write and applied at
- * once (pause and resume only change who is in charge). `undo` needs a reason: it goes back to
- * the previous version even after a promotion, and the audit trail says why.
+ * once (pause and resume only change who is in charge). `undo` needs a reason: it puts the
+ * baseline (the version to go back to) at 100% even after a promotion, and the audit trail says why.
  */
 export async function manualAction(options: ManualActionOptions, io: Io, aws: AwsClients): Promise<number> {
   const settings = changeSettings(options);
   if (options.action === 'undo' && !settings.reason) {
-    throw new CliError(EXIT.USAGE, "'--reason' is required for undo: the audit trail records why the previous version is back");
+    throw new CliError(EXIT.USAGE, "'--reason' is required for undo: the audit trail records why the baseline is back");
   }
   const action: ManualAction = options.action === 'promote' && !options.full ? 'advance' : options.action;
   const endpoint = await describeEndpoint(aws, options.endpoint);
@@ -61,7 +61,7 @@ export async function manualAction(options: ManualActionOptions, io: Io, aws: Aw
   if (moves) {
     requireChangeable(endpoint);
   }
-  // A step that ends the rollout is recorded as the promotion it is.
   const notes = [`rollout #${record.rolloutId} of ${shortVersion(record.candidateVersion)}: phase ${record.state.phase} → ${state.phase}`];
+  // A step that ends the rollout is recorded as the promotion it is.
   return commitChange({ endpoint, store, record, state, weights: moves ? { ...state.weights } : undefined, action: `manual-${state.phase === 'promoted' ? 'promote' : action}`, notes }, settings, io, aws);
 }
