@@ -12,7 +12,8 @@ const policy = RolloutPolicy.experiment({
   baseline: 'blue', candidate: 'green', metric, candidateWeight: 50,
   guardrails: { maxErrorRate: 0.01, maxP99LatencyMs: 500, alarmNames: ['5xx', 'latency'] },
 }).spec;
-const running: RolloutState = { phase: 'running', step: 0, weights: { blue: 50, green: 50 }, startedAtMs: T0, stepStartedAtMs: T0 };
+// Started an hour before the observations: its first weights have settled, so alarms abort.
+const running: RolloutState = { phase: 'running', step: 0, weights: { blue: 50, green: 50 }, startedAtMs: T0 - 3_600_000, stepStartedAtMs: T0 - 3_600_000 };
 
 /** The candidate's requests over the step and the rollout, with cohorts no test concludes on. */
 function observation(step: RequestCounts, total: RequestCounts = step, breachedAlarms: string[] = []): Observation {
