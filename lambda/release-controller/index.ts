@@ -129,20 +129,21 @@ async function notify(entry: AuditEntry): Promise<void> {
 }
 
 /**
- * One tick: load the rollout, or start one when there is none or another model version reached
- * the candidate variant (a rollout per candidate version: its counts start with it); honour a
- * phase a person set with the CLI, take a policy change from a deploy, decide from the metrics, run the before-step hooks, then commit
- * the change (`commitRolloutChange`: conditional write, weights, audit), so a CLI action and a
- * tick never overwrite each other and a duplicate tick changes nothing. Weights are applied only
- * while the endpoint is InService; a later tick applies what an earlier one could not.
- */
-/**
  * What woke a tick: the schedule, which decides; or SageMaker's report that the endpoint changed
  * state, which only starts a rollout for a new candidate version (a weight change of the
  * controller's own makes such reports too, and deciding on each would run at SageMaker's pace).
  */
 export type TickTrigger = 'schedule' | 'endpoint-change';
 
+/**
+ * One tick: load the rollout, or start one when there is none or another model version reached
+ * the candidate variant (a rollout per candidate version: its counts start with it; its first
+ * tick only applies its first weights); honour a phase a person set with the CLI, take a policy
+ * change from a deploy, decide from the metrics (on the schedule only), run the before-step
+ * hooks, then commit the change (`commitRolloutChange`: conditional write, weights, audit), so a CLI action and a
+ * tick never overwrite each other and a duplicate tick changes nothing. Weights are applied only
+ * while the endpoint is InService; a later tick applies what an earlier one could not.
+ */
 export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 'schedule'): Promise<TickResult> {
   const read = await store.read(settings.endpointName);
   const endpoint = await endpointNow();
