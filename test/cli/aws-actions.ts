@@ -1,5 +1,6 @@
 import type { AwsClients } from '../../lib/cli/aws';
-import type { MockedAws } from './fakes';
+import { run } from '../../lib/cli/program';
+import { fakeIo, MockedAws } from './fakes';
 
 /**
  * The IAM actions a command's AWS calls need, read from the mocked clients of `mockedAws`, and
@@ -138,4 +139,34 @@ export function awsCalls(mocks: MockedAws, at: CallEnvironment): AwsCall[] {
 /** The distinct actions of some calls, sorted. */
 export function actionsOf(calls: readonly AwsCall[]): string[] {
   return [...new Set(calls.map((c) => c.action))].sort();
+}
+
+/** What running a command line against mocked AWS produced. */
+export interface ScenarioRun {
+  readonly exitCode: number;
+  readonly errors: readonly string[];
+  readonly calls: readonly AwsCall[];
+}
+
+/**
+ * Runs each named command line once through `run()` against the AWS `world` builds for it, and
+ * gives later callers the same run (the grants tests check one run against several policies).
+ */
+export function scenarioRunner<S extends { readonly name: string; readonly argv: readonly string[] }>(
+  world: (scenario: S) => MockedAws, at: CallEnvironment,
+): (scenario: S) => Promise<ScenarioRun> {
+  const runs = new Map<string, Promise<ScenarioRun>>();
+  return (scenario) => {
+    let result = runs.get(scenario.name);
+    if (!result) {
+      result = (async () => {
+        const mocks = world(scenario);
+        const io = fakeIo();
+        const exitCode = await run(scenario.argv, io, () => mocks.aws);
+        return { exitCode, errors: io.errors, calls: awsCalls(mocks, at) };
+      })();
+      runs.set(scenario.name, result);
+    }
+    return result;
+  };
 }

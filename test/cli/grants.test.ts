@@ -35,14 +35,13 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { ModelEndpoint } from '../../lib';
-import { run } from '../../lib/cli/program';
 import { IReleaseController, ReleaseController } from '../../lib/hooks/release-controller';
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import { AuditEntry, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import type { RolloutState } from '../../lib/release/rollout-types';
 import { nagFindings, testStack } from '../helpers';
-import { actionsOf, AwsCall, awsCalls, CallEnvironment } from './aws-actions';
-import { fakeIo, mockedAws, MockedAws, NOW } from './fakes';
+import { actionsOf, CallEnvironment, scenarioRunner } from './aws-actions';
+import { mockedAws, MockedAws, NOW } from './fakes';
 import { GrantedPolicy, policyOf, TemplateJson } from './granted-policy';
 
 /** Where the mocked clients call (`mockedAws` is in eu-west-1) and the account every ARN names. */
@@ -304,29 +303,8 @@ function world(options: WorldOptions = {}): MockedAws {
   return mocks;
 }
 
-/** What running a scenario produced. */
-interface ScenarioRun {
-  readonly exitCode: number;
-  readonly errors: readonly string[];
-  readonly calls: readonly AwsCall[];
-}
-
-const runs = new Map<string, Promise<ScenarioRun>>();
-
 /** Runs a scenario once (later calls share the run). */
-function runOf(scenario: GrantScenario): Promise<ScenarioRun> {
-  let result = runs.get(scenario.name);
-  if (!result) {
-    result = (async () => {
-      const mocks = world(scenario.world);
-      const io = fakeIo();
-      const exitCode = await run(scenario.argv, io, () => mocks.aws);
-      return { exitCode, errors: io.errors, calls: awsCalls(mocks, AT) };
-    })();
-    runs.set(scenario.name, result);
-  }
-  return result;
-}
+const runOf = scenarioRunner<GrantScenario>((scenario) => world(scenario.world), AT);
 
 /** A reader and a release manager of a controller, their policies, and the stack's cdk-nag findings. */
 function grantedPolicies(build: (stack: Stack) => IReleaseController): { read: GrantedPolicy; manual: GrantedPolicy; findings: string[] } {

@@ -24,12 +24,11 @@ import {
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { run } from '../../lib/cli/program';
 import { ITrainingPipeline, TrainingPipeline } from '../../lib/training/training-pipeline';
 import { nagFindings, testStack } from '../helpers';
 import { pipelineFixture } from '../training/pipeline-fixture';
-import { actionsOf, AwsCall, awsCalls, CallEnvironment } from './aws-actions';
-import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
+import { actionsOf, CallEnvironment, scenarioRunner } from './aws-actions';
+import { mockedAws, MockedAws, NOW, serviceError } from './fakes';
 import { GrantedPolicy, policyOf, TemplateJson } from './granted-policy';
 
 /** Where the mocked clients call (`mockedAws` is in eu-west-1) and the account every ARN names. */
@@ -196,29 +195,8 @@ function world(): MockedAws {
   return mocks;
 }
 
-/** What running a scenario produced. */
-interface ScenarioRun {
-  readonly exitCode: number;
-  readonly errors: readonly string[];
-  readonly calls: readonly AwsCall[];
-}
-
-const runs = new Map<string, Promise<ScenarioRun>>();
-
 /** Runs a scenario once (later calls share the run). */
-function runOf(scenario: TrainScenario): Promise<ScenarioRun> {
-  let result = runs.get(scenario.name);
-  if (!result) {
-    result = (async () => {
-      const mocks = world();
-      const io = fakeIo();
-      const exitCode = await run(scenario.argv, io, () => mocks.aws);
-      return { exitCode, errors: io.errors, calls: awsCalls(mocks, AT) };
-    })();
-    runs.set(scenario.name, result);
-  }
-  return result;
-}
+const runOf = scenarioRunner<TrainScenario>(() => world(), AT);
 
 /** A role per grant on a pipeline of `stack`, their policies, and the stack's cdk-nag findings. */
 function grantedPolicies(stack: Stack, pipeline: ITrainingPipeline): { policies: Record<GrantName, GrantedPolicy>; findings: string[] } {
