@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseInvocation } from '../../lib/hooks/runtime/gateway-request';
+import { formatEchoed, parseInvocation } from '../../lib/hooks/runtime/gateway-request';
 import { Assignment, InferenceRecord, RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
 import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
@@ -42,7 +42,7 @@ async function route(unitId: string | undefined, override: string | undefined): 
   if (override !== undefined) {
     return current.some((w) => w.variant === override)
       ? { target: override, assignment: 'override' }
-      : `'variant' must be one of ${current.map((w) => `'${w.variant}'`).join(', ')}, got '${override}'`;
+      : `'variant' must be one of ${current.map((w) => `'${w.variant}'`).join(', ')}, got ${formatEchoed(override)}`;
   }
   const target = unitId === undefined ? drawVariant(current, uniformDraw()) : assignVariant(unitId, current, settings.assignmentSalt);
   if (target === undefined) {
@@ -175,7 +175,7 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     logger.error('invocation failed', { captureId, variant, error: error as Error });
     const originalStatusCode = (error as { OriginalStatusCode?: number }).OriginalStatusCode;
     return respond(failure.status, {
-      error: { code: failure.code, message: (error as Error).message, retryable: failure.retryable, ...(originalStatusCode ? { originalStatusCode } : {}) },
+      error: { code: failure.code, message: failure.message, retryable: failure.retryable, ...(originalStatusCode ? { originalStatusCode } : {}) },
     }, failure.retryable ? { 'retry-after': '1' } : {});
   }
 }

@@ -3,6 +3,7 @@ import { InvokeEndpointCommand, ModelError, ModelNotReadyException, SageMakerRun
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
 import { captureOutput, emfOf, KEY, post, SETTINGS } from './gateway-env';
 import { invoke } from '../../lambda/gateway-invoke';
 import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
@@ -154,26 +155,30 @@ describe('POST /invocations', () => {
   });
 
   test.each([
-    [new ModelError({ message: 'boom', $metadata: {}, OriginalStatusCode: 500 }), 502, 'ModelError', false],
+    [new ModelError({ message: 'boom, see the log group of account 111111111111', $metadata: {}, OriginalStatusCode: 500 }), 502, 'ModelError', false],
     // Throttling has no modelled exception in this client: it arrives as a named error.
-    [Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }), 429, 'Throttled', true],
-    [new ServiceUnavailable({ message: 'unavailable', $metadata: {} }), 503, 'ServiceUnavailable', true],
-    [new ModelNotReadyException({ message: 'not ready', $metadata: {} }), 503, 'ModelNotReady', true],
-    [new ValidationError({ message: 'bad payload', $metadata: {} }), 400, 'InvalidRequest', false],
+    [Object.assign(new Error('Rate exceeded for arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab'), { name: 'ThrottlingException' }), 429, 'Throttled', true],
+    [new ServiceUnavailable({ message: 'Endpoint churn-ab of account 111111111111 is unavailable', $metadata: {} }), 503, 'ServiceUnavailable', true],
+    [new ModelNotReadyException({ message: 'model of account 111111111111 not ready', $metadata: {} }), 503, 'ModelNotReady', true],
+    [new ValidationError({ message: 'bad payload for role arn:aws:iam::111111111111:role/gateway', $metadata: {} }), 400, 'InvalidRequest', false],
   ])('maps a SageMaker failure to its status, records it and counts an invocation, an error and the exposure: %#', async (error, status, code, retryable) => {
     runtime.on(InvokeEndpointCommand).rejects(error);
     const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1, unitId: 'user-1' })));
     const variant = assignVariant('user-1', WEIGHTS, 'churn-ab')!;
     expect(result.statusCode).toBe(status);
-    expect(bodyOf(result).error).toMatchObject({ code, retryable, message: error.message });
+    // Our own words: SageMaker's text (log-group URLs, account ids) stays in our logs.
+    expect(bodyOf(result).error).toMatchObject({ code, retryable, message: invocationFailure(error.name).message });
+    expect(result.body).not.toContain('111111111111');
     expect(records).toEqual([expect.objectContaining({ status, error: error.name, variant, unitBucket: bucketOf('user-1'), inferenceId: expect.stringMatching(CAPTURE_ID) })]);
     expectStickyLines(emf, variant, 'user-1', records[0].captureId as string, { Invocations: 1, Errors: 1 });
   });
 
   test('sends a request without a unit to a drawn variant, so its failure carries the variant', async () => {
-    runtime.on(InvokeEndpointCommand).rejects(new ModelError({ message: 'bad tensor', $metadata: {}, OriginalStatusCode: 422 }));
+    const leaky = 'Received client error (422) from primary with message "bad tensor". See https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logEventViewer:group=/aws/sagemaker/Endpoints/churn-ab in account 111111111111 for more information.';
+    runtime.on(InvokeEndpointCommand).rejects(new ModelError({ message: leaky, $metadata: {}, OriginalStatusCode: 422 }));
     const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1 })));
-    expect(bodyOf(result).error).toEqual({ code: 'ModelError', message: 'bad tensor', retryable: false, originalStatusCode: 422 });
+    expect(bodyOf(result).error).toEqual({ code: 'ModelError', message: 'The model answered with an error', retryable: false, originalStatusCode: 422 });
+    expect(result.body).not.toMatch(/111111111111|cloudwatch|bad tensor/);
     const target = runtime.commandCalls(InvokeEndpointCommand)[0].args[0].input.TargetVariant;
     expect(SETTINGS.variants).toContain(target);
     expect(records).toEqual([expect.objectContaining({ assignment: 'weighted', variant: target, status: 502 })]);
@@ -187,6 +192,8 @@ describe('POST /invocations', () => {
     [post('/invocations', '{"input":'), 400, 'The body must be JSON'],
     [post('/invocations', { input: 'x'.repeat(5000) }), 413, 'The body must be at most 4096 bytes'],
     [post('/invocations', { input: 1, variant: 'challenger' }), 400, "'variant' must be one of 'baseline', 'candidate', got 'challenger'"],
+    [post('/invocations', `{"input":${'['.repeat(1000)}${']'.repeat(1000)}}`), 400, 'The body must nest arrays and objects at most 32 levels deep'],
+    [post('/invocations', { input: 1, variant: 'v'.repeat(1000) }), 400, `got '${'v'.repeat(63)}… (938 more characters)`],
   ])('refuses bad input with a 4xx, invoking nothing and counting nothing: %#', async (event, status, message) => {
     const { result, records, emf } = await captureOutput(() => invoke(event));
     expect(result.statusCode).toBe(status);

@@ -6,6 +6,46 @@ import { formatValue } from '../../runtime/errors';
  * out, with a message that names the field, the rule and the value received.
  */
 
+/** How deep a body may nest arrays and objects: deeper JSON is refused before it is parsed (serializing it again could exhaust the stack). */
+export const MAX_JSON_DEPTH = 32;
+
+/** How much of a value a refusal echoes back (and logs), in characters. */
+export const ECHO_LIMIT = 64;
+
+/** A value as a refusal quotes it: `formatValue`, cut to `ECHO_LIMIT` characters with what was left out counted. */
+export function formatEchoed(value: unknown): string {
+  const text = formatValue(value);
+  return text.length <= ECHO_LIMIT ? text : `${text.slice(0, ECHO_LIMIT)}… (${text.length - ECHO_LIMIT} more characters)`;
+}
+
+/**
+ * The deepest nesting of arrays and objects in JSON text, counted without parsing (brackets
+ * inside strings do not count); stops counting past `limit`.
+ */
+export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length && deepest <= limit; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) {
+        i += 1; // a backslash escapes the next character
+      } else if (c === 0x22) {
+        inString = false;
+      }
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      deepest = Math.max(deepest, depth);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth -= 1;
+    }
+  }
+  return deepest;
+}
+
 /** An HTTP request as API Gateway hands it to the handler (headers in lower case). */
 export interface GatewayRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -75,17 +115,20 @@ function fail(status: ClientError['status'], code: ClientError['code'], message:
 function readJson(request: GatewayRequest, maxBytes: number): Parsed<unknown> | ClientError {
   const contentType = request.headers['content-type'];
   if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType)) {
-    return fail(415, 'UnsupportedMediaType', `'Content-Type' must be application/json, got ${formatValue(contentType)}`);
+    return fail(415, 'UnsupportedMediaType', `'Content-Type' must be application/json, got ${formatEchoed(contentType)}`);
   }
   const text = request.isBase64Encoded ? Buffer.from(request.body ?? '', 'base64').toString('utf8') : request.body ?? '';
   const size = Buffer.byteLength(text);
   if (size > maxBytes) {
     return fail(413, 'PayloadTooLarge', `The body must be at most ${maxBytes} bytes, got ${size}`);
   }
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    return fail(400, 'InvalidRequest', `The body must nest arrays and objects at most ${MAX_JSON_DEPTH} levels deep, got more`);
+  }
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
-    return fail(400, 'InvalidRequest', `The body must be JSON: ${(e as Error).message}`);
+    return fail(400, 'InvalidRequest', `The body must be JSON: ${(e as Error).message.slice(0, ECHO_LIMIT)}`);
   }
 }
 
@@ -95,7 +138,7 @@ function parse<T>(request: GatewayRequest, maxBytes: number, schema: z.ZodMiniTy
     return json;
   }
   if (json.value === null || typeof json.value !== 'object' || Array.isArray(json.value)) {
-    return fail(400, 'InvalidRequest', `The body must be a JSON object, got ${formatValue(json.value)}`);
+    return fail(400, 'InvalidRequest', `The body must be a JSON object, got ${formatEchoed(json.value)}`);
   }
   const result = z.safeParse(schema, json.value);
   if (result.success) {
@@ -104,10 +147,10 @@ function parse<T>(request: GatewayRequest, maxBytes: number, schema: z.ZodMiniTy
   const body = json.value as Record<string, unknown>;
   return fail(400, 'InvalidRequest', result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return `Unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      return `Unknown field(s) ${formatEchoed(issue.keys.join(', '))}`;
     }
     const field = issue.path[0];
-    return field === undefined ? `The body ${issue.message}` : `'${String(field)}' ${issue.message}, got ${formatValue(body[String(field)])}`;
+    return field === undefined ? `The body ${issue.message}` : `'${String(field)}' ${issue.message}, got ${formatEchoed(body[String(field)])}`;
   }).join('; '));
 }
 

@@ -1,4 +1,7 @@
-import { GatewayRequest, parseInvocation, parseOutcome } from '../../../lib/hooks/runtime/gateway-request';
+import fc from 'fast-check';
+import {
+  ECHO_LIMIT, formatEchoed, GatewayRequest, jsonDepth, MAX_JSON_DEPTH, parseInvocation, parseOutcome,
+} from '../../../lib/hooks/runtime/gateway-request';
 
 const json = (body: unknown, contentType = 'application/json'): GatewayRequest =>
   ({ headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false });
@@ -35,6 +38,41 @@ describe('POST /invocations parsing', () => {
   test('refuses a body over the limit with 413, naming the limit and the size', () => {
     expect(parseInvocation(json({ input: 'x'.repeat(100) }), 50))
       .toEqual({ ok: false, status: 413, code: 'PayloadTooLarge', message: 'The body must be at most 50 bytes, got 112' });
+  });
+});
+
+describe('hostile bodies', () => {
+  const nested = (depth: number) => `{"input":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+  test(`refuses JSON nested deeper than ${MAX_JSON_DEPTH} levels before parsing it, and accepts ${MAX_JSON_DEPTH}`, () => {
+    expect(parseInvocation(json(nested(MAX_JSON_DEPTH)), 1_000_000).ok).toBe(true);
+    for (const depth of [MAX_JSON_DEPTH + 1, 6000, 500_000]) {
+      expect(parseInvocation(json(nested(depth)), 2_000_000)).toEqual({
+        ok: false, status: 400, code: 'InvalidRequest', message: `The body must nest arrays and objects at most ${MAX_JSON_DEPTH} levels deep, got more`,
+      });
+    }
+    expect(parseOutcome(json(`{"inferenceId":${'['.repeat(40)}${']'.repeat(40)}}`), 10_000)).toMatchObject({ ok: false, status: 400 });
+  });
+
+  test('counts the depth of any JSON as JSON.parse builds it: brackets in strings and escapes do not count', () => {
+    const depthOf = (value: unknown): number => (Array.isArray(value) ? 1 + Math.max(0, ...value.map(depthOf))
+      : value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value).map(depthOf)) : 0);
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => {
+      expect(jsonDepth(JSON.stringify(value))).toBe(depthOf(value));
+    }), { numRuns: 500 });
+    expect(jsonDepth('{"a":"[[[{{\\"","b":"\\"]]"}')).toBe(1);
+  });
+
+  test(`echoes at most ${ECHO_LIMIT} characters of a bad value, however long, and says how much it left out`, () => {
+    const huge = 'x'.repeat(1_000_000);
+    const refused = parseInvocation(json({ input: 1, unitId: huge }), 2_000_000);
+    expect(refused.ok).toBe(false);
+    const message = (refused as { message: string }).message;
+    expect(message.length).toBeLessThan(200);
+    expect(message).toBe(`'unitId' must be a string of 1-256 characters, got '${'x'.repeat(ECHO_LIMIT - 1)}… (${1_000_002 - ECHO_LIMIT} more characters)`);
+    expect((parseInvocation(json({ input: 1, [huge]: 1 }), 3_000_000) as { message: string }).message.length).toBeLessThan(200);
+    expect((parseInvocation(json(`{"input": ${huge}`), 2_000_000) as { message: string }).message.length).toBeLessThan(200);
+    expect(formatEchoed('short')).toBe("'short'");
   });
 });
 
