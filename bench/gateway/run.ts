@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       endpointName: 'bench', variants: ['baseline', 'candidate'], modelVersions: { baseline: 'v1', candidate: 'v2' },
       signingKeySecretId: 'bench-key', maxPayloadBytes: 1024 * 1024, weightsTtlSeconds: 10, assignmentSalt: 'bench',
       bodySampleRate: 0.1, redactFields: ['email'], maxRecordedBodyBytes: 64 * 1024, outcomeWindowSeconds: 7 * 86400, outcomeTableName: 'outcomes',
-      outcomeTypes: ['purchase'],
+      outcomeTypes: ['purchase'], maxOutcomeValue: 1e9,
     };
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: stub.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SESSION_TOKEN: 'bench',

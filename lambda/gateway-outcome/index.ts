@@ -25,7 +25,7 @@ const REFUSALS = {
  * only) at the time of its prediction.
  */
 export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const parsed = parseOutcome(event, settings.maxPayloadBytes);
+  const parsed = parseOutcome(event, settings.maxPayloadBytes, { outcomeTypes: settings.outcomeTypes, maxValue: settings.maxOutcomeValue });
   if (!parsed.ok) {
     return refuse(parsed, PATH);
   }

@@ -17,7 +17,9 @@ import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
 import { OUTCOME_TYPE, OUTCOME_TYPE_RULE } from './runtime/gateway-request';
-import { GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES } from './runtime/gateway-settings';
+import {
+  DEFAULT_MAX_OUTCOME_VALUE, GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES, MAX_OUTCOME_VALUE_LIMIT,
+} from './runtime/gateway-settings';
 import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
@@ -87,11 +89,17 @@ export interface InferenceGatewayProps {
    */
   readonly outcomeWindow?: Duration;
   /**
-   * Outcome types the gateway publishes experiment metrics for; a release controller's policy must name one of them.
-   * Each 1-64 letters, digits or `_.:-`, at most 10. Outcomes of other types are still accepted and counted in the operational metrics.
-   * @default - none: no experiment outcome metrics, exposures only
+   * Outcome types the gateway accepts and publishes experiment metrics for; a release controller's policy must name one of them.
+   * Each 1-64 letters, digits or `_.:-`, at most 10. Outcomes of other types are refused (400 `UnknownOutcomeType`): each type
+   * would be a new metric dimension.
+   * @default - none: outcomes of any type are accepted and counted in the operational metrics; no experiment outcome metrics
    */
   readonly outcomeTypes?: string[];
+  /**
+   * The largest outcome `value` accepted, in absolute terms (1 to 1e15): larger ones are refused, so sums of squares stay finite.
+   * @default 1_000_000_000
+   */
+  readonly maxOutcomeValue?: number;
   /**
    * Where records land; share one store between gateways.
    * @default - a new `InferenceLogStore`
@@ -428,6 +436,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       outcomeWindowSeconds: this.outcomeWindow.toSeconds(),
       outcomeTableName: this.outcomeTable.tableName,
       outcomeTypes: [...this.outcomeTypes],
+      maxOutcomeValue: props.maxOutcomeValue ?? DEFAULT_MAX_OUTCOME_VALUE,
     };
     const environment = { [GATEWAY_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) };
     const invokeHandler = new HandlerFunction(this, 'Invoke', {
@@ -529,6 +538,10 @@ export class InferenceGateway extends InferenceGatewayBase {
     const memory = props.memorySize;
     if (memory !== undefined && known(memory) && !(Number.isInteger(memory) && memory >= 256 && memory <= 10240)) {
       problems.push(`'memorySize' must be a whole number of MiB between 256 and 10240, got ${formatValue(memory)}`);
+    }
+    const maxValue = props.maxOutcomeValue;
+    if (maxValue !== undefined && known(maxValue) && !(maxValue >= 1 && maxValue <= MAX_OUTCOME_VALUE_LIMIT)) {
+      problems.push(`'maxOutcomeValue' must be between 1 and ${MAX_OUTCOME_VALUE_LIMIT}, got ${formatValue(maxValue)}`);
     }
     const fields = props.redactFields;
     if (fields !== undefined && known(fields) && fields.some((f) => known(f) && f.trim() === '')) {

@@ -61,7 +61,7 @@ describe('InferenceGateway with default settings', () => {
     const json = settingsOf(stack, gateway.invokeFunction);
     for (const expected of ['"endpointName":"churn-ab"', '"variants":["baseline","candidate"]', `"baseline":"${PACKAGE}/1"`, `"candidate":"${PACKAGE}/2"`,
       '"maxPayloadBytes":1048576', '"weightsTtlSeconds":10', '"assignmentSalt":"churn-ab"', '"bodySampleRate":0.1', '"redactFields":[]',
-      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800', '"outcomeTypes":[]']) {
+      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800', '"outcomeTypes":[]', '"maxOutcomeValue":1000000000']) {
       expect(json).toContain(expected);
     }
     expect(settingsOf(stack, gateway.outcomeFunction)).toEqual(json);
@@ -186,6 +186,14 @@ describe('InferenceGateway options', () => {
       expect(json).toContain(expected);
     }
     Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 20 } });
+  });
+
+  test('passes the outcome value bound to the handlers, and rejects one outside 1 to 1e15', () => {
+    const { stack, gateway } = fixture({ maxOutcomeValue: 50_000 });
+    expect(settingsOf(stack, gateway.outcomeFunction)).toContain('"maxOutcomeValue":50000');
+    for (const bad of [0, 0.5, 2e15, Number.NaN]) {
+      expect(problemsOf(() => fixture({ maxOutcomeValue: bad }))).toEqual([`'maxOutcomeValue' must be between 1 and 1000000000000000, got ${JSON.stringify(bad) ?? String(bad)}`]);
+    }
   });
 
   test('passes the outcome types it publishes experiment metrics for to both handlers, and names them', () => {

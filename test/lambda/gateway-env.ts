@@ -17,6 +17,7 @@ export const SETTINGS: GatewaySettings = {
   outcomeWindowSeconds: 30 * 86400,
   outcomeTableName: 'outcomes',
   outcomeTypes: ['purchase', 'click'],
+  maxOutcomeValue: 1_000_000,
 };
 process.env[GATEWAY_SETTINGS_VARIABLE] = JSON.stringify(SETTINGS);
 process.env.AWS_REGION = 'eu-west-1';

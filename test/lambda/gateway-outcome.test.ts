@@ -101,7 +101,6 @@ describe('POST /outcomes', () => {
     ['an override', issued('candidate', 60, KEY, { assignment: 'override' }).inferenceId, 'purchase'],
     ['a weighted draw', issued('candidate', 60, KEY, { assignment: 'weighted' }).inferenceId, 'purchase'],
     ['an m1 id, issued before ids carried a cohort', issuedM1('candidate').inferenceId, 'purchase'],
-    ['an outcome type the gateway publishes no experiment metrics for', issued('candidate').inferenceId, 'refund'],
     ['a prediction older than CloudWatch takes datapoints for', issued('candidate', MAX_ATTRIBUTION_SECONDS + 60).inferenceId, 'purchase'],
   ])('counts the outcome of %s in the operational metrics only', async (_, inferenceId, type) => {
     const { result, records, emf } = await captureOutput(() => report(post('/outcomes', { inferenceId, type, converted: true })));
@@ -109,6 +108,18 @@ describe('POST /outcomes', () => {
     expect(records).toHaveLength(1);
     expect(emf).toEqual([expect.objectContaining({ VariantName: 'candidate', OutcomeType: type, Outcomes: 1, Conversions: 1 })]);
     expect(emf.map((l) => emfOf(l).dimensions)).toEqual([[OPERATIONAL]]);
+  });
+
+  test.each([
+    [{ type: 'refund', converted: true }, 'UnknownOutcomeType', "'type' must be one of 'purchase', 'click', got 'refund'"],
+    [{ type: 'purchase', value: 1e308 }, 'InvalidRequest', "'value' must be between -1000000 and 1000000, got 1e+308"],
+  ])('refuses an outcome the gateway does not accept, writing, recording and counting nothing: %#', async (outcome, code, message) => {
+    const { result, records, emf } = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('candidate').inferenceId, ...outcome })));
+    expect(result.statusCode).toBe(400);
+    expect(bodyOf(result).error).toEqual({ code, message });
+    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(records).toEqual([]);
+    expect(emf).toEqual([]);
   });
 
   test('answers a repeated outcome with counted: false and counts nothing', async () => {
@@ -124,8 +135,8 @@ describe('POST /outcomes', () => {
   test('counts a different outcome type for the same id separately', async () => {
     const { captureId, inferenceId } = issued('baseline');
     await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'click', converted: true })));
-    await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'revenue', value: 3 })));
-    expect(dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item!.id.S)).toEqual([`${captureId}#click`, `${captureId}#revenue`]);
+    await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', value: 3 })));
+    expect(dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item!.id.S)).toEqual([`${captureId}#click`, `${captureId}#purchase`]);
   });
 
   test('answers 503 and counts nothing when the write is throttled', async () => {

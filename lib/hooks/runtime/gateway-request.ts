@@ -57,7 +57,7 @@ export interface GatewayRequest {
 export interface ClientError {
   readonly ok: false;
   readonly status: 400 | 413 | 415;
-  readonly code: 'InvalidRequest' | 'PayloadTooLarge' | 'UnsupportedMediaType';
+  readonly code: 'InvalidRequest' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'UnknownOutcomeType';
   readonly message: string;
 }
 
@@ -159,7 +159,26 @@ export function parseInvocation(request: GatewayRequest, maxBytes: number): Pars
   return parse(request, maxBytes, invocation as z.ZodMiniType<InvocationRequest>);
 }
 
-/** Parses `POST /outcomes`. */
-export function parseOutcome(request: GatewayRequest, maxBytes: number): Parsed<OutcomeRequest> | ClientError {
-  return parse(request, maxBytes, outcome as z.ZodMiniType<OutcomeRequest>);
+/** What a gateway accepts of an outcome beyond its form. */
+export interface OutcomeRules {
+  /** The types accepted; empty: any type. */
+  readonly outcomeTypes: readonly string[];
+  /** The largest `value` accepted, in absolute terms. */
+  readonly maxValue: number;
+}
+
+/** Parses `POST /outcomes`: its form, then the gateway's outcome types and value bound. */
+export function parseOutcome(request: GatewayRequest, maxBytes: number, rules: OutcomeRules): Parsed<OutcomeRequest> | ClientError {
+  const parsed = parse(request, maxBytes, outcome as z.ZodMiniType<OutcomeRequest>);
+  if (!parsed.ok) {
+    return parsed;
+  }
+  const { type, value } = parsed.value;
+  if (rules.outcomeTypes.length > 0 && !rules.outcomeTypes.includes(type)) {
+    return fail(400, 'UnknownOutcomeType', `'type' must be one of ${rules.outcomeTypes.map((t) => `'${t}'`).join(', ')}, got ${formatEchoed(type)}`);
+  }
+  if (value !== undefined && Math.abs(value) > rules.maxValue) {
+    return fail(400, 'InvalidRequest', `'value' must be between ${-rules.maxValue} and ${rules.maxValue}, got ${formatEchoed(value)}`);
+  }
+  return parsed;
 }

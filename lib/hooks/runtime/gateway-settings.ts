@@ -5,6 +5,12 @@ import { OUTCOME_TYPE } from './gateway-request';
 /** How many outcome types a gateway publishes experiment metrics for, at most. */
 export const MAX_OUTCOME_TYPES = 10;
 
+/** The largest outcome value a gateway accepts unless told otherwise, in absolute terms. */
+export const DEFAULT_MAX_OUTCOME_VALUE = 1_000_000_000;
+
+/** The largest `maxOutcomeValue` a gateway may be given: squares of larger values lose precision in sums. */
+export const MAX_OUTCOME_VALUE_LIMIT = 1e15;
+
 /**
  * What the gateway's handlers need to know, passed from the construct to the handlers as one
  * JSON environment variable so both sides share a single definition.
@@ -36,6 +42,8 @@ const schema = z.object({
   outcomeTableName: z.string().check(z.minLength(1)),
   /** The outcome types the gateway publishes experiment metrics for (sticky requests only). */
   outcomeTypes: z.array(z.string().check(z.regex(OUTCOME_TYPE))).check(z.maxLength(MAX_OUTCOME_TYPES)),
+  /** The largest outcome value accepted, in absolute terms. */
+  maxOutcomeValue: z.number().check(z.positive()),
 });
 
 /** The gateway's settings. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import {
-  ECHO_LIMIT, formatEchoed, GatewayRequest, jsonDepth, MAX_JSON_DEPTH, parseInvocation, parseOutcome,
+  ECHO_LIMIT, formatEchoed, GatewayRequest, jsonDepth, MAX_JSON_DEPTH, OutcomeRules, parseInvocation, parseOutcome,
 } from '../../../lib/hooks/runtime/gateway-request';
 
 const json = (body: unknown, contentType = 'application/json'): GatewayRequest =>
@@ -51,7 +51,7 @@ describe('hostile bodies', () => {
         ok: false, status: 400, code: 'InvalidRequest', message: `The body must nest arrays and objects at most ${MAX_JSON_DEPTH} levels deep, got more`,
       });
     }
-    expect(parseOutcome(json(`{"inferenceId":${'['.repeat(40)}${']'.repeat(40)}}`), 10_000)).toMatchObject({ ok: false, status: 400 });
+    expect(parseOutcome(json(`{"inferenceId":${'['.repeat(40)}${']'.repeat(40)}}`), 10_000, ANY)).toMatchObject({ ok: false, status: 400 });
   });
 
   test('counts the depth of any JSON as JSON.parse builds it: brackets in strings and escapes do not count', () => {
@@ -76,12 +76,15 @@ describe('hostile bodies', () => {
   });
 });
 
+/** Any type, a generous bound: the form alone decides. */
+const ANY: OutcomeRules = { outcomeTypes: [], maxValue: 1e9 };
+
 describe('POST /outcomes parsing', () => {
   test('accepts a conversion, a value, or both', () => {
-    expect(parseOutcome(json({ inferenceId: 'id', type: 'purchase', converted: true, value: 12.5 }), 1000))
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'purchase', converted: true, value: 12.5 }), 1000, ANY))
       .toEqual({ ok: true, value: { inferenceId: 'id', type: 'purchase', converted: true, value: 12.5 } });
-    expect(parseOutcome(json({ inferenceId: 'id', type: 'click', converted: false }), 1000).ok).toBe(true);
-    expect(parseOutcome(json({ inferenceId: 'id', type: 'revenue', value: 0 }), 1000).ok).toBe(true);
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'click', converted: false }), 1000, ANY).ok).toBe(true);
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'revenue', value: 0 }), 1000, ANY).ok).toBe(true);
   });
 
   test.each([
@@ -91,6 +94,23 @@ describe('POST /outcomes parsing', () => {
     [{ inferenceId: 'id', type: 'purchase', converted: 'yes' }, "'converted' must be true or false, got 'yes'"],
     [{ inferenceId: 'id', type: 'purchase', value: '12' }, "'value' must be a finite number, got '12'"],
   ])('refuses a bad outcome: %#', (body, message) => {
-    expect(parseOutcome(json(body), 1000)).toEqual({ ok: false, status: 400, code: 'InvalidRequest', message });
+    expect(parseOutcome(json(body), 1000, ANY)).toEqual({ ok: false, status: 400, code: 'InvalidRequest', message });
+  });
+
+  test('refuses a type the gateway does not accept, and a value beyond its bound, quoting either to 64 characters', () => {
+    const rules: OutcomeRules = { outcomeTypes: ['purchase', 'revenue'], maxValue: 1000 };
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'purchase', converted: true }), 1000, rules).ok).toBe(true);
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'revenue', value: -1000 }), 1000, rules).ok).toBe(true);
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'signup', converted: true }), 1000, rules)).toEqual({
+      ok: false, status: 400, code: 'UnknownOutcomeType', message: "'type' must be one of 'purchase', 'revenue', got 'signup'",
+    });
+    expect(parseOutcome(json({ inferenceId: 'id', type: 'x'.repeat(64), converted: true }), 1000, rules)).toMatchObject({
+      code: 'UnknownOutcomeType', message: `'type' must be one of 'purchase', 'revenue', got '${'x'.repeat(63)}… (2 more characters)`,
+    });
+    for (const value of [1000.5, -1e308, 1e308]) {
+      expect(parseOutcome(json({ inferenceId: 'id', type: 'revenue', value }), 1000, rules)).toEqual({
+        ok: false, status: 400, code: 'InvalidRequest', message: `'value' must be between -1000 and 1000, got ${formatEchoed(value)}`,
+      });
+    }
   });
 });
