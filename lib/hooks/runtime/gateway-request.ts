@@ -161,7 +161,7 @@ export function parseInvocation(request: GatewayRequest, maxBytes: number): Pars
 
 /** What a gateway accepts of an outcome beyond its form. */
 export interface OutcomeRules {
-  /** The types accepted; empty: any type. */
+  /** The types accepted; empty: every type. */
   readonly outcomeTypes: readonly string[];
   /** The largest `value` accepted, in absolute terms. */
   readonly maxValue: number;
