@@ -56,7 +56,11 @@ async function candidateVersionOf(configName: string): Promise<string | undefine
   }
   try {
     const version = await variantModelVersion(sagemaker, configName, policy.candidate);
-    candidateVersions.set(configName, version);
+    if (version === undefined) {
+      logger.warn('the endpoint config has no candidate variant with a model; the stored rollout goes on', { configName });
+    } else {
+      candidateVersions.set(configName, version);
+    }
     return version;
   } catch (error) {
     logger.warn('cannot read which model version the candidate serves; the stored rollout goes on', { configName, error: (error as Error).message });

@@ -125,7 +125,8 @@ export async function servedVersion(aws: AwsClients, endpoint: EndpointView, var
   try {
     return await variantModelVersion(aws.sagemaker, endpoint.configName, variant);
   } catch (error) {
-    if ((error as Error).name === 'ValidationException' || /has no variant/.test((error as Error).message)) {
+    // The config or the model is gone (a deploy replaced them while this ran).
+    if ((error as Error).name === 'ValidationException') {
       return undefined;
     }
     throw error;

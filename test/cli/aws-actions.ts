@@ -170,3 +170,11 @@ export function scenarioRunner<S extends { readonly name: string; readonly argv:
     return result;
   };
 }
+
+/** Asserts that a scenario's command line ran cleanly and called exactly the actions its row names. */
+export async function expectRunCalling(run: Promise<ScenarioRun>, actions: readonly string[]): Promise<void> {
+  const { exitCode, errors, calls } = await run;
+  expect({ exitCode, errors }).toEqual({ exitCode: 0, errors: [] });
+  expect(calls.length).toBeGreaterThan(0);
+  expect(actionsOf(calls)).toEqual([...actions].sort());
+}

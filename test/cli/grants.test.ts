@@ -40,7 +40,7 @@ import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import { AuditEntry, auditToItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import type { RolloutState } from '../../lib/release/rollout-types';
 import { nagFindings, testStack } from '../helpers';
-import { actionsOf, CallEnvironment, scenarioRunner } from './aws-actions';
+import { actionsOf, CallEnvironment, expectRunCalling, scenarioRunner } from './aws-actions';
 import { mockedAws, MockedAws, NOW } from './fakes';
 import { GrantedPolicy, policyOf, TemplateJson } from './granted-policy';
 
@@ -339,12 +339,7 @@ describe('the release controller\'s grants and the CLI commands', () => {
   });
 
   describe.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
-    test('runs, calling the actions its row names', async () => {
-      const { exitCode, errors, calls } = await runOf(scenario);
-      expect({ exitCode, errors }).toEqual({ exitCode: 0, errors: [] });
-      expect(calls.length).toBeGreaterThan(0);
-      expect(actionsOf(calls)).toEqual([...scenario.actions].sort());
-    });
+    test('runs, calling the actions its row names', () => expectRunCalling(runOf(scenario), scenario.actions));
 
     test.each(Object.keys(CONTROLLERS) as (keyof typeof CONTROLLERS)[])('is allowed by its grant on a %s controller', async (kind) => {
       const { calls } = await runOf(scenario);

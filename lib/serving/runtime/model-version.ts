@@ -24,14 +24,12 @@ export function modelVersionOf(model: ModelDescription): string {
 
 /**
  * The version `variant` serves under the endpoint config `endpointConfigName` (two reads:
- * the config, then the variant's model). Configs and models never change once created, so
- * callers may cache the answer by config name.
+ * the config, then the variant's model), or undefined when the config has no such variant
+ * with a model. Configs and models never change once created, so callers may cache the answer
+ * by config name.
  */
-export async function variantModelVersion(sagemaker: SageMakerClient, endpointConfigName: string, variant: string): Promise<string> {
+export async function variantModelVersion(sagemaker: SageMakerClient, endpointConfigName: string, variant: string): Promise<string | undefined> {
   const config = await sagemaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpointConfigName }));
   const modelName = config.ProductionVariants?.find((v) => v.VariantName === variant)?.ModelName;
-  if (!modelName) {
-    throw new Error(`Endpoint config '${endpointConfigName}' has no variant '${variant}' with a model`);
-  }
-  return modelVersionOf(await sagemaker.send(new DescribeModelCommand({ ModelName: modelName })));
+  return modelName ? modelVersionOf(await sagemaker.send(new DescribeModelCommand({ ModelName: modelName }))) : undefined;
 }
