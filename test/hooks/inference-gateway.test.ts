@@ -394,6 +394,8 @@ describe('InferenceGateway imported from another stack', () => {
       const policy = policyOf(role, template, at);
       return [permission, Object.entries(requests).filter(([, arn]) => policy.allows('execute-api:Invoke', arn)).map(([name]) => name)];
     }));
+    // 3 grants × 4 requests: 4 allowed, 8 refused (a report or a forced variant by an invoker among them).
+    expect(Object.values(allowed).flat()).toHaveLength(4);
     expect(allowed).toEqual({ invoke: ['invoke'], forceVariant: ['forceVariant', 'forcePost'], reportOutcomes: ['reportOutcomes'] });
   });
 

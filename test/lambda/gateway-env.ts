@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
+import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 
 /** The settings the gateway handlers under test run with. Imported before the handlers, which read them at load. */
 export const SETTINGS: GatewaySettings = {
@@ -26,6 +27,16 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 
 /** The signing key the mocked Secrets Manager returns. */
 export const KEY = 'k'.repeat(64);
+
+/** A sticky prediction's cohort, in unit bucket 5. */
+export const STICKY: Cohort = { assignment: 'sticky', unitBucket: 5 };
+
+/** An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort (signed with `key`, for `endpointName`). */
+export function issued(variant: string, ageSeconds = 60, key = KEY, cohort: Cohort = STICKY, endpointName = SETTINGS.endpointName) {
+  const issuedAtSeconds = Math.floor(Date.now() / 1000 - ageSeconds);
+  const captureId = captureIdOf(issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
+  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(Buffer.from(key), endpointName, variant, captureId) };
+}
 
 /** An HTTP API (payload 2.0) POST with a JSON body, to a route without path parameters. */
 export function post(path: string, body: unknown, contentType = 'application/json'): APIGatewayProxyEventV2 {
