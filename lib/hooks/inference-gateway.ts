@@ -517,7 +517,7 @@ export class InferenceGateway extends InferenceGatewayBase {
     });
     // One route per permission: API Gateway authorises per route (IAM grants, JWT scopes).
     // The invoke function serves two routes, one with a path parameter: its permission names the API, not a route
-    // (a route-scoped one would name `{variant}` literally, which no request's source ARN matches).
+    // (CDK's route-scoped permission would name `{variant}` literally, where a request's source ARN names the variant).
     const invokeIntegration = new HttpLambdaIntegration('Invoke', this.invokeFunction, { scopePermissionToRoute: false });
     const routes: Record<GatewayPermission, apigwv2.HttpRouteIntegration> = {
       invoke: invokeIntegration,

@@ -285,7 +285,7 @@ describe('InferenceGateway options', () => {
     const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Imported', { endpointName: 'legacy', variantNames: ['a', 'b'] });
     const gateway = new InferenceGateway(stack, 'Gateway', {
       endpoint,
-      auth: GatewayAuth.jwt({ issuer: parameter('Issuer', 'String').valueAsString, audience: ['client'] }),
+      auth: GatewayAuth.jwt({ issuer: parameter('Issuer', 'String').valueAsString, audience: ['client'], scopes: { reportOutcomes: parameter('OutcomeScope', 'String').valueAsString } }),
       throttle: { rateLimit: parameter('Rate').valueAsNumber, burstLimit: parameter('Burst').valueAsNumber },
       bodySampleRate: parameter('SampleRate').valueAsNumber,
       memorySize: parameter('Memory').valueAsNumber,
@@ -299,6 +299,7 @@ describe('InferenceGateway options', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'Rate' }, ThrottlingBurstLimit: { Ref: 'Burst' } } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: { Ref: 'Issuer' }, Audience: ['client'] } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /outcomes', AuthorizationScopes: [{ Ref: 'OutcomeScope' }] });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: { Ref: 'Memory' } });
     const json = settingsOf(stack, gateway.invokeFunction);
     for (const [setting, parameterId] of [['bodySampleRate', 'SampleRate'], ['maxPayloadBytes', 'MaxPayload'], ['maxRecordedBodyBytes', 'MaxRecorded'],

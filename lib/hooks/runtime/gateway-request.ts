@@ -197,9 +197,6 @@ export function parseInvocation(request: GatewayRequest, maxBytes: number): Pars
       ? fail(403, 'ForceNotAllowed', `Forcing a variant needs POST ${GATEWAY_ROUTES.forceVariant} and its permission; ${elsewhere} is refused on POST ${GATEWAY_ROUTES.invoke}`)
       : fail(400, 'InvalidRequest', `The path names the variant: ${elsewhere} is refused on POST ${GATEWAY_ROUTES.forceVariant}`);
   }
-  if (forced === '') {
-    return fail(400, 'InvalidRequest', "The path's variant must be a variant name, got ''");
-  }
   return { ok: true, value: forced === undefined ? body : { ...body, variant: forced } };
 }
 

@@ -28,7 +28,6 @@ describe('POST /invocations parsing', () => {
     [json({}), 400, "'input' is required (any JSON value), got nothing"],
     [json({ input: 1, unitId: 42 }), 400, "'unitId' must be a string of 1-256 characters, got 42"],
     [json({ input: 1, unitId: 'x'.repeat(257) }), 400, "'unitId' must be a string of 1-256 characters, got 'xxx"],
-    [{ ...json({ input: 1 }), pathParameters: { variant: '' } }, 400, "The path's variant must be a variant name, got ''"],
     [json({ input: 1, unitID: 'u' }), 400, "Unknown field(s) 'unitID'"],
   ])('refuses a bad request: %#', (request, status, message) => {
     const result = parseInvocation(request as GatewayRequest, 1000);
