@@ -233,6 +233,23 @@ export abstract class InferenceLogStoreBase extends Resource implements IInferen
     return this.shipperMetric(LOG_SHIPPER_METRICS.retries, props);
   }
 
+  /**
+   * Records the shipper sent again after a send whose answer was lost (a timeout, a short
+   * answer, an invocation that died): the store may hold them twice.
+   * @default - sum over 5 minutes
+   */
+  public metricRecordsPossiblyDuplicated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.shipperMetric(LOG_SHIPPER_METRICS.possibleDuplicates, props);
+  }
+
+  /**
+   * Delivery-ledger writes after a delivery that failed every attempt: a retry of that event would send those lines again.
+   * @default - sum over 5 minutes
+   */
+  public metricLedgerWriteFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.shipperMetric(LOG_SHIPPER_METRICS.ledgerFailures, props);
+  }
+
   private shipperMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: LOG_SHIPPER_METRICS.namespace,

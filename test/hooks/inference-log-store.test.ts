@@ -204,6 +204,8 @@ describe('InferenceLogStore with default settings', () => {
       metricName: 'RecordsDeadLettered', period: Duration.minutes(1),
     });
     expect(store.metricDeliveryRetries().metricName).toBe('DeliveryRetries');
+    expect(store.metricRecordsPossiblyDuplicated().metricName).toBe('RecordsPossiblyDuplicated');
+    expect(store.metricLedgerWriteFailures().metricName).toBe('LedgerWriteFailures');
   });
 
   test('passes the AwsSolutions checks', () => {

@@ -6,13 +6,10 @@ import { AwsClientStub } from 'aws-sdk-client-mock';
 /** The condition the shipper claims a line with: no entry, or a lease that ran out. */
 export const CLAIM_CONDITION = 'attribute_not_exists(#id) OR (#state = :sending AND #lease < :now)';
 
-/**
- * An in-memory DynamoDB table behind the client mock: PutItem with the claim condition (which
- * it checks the shipper sends) and BatchWriteItem. Answers as DynamoDB does, old item included.
- */
-export function memoryLedger(dynamodb: AwsClientStub<DynamoDBClient>): Map<string, Record<string, AttributeValue>> {
+/** An in-memory DynamoDB table: what PutItem (with the claim condition) and BatchWriteItem do to it, answered as DynamoDB does. */
+export function ledgerTable() {
   const items = new Map<string, Record<string, AttributeValue>>();
-  dynamodb.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
+  const put = (input: PutItemCommandInput) => {
     if (input.ConditionExpression !== CLAIM_CONDITION) {
       throw new Error(`unexpected condition ${input.ConditionExpression}`);
     }
@@ -24,8 +21,8 @@ export function memoryLedger(dynamodb: AwsClientStub<DynamoDBClient>): Map<strin
     }
     items.set(key, input.Item!);
     return { Attributes: old };
-  });
-  dynamodb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => {
+  };
+  const write = (input: BatchWriteItemCommandInput) => {
     const requests = Object.values(input.RequestItems ?? {}).flat();
     if (requests.length > 25) {
       throw new Error(`${requests.length} items in one BatchWriteItem`);
@@ -38,8 +35,16 @@ export function memoryLedger(dynamodb: AwsClientStub<DynamoDBClient>): Map<strin
       }
     }
     return { UnprocessedItems: {} };
-  });
-  return items;
+  };
+  return { items, put, write };
+}
+
+/** The in-memory table behind the client mock. */
+export function memoryLedger(dynamodb: AwsClientStub<DynamoDBClient>): Map<string, Record<string, AttributeValue>> {
+  const table = ledgerTable();
+  dynamodb.on(PutItemCommand).callsFake(table.put);
+  dynamodb.on(BatchWriteItemCommand).callsFake(table.write);
+  return table.items;
 }
 
 /** A subscription delivery as CloudWatch Logs sends it: gzipped JSON in base64, event ids `<prefix><index>`. */
