@@ -6,7 +6,7 @@ import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose'
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent, Context } from 'aws-lambda';
 import {
-  claimLines, KeyedLine, LEDGER_ATTRIBUTES, LedgerEntry, LedgerTable, lineKey, settleLines, SettledState,
+  claimLines, KeyedLine, LEDGER_ATTRIBUTES, LedgerEntry, LedgerTable, lineKey, Settlement, settleLines,
 } from '../../lib/hooks/runtime/delivery-ledger';
 import {
   DeadLetter, DeadLetterError, deadLetterMessages, deliverRecords, isRecordLine, LOG_SHIPPER_METRICS, sendDeadLetters,
@@ -159,7 +159,13 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
   const claims = await claimLines(lines, ledger, ledgerOptions);
   const takenOver = new Set(claims.takenOver.map((l) => l.key));
   const uncertain = new Set(takenOver);
-  let ledgerFailures = 0;
+  const unsettled: Settlement[] = [];
+  let unreleased = 0;
+  const settle = async (settled: readonly Settlement[], released: readonly string[]) => {
+    const failed = await settleLines(settled, released, ledger, ledgerOptions);
+    unsettled.push(...failed.unsettled);
+    unreleased += failed.unreleased;
+  };
   const records: KeyedLine[] = [];
   const malformed: DeadLetter[] = [];
   for (const item of [...claims.fresh, ...claims.takenOver]) {
@@ -179,9 +185,7 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
       return (out.RequestResponses ?? []).map((r) => ({ errorCode: r.ErrorCode }));
     },
     sleep, random, remainingMs: () => context.getRemainingTimeInMillis(),
-    onBatchDelivered: async (delivered) => {
-      ledgerFailures += await settleLines(delivered.map((d) => ({ key: d.key, state: 'delivered' as SettledState })), [], ledger, ledgerOptions);
-    },
+    onBatchDelivered: (delivered) => settle(delivered.map((d) => ({ key: d.key, state: 'delivered' })), []),
   }, retry);
   outcome.delivered.forEach((d) => { if (d.uncertain) uncertain.add(d.key); });
 
@@ -212,11 +216,19 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
       if (sent.unsent.length > 0) {
         deadLetterError = new DeadLetterError(sent.unsent.length, sent.lastError).message;
       }
-      const settled = deadLetters.filter((d) => !unsentKeys.has(d.key)).map((d) => ({ key: d.key, state: 'dead-lettered' as SettledState }));
       // Claims of lines surely not sent anywhere are released; the others run out with their lease.
-      const released = [...unsentKeys].filter((key) => !uncertain.has(key));
-      ledgerFailures += await settleLines(settled, released, ledger, ledgerOptions);
+      await settle(
+        deadLetters.filter((d) => !unsentKeys.has(d.key)).map((d) => ({ key: d.key, state: 'dead-lettered' })),
+        [...unsentKeys].filter((key) => !uncertain.has(key)),
+      );
     }
+    const pending = claims.pending.length + unsentKeys.size;
+    if (pending > 0 && unsettled.length > 0) {
+      // This invocation fails, and its retry would send unrecorded lines again: one more round.
+      const retried = await settleLines(unsettled.splice(0), [], ledger, ledgerOptions);
+      unsettled.push(...retried.unsettled);
+    }
+    const ledgerFailures = unsettled.length + unreleased;
     const summary: ShipSummary = {
       received: lines.length,
       delivered: outcome.delivered.length,
@@ -233,7 +245,6 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
     if (ledgerFailures > 0) {
       logger.warn('could not record deliveries in the ledger: their claims run out with the lease', { count: ledgerFailures });
     }
-    const pending = claims.pending.length + unsentKeys.size;
     if (pending > 0) {
       const reasons = [
         ...(claims.pending.length > 0 ? [`${claims.pending.length} not claimable (leased by another invocation, or the ledger failed)`] : []),

@@ -52,7 +52,7 @@ interface Totals {
   flagged: number;
   /** Ledger writes after delivery that failed every attempt (`LedgerWriteFailures`). */
   ledgerWriteFailures: number;
-  /** Duplicated lines in runs where no ledger write after delivery failed. */
+  /** Duplicated lines in runs where every ledger write after a delivery succeeded (in the end). */
   duplicatedWithLedgerWrites: number;
 }
 

@@ -1,5 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { BatchWriteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, BatchWriteItemCommandInput, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient, PutRecordBatchCommand, PutRecordBatchCommandInput, ResourceNotFoundException, ServiceUnavailableException } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
@@ -8,7 +8,7 @@ import 'aws-sdk-client-mock-jest';
 import { handler, ship, ShipperSettings } from '../../lambda/log-shipper';
 import { lineKey } from '../../lib/hooks/runtime/delivery-ledger';
 import { seededRandom as prng } from '../../lib/release/random';
-import { logsEvent, memoryLedger } from './log-shipper-world';
+import { ledgerTable, logsEvent, memoryLedger } from './log-shipper-world';
 
 const firehose = mockClient(FirehoseClient);
 const sqs = mockClient(SQSClient);
@@ -243,6 +243,32 @@ describe('the log shipper across invocations', () => {
     dynamodb.on(PutItemCommand).rejects(Object.assign(new Error('Throughput exceeded'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' }));
     await expect(ship(logsEvent([record(1)]), context, { ...settings, maxAttempts: 2 })).rejects.toThrow('1 line(s) neither delivered nor dead-lettered');
     expect(firehose).not.toHaveReceivedAnyCommand();
+  });
+
+  test('before failing anyway, tries once more to record deliveries, so the retry does not send them again', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    sqs.on(SendMessageBatchCommand).callsFake(refusingQueue);
+    const table = ledgerTable();
+    let writes = 0;
+    // The three attempts to record the delivery fail; the release of the junk line's claim and the second round succeed.
+    dynamodb.on(PutItemCommand).callsFake(table.put);
+    dynamodb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => {
+      if (++writes <= 3) {
+        throw Object.assign(new Error('Internal'), { name: 'InternalServerError', $fault: 'server' });
+      }
+      return table.write(input);
+    });
+    const addMetric = jest.spyOn(Metrics.prototype, 'addMetric');
+    await expect(ship(logsEvent([record(1), 'junk']), context, settings)).rejects.toThrow('1 line(s) neither delivered nor dead-lettered');
+    expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 5);
+    expect(table.items.get(lineKey('/aws/lambda/gateway', '0'))?.state.S).toBe('delivered');
+    expect(addMetric).toHaveBeenCalledWith('LedgerWriteFailures', 'Count', 0);
+    addMetric.mockRestore();
+
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }));
+    const retried = { ...settings, now: () => new Date(Date.parse(FAILED_AT) + 120_000) };
+    await expect(ship(logsEvent([record(1), 'junk']), context, retried)).resolves.toMatchObject({ delivered: 0, deadLettered: 1, skipped: 1, possibleDuplicates: 0 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
   });
 
   test('returns normally when only the ledger write after delivery fails, so Lambda does not resend', async () => {

@@ -143,20 +143,27 @@ export async function claimLines<T extends KeyedLine>(lines: readonly T[], table
   return claims;
 }
 
+/** A line's fate, to record in the ledger. */
+export interface Settlement {
+  readonly key: string;
+  readonly state: SettledState;
+}
+
 /**
  * Records where lines went and releases the claims of lines that were surely not sent, in
- * batches, retrying unprocessed items. Answers how many could not be written: their claims
- * stay, and run out with their lease.
+ * batches, retrying unprocessed items. Answers the settlements that could not be written (their
+ * claims stay, and run out with their lease) and how many releases could not.
  */
 export async function settleLines(
-  settled: readonly { readonly key: string; readonly state: SettledState }[], released: readonly string[], table: LedgerTable, options: LedgerOptions,
-): Promise<number> {
+  settled: readonly Settlement[], released: readonly string[], table: LedgerTable, options: LedgerOptions,
+): Promise<{ readonly unsettled: Settlement[]; readonly unreleased: number }> {
   const expiresAt = Math.ceil(options.now / 1000) + options.ttlSeconds;
   const items = [
     ...settled.map((s) => ({ kind: 'settle' as const, key: s.key, state: s.state })),
     ...released.map((key) => ({ kind: 'release' as const, key })),
   ];
-  let failed = 0;
+  const unsettled: Settlement[] = [];
+  let unreleased = 0;
   for (let start = 0; start < items.length; start += LEDGER_WRITE_LIMIT) {
     let pending = items.slice(start, start + LEDGER_WRITE_LIMIT);
     try {
@@ -171,8 +178,8 @@ export async function settleLines(
         }
       }, table, options);
     } catch {
-      failed += pending.length;
+      pending.forEach((item) => (item.kind === 'settle' ? unsettled.push({ key: item.key, state: item.state }) : unreleased++));
     }
   }
-  return failed;
+  return { unsettled, unreleased };
 }
