@@ -219,7 +219,9 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
    * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
    * what the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`, `retry`, `undo`,
    * `rollout start`) call:
-   * `dynamodb:PutItem` on the rollout table (with encryption on its key), and
+   * `dynamodb:PutItem` on the rollout table (with encryption on its key: a change is one
+   * `TransactWriteItems` of puts, the state, its audit entry and its outbox item, which IAM checks
+   * as `PutItem`; the controller delivers the outbox, so no events, SNS or Lambda permission), and
    * `sagemaker:ListTags` (the production check) and `sagemaker:UpdateEndpointWeightsAndCapacities`
    * on the endpoint.
    *
@@ -447,7 +449,9 @@ export class ReleaseController extends ReleaseControllerBase {
 
   private grantController(props: ReleaseControllerProps): void {
     const fn = this.function;
-    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // A change is one TransactWriteItems of puts (IAM checks each as dynamodb:PutItem); the outbox
+    // is read with Query, acknowledged with UpdateItem and settled with DeleteItem.
+    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.table.encryptionKey?.grantEncryptDecrypt(fn);
     fn.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
