@@ -122,8 +122,8 @@ export interface ReleaseControllerProps {
 /** Which of a controller's decisions a rule routes, and where. */
 export interface DecisionRuleOptions extends events.OnEventOptions {
   /**
-   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'promote']`.
-   * @default - every entry the controller publishes: all but holds (the CLI's manual actions publish no events)
+   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'manual-abort', 'promote', 'manual-promote']`.
+   * @default - every entry the controller publishes: all but holds, the CLI's manual actions (`manual-<action>`) included
    */
   readonly actions?: AuditAction[];
 }
@@ -316,7 +316,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
  * on a schedule reads the gateway's per-variant metrics, decides with a sequential test that
  * stays valid however often it looks, and applies weights while the endpoint is InService. The
  * rollout and an append-only audit trail live in DynamoDB, changed only by conditional writes
- * (the CLI's manual actions use the same records); every decision is published to EventBridge.
+ * (the CLI's manual actions use the same records); every decision but holds, the CLI's too, is
+ * published to EventBridge from an outbox written with it (at least once, with a delivery id).
  */
 export class ReleaseController extends ReleaseControllerBase {
   /**
