@@ -293,6 +293,16 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
   return { action: last?.action ?? 'hold', state, weightsApplied, deliveries };
 }
 
-/** The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`). */
-export const handler = (event?: { readonly source?: string }): Promise<TickResult> =>
-  tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');
+/**
+ * The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`).
+ * A tick whose deliveries failed fails once its work is done, so the invocation is retried and
+ * `failureAlarm` sees deliveries that keep failing; what they owe stays in the outbox.
+ */
+export const handler = async (event?: { readonly source?: string }): Promise<TickResult> => {
+  const result = await tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');
+  const { failures, pending } = result.deliveries;
+  if (failures.length > 0) {
+    throw new Error(`deliveries failed: ${failures.length} (${[...new Set(failures.map((f) => f.consumer))].join(', ')}); outbox items owed to the next tick: ${pending}`);
+  }
+  return result;
+};

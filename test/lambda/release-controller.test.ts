@@ -314,6 +314,16 @@ describe('the release controller tick', () => {
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
   });
 
+  test('the handler fails an invocation whose deliveries failed, once its work is done, so it is retried and alarmed on', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 80, candidate: 20 });
+    sns.on(PublishCommand).rejects(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }));
+    await expect(handler({ source: 'aws.events' })).rejects.toThrow('deliveries failed: 1 (sns); outbox items owed to the next tick: 1');
+    expect(auditWrites().map((e) => e.action)).toEqual(['weights-restored']);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(sagemaker).toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
   test('records a change whose weights SageMaker refused, announces it, fails the tick, and the next tick restores the weights on the record', async () => {
     stored(running);
     endpointIs('InService', { baseline: 50, candidate: 50 });
