@@ -24,7 +24,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import './release-controller-faults-env';
 import { SETTINGS } from './release-env';
-import { tick } from '../../lambda/release-controller';
+import { tick, TickTrigger } from '../../lambda/release-controller';
 import type { AwsClients } from '../../lib/cli/aws';
 import { run } from '../../lib/cli/program';
 import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
@@ -98,6 +98,7 @@ class World {
   public weights: Record<string, number> = { baseline: 100, candidate: 0 };
   public candidate = 3;
   public alarm: 'OK' | 'ALARM' = 'OK';
+  public status: 'InService' | 'Updating' = 'InService';
   /** Which call of the current invocation fails how. */
   public plan: (call: Call) => Mode | undefined = () => undefined;
   public faults = 0;
@@ -261,7 +262,7 @@ beforeEach(() => {
   dynamodb.on(UpdateItemCommand).callsFake(w('acknowledgement', (input: UpdateItemCommandInput) => world.acknowledge(input)));
   dynamodb.on(DeleteItemCommand).callsFake(w('settle', (input: DeleteItemCommandInput) => world.table.delete(input)));
   sagemaker.on(DescribeEndpointCommand).callsFake(w('describe endpoint', () => ({
-    EndpointName: ENDPOINT, EndpointArn: `arn:aws:sagemaker:eu-west-1:111111111111:endpoint/${ENDPOINT}`, EndpointStatus: 'InService',
+    EndpointName: ENDPOINT, EndpointArn: `arn:aws:sagemaker:eu-west-1:111111111111:endpoint/${ENDPOINT}`, EndpointStatus: world.status,
     EndpointConfigName: `config-${world.candidate}`,
     ProductionVariants: Object.entries(world.weights).map(([VariantName, weight]) => ({ VariantName, CurrentWeight: weight, DesiredWeight: weight, CurrentInstanceCount: 1 })),
   })));
@@ -294,11 +295,11 @@ beforeEach(() => {
 });
 
 /** One controller tick as Lambda runs it: a failure is the invocation's failure, retried later. */
-async function tickAt(nowMs: number, plan: World['plan'] = () => undefined): Promise<'ok' | 'failed'> {
+async function tickAt(nowMs: number, plan: World['plan'] = () => undefined, trigger: TickTrigger = 'schedule'): Promise<'ok' | 'failed'> {
   world.invocation();
   world.plan = plan;
   try {
-    await tick(nowMs);
+    await tick(nowMs, trigger);
     return 'ok';
   } catch {
     return 'failed';
@@ -443,16 +444,22 @@ describe('the release controller under faults', () => {
       for (let step = 0; step < STEPS; step += 1) {
         now += 3 * HOUR;
         const r = rand();
-        if (r < 0.55) {
+        if (r < 0.5) {
           await tickAt(now, faulty);
+        } else if (r < 0.55) {
+          // SageMaker reports a state change: a tick that only starts a rollout for a new version, and delivers.
+          await tickAt(now, faulty, 'endpoint-change');
         } else if (r < 0.8) {
           commands += 1;
           await cli(pick([
             ['shift', ENDPOINT, '--to', 'candidate', '--weight', String(Math.floor(rand() * 101))],
             ['pause', ENDPOINT], ['resume', ENDPOINT], ['abort', ENDPOINT], ['promote', ENDPOINT, '--full'], ['retry', ENDPOINT], ['undo', ENDPOINT, '--reason', 'r'],
           ]), now, faulty);
-        } else if (r < 0.88) {
+        } else if (r < 0.86) {
           world.candidate += 1;
+        } else if (r < 0.9) {
+          // The endpoint updates (or finishes updating) for a while: the controller holds, the CLI refuses.
+          world.status = world.status === 'InService' ? 'Updating' : 'InService';
         } else if (r < 0.94) {
           // Someone moves traffic outside modelship.
           const candidate = Math.floor(rand() * 101);
@@ -461,6 +468,7 @@ describe('the release controller under faults', () => {
           world.alarm = world.alarm === 'OK' ? 'ALARM' : 'OK';
         }
       }
+      world.status = 'InService';
       await settle(now);
       const counts = world.counts();
       expect({ seed, ...counts }).toMatchObject({ seed, ...CLEAN });
