@@ -98,7 +98,7 @@ describe('ReleaseController', () => {
     })]);
     expect(JSON.stringify(byAction('cloudwatch:DescribeAlarms')[0].Resource)).toContain(':alarm:churn-ab-5xx');
     expect(byAction('cloudwatch:GetMetricData')[0].Resource).toBe('*');
-    expect(byAction('dynamodb:PutItem')[0].Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(byAction('dynamodb:PutItem')[0].Action).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(byAction('sns:Publish')).toHaveLength(1);
     expect(byAction('events:PutEvents')).toHaveLength(1);
   });
