@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
@@ -107,6 +108,11 @@ export interface InferenceGatewayProps {
    * @default - a new `InferenceLogStore`
    */
   readonly logStore?: IInferenceLogStore;
+  /**
+   * The topic the alarms of the log store the gateway creates notify (a `logStore` you pass keeps its own).
+   * @default - no alarm action
+   */
+  readonly alarmTopic?: sns.ITopic;
   /**
    * Encrypts the signing key and the outcome table.
    * @default - a new key with rotation
@@ -448,7 +454,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       timeToLiveAttribute: 'expiresAt',
       removalPolicy,
     });
-    this.logStore = props.logStore ?? new InferenceLogStore(this, 'LogStore', { removalPolicy });
+    this.logStore = props.logStore ?? new InferenceLogStore(this, 'LogStore', { removalPolicy, alarmTopic: props.alarmTopic });
 
     const settings: GatewaySettings = {
       endpointName: props.endpoint.endpointName,

@@ -1,6 +1,5 @@
 import { Aws, Duration, IResource, Names, PhysicalName, RemovalPolicy, Resource, Size, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,6 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
+import { notifyAlarmTopic } from '../private/alarm-topic';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../runtime/errors';
@@ -129,7 +129,7 @@ export interface InferenceLogStoreProps {
   readonly analytics?: boolean | InferenceLogAnalyticsOptions;
 
   /**
-   * The topic the store's alarms (dead letters, failed events) notify when they go off.
+   * The topic the store's alarms (dead letters, failed events) notify, going into ALARM and back to OK.
    * @default - no alarm actions: watch the alarms yourself
    */
   readonly alarmTopic?: sns.ITopic;
@@ -481,9 +481,7 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (topic) {
-      alarm.addAlarmAction(new cw_actions.SnsAction(topic));
-    }
+    notifyAlarmTopic(topic, [alarm]);
     return alarm;
   }
 

@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards, ExpectedWildcard } from '../private/acknowledge-wildcards';
+import { notifyAlarmTopic } from '../private/alarm-topic';
 import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
@@ -97,6 +98,11 @@ export interface ReleaseControllerProps {
    * @default - none
    */
   readonly topic?: sns.ITopic;
+  /**
+   * The topic the controller's alarm (failing ticks) notifies, going into ALARM and back to OK.
+   * @default - no alarm action
+   */
+  readonly alarmTopic?: sns.ITopic;
   /**
    * The bus decisions are published to.
    * @default - the account's default event bus
@@ -441,6 +447,7 @@ export class ReleaseController extends ReleaseControllerBase {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    notifyAlarmTopic(props.alarmTopic, [this.failureAlarm]);
   }
 
   /** The guardrail alarms of the controller's policy, which `status` reads: none when the policy names none. */

@@ -333,12 +333,13 @@ describe('InferenceLogStore settings', () => {
     });
   });
 
-  test('notifies the alarm topic from both queue alarms when given one', () => {
+  test('notifies the alarm topic from both queue alarms, into ALARM and back to OK, when given one', () => {
     const stack = testStack();
     const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
     const store = new InferenceLogStore(stack, 'Store', { alarmTopic: topic });
     for (const alarm of [store.deadLetterAlarm, store.failedEventAlarm]) {
       expect(stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmActions)).toEqual([{ Ref: expect.stringMatching(/^Alarms[0-9A-F]{8}$/) }]);
+      expect(stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).okActions)).toEqual([{ Ref: expect.stringMatching(/^Alarms[0-9A-F]{8}$/) }]);
     }
     expect(nagFindings(stack)).toEqual([]);
   });
