@@ -11,7 +11,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, BUCKET_READ_ACTIONS, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../runtime/errors';
@@ -73,7 +73,8 @@ export interface InferenceLogStoreProps {
   readonly bucketName?: string;
 
   /**
-   * The KMS key that encrypts the records bucket, the delivery stream and the dead-letter queue.
+   * The KMS key that encrypts the records bucket, the delivery stream, the dead-letter queue and
+   * the shipper's log group (its policy is extended to let CloudWatch Logs use it).
    * @default - a new customer-managed key with yearly rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -337,6 +338,7 @@ export class InferenceLogStore extends InferenceLogStoreBase {
         DELIVERY_STREAM_NAME: this.deliveryStream.ref,
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
       },
+      encryptionKey: this.encryptionKey,
     });
     this.shipper = shipper.function;
     iam.Grant.addToPrincipal({ grantee: shipper.role, actions: ['firehose:PutRecordBatch'], resourceArns: [this.deliveryStream.attrArn] });
@@ -355,7 +357,8 @@ export class InferenceLogStore extends InferenceLogStoreBase {
     }
 
     acknowledgeExpectedWildcards(this, [{
-      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      actions: KEY_ENCRYPT_DECRYPT_ACTIONS,
+      resources: [this.encryptionKey.keyArn],
       reason: 'KMS names these data-key actions only with a wildcard suffix; they are granted on the store key alone',
     }]);
   }
@@ -387,17 +390,14 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       extendedS3DestinationConfiguration: destination.extendedS3DestinationConfiguration,
     });
     destination.dependables?.forEach((dependable) => stream.node.addDependency(dependable));
-    // The only policy below this scope is the destination role's; its object wildcard is on the records bucket only.
-    const bucketId = (this.stack.resolve(this.bucket.bucketArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    // The only policy below this scope is the destination role's: CDK's read/write grant on the records bucket and the store key.
     acknowledgeExpectedWildcards(scope, [
       {
-        finding: /^Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,
-        reason: "Firehose's S3 destination role writes, lists and cleans up multipart uploads of the objects it generates, with the store key, in the records bucket only",
+        actions: [...BUCKET_READ_ACTIONS, 's3:DeleteObject*', 's3:PutObject', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging', 's3:Abort*'],
+        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
+        reason: "Firehose's S3 destination role writes, lists and cleans up multipart uploads of the objects it generates under the records and errors prefixes, whose date parts are only known at delivery, in the records bucket only",
       },
-      {
-        finding: new RegExp(`^Resource::<${escapeRegExp(bucketId)}\\.Arn>/\\*$`),
-        reason: 'Firehose generates object names under the records and errors prefixes, whose date parts are only known at delivery; the grant is limited to the records bucket',
-      },
+      { actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [this.encryptionKey.keyArn], reason: "Firehose's S3 destination role encrypts with the store key only" },
     ]);
     return stream;
   }

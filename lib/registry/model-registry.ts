@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeOnGrantee, BUCKET_PUT_ACTIONS, BUCKET_READ_ACTIONS, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems } from '../private/duration-problems';
 import { throwIfProblems } from '../runtime/errors';
@@ -77,10 +78,25 @@ export abstract class ModelRegistryBase extends Resource implements IModelRegist
   }
 
   public grantRead(grantee: iam.IGrantable, objectsKeyPattern = `${MODELS_PREFIX}*`): iam.Grant {
+    acknowledgeOnGrantee(grantee, [{
+      actions: BUCKET_READ_ACTIONS,
+      resources: [this.bucket.bucketArn, this.bucket.arnForObjects(objectsKeyPattern)],
+      reason: `CDK's read grant names its S3 actions with wildcards; it covers the registry's ${objectsKeyPattern} only`,
+    }]);
     return this.bucket.grantRead(grantee, objectsKeyPattern).combine(this.modelPackageGroup.grantRead(grantee));
   }
 
   public grantWrite(grantee: iam.IGrantable, objectsKeyPattern = `${MODELS_PREFIX}*`): iam.Grant {
+    acknowledgeOnGrantee(grantee, [
+      {
+        actions: BUCKET_PUT_ACTIONS,
+        resources: [this.bucket.arnForObjects(objectsKeyPattern)],
+        reason: `Artifact names are generated per training run; the grant covers the registry's ${objectsKeyPattern} only`,
+      },
+      ...(this.encryptionKey
+        ? [{ actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [this.encryptionKey.keyArn], reason: "KMS names the data-key actions only with a wildcard suffix; on the registry's key only" }]
+        : []),
+    ]);
     return this.bucket.grantPut(grantee, objectsKeyPattern);
   }
 

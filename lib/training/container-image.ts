@@ -1,5 +1,6 @@
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { acknowledgeOnGrantee } from '../private/acknowledge-wildcards';
 
 /** A container image for SageMaker: from an ECR repository (pull can be granted) or by URI. */
 export abstract class ContainerImage {
@@ -12,6 +13,7 @@ export abstract class ContainerImage {
       public readonly imageUri = repository.repositoryUriForTag(tag);
       public grantPull(grantee: iam.IGrantable): void {
         repository.grantPull(grantee);
+        acknowledgeOnGrantee(grantee, [{ actions: ['ecr:GetAuthorizationToken'], resources: ['*'], reason: 'ecr:GetAuthorizationToken has no resource-level permissions' }]);
       }
     })();
   }
