@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards, BUCKET_READ_ACTIONS, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
+import { encryptedLogGroup } from '../private/log-encryption';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../runtime/errors';
@@ -74,7 +75,8 @@ export interface InferenceLogStoreProps {
 
   /**
    * The KMS key that encrypts the records bucket, the delivery stream, the dead-letter queue and
-   * the shipper's log group (its policy is extended to let CloudWatch Logs use it).
+   * the log groups of the shipper and of the stream's delivery errors (its policy is extended to
+   * let CloudWatch Logs use it).
    * @default - a new customer-managed key with yearly rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -382,6 +384,8 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       bufferingInterval,
       bufferingSize,
       encryptionKey: this.encryptionKey,
+      // Delivery errors name records' objects: their log group is encrypted with the store key too.
+      loggingConfig: new firehose.EnableLogging(encryptedLogGroup(scope, 'LogGroup', { encryptionKey: this.encryptionKey })),
     }).bind(scope, {});
     const stream = new firehose.CfnDeliveryStream(scope, 'Resource', {
       deliveryStreamType: 'DirectPut',

@@ -7,7 +7,7 @@ import { acknowledgeOnGrantee, BUCKET_PUT_ACTIONS, BUCKET_READ_ACTIONS, KEY_ENCR
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems } from '../private/duration-problems';
 import { throwIfProblems } from '../runtime/errors';
-import { MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
+import { ARTIFACT_WRITER_TAG, MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
 import { IModelPackageGroup, ModelPackageGroup, ModelPackageGroupProps } from './model-package-group';
 
 /** Where one model version's artifact lives in a registry. */
@@ -43,7 +43,9 @@ export interface IModelRegistry extends IResource {
 
   /**
    * Lets the grantee write artifacts (and encrypt them), as a training job does. It cannot
-   * delete or overwrite history: the bucket keeps every version.
+   * delete or overwrite history: the bucket keeps every version. A created registry accepts a
+   * new artifact under `models/` only with `If-None-Match: *` (so an existing one is never
+   * replaced), except from roles tagged as SageMaker training roles (`ARTIFACT_WRITER_TAG`).
    * @param objectsKeyPattern the objects to write @default 'models/*'
    */
   grantWrite(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
@@ -160,7 +162,8 @@ export interface ModelRegistryProps {
 
 /**
  * The single home of model artifacts and model versions: a versioned, KMS-encrypted,
- * TLS-only, access-logged bucket with a fixed layout, and a SageMaker model package group.
+ * TLS-only, access-logged bucket with a fixed layout whose artifacts are write-once, and a
+ * SageMaker model package group.
  */
 export class ModelRegistry extends ModelRegistryBase {
   /** Imports a registry created in another stack or account. */
@@ -227,6 +230,26 @@ export class ModelRegistry extends ModelRegistryBase {
       ...props.modelPackageGroup,
       readerAccounts,
     });
+
+    // Write-once artifacts: S3 conditional writes, enforced by the bucket policy. A request to
+    // create an object under models/ (PutObject, CompleteMultipartUpload) must carry
+    // If-None-Match: *, which S3 refuses (412) when the key exists. The parts of a multipart
+    // upload take no conditional header (s3:ObjectCreationOperation is false for them).
+    // SageMaker's managed upload of a training job's output sends no such header, so the
+    // training roles (tagged by TrainingPipeline) are exempt: their jobs write under names
+    // SageMaker never reuses.
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'RequireConditionalArtifactWrites',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [this.bucket.arnForObjects(`${MODELS_PREFIX}*`)],
+      conditions: {
+        'Null': { 's3:if-none-match': 'true' },
+        'Bool': { 's3:ObjectCreationOperation': 'true' },
+        'StringNotEquals': { [`aws:PrincipalTag/${ARTIFACT_WRITER_TAG.key}`]: ARTIFACT_WRITER_TAG.value },
+      },
+    }));
 
     for (const account of readerAccounts) {
       this.bucket.grantRead(new iam.AccountPrincipal(account), `${MODELS_PREFIX}*`);

@@ -1,5 +1,5 @@
 import {
-  Annotations, Arn, ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
+  Annotations, Arn, ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Tags, Token, Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -20,7 +20,7 @@ import {
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage, VOLUME_KEY_ACTIONS } from '../private/instance-storage';
 import { encryptedLogGroup } from '../private/log-encryption';
-import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
+import { ARTIFACT_WRITER_TAG, checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
 import { hasCapturingGroup } from './runtime/non-finite';
@@ -530,6 +530,8 @@ export class TrainingPipeline extends TrainingPipelineBase {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `SageMaker training jobs of the modelship pipeline ${this.node.path}`,
     });
+    // SageMaker uploads the trained artifact without If-None-Match: the registry exempts roles with this tag.
+    Tags.of(this.trainingRole).add(ARTIFACT_WRITER_TAG.key, ARTIFACT_WRITER_TAG.value);
     props.image.grantPull(this.trainingRole);
     for (const input of props.inputs) {
       input.bucket.grantRead(this.trainingRole, `${input.prefix}*`);

@@ -147,6 +147,14 @@ describe('InferenceLogStore with default settings', () => {
     ]);
   });
 
+  test('encrypts the shipper\'s and the delivery errors\' log groups with the store key', () => {
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['StoreDeliveryStreamLogGroup', 'StoreShipperLogs']);
+    for (const [, group] of groups) {
+      expect(group.Properties.KmsKeyId).toEqual(att('StoreKey'));
+    }
+  });
+
   test('retains the buckets, key and queue when they leave the stack', () => {
     expect(deletionPolicies(template)).toEqual({ 'AWS::S3::Bucket': ['Retain', 'Retain'], 'AWS::KMS::Key': ['Retain'], 'AWS::SQS::Queue': ['Retain'] });
   });

@@ -117,6 +117,12 @@ describe('ReleaseController', () => {
     });
   });
 
+  test('encrypts its log group with the rollout table\'s key', () => {
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Release'));
+    expect(groups).toHaveLength(1);
+    expect(groups[0][1].Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(controller.table.encryptionKey!.node.defaultChild as never), 'Arn'] });
+  });
+
   test('alarms when ticks keep failing', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, EvaluationPeriods: 2, TreatMissingData: 'notBreaching',

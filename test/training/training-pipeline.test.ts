@@ -308,7 +308,7 @@ describe('TrainingPipeline with spot, a NaN watch and a quality gate', () => {
     Template.fromStack(stack).resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 
-  test('encrypts the workflow and its three log groups with a key of its own, rotated yearly; NVMe volumes take no key', () => {
+  test('encrypts the workflow and its three log groups with a key of its own, rotated yearly; NVMe volumes take no key; its training role may create artifacts', () => {
     const template = Template.fromStack(stack);
     const key = { 'Fn::GetAtt': [stack.getLogicalId(pipeline.encryptionKey.node.defaultChild as never), 'Arn'] };
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('^Encrypts the modelship training pipeline') });
@@ -321,6 +321,11 @@ describe('TrainingPipeline with spot, a NaN watch and a quality gate', () => {
     expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual(groups.map(() => key));
     // ml.g5.2xlarge has NVMe instance storage, which SageMaker encrypts in hardware.
     expect(pipeline.volumeEncryptionKey).toBeUndefined();
+    // The registry lets SageMaker's managed upload (no If-None-Match) create artifacts only with this role tag.
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Description: Match.stringLikeRegexp('^SageMaker training jobs'),
+      Tags: [{ Key: 'modelship:artifact-writer', Value: 'training' }],
+    });
     expect((trainState(stack).Parameters as { ResourceConfig: Json }).ResourceConfig.VolumeKmsKeyId).toBeUndefined();
   });
 
