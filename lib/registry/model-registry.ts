@@ -45,7 +45,8 @@ export interface IModelRegistry extends IResource {
    * Lets the grantee write artifacts (and encrypt them), as a training job does. It cannot
    * delete or overwrite history: the bucket keeps every version. A created registry accepts a
    * new artifact under `models/` only with `If-None-Match: *` (so an existing one is never
-   * replaced), except from roles tagged as SageMaker training roles (`ARTIFACT_WRITER_TAG`).
+   * replaced), except from roles tagged `modelship:artifact-writer=training` (SageMaker training
+   * roles: SageMaker's upload of a job's output sends no such header).
    * @param objectsKeyPattern the objects to write @default 'models/*'
    */
   grantWrite(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
