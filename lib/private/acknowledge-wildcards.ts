@@ -189,8 +189,3 @@ export function acknowledgeOnGrantee(grantee: iam.IGrantable, expected: readonly
     acknowledgeExpectedWildcards(principal, expected);
   }
 }
-
-/** Escapes text for use inside a RegExp. */
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
