@@ -122,8 +122,8 @@ export interface ReleaseControllerProps {
 /** Which of a controller's decisions a rule routes, and where. */
 export interface DecisionRuleOptions extends events.OnEventOptions {
   /**
-   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'promote']`.
-   * @default - every entry the controller publishes: all but holds (the CLI's manual actions publish no events)
+   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'manual-abort', 'promote', 'manual-promote']`.
+   * @default - every entry the controller publishes: all but holds, the CLI's manual actions (`manual-<action>`) included
    */
   readonly actions?: AuditAction[];
 }
@@ -199,7 +199,9 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
    * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
    * what the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`, `retry`, `undo`,
    * `rollout start`) call:
-   * `dynamodb:PutItem` on the rollout table (with encryption on its key), and
+   * `dynamodb:PutItem` on the rollout table (with encryption on its key: a change is one
+   * `TransactWriteItems` of puts, the state, its audit entry and its outbox item, which IAM checks
+   * as `PutItem`; the controller delivers the outbox, so no events, SNS or Lambda permission), and
    * `sagemaker:ListTags` (the production check) and `sagemaker:UpdateEndpointWeightsAndCapacities`
    * on the endpoint.
    *
@@ -301,7 +303,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
  * on a schedule reads the gateway's per-variant metrics, decides with a sequential test that
  * stays valid however often it looks, and applies weights while the endpoint is InService. The
  * rollout and an append-only audit trail live in DynamoDB, changed only by conditional writes
- * (the CLI's manual actions use the same records); every decision is published to EventBridge.
+ * (the CLI's manual actions use the same records); every decision but holds, the CLI's too, is
+ * published to EventBridge from an outbox written with it (at least once, with a delivery id).
  */
 export class ReleaseController extends ReleaseControllerBase {
   /**
@@ -435,7 +438,9 @@ export class ReleaseController extends ReleaseControllerBase {
 
   private grantController(props: ReleaseControllerProps): void {
     const fn = this.function;
-    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // A change is one TransactWriteItems of puts (IAM checks each as dynamodb:PutItem); the outbox
+    // is read with Query, acknowledged with UpdateItem and settled with DeleteItem.
+    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.table.encryptionKey?.grantEncryptDecrypt(fn);
     fn.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
@@ -535,7 +540,7 @@ function attributionProblems(policy: PolicySpec, gateway: IInferenceGateway | un
   const problems: string[] = [];
   const types = gateway.outcomeTypes;
   if (types !== undefined && !types.includes(policy.metric.outcomeType)) {
-    problems.push(`'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' (${types.length > 0 ? types.map((t) => `'${t}'`).join(', ') : 'none'}), `
+    problems.push(`'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' (${types.map((t) => `'${t}'`).join(', ')}), `
       + `or its experiment series never exists and the rollout holds as incomplete, got ${formatValue(policy.metric.outcomeType)}`);
   }
   if (gateway.outcomeWindow.isUnresolved()) {

@@ -2,25 +2,17 @@ import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, Provis
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { captureOutput, emfOf, KEY, post, SETTINGS } from './gateway-env';
+import { captureOutput, emfOf, issued, KEY, post, SETTINGS } from './gateway-env';
 import { report } from '../../lambda/gateway-outcome';
-import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { MAX_ATTRIBUTION_SECONDS } from '../../lib/release/metric-queries';
 
 const dynamodb = mockClient(DynamoDBClient);
 const secrets = mockClient(SecretsManagerClient);
 const bodyOf = (result: { body?: string }) => JSON.parse(result.body ?? '');
 
-const STICKY: Cohort = { assignment: 'sticky', unitBucket: 5 };
 const OPERATIONAL = ['service', 'EndpointName', 'VariantName', 'OutcomeType'];
 const EXPERIMENT = ['service', 'EndpointName', 'VariantName', 'UnitBucket', 'OutcomeType'];
-
-/** An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort. */
-function issued(variant: string, ageSeconds = 60, key = KEY, cohort: Cohort = STICKY) {
-  const issuedAtSeconds = Math.floor(Date.now() / 1000 - ageSeconds);
-  const captureId = captureIdOf(issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
-  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(Buffer.from(key), 'churn-ab', variant, captureId) };
-}
 
 /** An id issued before ids carried a cohort (version m1). */
 function issuedM1(variant: string, ageSeconds = 60) {
