@@ -11,7 +11,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
+import { encryptedLogGroup } from '../private/log-encryption';
 import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
@@ -114,7 +115,9 @@ export interface InferenceGatewayProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
-   * Encrypts the signing key and the outcome table.
+   * Encrypts the signing key, the outcome table and the gateway's log groups (access log and the
+   * handlers' logs, which hold sampled request and response bodies); its policy is extended to let
+   * CloudWatch Logs use it.
    * @default - a new key with rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -480,12 +483,14 @@ export class InferenceGateway extends InferenceGatewayBase {
       // The HTTP API gives up after 30 seconds.
       timeout: Duration.seconds(29),
       environment,
+      encryptionKey: this.encryptionKey,
     });
     const outcomeHandler = new HandlerFunction(this, 'Outcome', {
       hook: 'gateway-outcome',
       description: `POST /outcomes of the inference gateway of ${props.endpoint.endpointName}`,
       timeout: Duration.seconds(10),
       environment,
+      encryptionKey: this.encryptionKey,
     });
     this.invokeFunction = invokeHandler.function;
     this.outcomeFunction = outcomeHandler.function;
@@ -493,7 +498,7 @@ export class InferenceGateway extends InferenceGatewayBase {
     this.logStore.addSource(`${id}Invocations`, invokeHandler.logGroup);
     this.logStore.addSource(`${id}Outcomes`, outcomeHandler.logGroup);
 
-    this.accessLog = new logs.LogGroup(this, 'AccessLog', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
+    this.accessLog = encryptedLogGroup(this, 'AccessLog', { encryptionKey: this.encryptionKey, removalPolicy });
     const auth = props.auth ?? GatewayAuth.iam();
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: props.gatewayName ?? Names.uniqueResourceName(this, { maxLength: 128 }),
@@ -550,7 +555,8 @@ export class InferenceGateway extends InferenceGatewayBase {
     this.outcomeTable.grant(outcome, 'dynamodb:PutItem');
     this.encryptionKey.grantEncryptDecrypt(outcome);
     acknowledgeExpectedWildcards(this, [{
-      finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/,
+      actions: KEY_ENCRYPT_DECRYPT_ACTIONS,
+      resources: [this.encryptionKey.keyArn],
       reason: "CDK's encrypt/decrypt grant on the gateway's own key, which DynamoDB uses for the outcome table",
     }]);
   }

@@ -13,8 +13,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, escapeRegExp, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
 import { notifyAlarmTopic } from '../private/alarm-topic';
+import { encryptedLogGroup } from '../private/log-encryption';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../runtime/errors';
@@ -84,7 +85,9 @@ export interface InferenceLogStoreProps {
   readonly bucketName?: string;
 
   /**
-   * The KMS key that encrypts the records bucket, the delivery stream, the delivery ledger and the queues.
+   * The KMS key that encrypts the records bucket, the delivery stream, the delivery ledger, the
+   * queues, and the log groups of the shipper and of the stream's delivery errors (its policy is
+   * extended to let CloudWatch Logs use it).
    * @default - a new customer-managed key with yearly rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -379,6 +382,7 @@ export class InferenceLogStore extends InferenceLogStoreBase {
         LEDGER_TABLE_NAME: this.deliveryLedger.tableName,
         LEDGER_TTL_SECONDS: String(LEDGER_TTL.toSeconds()),
       },
+      encryptionKey: this.encryptionKey,
     });
     this.shipper = shipper.function;
     iam.Grant.addToPrincipal({ grantee: shipper.role, actions: ['firehose:PutRecordBatch'], resourceArns: [this.deliveryStream.attrArn] });
@@ -399,7 +403,8 @@ export class InferenceLogStore extends InferenceLogStoreBase {
     }
 
     acknowledgeExpectedWildcards(this, [{
-      finding: /^Action::kms:(GenerateDataKey|ReEncrypt)\*$/,
+      actions: KEY_ENCRYPT_DECRYPT_ACTIONS,
+      resources: [this.encryptionKey.keyArn],
       reason: 'KMS names these data-key actions only with a wildcard suffix; they are granted on the store key alone',
     }]);
   }
@@ -426,6 +431,8 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       bufferingInterval,
       bufferingSize,
       encryptionKey: this.encryptionKey,
+      // Delivery errors name records' objects: their log group is encrypted with the store key too.
+      loggingConfig: new firehose.EnableLogging(encryptedLogGroup(scope, 'LogGroup', { encryptionKey: this.encryptionKey })),
       role: role.withoutPolicyUpdates(),
     }).bind(scope, {});
     const grants = [
@@ -450,9 +457,9 @@ export class InferenceLogStore extends InferenceLogStoreBase {
     });
     [...grants, ...destination.dependables ?? []].forEach((dependable) => stream.node.addDependency(dependable));
     // The only policy below this scope is the destination role's; its object wildcards are the two prefixes of the records bucket.
-    const bucketId = (this.stack.resolve(this.bucket.bucketArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     acknowledgeExpectedWildcards(scope, [{
-      finding: new RegExp(`^Resource::<${escapeRegExp(bucketId)}\\.Arn>/(${RECORDS_PREFIX}|${ERRORS_PREFIX})\\*$`),
+      actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      resources: [RECORDS_PREFIX, ERRORS_PREFIX].map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
       reason: 'Firehose generates object names under the records and errors prefixes, whose date parts are only known at delivery; it may put, read back and abort uploads there, and delete nothing',
     }]);
     return stream;

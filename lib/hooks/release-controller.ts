@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards, ExpectedWildcard } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, acknowledgeOnGrantee, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
 import { notifyAlarmTopic } from '../private/alarm-topic';
 import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
@@ -114,7 +114,7 @@ export interface ReleaseControllerProps {
    */
   readonly metricLag?: Duration;
   /**
-   * Encrypts the rollout table.
+   * Encrypts the rollout table and the controller's log group (its policy is extended to let CloudWatch Logs use it).
    * @default - a new key with rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -186,34 +186,14 @@ function knownTableName(endpoint: IModelEndpoint): string | undefined {
 /** The longest a before-step hook may take. */
 const MAX_HOOK_TIMEOUT_SECONDS = 300;
 
-/** One part of an ARN in a finding: a literal, or a pseudo parameter (`<AWS::Region>`). */
-const ARN_PART = '(?:<AWS::[A-Za-z]+>|[^:<>]*)';
-
-/** The wildcards the read grant puts in the grantee's policy, and why each is as narrow as AWS allows. */
-const READ_WILDCARDS: readonly ExpectedWildcard[] = [
-  {
-    finding: /^Resource::\*$/,
-    reason: 'cloudwatch:GetMetricData (modelship status reads the rollout\'s metrics) and sagemaker:ListEndpoints (modelship list) have no resource-level permissions',
-  },
-  {
-    finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:endpoint-config/\\*$`),
-    reason: "sagemaker:DescribeEndpointConfig (modelship status): each deploy replaces the endpoint's config under a name CloudFormation generates",
-  },
-  {
-    finding: new RegExp(`^Resource::arn:${ARN_PART}:cloudwatch:${ARN_PART}:${ARN_PART}:alarm:\\*$`),
-    reason: "cloudwatch:DescribeAlarms (modelship status) on an imported release controller, whose policy's guardrail alarms are not known at synthesis",
-  },
-  {
-    finding: new RegExp(`^Resource::arn:${ARN_PART}:sagemaker:${ARN_PART}:${ARN_PART}:model/\\*$`),
-    reason: "sagemaker:DescribeModel (modelship status and rollout start read which version the candidate serves): each deploy creates the endpoint's models under names CloudFormation generates",
-  },
-];
-
-/** The wildcards the manual-actions grant adds to the read grant's. */
-const MANUAL_ACTION_WILDCARDS: readonly ExpectedWildcard[] = [
-  ...READ_WILDCARDS,
-  { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's key, for the manual actions' dynamodb:PutItem" },
-];
+/** Why each wildcard of the CLI's grants is as narrow as AWS allows. */
+const GRANT_REASONS = {
+  unscoped: 'cloudwatch:GetMetricData (modelship status reads the rollout\'s metrics) and sagemaker:ListEndpoints (modelship list) have no resource-level permissions',
+  endpointConfigs: "sagemaker:DescribeEndpointConfig (modelship status): each deploy replaces the endpoint's config under a name CloudFormation generates",
+  alarms: "cloudwatch:DescribeAlarms (modelship status) on an imported release controller, whose policy's guardrail alarms are not known at synthesis",
+  models: "sagemaker:DescribeModel (modelship status and rollout start read which version the candidate serves): each deploy creates the endpoint's models under names CloudFormation generates",
+  key: "CDK's encrypt/decrypt grant on the rollout table's key, for the manual actions' dynamodb:PutItem",
+};
 
 /** What every release controller, created or imported, offers: grants on its rollouts and rules for its decisions. */
 export abstract class ReleaseControllerBase extends Resource implements IReleaseController {
@@ -276,6 +256,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
     const key = changes ? this.table.encryptionKey?.grantEncryptDecrypt(grantee) : this.table.encryptionKey?.grantDecrypt(grantee);
     const statement = (actions: string[], resourceArns: string[]) => iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
     const alarmNames = this.guardrailAlarmNames();
+    const endpointConfigs = arn('sagemaker', 'endpoint-config', '*');
+    const models = arn('sagemaker', 'model', '*');
     const alarmArns = (alarmNames ?? ['*']).map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME));
     const grants = [
       table,
@@ -284,15 +266,20 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
         ['sagemaker:DescribeEndpoint', ...(changes ? ['sagemaker:ListTags', 'sagemaker:UpdateEndpointWeightsAndCapacities'] : [])],
         [this.endpoint.endpointArn],
       ),
-      statement(['sagemaker:DescribeEndpointConfig'], [arn('sagemaker', 'endpoint-config', '*')]),
-      statement(['sagemaker:DescribeModel'], [arn('sagemaker', 'model', '*')]),
+      statement(['sagemaker:DescribeEndpointConfig'], [endpointConfigs]),
+      statement(['sagemaker:DescribeModel'], [models]),
       statement(['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'], ['*']),
       ...(alarmArns.length > 0 ? [statement(['cloudwatch:DescribeAlarms'], alarmArns)] : []),
     ];
-    const principal = grantee.grantPrincipal;
-    if (Construct.isConstruct(principal)) {
-      acknowledgeExpectedWildcards(principal, changes ? MANUAL_ACTION_WILDCARDS : READ_WILDCARDS);
-    }
+    acknowledgeOnGrantee(grantee, [
+      { actions: ['cloudwatch:GetMetricData', 'sagemaker:ListEndpoints'], resources: ['*'], reason: GRANT_REASONS.unscoped },
+      { actions: ['sagemaker:DescribeEndpointConfig'], resources: [endpointConfigs], reason: GRANT_REASONS.endpointConfigs },
+      { actions: ['sagemaker:DescribeModel'], resources: [models], reason: GRANT_REASONS.models },
+      { actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns, reason: GRANT_REASONS.alarms },
+      ...(changes && this.table.encryptionKey
+        ? [{ actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [this.table.encryptionKey.keyArn], reason: GRANT_REASONS.key }]
+        : []),
+    ]);
     return grants.reduce((all, grant) => all.combine(grant));
   }
 
@@ -425,6 +412,7 @@ export class ReleaseController extends ReleaseControllerBase {
       environment: { [CONTROLLER_SETTINGS_VARIABLE]: this.stack.toJsonString(settings) },
       // One tick at a time: overlapping ticks would only lose their conditional writes.
       reservedConcurrentExecutions: 1,
+      encryptionKey,
     }).function;
     const fn = this.function;
     this.grantController(props);
@@ -465,11 +453,12 @@ export class ReleaseController extends ReleaseControllerBase {
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],
       resources: [this.endpoint.endpointArn],
     }));
+    const modelDescriptions = ['endpoint-config', 'model'].map((resource) => this.stack.formatArn({ service: 'sagemaker', resource, resourceName: '*' }));
     // Which model version the candidate serves (a rollout per version): the configs and models the endpoint's deploys
     // create have CloudFormation-generated names, so the account's configs and models, read-only.
     fn.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'],
-      resources: ['endpoint-config', 'model'].map((resource) => this.stack.formatArn({ service: 'sagemaker', resource, resourceName: '*' })),
+      resources: modelDescriptions,
     }));
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     const alarms = this.policy.guardrails.alarmNames ?? [];
@@ -487,12 +476,15 @@ export class ReleaseController extends ReleaseControllerBase {
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: hooks.map((h) => h.functionArn) }));
     }
     acknowledgeExpectedWildcards(this, [
-      { finding: /^Resource::\*$/, reason: 'cloudwatch:GetMetricData has no resource-level permissions' },
+      { actions: ['cloudwatch:GetMetricData'], resources: ['*'], reason: 'cloudwatch:GetMetricData has no resource-level permissions' },
       {
-        finding: /^Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:(endpoint-config|model)\/\*$/,
+        actions: ['sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel'],
+        resources: modelDescriptions,
         reason: 'sagemaker:DescribeEndpointConfig and sagemaker:DescribeModel (read-only): the endpoint\'s configs and models have generated names',
       },
-      { finding: /^Action::kms:(ReEncrypt|GenerateDataKey)\*$/, reason: "CDK's encrypt/decrypt grant on the rollout table's own key" },
+      ...(this.table.encryptionKey
+        ? [{ actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [this.table.encryptionKey.keyArn], reason: "CDK's encrypt/decrypt grant on the rollout table's own key" }]
+        : []),
     ]);
   }
 

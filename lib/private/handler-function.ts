@@ -1,11 +1,13 @@
 import { existsSync } from 'fs';
 import { dirname, join } from 'path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ModelshipError } from '../runtime/errors';
+import { encryptedLogGroup } from './log-encryption';
 
 /** Properties of a modelship Lambda hook. */
 export interface HandlerFunctionProps {
@@ -23,6 +25,8 @@ export interface HandlerFunctionProps {
   readonly environment?: Record<string, string>;
   /** How many instances may run at once. @default - no reservation: the account's unreserved concurrency */
   readonly reservedConcurrentExecutions?: number;
+  /** The key that encrypts the function's log group (its policy is extended to let CloudWatch Logs use it). */
+  readonly encryptionKey: kms.IKey;
 }
 
 /**
@@ -55,7 +59,7 @@ function bundleOf(hook: string): string {
 /**
  * A modelship Lambda hook: its ready bundle (minified, the pinned AWS SDK inside; its source map
  * is not deployed; credentials from the environment as Lambda provides them; see `lambda/bundle.ts`) on
- * the latest Node.js runtime, with JSON logs to its own log group and a role that may write only
+ * the latest Node.js runtime, with JSON logs to its own log group (encrypted with the given key, kept a year) and a role that may write only
  * to that log group (no managed policies). Synthesis bundles nothing.
  */
 export class HandlerFunction extends Construct {
@@ -69,10 +73,7 @@ export class HandlerFunction extends Construct {
     // it (no --enable-source-maps), so deploying it would only add 2 MB and a new asset hash
     // whenever a comment of an embedded source changes.
     const code = lambda.Code.fromAsset(bundleOf(props.hook), { exclude: ['*.map'] });
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.logGroup = encryptedLogGroup(this, 'Logs', { encryptionKey: props.encryptionKey });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: props.description,

@@ -13,6 +13,9 @@ export function hasNvmeStorage(family: string): boolean {
 }
 
 /** What SageMaker's role needs on a key that encrypts instance volumes. */
+export const VOLUME_KEY_ACTIONS: readonly string[] = ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
+
+/** Lets SageMaker's role use a key that encrypts instance volumes. */
 export function grantVolumeKey(key: kms.IKey | undefined, grantee: iam.IGrantable): void {
-  key?.grant(grantee, 'kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*');
+  key?.grant(grantee, ...VOLUME_KEY_ACTIONS);
 }

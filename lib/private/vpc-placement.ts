@@ -95,8 +95,9 @@ export function placeInVpc(scope: Construct, vpc: ec2.IVpc, props: NetworkProps,
   });
   role.attachInlinePolicy(policy);
   acknowledgeExpectedWildcards(policy, [{
-    finding: /^Resource::\*$/,
-    reason: `${VPC_ACCESS_ACTIONS.join(', ')}: SageMaker creates and removes the network interfaces of this role's jobs or models in the VPC; the interfaces do not exist before, and the Describe actions have no resource-level permissions`,
+    actions: VPC_ACCESS_ACTIONS,
+    resources: ['*'],
+    reason: `SageMaker creates and removes the network interfaces of this role's jobs or models in the VPC; the interfaces do not exist before, and the Describe actions have no resource-level permissions`,
   }]);
   return { securityGroups, subnetIds: vpc.selectSubnets(props.vpcSubnets).subnetIds };
 }

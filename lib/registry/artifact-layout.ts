@@ -12,6 +12,13 @@ export const MODELS_PREFIX = 'models/';
  */
 export const MODEL_ARTIFACT_FILE = 'output/model.tar.gz';
 
+/**
+ * The principal tag (`modelship:artifact-writer` = `training`) of the roles SageMaker writes
+ * trained artifacts with: the registry's bucket policy lets only them create artifacts without
+ * `If-None-Match: *`, because SageMaker's managed upload of a job's output sends no such header.
+ */
+export const ARTIFACT_WRITER_TAG = { key: 'modelship:artifact-writer', value: 'training' } as const;
+
 /** Top-level prefix under which training checkpoints live. */
 export const CHECKPOINTS_PREFIX = 'checkpoints/';
 

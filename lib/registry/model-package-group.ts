@@ -2,6 +2,7 @@ import { ArnFormat, IResource, Lazy, Names, Resource, Stack, Token, Tokenization
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
+import { acknowledgeOnGrantee } from '../private/acknowledge-wildcards';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 
 const GROUP_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -64,19 +65,22 @@ export abstract class ModelPackageGroupBase extends Resource implements IModelPa
   }
 
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [this.modelPackageGroupArn, this.modelPackageArns],
-    });
+    return this.grantOnPackages(grantee, READ_ACTIONS);
   }
 
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker:CreateModelPackage', ...READ_ACTIONS],
-      resourceArns: [this.modelPackageGroupArn, this.modelPackageArns],
-    });
+    return this.grantOnPackages(grantee, ['sagemaker:CreateModelPackage', ...READ_ACTIONS]);
+  }
+
+  /** Actions on the group and its versions, the versions' wildcard acknowledged on the grantee for these actions only. */
+  private grantOnPackages(grantee: iam.IGrantable, actions: string[]): iam.Grant {
+    const resourceArns = [this.modelPackageGroupArn, this.modelPackageArns];
+    acknowledgeOnGrantee(grantee, [{
+      actions,
+      resources: resourceArns,
+      reason: 'SageMaker numbers model package versions at registration; the wildcard covers the versions of one group',
+    }]);
+    return iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
   }
 }
 

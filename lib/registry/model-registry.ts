@@ -3,10 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeOnGrantee, BUCKET_PUT_ACTIONS, BUCKET_READ_ACTIONS, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems } from '../private/duration-problems';
 import { throwIfProblems } from '../runtime/errors';
-import { MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
+import { ARTIFACT_WRITER_TAG, MODELS_PREFIX, modelArtifactKey } from './artifact-layout';
 import { IModelPackageGroup, ModelPackageGroup, ModelPackageGroupProps } from './model-package-group';
 
 /** Where one model version's artifact lives in a registry. */
@@ -42,7 +43,10 @@ export interface IModelRegistry extends IResource {
 
   /**
    * Lets the grantee write artifacts (and encrypt them), as a training job does. It cannot
-   * delete or overwrite history: the bucket keeps every version.
+   * delete or overwrite history: the bucket keeps every version. A created registry accepts a
+   * new artifact under `models/` only with `If-None-Match: *` (so an existing one is never
+   * replaced), except from roles tagged `modelship:artifact-writer=training` (SageMaker training
+   * roles: SageMaker's upload of a job's output sends no such header).
    * @param objectsKeyPattern the objects to write @default 'models/*'
    */
   grantWrite(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
@@ -77,10 +81,25 @@ export abstract class ModelRegistryBase extends Resource implements IModelRegist
   }
 
   public grantRead(grantee: iam.IGrantable, objectsKeyPattern = `${MODELS_PREFIX}*`): iam.Grant {
+    acknowledgeOnGrantee(grantee, [{
+      actions: BUCKET_READ_ACTIONS,
+      resources: [this.bucket.bucketArn, this.bucket.arnForObjects(objectsKeyPattern)],
+      reason: `CDK's read grant names its S3 actions with wildcards; it covers the registry's ${objectsKeyPattern} only`,
+    }]);
     return this.bucket.grantRead(grantee, objectsKeyPattern).combine(this.modelPackageGroup.grantRead(grantee));
   }
 
   public grantWrite(grantee: iam.IGrantable, objectsKeyPattern = `${MODELS_PREFIX}*`): iam.Grant {
+    acknowledgeOnGrantee(grantee, [
+      {
+        actions: BUCKET_PUT_ACTIONS,
+        resources: [this.bucket.arnForObjects(objectsKeyPattern)],
+        reason: `Artifact names are generated per training run; the grant covers the registry's ${objectsKeyPattern} only`,
+      },
+      ...(this.encryptionKey
+        ? [{ actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [this.encryptionKey.keyArn], reason: "KMS names the data-key actions only with a wildcard suffix; on the registry's key only" }]
+        : []),
+    ]);
     return this.bucket.grantPut(grantee, objectsKeyPattern);
   }
 
@@ -144,7 +163,8 @@ export interface ModelRegistryProps {
 
 /**
  * The single home of model artifacts and model versions: a versioned, KMS-encrypted,
- * TLS-only, access-logged bucket with a fixed layout, and a SageMaker model package group.
+ * TLS-only, access-logged bucket with a fixed layout whose artifacts are write-once, and a
+ * SageMaker model package group.
  */
 export class ModelRegistry extends ModelRegistryBase {
   /** Imports a registry created in another stack or account. */
@@ -211,6 +231,26 @@ export class ModelRegistry extends ModelRegistryBase {
       ...props.modelPackageGroup,
       readerAccounts,
     });
+
+    // Write-once artifacts: S3 conditional writes, enforced by the bucket policy. A request to
+    // create an object under models/ (PutObject, CompleteMultipartUpload) must carry
+    // If-None-Match: *, which S3 refuses (412) when the key exists. The parts of a multipart
+    // upload take no conditional header (s3:ObjectCreationOperation is false for them).
+    // SageMaker's managed upload of a training job's output sends no such header, so the
+    // training roles (tagged by TrainingPipeline) are exempt: their jobs write under names
+    // SageMaker never reuses.
+    this.bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'RequireConditionalArtifactWrites',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [this.bucket.arnForObjects(`${MODELS_PREFIX}*`)],
+      conditions: {
+        'Null': { 's3:if-none-match': 'true' },
+        'Bool': { 's3:ObjectCreationOperation': 'true' },
+        'StringNotEquals': { [`aws:PrincipalTag/${ARTIFACT_WRITER_TAG.key}`]: ARTIFACT_WRITER_TAG.value },
+      },
+    }));
 
     for (const account of readerAccounts) {
       this.bucket.grantRead(new iam.AccountPrincipal(account), `${MODELS_PREFIX}*`);

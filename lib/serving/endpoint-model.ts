@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from '../training/container-image';
 
@@ -130,6 +131,11 @@ export abstract class EndpointModel {
         installLatestAwsSdk: false,
       });
       acknowledgeLookupRole(lookup);
+      acknowledgeExpectedWildcards(lookup, [{
+        actions: ['sagemaker:ListModelPackages'],
+        resources: ['*'],
+        reason: 'sagemaker:ListModelPackages has no resource-level permissions; the lookup lists one group\'s approved versions',
+      }]);
       return lookup.getResponseField('ModelPackageSummaryList.0.ModelPackageArn');
     }, options);
   }

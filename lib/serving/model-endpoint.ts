@@ -4,18 +4,19 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, BUCKET_PUT_ACTIONS, KEY_ENCRYPT_DECRYPT_ACTIONS, LOG_DELIVERY_ACTIONS } from '../private/acknowledge-wildcards';
 import { notifyAlarmTopic } from '../private/alarm-topic';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
-import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
+import { grantVolumeKey, hasNvmeStorage, VOLUME_KEY_ACTIONS } from '../private/instance-storage';
+import { encryptedLogGroup } from '../private/log-encryption';
 import { networkProblems, placeInVpc } from '../private/vpc-placement';
 import { DeploymentStrategy } from './deployment-strategy';
 import { BoundModel, EndpointModel, ModelBindOptions } from './endpoint-model';
@@ -171,10 +172,17 @@ export interface ModelEndpointProps {
    */
   readonly dataCapture?: DataCaptureOptions;
   /**
-   * Encrypts the instances' storage volumes; not for NVMe or serverless variants.
-   * @default - AWS-managed
+   * Encrypts the instances' storage volumes (the endpoint config's `KmsKeyId`); not for NVMe or serverless variants.
+   * @default - `encryptionKey` when every variant runs on instances without NVMe storage; none otherwise
+   * (NVMe instance storage is encrypted in hardware, serverless variants have no volumes)
    */
   readonly volumeEncryptionKey?: kms.IKey;
+  /**
+   * Encrypts the log groups of the post-deploy check and, unless `volumeEncryptionKey` is given,
+   * the instances' storage volumes. Its policy is extended to let CloudWatch Logs use it.
+   * @default - a new key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
   /**
    * Fail the deploy when the endpoint silently rolled back or failed.
    * @default true
@@ -388,6 +396,11 @@ export abstract class ModelEndpointBase extends Resource implements IModelEndpoi
 }
 
 const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+/** Whether a variant's storage takes no volume key: serverless (no volumes) or NVMe instance storage (encrypted in hardware). */
+function takesNoVolumeKey(variant: VariantProps): boolean {
+  return variant.serverless !== undefined || (variant.instanceType !== undefined && hasNvmeStorage(variant.instanceType.family));
+}
 const MAX_VARIANTS = 10;
 const MAX_ROLLBACK_ALARMS = 10;
 
@@ -431,6 +444,10 @@ export class ModelEndpoint extends ModelEndpointBase {
   public readonly modelVersions: Record<string, string>;
   /** The security groups of the models, when they run in a VPC. */
   public readonly securityGroups: ec2.ISecurityGroup[];
+  /** Encrypts the endpoint's log groups and, unless another is given, its instance volumes. */
+  public readonly encryptionKey: kms.IKey;
+  /** The key of the instance volumes (`KmsKeyId`); undefined when a variant's storage takes none (NVMe, serverless). */
+  public readonly volumeEncryptionKey?: kms.IKey;
   /** The shadow variant's name, when there is one. */
   private readonly shadowVariantName?: string;
 
@@ -448,6 +465,13 @@ export class ModelEndpoint extends ModelEndpointBase {
       ?? (variants.length > 1 || autoscaled ? TrafficOwnership.RELEASE_PROCESS : TrafficOwnership.DEPLOYMENT);
 
     this.validate(props, strategy);
+    const all = [...variants, ...(props.shadowVariant ? [props.shadowVariant] : [])];
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `Encrypts the logs and instance volumes of the modelship endpoint ${this.endpointName}`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.volumeEncryptionKey = props.volumeEncryptionKey ?? (all.some(takesNoVolumeKey) ? undefined : this.encryptionKey);
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
@@ -463,7 +487,6 @@ export class ModelEndpoint extends ModelEndpointBase {
       networkIsolation: props.networkIsolation,
     };
 
-    const all = [...variants, ...(props.shadowVariant ? [props.shadowVariant] : [])];
     const bound = new Map<string, BoundModel>(all.map((v) => [v.variantName, v.model.bind(this, `Model${v.variantName}`, this.role, network)]));
     this.warnAboutIgnoredGuardrails(all, bound, strategy);
     this.modelVersions = Object.fromEntries(this.variantNames.map((v) => [v, bound.get(v)!.version]));
@@ -486,9 +509,9 @@ export class ModelEndpoint extends ModelEndpointBase {
       productionVariants: variants.map(render),
       shadowProductionVariants: props.shadowVariant ? [render(props.shadowVariant)] : undefined,
       dataCaptureConfig: this.dataCapture(props),
-      kmsKeyId: props.volumeEncryptionKey?.keyArn,
+      kmsKeyId: this.volumeEncryptionKey?.keyArn,
     });
-    grantVolumeKey(props.volumeEncryptionKey, this.role);
+    this.grantVolumeKey();
 
     const defaultAlarms = props.defaultAlarms ?? true ? this.createDefaultAlarms(props.latencyThreshold) : [];
     notifyAlarmTopic(props.alarmTopic, defaultAlarms);
@@ -545,7 +568,7 @@ export class ModelEndpoint extends ModelEndpointBase {
       problems.push("'initialWeight' must be above 0 for at least one production variant, got 0 for all");
     }
     if (props.volumeEncryptionKey) {
-      for (const v of all.filter((x) => x.serverless || (x.instanceType && hasNvmeStorage(x.instanceType.family)))) {
+      for (const v of all.filter(takesNoVolumeKey)) {
         problems.push(`'volumeEncryptionKey' is not allowed with variant '${v.variantName}' (${v.serverless ? 'serverless' : v.instanceType?.name}): its storage takes no volume key`);
       }
     }
@@ -662,6 +685,14 @@ export class ModelEndpoint extends ModelEndpointBase {
     const key = options.encryptionKey ?? bucket.encryptionKey;
     bucket.grantPut(this.role, `${prefix}*`);
     options.encryptionKey?.grantEncrypt(this.role);
+    acknowledgeExpectedWildcards(this, [
+      {
+        actions: BUCKET_PUT_ACTIONS,
+        resources: [bucket.arnForObjects(`${prefix}*`)],
+        reason: "SageMaker names captured payloads by time and instance; the grant covers this endpoint's capture prefix only",
+      },
+      ...(key ? [{ actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [key.keyArn], reason: "KMS names the data-key actions only with a wildcard suffix; on the capture key only" }] : []),
+    ]);
     return {
       enableCapture: true,
       initialSamplingPercentage: options.samplingPercentage ?? 100,
@@ -728,8 +759,9 @@ export class ModelEndpoint extends ModelEndpointBase {
   /** A custom resource that fails the deploy if the endpoint failed or silently rolled back. */
   private addPostDeployCheck(): void {
     const description = `Checks that ${this.endpointName} serves the config each deploy asked for`;
-    const onEvent = new HandlerFunction(this, 'CheckStart', { hook: 'endpoint-check', description, handler: 'onEvent' });
-    const isComplete = new HandlerFunction(this, 'CheckWait', { hook: 'endpoint-check', description, handler: 'isComplete' });
+    const encryptionKey = this.encryptionKey;
+    const onEvent = new HandlerFunction(this, 'CheckStart', { hook: 'endpoint-check', description, handler: 'onEvent', encryptionKey });
+    const isComplete = new HandlerFunction(this, 'CheckWait', { hook: 'endpoint-check', description, handler: 'isComplete', encryptionKey });
     isComplete.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeEndpoint'],
       resources: [this.endpointArn],
@@ -739,9 +771,11 @@ export class ModelEndpoint extends ModelEndpointBase {
       isCompleteHandler: isComplete.function,
       queryInterval: Duration.seconds(30),
       totalTimeout: Duration.hours(1),
+      // The framework's own functions log here (without it, to log groups Lambda creates unencrypted).
+      logGroup: encryptedLogGroup(this, 'CheckProviderLogs', { encryptionKey }),
       disableWaiterStateMachineLogging: false,
       waiterStateMachineLogOptions: {
-        destination: new logs.LogGroup(this, 'CheckWaiterLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN }),
+        destination: encryptedLogGroup(this, 'CheckWaiterLogs', { encryptionKey }),
         level: sfn.LogLevel.ALL,
       },
     });
@@ -751,10 +785,10 @@ export class ModelEndpoint extends ModelEndpointBase {
       properties: { EndpointName: this.endpointName, EndpointConfigName: this.endpointConfig.attrEndpointConfigName },
     });
     check.node.addDependency(this.resource);
-    this.acknowledgeFrameworkFindings(provider);
+    this.acknowledgeFrameworkFindings(provider, onEvent.function, isComplete.function);
   }
 
-  private acknowledgeFrameworkFindings(provider: cr.Provider): void {
+  private acknowledgeFrameworkFindings(provider: cr.Provider, onEvent: lambda.IFunction, isComplete: lambda.IFunction): void {
     Validations.of(provider).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason: "The CDK Provider framework's own functions log with the basic execution role; they only relay deploy-time events",
@@ -763,46 +797,49 @@ export class ModelEndpoint extends ModelEndpointBase {
       id: 'AwsSolutions-SF2',
       reason: "The Provider framework's waiter state machine does not expose X-Ray tracing; it only polls the check function",
     });
+    const functions = [onEvent, isComplete, ...provider.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)];
     acknowledgeExpectedWildcards(this, [
       {
-        finding: /^Resource::<[^>]*Check(Start|Wait|Provider)[^>]*\.Arn>:\*$/,
+        actions: ['lambda:InvokeFunction'],
+        resources: functions.flatMap((f) => [f.functionArn, `${f.functionArn}:*`]),
         reason: "The Provider framework may invoke any version of this endpoint's own check functions",
       },
       {
-        finding: /^Resource::\*$/,
-        reason: 'cloudwatch:PutMetricData (held to the SageMaker namespaces by a condition), ecr:GetAuthorizationToken and the waiter\'s log delivery actions have no resource-level permissions',
-      },
-      {
-        finding: /^Action::(s3:(GetObject|GetBucket|List|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,
-        reason: 'CDK read/write grants, held to the registry artifacts, the capture prefix and their key',
-      },
-      {
-        finding: /^Resource::.+\/(models|data-capture)\/.*\*$/,
-        reason: 'Model artifacts under the registry prefix, and captured payloads under this endpoint\'s capture prefix',
-      },
-      {
-        finding: /^Resource::.+:model-package\/[^/]+\/\*$/,
-        reason: 'SageMaker numbers model package versions; the wildcard covers the versions of one group',
-      },
-      {
-        finding: /^Resource::.+:log-group:\/aws\/sagemaker\/Endpoints\/.+:\*$/,
-        reason: "The endpoint's own log group and its streams, which SageMaker names per instance",
+        // CDK's waiter also names logs:CreateLogStream and logs:PutLogEvents on '*' with the delivery actions.
+        actions: [...LOG_DELIVERY_ACTIONS, 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: ['*'],
+        reason: "The Provider framework's waiter state machine delivers its logs with actions that have no resource-level permissions (CDK grants them on '*')",
       },
     ]);
+  }
+
+  /** Lets SageMaker use the volume key, whose data-key actions KMS names only with a wildcard suffix. */
+  private grantVolumeKey(): void {
+    grantVolumeKey(this.volumeEncryptionKey, this.role);
+    if (this.volumeEncryptionKey) {
+      acknowledgeExpectedWildcards(this, [{
+        actions: VOLUME_KEY_ACTIONS,
+        resources: [this.volumeEncryptionKey.keyArn],
+        reason: 'KMS names the data-key actions only with a wildcard suffix; on the volume key only',
+      }]);
+    }
   }
 
   /** What a model container needs to write its logs and metrics, for this endpoint only. */
   private grantModelTelemetry(): void {
     const stack = Stack.of(this);
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-      resources: [stack.formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `/aws/sagemaker/Endpoints/${this.endpointName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      })],
-    }));
+    const logStreams = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `/aws/sagemaker/Endpoints/${this.endpointName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const logActions = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'];
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: logActions, resources: [logStreams] }));
+    acknowledgeExpectedWildcards(this, [
+      { actions: logActions, resources: [logStreams], reason: "The endpoint's own log group and its streams, which SageMaker names per instance" },
+      { actions: ['cloudwatch:PutMetricData'], resources: ['*'], reason: 'cloudwatch:PutMetricData has no resource-level permissions; a condition holds it to the SageMaker namespaces' },
+    ]);
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],

@@ -4,10 +4,10 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
+import { encryptedBucket } from '../private/buckets';
 import { InferenceGateway } from '../hooks/inference-gateway';
 import { InferenceLogStore } from '../hooks/inference-log-store';
 import { ReleaseController } from '../hooks/release-controller';
@@ -96,14 +96,15 @@ export class ModelshipStage extends Stage {
 
     const training = environment.training;
     this.trainingStack = new Stack(this, 'Training', { description: describe(`training of ${training.model}`) });
-    const datasets = new s3.Bucket(this.trainingStack, 'Datasets', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      serverAccessLogsBucket: this.registry.accessLogsBucket,
-      serverAccessLogsPrefix: 'datasets/',
+    const datasets = encryptedBucket(this.trainingStack, 'Datasets', {
+      encryptionKey: new kms.Key(this.trainingStack, 'DatasetsKey', {
+        description: describe(`datasets of ${training.model}`),
+        enableKeyRotation: true,
+        removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      }),
+      accessLogsBucket: this.registry.accessLogsBucket,
+      accessLogsPrefix: 'datasets/',
+      lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
       removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
       autoDeleteObjects: destroy,
     });

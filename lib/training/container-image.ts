@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { acknowledgeOnGrantee } from '../private/acknowledge-wildcards';
 import { formatValue, ModelshipError } from '../runtime/errors';
 
 /** An image digest, as ECR and Docker write it. */
@@ -63,6 +64,7 @@ export abstract class ContainerImage {
       public readonly imageUri = imageUri;
       public grantPull(grantee: iam.IGrantable): void {
         repository.grantPull(grantee);
+        acknowledgeOnGrantee(grantee, [{ actions: ['ecr:GetAuthorizationToken'], resources: ['*'], reason: 'ecr:GetAuthorizationToken has no resource-level permissions' }]);
       }
     })();
   }

@@ -1,5 +1,5 @@
 import {
-  Annotations, Arn, ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
+  Annotations, Arn, ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Tags, Token, Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,19 +7,21 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
-import { acknowledgeExpectedWildcards, escapeRegExp, ExpectedWildcard } from '../private/acknowledge-wildcards';
+import {
+  acknowledgeExpectedWildcards, acknowledgeOnGrantee, BUCKET_READ_ACTIONS, KEY_ENCRYPT_DECRYPT_ACTIONS, LOG_DELIVERY_ACTIONS, XRAY_ACTIONS,
+} from '../private/acknowledge-wildcards';
 import { notifyAlarmTopic } from '../private/alarm-topic';
 import { HandlerFunction } from '../private/handler-function';
-import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
+import { grantVolumeKey, hasNvmeStorage, VOLUME_KEY_ACTIONS } from '../private/instance-storage';
+import { encryptedLogGroup } from '../private/log-encryption';
 import { networkProblems, placeInVpc, VpcPlacement } from '../private/vpc-placement';
-import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
+import { ARTIFACT_WRITER_TAG, checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
 import { hasCapturingGroup } from './runtime/non-finite';
@@ -136,8 +138,8 @@ export interface TrainingPipelineProps {
   readonly instanceType: TrainingInstanceType;
   /**
    * The workflow's state machine name: 1-80 letters, digits and `+!@.()-=_'`.
-   * @default - a name CloudFormation generates (CDK generates one at synthesis when a stack of
-   * another account or region uses the pipeline)
+   * @default - a unique name derived from the construct path, fixed at synthesis (the key policy
+   * condition of the workflow's encryption names the state machine)
    */
   readonly stateMachineName?: string;
   /**
@@ -156,9 +158,16 @@ export interface TrainingPipelineProps {
    */
   readonly volumeSize?: Size;
   /**
+   * Encrypts the workflow (its definition and execution history), its log groups (the
+   * execution log and the pipeline's functions') and, unless `volumeEncryptionKey` is given,
+   * the training volumes. Its policy is extended to let CloudWatch Logs use it.
+   * @default - a new key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
    * Encrypts the training volume. Not allowed on instance types with local NVMe storage,
    * which SageMaker encrypts in hardware.
-   * @default - AWS-managed encryption
+   * @default - `encryptionKey`, except on instance types with local NVMe storage: no volume key
    */
   readonly volumeEncryptionKey?: kms.IKey;
   /**
@@ -347,16 +356,6 @@ function jobNamePrefixOf(model: string): string {
   return model.slice(0, JOB_PREFIX_LENGTH).replace(/-+$/, '');
 }
 
-/**
- * Acknowledges, on the grantee's policies, the wildcards a grant needs: cdk-nag reports them on
- * the grantee, outside the pipeline's scope. The findings matched name this pipeline's resources.
- */
-function acknowledgeGrantWildcards(grantee: iam.IGrantable, expected: ExpectedWildcard[]): void {
-  if (Construct.isConstruct(grantee.grantPrincipal)) {
-    acknowledgeExpectedWildcards(grantee.grantPrincipal, expected);
-  }
-}
-
 /** Grants and metrics shared by created and imported training pipelines. */
 export abstract class TrainingPipelineBase extends Resource implements ITrainingPipeline {
   public abstract readonly stateMachine: sfn.IStateMachine;
@@ -377,13 +376,11 @@ export abstract class TrainingPipelineBase extends Resource implements ITraining
     const list = iam.Grant.addToPrincipal({ grantee, actions: ['states:ListExecutions'], resourceArns: [this.stateMachineArn] });
     const executions = this.grantOnExecutions(grantee, ['states:DescribeExecution', 'states:GetExecutionHistory']);
     const jobNames = this.jobNamePrefix === undefined ? '*' : `${this.jobNamePrefix}-*`;
-    const jobs = iam.Grant.addToPrincipal({
-      grantee,
+    const jobArns = Arn.format({ service: 'sagemaker', resource: 'training-job', resourceName: jobNames, account: this.env.account, region: this.env.region }, this.stack);
+    const jobs = iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:DescribeTrainingJob'], resourceArns: [jobArns] });
+    acknowledgeOnGrantee(grantee, [{
       actions: ['sagemaker:DescribeTrainingJob'],
-      resourceArns: [Arn.format({ service: 'sagemaker', resource: 'training-job', resourceName: jobNames, account: this.env.account, region: this.env.region }, this.stack)],
-    });
-    acknowledgeGrantWildcards(grantee, [{
-      finding: new RegExp(`:sagemaker:.+:training-job/${escapeRegExp(jobNames)}$`),
+      resources: [jobArns],
       reason: this.jobNamePrefix === undefined
         ? 'The training jobs of a pipeline imported without its model: their names are unknown here, so any job of the pipeline\'s account and region'
         : 'Training job names are generated per run (<prefix>-<hash of the execution>); the wildcard covers this pipeline\'s jobs only',
@@ -417,17 +414,14 @@ export abstract class TrainingPipelineBase extends Resource implements ITraining
    * named per run), in the pipeline's account and region.
    */
   private grantOnExecutions(grantee: iam.IGrantable, actions: string[]): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
+    const executions = Arn.format({
+      service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      account: this.env.account, region: this.env.region,
+    }, this.stack);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [executions] });
+    acknowledgeOnGrantee(grantee, [{
       actions,
-      resourceArns: [Arn.format({
-        service: 'states', resource: 'execution', resourceName: `${this.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        account: this.env.account, region: this.env.region,
-      }, this.stack)],
-    });
-    const name = Token.isUnresolved(this.stateMachineName) ? '.+' : escapeRegExp(this.stateMachineName);
-    acknowledgeGrantWildcards(grantee, [{
-      finding: new RegExp(`:states:.+:execution:${name}:\\*$`),
+      resources: [executions],
       reason: 'Executions are named per run; the wildcard covers the executions of this pipeline\'s state machine only',
     }]);
     return grant;
@@ -516,6 +510,12 @@ export class TrainingPipeline extends TrainingPipelineBase {
   public readonly securityGroups: ec2.ISecurityGroup[];
   /** Training job names start with this, followed by a hash of the execution. */
   public readonly jobNamePrefix: string;
+  /** The key that encrypts the workflow, its log groups and (unless another is given, and not on NVMe storage) the training volumes. */
+  public readonly encryptionKey: kms.IKey;
+  /** The key of the training volumes; undefined on instance types with local NVMe storage, which SageMaker encrypts in hardware. */
+  public readonly volumeEncryptionKey?: kms.IKey;
+  /** The ARNs of the pipeline's own functions, which the workflow invokes. */
+  private readonly handlerArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id, { physicalName: props.stateMachineName });
@@ -523,11 +523,19 @@ export class TrainingPipeline extends TrainingPipelineBase {
     const { registry, model } = props;
     const stack = Stack.of(this);
     this.jobNamePrefix = jobNamePrefixOf(model);
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `Encrypts the modelship training pipeline ${this.node.path}: its workflow, logs and training volumes`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.volumeEncryptionKey = props.volumeEncryptionKey ?? (hasNvmeStorage(props.instanceType.family) ? undefined : this.encryptionKey);
 
     this.trainingRole = new iam.Role(this, 'TrainingRole', {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `SageMaker training jobs of the modelship pipeline ${this.node.path}`,
     });
+    // SageMaker uploads the trained artifact without If-None-Match: the registry exempts roles with this tag.
+    Tags.of(this.trainingRole).add(ARTIFACT_WRITER_TAG.key, ARTIFACT_WRITER_TAG.value);
     props.image.grantPull(this.trainingRole);
     for (const input of props.inputs) {
       input.bucket.grantRead(this.trainingRole, `${input.prefix}*`);
@@ -538,7 +546,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
       registry.bucket.grantRead(this.trainingRole, `${checkpointPrefix(model)}*`);
     }
     props.outputEncryptionKey?.grantEncrypt(this.trainingRole);
-    grantVolumeKey(props.volumeEncryptionKey, this.trainingRole);
+    grantVolumeKey(this.volumeEncryptionKey, this.trainingRole);
     this.grantTrainingTelemetry(this.trainingRole);
 
     const placement = props.vpc
@@ -588,7 +596,9 @@ export class TrainingPipeline extends TrainingPipelineBase {
     const gateFunction = new HandlerFunction(this, 'GateFunction', {
       hook: 'training-gate',
       description: `Quality gate of the modelship training pipeline ${this.node.path}`,
+      encryptionKey: this.encryptionKey,
     });
+    this.handlerArns.push(gateFunction.function.functionArn);
     const gate = new tasks.LambdaInvoke(this, 'Gate', {
       comment: 'Compares final metrics with the quality gate and prepares the model package',
       lambdaFunction: gateFunction.function,
@@ -665,18 +675,18 @@ export class TrainingPipeline extends TrainingPipelineBase {
         .when(sfn.Condition.booleanEquals('$.gate.passed', true), register.next(succeeded))
         .otherwise(missedGate));
 
+    // A name known at synthesis: CDK's grant on the encryption key is held to the state machine's ARN.
+    const stateMachineName = props.stateMachineName ?? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: props.stateMachineName ?? PhysicalName.GENERATE_IF_NEEDED,
+      stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: `Trains and registers ${model}`,
       timeout: settings.maxRuntime.plus(settings.maxWait ?? Duration.seconds(0)).plus(Duration.hours(1)),
       tracingEnabled: true,
+      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(this.encryptionKey),
       logs: {
-        destination: new logs.LogGroup(this, 'ExecutionLogs', {
-          retention: logs.RetentionDays.ONE_YEAR,
-          removalPolicy: RemovalPolicy.RETAIN,
-        }),
+        destination: encryptedLogGroup(this, 'ExecutionLogs', { encryptionKey: this.encryptionKey }),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },
@@ -684,7 +694,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
     this.stateMachineName = this.stateMachine.stateMachineName;
     this.stateMachineRole = this.stateMachine.role;
     this.grantRunTrainingJobs(this.stateMachine, trainingJobArns);
-    this.acknowledgeScopedWildcards(props);
+    this.acknowledgeScopedWildcards(props, trainingJobArns);
 
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
       alarmDescription: `A run of the modelship training pipeline for ${model} failed or timed out`,
@@ -861,7 +871,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
         InstanceType: props.instanceType.name,
         InstanceCount: settings.instanceCount,
         VolumeSizeInGB: settings.volumeSize.toGibibytes(),
-        VolumeKmsKeyId: props.volumeEncryptionKey?.keyArn,
+        VolumeKmsKeyId: this.volumeEncryptionKey?.keyArn,
       },
       'StoppingCondition': {
         MaxRuntimeInSeconds: settings.maxRuntime.toSeconds(),
@@ -889,7 +899,9 @@ export class TrainingPipeline extends TrainingPipelineBase {
       hook: 'training-watch',
       description: `Stops training jobs of ${this.node.path} whose metrics become NaN or Infinity`,
       timeout: Duration.minutes(1),
+      encryptionKey: this.encryptionKey,
     });
+    this.handlerArns.push(watchFunction.function.functionArn);
     watchFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
       resources: [trainingJobArns],
@@ -897,12 +909,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
     // FilterLogEvents is authorized on the log group; the handler reads only this job's streams.
     watchFunction.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:FilterLogEvents'],
-      resources: [Stack.of(this).formatArn({
-        service: 'logs',
-        resource: 'log-group',
-        resourceName: `${TRAINING_LOG_GROUP}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      })],
+      resources: [this.trainingLogGroupArn(`${TRAINING_LOG_GROUP}:*`)],
     }));
 
     const start = new sfn.Pass(this, 'StartWatch', { result: sfn.Result.fromObject({ state: 'RUNNING', cursor: 0 }), resultPath: '$.watch' });
@@ -949,15 +956,21 @@ export class TrainingPipeline extends TrainingPipelineBase {
     }));
   }
 
+  /** An ARN in the log group SageMaker writes training jobs to. */
+  private trainingLogGroupArn(resourceName: string): string {
+    return Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  /** The training log group and this pipeline's jobs' streams in it. */
+  private trainingLogArns(): string[] {
+    return [TRAINING_LOG_GROUP, `${TRAINING_LOG_GROUP}:log-stream:${this.jobNamePrefix}-*`].map((name) => this.trainingLogGroupArn(name));
+  }
+
   /** What a training container needs to write logs and metrics (SageMaker's documented minimum). */
   private grantTrainingTelemetry(role: iam.Role): void {
-    const stack = Stack.of(this);
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
-      resources: [
-        stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: TRAINING_LOG_GROUP, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-        stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${TRAINING_LOG_GROUP}:log-stream:${this.jobNamePrefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-      ],
+      resources: this.trainingLogArns(),
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
@@ -980,40 +993,57 @@ export class TrainingPipeline extends TrainingPipelineBase {
     this.trainingRole.grantPassRole(stateMachine.role);
   }
 
-  /** Each wildcard left is as narrow as AWS allows; say why, kind by kind. */
-  private acknowledgeScopedWildcards(props: TrainingPipelineProps): void {
-    const objectPrefixes = [modelPrefix(props.model), checkpointPrefix(props.model), ...props.inputs.map((i) => i.prefix)]
-      .map((prefix) => escapeRegExp(`/${prefix}*`));
-    const job = escapeRegExp(`${this.jobNamePrefix}-*`);
+  /** Each wildcard left is as narrow as AWS allows: the exact actions on each, and why. */
+  private acknowledgeScopedWildcards(props: TrainingPipelineProps, trainingJobArns: string): void {
+    const { registry, model } = props;
+    const checkpoints = checkpointPrefix(model);
+    const keys = [props.outputEncryptionKey, this.volumeEncryptionKey, this.encryptionKey, ...props.inputs.map((i) => i.bucket.encryptionKey)]
+      .filter((k): k is kms.IKey => k !== undefined);
     acknowledgeExpectedWildcards(this, [
       {
-        finding: new RegExp(`^Resource::.+(${objectPrefixes.join('|')})$`),
-        reason: "Objects under this model's registry prefixes and the declared dataset prefixes only",
+        actions: BUCKET_READ_ACTIONS,
+        resources: [
+          ...props.inputs.flatMap((i) => [i.bucket.bucketArn, i.bucket.arnForObjects(`${i.prefix}*`)]),
+          registry.bucket.bucketArn, registry.bucket.arnForObjects(`${checkpoints}*`),
+        ],
+        reason: 'Objects under the declared dataset prefixes and this model\'s checkpoint prefix only',
       },
       {
-        finding: new RegExp(`^Resource::.+:(training-job/|log-group:${escapeRegExp(TRAINING_LOG_GROUP)}:log-stream:)${job}$`),
-        reason: 'Training job names are generated per run (<prefix>-<hash of the execution>); the wildcard covers this pipeline\'s jobs and their log streams only',
+        actions: [...KEY_ENCRYPT_DECRYPT_ACTIONS, ...VOLUME_KEY_ACTIONS],
+        resources: keys.map((k) => k.keyArn),
+        reason: 'KMS names the data-key actions only with a wildcard suffix; they are granted on the dataset, output, volume and pipeline keys alone',
       },
       {
-        finding: new RegExp(`^Resource::.+:log-group:${escapeRegExp(`${TRAINING_LOG_GROUP}:*`)}$`),
+        actions: ['sagemaker:AddTags', 'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob'],
+        resources: [trainingJobArns],
+        reason: 'Training job names are generated per run (<prefix>-<hash of the execution>); the wildcard covers this pipeline\'s jobs only',
+      },
+      {
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        resources: this.trainingLogArns(),
+        reason: 'SageMaker names a training job\'s log streams after the job: the wildcard covers this pipeline\'s jobs only',
+      },
+      {
+        actions: ['logs:FilterLogEvents'],
+        resources: [this.trainingLogGroupArn(`${TRAINING_LOG_GROUP}:*`)],
         reason: 'logs:FilterLogEvents is authorized on the whole log group SageMaker writes every training job to; the watch reads only this job\'s streams',
       },
       {
-        finding: /^Resource::.+:model-package\/[^/]+\/\*$/,
+        actions: ['sagemaker:CreateModelPackage'],
+        resources: [registry.modelPackageGroup.modelPackageGroupArn, registry.modelPackageGroup.modelPackageArns],
         reason: 'SageMaker numbers model package versions at registration; the wildcard covers the versions of one group',
       },
       {
-        finding: /^Resource::<[^>]*(GateFunction|WatchFunction)[^>]*\.Arn>:\*$/,
+        actions: ['lambda:InvokeFunction'],
+        resources: this.handlerArns.flatMap((arn) => [arn, `${arn}:*`]),
         reason: "Step Functions' Lambda integration may invoke any version of this pipeline's own functions",
       },
       {
-        finding: /^Resource::\*$/,
-        reason: 'Actions without resource-level permissions: X-Ray and log delivery for the state machine, cloudwatch:PutMetricData (held to the SageMaker namespace by a condition), ecr:GetAuthorizationToken',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        reason: 'cloudwatch:PutMetricData has no resource-level permissions; a condition holds it to the SageMaker namespace',
       },
-      {
-        finding: /^Action::(s3:(GetObject|GetBucket|List|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,
-        reason: 'CDK read/write grants, held to the prefixes and keys above',
-      },
+      { actions: [...XRAY_ACTIONS, ...LOG_DELIVERY_ACTIONS], resources: ['*'], reason: 'X-Ray and log delivery for the state machine have no resource-level permissions' },
     ]);
   }
 

@@ -71,6 +71,18 @@ describe('InferenceGateway with default settings', () => {
     });
   });
 
+  test('encrypts its access log and both handlers\' logs (sampled bodies land there) with its key, and lets CloudWatch Logs use the key', () => {
+    const key = { 'Fn::GetAtt': [stack.getLogicalId(gateway.encryptionKey.node.defaultChild as never), 'Arn'] };
+    // The gateway's own, not its log store's (which the store's key encrypts).
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Gateway') && !id.startsWith('GatewayLogStore'));
+    expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['GatewayAccessLog', 'GatewayInvokeLogs', 'GatewayOutcomeLogs']);
+    expect(groups.map(([, g]) => g.Properties.KmsKeyId)).toEqual(groups.map(() => key));
+    template.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('^Encrypts the inference gateway'),
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'CloudWatchLogsEncryption', Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } })]) },
+    });
+  });
+
   test('hands both handlers the same settings, with the endpoint\'s variants and model versions', () => {
     const json = settingsOf(stack, gateway.invokeFunction);
     for (const expected of ['"endpointName":"churn-ab"', '"variants":["baseline","candidate"]', `"baseline":"${PACKAGE}/1"`, `"candidate":"${PACKAGE}/2"`,

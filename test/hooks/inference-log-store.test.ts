@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { InferenceLogStore, InferenceLogStoreProps } from '../../lib/hooks/inference-log-store';
 import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
-import { acknowledgeExpectedWildcards } from '../../lib/private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, BUCKET_READ_ACTIONS } from '../../lib/private/acknowledge-wildcards';
 import { nagFindings, problemsOf, testApp, testStack } from '../helpers';
 
 function fixture(props: InferenceLogStoreProps = {}) {
@@ -173,6 +173,14 @@ describe('InferenceLogStore with default settings', () => {
     ]);
   });
 
+  test('encrypts the shipper\'s and the delivery errors\' log groups with the store key', () => {
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['StoreDeliveryStreamLogGroup', 'StoreShipperLogs']);
+    for (const [, group] of groups) {
+      expect(group.Properties.KmsKeyId).toEqual(att('StoreKey'));
+    }
+  });
+
   test('lets no principal delete objects of the records bucket: no statement on it allows an s3:Delete action', () => {
     const onBucket = [
       ...Object.values(template.findResources('AWS::IAM::Policy')).map((p) => p.Properties.PolicyDocument.Statement),
@@ -221,7 +229,7 @@ describe('InferenceLogStore with sources, analytics and readers', () => {
   const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
   store.grantRead(analyst);
   // What a user does for a role of their own: CDK's read grant names s3 actions with wildcards.
-  acknowledgeExpectedWildcards(analyst, [{ finding: /^(Action::s3:(GetBucket|GetObject|List)\*|Resource::<StoreBucket[0-9A-F]{8}\.Arn>\/records\/\*)$/, reason: 'Reads records only' }]);
+  acknowledgeExpectedWildcards(analyst, [{ actions: BUCKET_READ_ACTIONS, resources: [store.bucket.bucketArn, store.bucket.arnForObjects('records/*')], reason: 'Reads records only' }]);
   const template = Template.fromStack(stack);
 
   test('subscribes the shipper to record lines of a log group, and lets CloudWatch Logs invoke it', () => {

@@ -117,6 +117,12 @@ describe('ReleaseController', () => {
     });
   });
 
+  test('encrypts its log group with the rollout table\'s key', () => {
+    const groups = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Release'));
+    expect(groups).toHaveLength(1);
+    expect(groups[0][1].Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(controller.table.encryptionKey!.node.defaultChild as never), 'Arn'] });
+  });
+
   test('alarms when ticks keep failing', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, EvaluationPeriods: 2, TreatMissingData: 'notBreaching',
@@ -144,6 +150,37 @@ describe('ReleaseController, gateway and log store with an alarm topic', () => {
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
     }
     expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('ReleaseController acknowledgements name the actions they cover', () => {
+  test('sagemaker:DeleteEndpoint on * added to the controller\'s role is a finding, though GetMetricData on * is acknowledged', () => {
+    const { stack, controller } = fixture();
+    controller.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['sagemaker:DeleteEndpoint'], resources: ['*'] }));
+    expect(nagFindings(stack)).toEqual(['AwsSolutions-IAM5[Resource::*] at TestStack/Release/Controller/Role/DefaultPolicy/Resource']);
+  });
+
+  test('a user\'s own statements in a granted role\'s policy are findings where the grant\'s are not', () => {
+    const { stack, controller } = fixture();
+    const manager = new iam.Role(stack, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    controller.grantManualActions(manager);
+    controller.grantRead(reader);
+    expect(nagFindings(stack)).toEqual([]);
+
+    const { stack: other, controller: same } = fixture();
+    const widened = new iam.Role(other, 'ReleaseManager', { assumedBy: new iam.AccountRootPrincipal() });
+    same.grantManualActions(widened);
+    // The same wildcards as the grant's, with other actions.
+    widened.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DeleteEndpoint'], resources: ['*'] }));
+    widened.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sagemaker:DeleteModel'], resources: [other.formatArn({ service: 'sagemaker', resource: 'model', resourceName: '*' })] }));
+    // A wildcard action of the grant's, on another key.
+    widened.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey*'], resources: ['arn:aws:kms:eu-west-1:111111111111:key/other'] }));
+    expect(nagFindings(other).sort()).toEqual([
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*] at TestStack/ReleaseManager/DefaultPolicy/Resource',
+      'AwsSolutions-IAM5[Resource::*] at TestStack/ReleaseManager/DefaultPolicy/Resource',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model/*] at TestStack/ReleaseManager/DefaultPolicy/Resource',
+    ]);
   });
 });
 

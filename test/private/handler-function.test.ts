@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } 
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BUNDLE_DIR, bundlesAreStale, hooks, REQUEST_PATH_HOOKS, REQUEST_PATH_LIMIT_KIB, SOURCE_SCHEME } from '../../lambda/bundle';
 import { HandlerFunction } from '../../lib/private/handler-function';
@@ -91,8 +92,13 @@ describe('the hooks\' bundles', () => {
 describe('HandlerFunction', () => {
   const app = testApp();
   const stack = new Stack(app, 'Hooks');
-  const hook = new HandlerFunction(stack, 'Gate', { hook: 'training-gate', description: 'gate' });
-  new HandlerFunction(stack, 'Single', { hook: 'training-watch', description: 'single', reservedConcurrentExecutions: 1 });
+  const encryptionKey = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+  const hook = new HandlerFunction(stack, 'Gate', { hook: 'training-gate', description: 'gate', encryptionKey });
+  new HandlerFunction(stack, 'Single', { hook: 'training-watch', description: 'single', reservedConcurrentExecutions: 1, encryptionKey });
+  const imported = new Stack(app, 'Imported');
+  new HandlerFunction(imported, 'Gate', {
+    hook: 'training-gate', description: 'gate', encryptionKey: kms.Key.fromKeyArn(imported, 'Key', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+  });
   const assembly = app.synth();
   const template = Template.fromStack(stack);
 
@@ -107,11 +113,12 @@ describe('HandlerFunction', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'modelship-asset-'));
     try {
       const staging = new App({ outdir });
-      new HandlerFunction(new Stack(staging, 'Staged'), 'Gate', { hook: 'training-gate', description: 'gate' });
-      const staged = staging.synth().directory;
-      const assets = readdirSync(staged).filter((entry) => entry.startsWith('asset.'));
+      const staged = new Stack(staging, 'Staged');
+      new HandlerFunction(staged, 'Gate', { hook: 'training-gate', description: 'gate', encryptionKey: new kms.Key(staged, 'Key') });
+      const directory = staging.synth().directory;
+      const assets = readdirSync(directory).filter((entry) => entry.startsWith('asset.'));
       expect(assets).toHaveLength(1);
-      expect(readdirSync(join(staged, assets[0]))).toEqual(['index.js']);
+      expect(readdirSync(join(directory, assets[0]))).toEqual(['index.js']);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
@@ -128,6 +135,32 @@ describe('HandlerFunction', () => {
       Environment: { Variables: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'INFO' } },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  test('encrypts each log group with the given key, which lets CloudWatch Logs of its region use it for log groups only', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup');
+    expect(Object.keys(groups)).toHaveLength(2);
+    for (const group of Object.values(groups)) {
+      expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(encryptionKey.node.defaultChild as never), 'Arn'] });
+    }
+    const statements = Object.values(template.findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement as { Sid?: string }[];
+    expect(statements.filter((st) => st.Sid === 'CloudWatchLogsEncryption')).toEqual([{
+      Sid: 'CloudWatchLogsEncryption',
+      Effect: 'Allow',
+      Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+      Action: ['kms:Decrypt*', 'kms:Describe*', 'kms:Encrypt*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      Resource: '*',
+      Condition: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:*']] },
+        },
+      },
+    }]);
+  });
+
+  test('warns that an imported key\'s policy must let CloudWatch Logs use it', () => {
+    Annotations.fromStack(imported).hasWarning('/Imported/Gate', Match.stringLikeRegexp('is imported, so its policy is not changed here: it must let logs.<region>.amazonaws.com use it'));
+    Template.fromStack(imported).hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab' });
   });
 
   test('reserves concurrency when asked', () => {
@@ -147,7 +180,8 @@ describe('HandlerFunction', () => {
   });
 
   test('fails synth naming the hook whose bundle is missing, and how to build it', () => {
-    const problems = problemsOf(() => new HandlerFunction(new Stack(testApp(), 'Missing'), 'Nope', { hook: 'no-such-hook', description: 'none' }));
+    const missing = new Stack(testApp(), 'Missing');
+    const problems = problemsOf(() => new HandlerFunction(missing, 'Nope', { hook: 'no-such-hook', description: 'none', encryptionKey: new kms.Key(missing, 'Key') }));
     expect(problems).toEqual([expect.stringContaining("the bundle of hook 'no-such-hook' is missing")]);
     expect(problems[0]).toContain('run `npm run bundle`');
   });

@@ -95,7 +95,23 @@ describe('ModelEndpoint with one variant and default settings', () => {
       expect.objectContaining({ Action: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'] }),
       expect.objectContaining({ Action: ['kms:Decrypt', 'kms:DescribeKey'] }),
       expect.objectContaining({ Action: ['sagemaker:DescribeModelPackage', 'sagemaker:DescribeModelPackageGroup'] }),
+      {
+        Effect: 'Allow',
+        Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(endpoint.encryptionKey.node.defaultChild as never), 'Arn'] },
+      },
     ]);
+  });
+
+  test('encrypts its instance volumes and every log group it creates with a key of its own, rotated yearly', () => {
+    const key = { 'Fn::GetAtt': [stack.getLogicalId(endpoint.encryptionKey.node.defaultChild as never), 'Arn'] };
+    template.resourceCountIs('AWS::KMS::Key', 2); // the registry's and the endpoint's
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('^Encrypts the logs and instance volumes') });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: key });
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    // The two check functions', the Provider framework's and its waiter's.
+    expect(groups).toHaveLength(4);
+    expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual(groups.map(() => key));
   });
 
   test('checks after each deploy that the endpoint serves the new config', () => {
@@ -387,6 +403,29 @@ describe('ModelEndpoint options', () => {
       volumeEncryptionKey: new kms.Key(stack, 'Volumes', { enableKeyRotation: true }),
     }));
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Volumes'), 'Arn'] } });
+  });
+
+  test('gives NVMe and serverless variants no volume key, but still encrypts its logs', () => {
+    const nvme: Partial<VariantProps> = { instanceType: InferenceInstanceType.G5_XLARGE };
+    const serverless: Partial<VariantProps> = { instanceType: undefined, initialInstanceCount: undefined, serverless: { memorySize: Size.gibibytes(2), maxConcurrency: 5 } };
+    for (const extra of [nvme, serverless]) {
+      const { endpoint, template } = fixture(({ registry }) => ({ variants: [variant(registry, 'main', extra)] }));
+      expect(endpoint.volumeEncryptionKey).toBeUndefined();
+      template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: Match.absent() });
+      const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+      expect(groups).toHaveLength(4);
+      expect(groups.every((g) => g.Properties.KmsKeyId !== undefined)).toBe(true);
+    }
+  });
+
+  test('encrypts with a key the user gives', () => {
+    const { stack, endpoint, template } = fixture(({ stack: s, registry }) => ({
+      variants: [variant(registry)], encryptionKey: new kms.Key(s, 'Mine', { enableKeyRotation: true }),
+    }));
+    const mine = { 'Fn::GetAtt': [stack.getLogicalId(endpoint.encryptionKey.node.defaultChild as never), 'Arn'] };
+    expect(mine['Fn::GetAtt'][0]).toMatch(/^Mine/);
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', { KmsKeyId: mine });
+    template.resourceCountIs('AWS::KMS::Key', 2); // the registry's and the user's
   });
 
   test('can skip the post-deploy check', () => {

@@ -184,6 +184,25 @@ describe('the example app built from cdk.json', () => {
     });
   });
 
+  test('keeps each environment\'s datasets encrypted with a key of their own (SSE-KMS), which the training role may decrypt', () => {
+    expect(stages).toHaveLength(3);
+    for (const stage of stages) {
+      const template = Template.fromStack(stage.trainingStack);
+      const buckets = Object.entries(template.findResources('AWS::S3::Bucket')).filter(([id]) => id.startsWith('Datasets'));
+      expect(buckets).toHaveLength(1);
+      const [[, bucket]] = buckets;
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{
+        BucketKeyEnabled: true,
+        ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^DatasetsKey[0-9A-F]{8}$/), 'Arn'] } },
+      }]);
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('^modelship datasets of ') });
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^PipelineTrainingRole') }],
+        PolicyDocument: { Statement: Match.arrayWith([{ Effect: 'Allow', Action: Match.arrayWith(['kms:Decrypt']), Resource: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('^DatasetsKey'), 'Arn'] }]) }]) },
+      });
+    }
+  });
+
   test('synthesizes environment-agnostic stacks when no account is configured', () => {
     expect(stages).toHaveLength(3);
     for (const stage of stages) {

@@ -263,6 +263,18 @@ describe('TrainingPipeline with spot, a NaN watch and a quality gate', () => {
       },
       {
         Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ChurnKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:states:stateMachineArn': arn('states', 'stateMachine:TestStack-Churn-331DB18B') } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKey',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ChurnKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:EncryptionContext:SourceArn': arn('logs', '*') } },
+      },
+      {
+        Effect: 'Allow',
         Action: [
           'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies',
           'logs:GetLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery',
@@ -294,6 +306,27 @@ describe('TrainingPipeline with spot, a NaN watch and a quality gate', () => {
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ChurnGateFunctionLogs/), 'Arn'] } },
     ]);
     Template.fromStack(stack).resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
+  });
+
+  test('encrypts the workflow and its three log groups with a key of its own, rotated yearly; NVMe volumes take no key; its training role may create artifacts', () => {
+    const template = Template.fromStack(stack);
+    const key = { 'Fn::GetAtt': [stack.getLogicalId(pipeline.encryptionKey.node.defaultChild as never), 'Arn'] };
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('^Encrypts the modelship training pipeline') });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'TestStack-Churn-331DB18B',
+      EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: key },
+    });
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(3); // execution log, gate and watch functions
+    expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual(groups.map(() => key));
+    // ml.g5.2xlarge has NVMe instance storage, which SageMaker encrypts in hardware.
+    expect(pipeline.volumeEncryptionKey).toBeUndefined();
+    // The registry lets SageMaker's managed upload (no If-None-Match) create artifacts only with this role tag.
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Description: Match.stringLikeRegexp('^SageMaker training jobs'),
+      Tags: [{ Key: 'modelship:artifact-writer', Value: 'training' }],
+    });
+    expect((trainState(stack).Parameters as { ResourceConfig: Json }).ResourceConfig.VolumeKmsKeyId).toBeUndefined();
   });
 
   test('runs as a logged, traced standard workflow with a failure alarm', () => {
@@ -421,6 +454,25 @@ describe('TrainingPipeline options', () => {
       Effect: 'Allow',
       Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Volume/), 'Arn'] },
+    });
+  });
+
+  test('encrypts the volume with its own key on an instance type without NVMe storage, and with a key the user gives for everything', () => {
+    const { stack, pipeline } = pipelineFixture({ instanceType: TrainingInstanceType.P3_2XLARGE });
+    expect(pipeline.volumeEncryptionKey).toBe(pipeline.encryptionKey);
+    expect((trainState(stack).Parameters as { ResourceConfig: Json }).ResourceConfig.VolumeKmsKeyId).toMatch(/^<ChurnKey[0-9A-F]{8}\.Arn>$/);
+    expect(nagFindings(stack)).toEqual([]);
+
+    const given = pipelineFixture(({ stack: s }) => ({ instanceType: TrainingInstanceType.P3_2XLARGE, encryptionKey: new kms.Key(s, 'Mine', { enableKeyRotation: true }) }));
+    const template = Template.fromStack(given.stack);
+    template.resourceCountIs('AWS::KMS::Key', 2); // the registry's and the user's
+    const mine = { 'Fn::GetAtt': [expect.stringMatching(/^Mine/), 'Arn'] };
+    expect((trainState(given.stack).Parameters as { ResourceConfig: Json }).ResourceConfig.VolumeKmsKeyId).toMatch(/^<Mine[0-9A-F]{8}\.Arn>$/);
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(3);
+    expect(groups.map((g) => g.Properties.KmsKeyId)).toEqual(groups.map(() => mine));
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      EncryptionConfiguration: { Type: 'CUSTOMER_MANAGED_KMS_KEY', KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Mine'), 'Arn'] } },
     });
   });
 
@@ -644,7 +696,7 @@ describe('TrainingPipeline as a resource other stacks use', () => {
     const machines = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
     expect(machines).toHaveLength(1);
     const name = machines[0].Properties.StateMachineName;
-    expect(name).toMatch(/^[a-z0-9]{1,80}$/);
+    expect(name).toMatch(/^[A-Za-z0-9-]{1,80}$/);
     expect(policyOf(ops, 'Ci')).toEqual([{
       Effect: 'Allow', Action: 'states:StartExecution', Resource: `arn:aws:states:eu-west-1:111111111111:stateMachine:${name}`,
     }]);
@@ -713,6 +765,24 @@ describe('TrainingPipeline grants for the CLI', () => {
     TrainingPipeline.fromTrainingPipelineAttributes(ops, 'Churn', { stateMachineArn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training', model: 'churn' }).grantRead(role);
     role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: ['arn:aws:states:eu-west-1:111111111111:execution:other:*'] }));
     expect(nagFindings(ops)).toEqual(['AwsSolutions-IAM5[Resource::arn:aws:states:eu-west-1:111111111111:execution:other:*] at Ops/Reader/DefaultPolicy/Resource']);
+  });
+
+  test('leaves a user\'s other actions on the grant\'s own wildcards a finding', () => {
+    const reader = () => {
+      const ops = new Stack(testApp(), 'Ops');
+      const role = new iam.Role(ops, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+      TrainingPipeline.fromTrainingPipelineAttributes(ops, 'Churn', { stateMachineArn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:churn-training', model: 'churn' }).grantRead(role);
+      return { ops, role };
+    };
+    expect(nagFindings(reader().ops)).toEqual([]);
+    const { ops, role } = reader();
+    // grantRead reads executions; stopping them on the same wildcard is not what it acknowledged.
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: ['arn:aws:states:eu-west-1:111111111111:execution:churn-training:*'] }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['sagemaker:StopTrainingJob'], resources: ['arn:aws:sagemaker:eu-west-1:111111111111:training-job/churn-*'] }));
+    expect(nagFindings(ops).sort()).toEqual([
+      'AwsSolutions-IAM5[Resource::arn:aws:sagemaker:eu-west-1:111111111111:training-job/churn-*] at Ops/Reader/DefaultPolicy/Resource',
+      'AwsSolutions-IAM5[Resource::arn:aws:states:eu-west-1:111111111111:execution:churn-training:*] at Ops/Reader/DefaultPolicy/Resource',
+    ]);
   });
 
   test('refuses an imported model known only at deploy time', () => {
