@@ -13,7 +13,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeExpectedWildcards, escapeRegExp, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
+import { acknowledgeExpectedWildcards, KEY_ENCRYPT_DECRYPT_ACTIONS } from '../private/acknowledge-wildcards';
 import { notifyAlarmTopic } from '../private/alarm-topic';
 import { encryptedLogGroup } from '../private/log-encryption';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
