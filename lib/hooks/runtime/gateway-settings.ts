@@ -22,7 +22,7 @@ const schema = z.object({
   variants: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   /** The model version each variant serves, where known. */
   modelVersions: z.record(z.string(), z.string()),
-  /** The Secrets Manager secret holding the signing key. */
+  /** The Secrets Manager secret holding the gateway's keys: its current version signs, its previous one still verifies. */
   signingKeySecretId: z.string().check(z.minLength(1)),
   /** Requests larger than this get a 413. */
   maxPayloadBytes: z.number().check(z.int(), z.positive()),
