@@ -70,7 +70,7 @@ async function required(client: SecretsManagerClient, secretId: string, stage: s
 }
 
 /** Problems of a pending version that should follow the current one. */
-export function successorProblems(current: GatewayKey, pending: GatewayKey): string[] {
+function successorProblems(current: GatewayKey, pending: GatewayKey): string[] {
   const problems: string[] = [];
   if (pending.keyVersion !== current.keyVersion + 1) {
     problems.push(`its key version must be ${current.keyVersion + 1}, got ${pending.keyVersion}`);
