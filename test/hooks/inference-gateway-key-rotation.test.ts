@@ -1,6 +1,7 @@
 import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
 import { nagFindings, problemsOf, testStack } from '../helpers';
@@ -87,5 +88,13 @@ describe('InferenceGateway signing key rotation', () => {
     const seconds = new CfnParameter(other, 'WindowSeconds', { type: 'Number' });
     fixture({ outcomeWindow: Duration.seconds(seconds.valueAsNumber) }, other);
     expect(scheduleOf(other).RotationRules).toEqual({ ScheduleExpression: 'rate(91 days)' });
+  });
+
+  test('stays free of unacknowledged cdk-nag findings with a key the user gives', () => {
+    const stack = testStack();
+    const key = kms.Key.fromKeyArn(stack, 'Given', 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    const { gateway } = fixture({ encryptionKey: key }, stack);
+    expect(gateway.encryptionKey).toBe(key);
+    expect(nagFindings(stack)).toEqual([]);
   });
 });
