@@ -2,8 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { GatewayKeyRing, KEY_CACHE_TTL_SECONDS, KEY_RELOAD_INTERVAL_MS, loadKeyRing } from '../../lib/hooks/runtime/gateway-keys';
-import { GATEWAY_METRICS, gatewaySettingsFrom } from '../../lib/hooks/runtime/gateway-settings';
+import { GatewayKeyRing, KEY_RELOAD_INTERVAL_MS, loadKeyRing } from '../../lib/hooks/runtime/gateway-keys';
+import { GATEWAY_METRICS, gatewaySettingsFrom, KEY_CACHE_TTL_SECONDS } from '../../lib/hooks/runtime/gateway-settings';
 import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
 import type { GatewayRecord } from '../../lib/hooks/runtime/inference-record';
 

@@ -19,6 +19,7 @@ import { GatewayAuth } from './gateway-auth';
 import { OUTCOME_TYPE, OUTCOME_TYPE_RULE } from './runtime/gateway-request';
 import {
   DEFAULT_MAX_OUTCOME_VALUE, GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES, MAX_OUTCOME_VALUE_LIMIT,
+  minKeyRotationDays,
 } from './runtime/gateway-settings';
 import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
@@ -106,9 +107,10 @@ export interface InferenceGatewayProps {
    */
   readonly logStore?: IInferenceLogStore;
   /**
-   * How often the signing key rotates: whole days, at least the outcome window plus a day (the previous key verifies the ids it
-   * signed until the next rotation, and a scheduled rotation may come up to a day early), at most 1000 days; not a token.
-   * @default - 30 days, or the outcome window plus a day when that is longer
+   * How often the signing key rotates: whole days, at least the outcome window and 5 minutes (rounded up to days) plus a day, at
+   * most 1000 days; not a token. The previous key verifies the ids it signed until the next rotation, keys are cached for 5
+   * minutes, and a scheduled rotation may come up to a day early.
+   * @default - 30 days, or the shortest interval allowed when that is longer
    */
   readonly signingKeyRotation?: Duration;
   /**
@@ -574,21 +576,17 @@ export class InferenceGateway extends InferenceGatewayBase {
 /** The longest rotation interval Secrets Manager schedules, in days. */
 const MAX_ROTATION_DAYS = 1000;
 
-/** The shortest rotation interval for an outcome window: the window plus a day, in whole days. */
+/** The shortest rotation interval for an outcome window, in whole days (for the longest window, 90 days, when it is a token). */
 function minRotationDays(outcomeWindow: Duration): number {
-  return Math.ceil(outcomeWindow.toSeconds({ integral: false }) / 86400) + 1;
+  return minKeyRotationDays((outcomeWindow.isUnresolved() ? Duration.days(90) : outcomeWindow).toSeconds({ integral: false }));
 }
 
-/** The rotation interval: the prop, or 30 days, or the shortest one allowed when that is longer (for the longest window, 90 days, when it is a token). */
+/** The rotation interval: the prop, or 30 days, or the shortest one allowed when that is longer. */
 function signingKeyRotationOf(props: InferenceGatewayProps, outcomeWindow: Duration): Duration {
-  const least = minRotationDays(outcomeWindow.isUnresolved() ? Duration.days(90) : outcomeWindow);
-  return props.signingKeyRotation ?? Duration.days(Math.max(30, least));
+  return props.signingKeyRotation ?? Duration.days(Math.max(30, minRotationDays(outcomeWindow)));
 }
 
-/**
- * The rotation interval is whole days, at most 1000, and at least the outcome window plus a day: the previous key
- * verifies the ids it signed only until the next rotation, and a scheduled rotation may come up to a day early.
- */
+/** The rotation interval is known, whole days, at most 1000, and at least `minKeyRotationDays` of the outcome window. */
 function signingKeyRotationProblems(rotation: Duration | undefined, outcomeWindow: Duration): string[] {
   if (rotation === undefined) {
     return [];
@@ -601,7 +599,7 @@ function signingKeyRotationProblems(rotation: Duration | undefined, outcomeWindo
   const least = outcomeWindow.isUnresolved() ? 1 : minRotationDays(outcomeWindow);
   return Number.isInteger(days) && days >= least && days <= MAX_ROTATION_DAYS
     ? []
-    : [`'signingKeyRotation' must be a whole number of days between ${least} (the outcome window plus a day) and ${MAX_ROTATION_DAYS}, got ${formatValue(rotation.toHumanString())}`];
+    : [`'signingKeyRotation' must be a whole number of days between ${least} (the outcome window and the 5-minute key cache, in days rounded up, plus a day) and ${MAX_ROTATION_DAYS}, got ${formatValue(rotation.toHumanString())}`];
 }
 
 /** Whether a value is known at synthesis, not a token, so it can be checked. */

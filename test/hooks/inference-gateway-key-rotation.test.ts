@@ -62,20 +62,22 @@ describe('InferenceGateway signing key rotation', () => {
     expect(acknowledged).not.toContain('AwsSolutions-SMG4');
   });
 
-  test('defaults to the outcome window plus a day when that is longer than 30 days', () => {
-    expect(scheduleOf(fixture({ outcomeWindow: Duration.days(45) }).stack).RotationRules).toEqual({ ScheduleExpression: 'rate(46 days)' });
-    expect(scheduleOf(fixture({ outcomeWindow: Duration.hours(30 * 24 + 1) }).stack).RotationRules).toEqual({ ScheduleExpression: 'rate(32 days)' });
+  test('defaults to the shortest interval allowed when that is longer than 30 days', () => {
+    expect(scheduleOf(fixture({ outcomeWindow: Duration.days(45) }).stack).RotationRules).toEqual({ ScheduleExpression: 'rate(47 days)' });
+    expect(scheduleOf(fixture({ outcomeWindow: Duration.hours(30 * 24 - 1) }).stack).RotationRules).toEqual({ ScheduleExpression: 'rate(31 days)' });
     expect(scheduleOf(fixture({ signingKeyRotation: Duration.days(90) }).stack).RotationRules).toEqual({ ScheduleExpression: 'rate(90 days)' });
   });
 
   test('refuses an interval shorter than the outcome window plus a day, not in whole days, or above 1000 days, naming property, rule and value', () => {
-    const rule = (least: number, got: string) => `'signingKeyRotation' must be a whole number of days between ${least} (the outcome window plus a day) and 1000, got ${got}`;
-    expect(problemsOf(() => fixture({ signingKeyRotation: Duration.days(7) }))).toEqual([rule(8, "'7 days'")]);
-    expect(problemsOf(() => fixture({ outcomeWindow: Duration.days(30), signingKeyRotation: Duration.days(30) }))).toEqual([rule(31, "'30 days'")]);
+    const rule = (least: number, got: string) =>
+      `'signingKeyRotation' must be a whole number of days between ${least} (the outcome window and the 5-minute key cache, in days rounded up, plus a day) and 1000, got ${got}`;
+    expect(problemsOf(() => fixture({ signingKeyRotation: Duration.days(8) }))).toEqual([rule(9, "'8 days'")]);
+    expect(problemsOf(() => fixture({ outcomeWindow: Duration.days(30), signingKeyRotation: Duration.days(31) }))).toEqual([rule(32, "'31 days'")]);
     expect(problemsOf(() => fixture({ outcomeWindow: Duration.hours(36), signingKeyRotation: Duration.days(2) }))).toEqual([rule(3, "'2 days'")]);
-    expect(problemsOf(() => fixture({ signingKeyRotation: Duration.hours(200) }))).toEqual([rule(8, "'8 days 8 hours'")]);
-    expect(problemsOf(() => fixture({ signingKeyRotation: Duration.days(1001) }))).toEqual([rule(8, "'1001 days'")]);
-    expect(() => fixture({ signingKeyRotation: Duration.days(8) })).not.toThrow();
+    expect(problemsOf(() => fixture({ signingKeyRotation: Duration.hours(224) }))).toEqual([rule(9, "'9 days 8 hours'")]);
+    expect(problemsOf(() => fixture({ signingKeyRotation: Duration.days(1001) }))).toEqual([rule(9, "'1001 days'")]);
+    expect(() => fixture({ signingKeyRotation: Duration.days(9) })).not.toThrow();
+    expect(() => fixture({ outcomeWindow: Duration.hours(36), signingKeyRotation: Duration.days(3) })).not.toThrow();
   });
 
   test('refuses a token interval (the schedule is written at synthesis), and gives a token window the longest window\'s default', () => {
@@ -87,7 +89,7 @@ describe('InferenceGateway signing key rotation', () => {
     const other = testStack();
     const seconds = new CfnParameter(other, 'WindowSeconds', { type: 'Number' });
     fixture({ outcomeWindow: Duration.seconds(seconds.valueAsNumber) }, other);
-    expect(scheduleOf(other).RotationRules).toEqual({ ScheduleExpression: 'rate(91 days)' });
+    expect(scheduleOf(other).RotationRules).toEqual({ ScheduleExpression: 'rate(92 days)' });
   });
 
   test('stays free of unacknowledged cdk-nag findings with a key the user gives', () => {

@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { KeyReference, RejectedInference, VerifiedInference, verifyInferenceId, VerifyingKeys, VerifyOptions } from './inference-token';
 import type { RefreshingValue } from './refreshing-value';
 
+
 /**
  * The gateway's keys, kept in one Secrets Manager secret whose versions rotate. A version is
  * either the value CloudFormation generated (a plain string: key version 0, the key of the
@@ -24,9 +25,6 @@ export const ID_KEY_LABEL = 'modelship/inference-id-signature/v3';
 
 /** Random bytes in a rotated version's `idRoot`. */
 export const ROOT_BYTES = 32;
-
-/** How long a gateway handler keeps the keys it read before reading them again. */
-export const KEY_CACHE_TTL_SECONDS = 300;
 
 /** The least time between two reads of the keys asked for by ids signed with a newer key than those held. */
 export const KEY_RELOAD_INTERVAL_MS = 1000;

@@ -11,6 +11,20 @@ export const DEFAULT_MAX_OUTCOME_VALUE = 1_000_000_000;
 /** The largest `maxOutcomeValue` a gateway may be given: squares of larger values lose precision in sums. */
 export const MAX_OUTCOME_VALUE_LIMIT = 1e15;
 
+/** How long a gateway handler keeps the keys it read before reading them again. */
+export const KEY_CACHE_TTL_SECONDS = 300;
+
+/**
+ * The shortest rotation interval of the signing key for an outcome window, in whole days: the
+ * previous key verifies the ids it signed only until the next rotation, ids are signed with it
+ * for up to `KEY_CACHE_TTL_SECONDS` after a rotation (cached keys), and a scheduled rotation may
+ * come up to a day early (anywhere in its UTC day). So: the window plus the cache's time-to-live,
+ * in whole days rounded up, plus a day.
+ */
+export function minKeyRotationDays(outcomeWindowSeconds: number): number {
+  return Math.ceil((outcomeWindowSeconds + KEY_CACHE_TTL_SECONDS) / 86400) + 1;
+}
+
 /**
  * What the gateway's handlers need to know, passed from the construct to the handlers as one
  * JSON environment variable so both sides share a single definition.
