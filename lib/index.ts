@@ -41,7 +41,7 @@ export type { VariantProperty } from './serving/traffic-ownership';
 
 // Inference hooks
 export { GatewayAuth } from './hooks/gateway-auth';
-export type { JwtAuthOptions } from './hooks/gateway-auth';
+export type { JwtAuthOptions, JwtScopes } from './hooks/gateway-auth';
 export { InferenceGateway, InferenceGatewayBase } from './hooks/inference-gateway';
 export type {
   GatewayThrottle, IGatewayVariant, IInferenceGateway, InferenceGatewayAttributes, InferenceGatewayProps,

@@ -12,12 +12,11 @@ import type { GatewayKeyRing } from '../../lib/hooks/runtime/gateway-keys';
 import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
 import { assignVariant, drawVariant, VariantWeight } from '../../lib/hooks/runtime/sticky-assignment';
 import { GATEWAY_METRIC_NAMES, UNIT_BUCKET_DIMENSION } from '../../lib/release/metric-queries';
-import { keys, logger, metrics, publishExperimentMetrics, refuse, respond, settings, writeRecord } from '../shared/gateway';
+import { guarded, keys, logger, metrics, publishExperimentMetrics, refuse, respond, settings, writeRecord } from '../shared/gateway';
 
 const runtime = new SageMakerRuntimeClient({});
 const sagemaker = new SageMakerClient({});
 const redactions = redactionSet(settings.redactFields);
-const PATH = '/invocations';
 
 /** The endpoint's current weights, read with DescribeEndpoint at most once per time-to-live. */
 const weights = new RefreshingValue<VariantWeight[]>(async () => {
@@ -34,8 +33,8 @@ function uniformDraw(): number {
 }
 
 /**
- * The variant to send a request to, and how it was chosen: the caller's override, the unit's
- * sticky variant, or a random draw by the weights; or the reason the override is refused.
+ * The variant to send a request to, and how it was chosen: the variant the caller forces, the unit's
+ * sticky variant, or a random draw by the weights; or the reason the forced variant is refused.
  * Throws when the weights cannot be read or no variant has a positive weight.
  */
 async function route(unitId: string | undefined, override: string | undefined): Promise<Routed | string> {
@@ -43,7 +42,7 @@ async function route(unitId: string | undefined, override: string | undefined): 
   if (override !== undefined) {
     return current.some((w) => w.variant === override)
       ? { target: override, assignment: 'override' }
-      : `'variant' must be one of ${current.map((w) => `'${w.variant}'`).join(', ')}, got ${formatEchoed(override)}`;
+      : `The path's variant must be one of ${current.map((w) => `'${w.variant}'`).join(', ')}, got ${formatEchoed(override)}`;
   }
   const target = unitId === undefined ? drawVariant(current, uniformDraw()) : assignVariant(unitId, current, settings.assignmentSalt);
   if (target === undefined) {
@@ -116,13 +115,16 @@ function record(base: InferenceFacts, issuedAtSeconds: number, started: number, 
   publishMetrics(base, issuedAtSeconds, latencyMs);
 }
 
-/** `POST /invocations`: routes, invokes the endpoint with a fresh inference id, records the result. */
+/**
+ * `POST /invocations` and `POST /variants/{variant}/invocations`: routes, invokes the endpoint
+ * with a fresh inference id, records the result.
+ */
 export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const started = performance.now();
   const requestedAt = new Date();
   const parsed = parseInvocation(event, settings.maxPayloadBytes);
   if (!parsed.ok) {
-    return refuse(parsed, PATH);
+    return refuse(parsed, event);
   }
   const { input, unitId, variant: override } = parsed.value;
   let ring: GatewayKeyRing;
@@ -134,7 +136,7 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key or route by the endpoint\'s weights; retry' } }, { 'retry-after': '1' });
   }
   if (typeof routing === 'string') {
-    return refuse({ status: 400, code: 'InvalidRequest', message: routing }, PATH);
+    return refuse({ status: 400, code: 'InvalidRequest', message: routing }, event);
   }
   const { target, assignment } = routing;
   const unitHash = unitId === undefined ? undefined : unitHashOf(ring.unitKey, unitId);
@@ -181,4 +183,4 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
   }
 }
 
-export const handler = invoke;
+export const handler = guarded(invoke);

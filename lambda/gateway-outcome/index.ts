@@ -5,10 +5,9 @@ import { parseOutcome } from '../../lib/hooks/runtime/gateway-request';
 import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
 import { verifyWithKeys } from '../../lib/hooks/runtime/gateway-keys';
 import { GATEWAY_METRIC_NAMES, MAX_ATTRIBUTION_SECONDS, UNIT_BUCKET_DIMENSION } from '../../lib/release/metric-queries';
-import { ExperimentValue, keys, logger, metrics, publishExperimentMetrics, refuse, respond, settings, writeRecord } from '../shared/gateway';
+import { ExperimentValue, guarded, keys, logger, metrics, publishExperimentMetrics, refuse, respond, settings, writeRecord } from '../shared/gateway';
 
 const dynamodb = new DynamoDBClient({});
-const PATH = '/outcomes';
 
 const REFUSALS = {
   malformed: { status: 400, code: 'InvalidInferenceId', message: "'inferenceId' is not an id this gateway issues" },
@@ -28,7 +27,7 @@ const REFUSALS = {
 export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const parsed = parseOutcome(event, settings.maxPayloadBytes, { outcomeTypes: settings.outcomeTypes, maxValue: settings.maxOutcomeValue });
   if (!parsed.ok) {
-    return refuse(parsed, PATH);
+    return refuse(parsed, event);
   }
   const outcome = parsed.value;
   const now = Date.now();
@@ -45,7 +44,7 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key; retry' } }, { 'retry-after': '1' });
   }
   if (!verified.ok) {
-    return refuse(REFUSALS[verified.reason], PATH);
+    return refuse(REFUSALS[verified.reason], event);
   }
   const recordId = `${verified.captureId}#${outcome.type}`;
   try {
@@ -107,4 +106,4 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
   return respond(202, { counted: true, variant: verified.variant });
 }
 
-export const handler = report;
+export const handler = guarded(report);

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { GatewayKeyRing, KEY_RELOAD_INTERVAL_MS, loadKeyRing } from '../../lib/hooks/runtime/gateway-keys';
 import { GATEWAY_METRICS, gatewaySettingsFrom, KEY_CACHE_TTL_SECONDS } from '../../lib/hooks/runtime/gateway-settings';
 import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
@@ -46,10 +46,27 @@ export function respond(statusCode: number, body: unknown, headers: Record<strin
   return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
-/** The answer to a request the gateway refuses: logged, nothing counted. */
-export function refuse(error: { readonly status: number; readonly code: string; readonly message: string }, path: string): APIGatewayProxyStructuredResultV2 {
-  logger.warn('request refused', { path, status: error.status, code: error.code, reason: error.message });
+/** The answer to a request the gateway refuses: logged (with the route API Gateway matched), nothing counted. */
+export function refuse(error: { readonly status: number; readonly code: string; readonly message: string }, event: APIGatewayProxyEventV2): APIGatewayProxyStructuredResultV2 {
+  logger.warn('request refused', { route: event.routeKey, status: error.status, code: error.code, reason: error.message });
   return respond(error.status, { error: { code: error.code, message: error.message } });
+}
+
+/**
+ * A handler that always answers: an exception that escapes it (a bug, or an event no route
+ * sends) is logged and answered 500 `InternalError` in our own words, never handed to the runtime.
+ */
+export function guarded(
+  handle: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
+): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+  return async (event) => {
+    try {
+      return await handle(event);
+    } catch (error) {
+      logger.error('request failed unexpectedly', { route: (event as Partial<APIGatewayProxyEventV2> | undefined)?.routeKey, error: error as Error });
+      return respond(500, { error: { code: 'InternalError', message: 'The gateway could not handle the request', retryable: false } });
+    }
+  };
 }
 
 /** One experiment metric's value. */

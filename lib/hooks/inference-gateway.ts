@@ -16,9 +16,9 @@ import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors'
 import { HandlerFunction } from '../private/handler-function';
 import { IModelEndpoint } from '../serving/model-endpoint';
 import { GatewayAuth } from './gateway-auth';
-import { OUTCOME_TYPE, OUTCOME_TYPE_RULE } from './runtime/gateway-request';
+import { GATEWAY_ROUTES, GatewayPermission, OUTCOME_TYPE, OUTCOME_TYPE_RULE } from './runtime/gateway-request';
 import {
-  DEFAULT_MAX_OUTCOME_VALUE, GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES, MAX_OUTCOME_VALUE_LIMIT,
+  DEFAULT_MAX_OUTCOME_VALUE, DEFAULT_OUTCOME_TYPES, GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES, MAX_OUTCOME_VALUE_LIMIT,
   minKeyRotationDays,
 } from './runtime/gateway-settings';
 import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
@@ -27,6 +27,8 @@ import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
 
 /** How long outcomes are accepted unless the props say otherwise. */
 const DEFAULT_OUTCOME_WINDOW = Duration.days(7);
+/** The HTTP API's one stage: grants name it, so a pattern for one route cannot match another's path. */
+const STAGE = '$default';
 /** Request rate limits of the gateway's stage. */
 export interface GatewayThrottle {
   /** Steady-state requests per second, 1-10000. */
@@ -91,9 +93,9 @@ export interface InferenceGatewayProps {
   readonly outcomeWindow?: Duration;
   /**
    * Outcome types the gateway accepts and publishes experiment metrics for; a release controller's policy must name one of them.
-   * Each 1-64 letters, digits or `_.:-`, at most 10. Outcomes of other types are refused (400 `UnknownOutcomeType`): each type
+   * 1 to 10 types, each 1-64 letters, digits or `_.:-`. Outcomes of other types are refused (400 `UnknownOutcomeType`): each type
    * would be a new metric dimension.
-   * @default - none: outcomes of any type are accepted and counted in the operational metrics; no experiment outcome metrics
+   * @default ['purchase']
    */
   readonly outcomeTypes?: string[];
   /**
@@ -148,8 +150,15 @@ export interface IInferenceGateway extends IResource {
   readonly outcomeTypes?: readonly string[];
   /** How long after a prediction its outcomes are accepted: a release controller's default attribution window. */
   readonly outcomeWindow: Duration;
-  /** Lets an IAM principal call both routes (for the default IAM authentication). */
+  /** Lets an IAM principal ask for predictions, the gateway picking the variant: `POST /invocations` only (IAM authentication). */
   grantInvoke(grantee: iam.IGrantable): iam.Grant;
+  /** Lets an IAM principal ask for predictions from a variant it names: `POST /variants/{variant}/invocations` only (IAM authentication). */
+  grantForceVariant(grantee: iam.IGrantable): iam.Grant;
+  /**
+   * Lets an IAM principal report outcomes: `POST /outcomes` only (IAM authentication). The first report per id and type counts,
+   * so give it to a trusted outcome source, not to every client that invokes.
+   */
+  grantReportOutcomes(grantee: iam.IGrantable): iam.Grant;
   /** The gateway's metrics of one of the endpoint's variants. */
   findVariant(variantName: string): IGatewayVariant;
 }
@@ -277,14 +286,14 @@ function variantProblems(endpoint: IModelEndpoint): string[] {
     : ["'endpoint' must name its production variants: pass a ModelEndpoint, or import it with fromModelEndpointAttributes({ endpointName, variantNames })"];
 }
 
-/** The outcome types are valid: each matches the outcome parser's rule, at most `MAX_OUTCOME_TYPES`, no repeats. */
+/** The outcome types are valid: each matches the outcome parser's rule, 1 to `MAX_OUTCOME_TYPES` of them, no repeats. */
 function outcomeTypesProblems(outcomeTypes: readonly string[] | undefined): string[] {
   if (outcomeTypes === undefined || !known(outcomeTypes)) {
     return [];
   }
   const problems: string[] = [];
-  if (outcomeTypes.length > MAX_OUTCOME_TYPES) {
-    problems.push(`'outcomeTypes' must name at most ${MAX_OUTCOME_TYPES} outcome types, got ${outcomeTypes.length}`);
+  if (outcomeTypes.length < 1 || outcomeTypes.length > MAX_OUTCOME_TYPES) {
+    problems.push(`'outcomeTypes' must name 1 to ${MAX_OUTCOME_TYPES} outcome types (the gateway refuses any other type), got ${outcomeTypes.length}`);
   }
   outcomeTypes.forEach((type, i) => {
     if (known(type) && !OUTCOME_TYPE.test(type)) {
@@ -310,19 +319,37 @@ export abstract class InferenceGatewayBase extends Resource implements IInferenc
     return `https://${this.apiId}.execute-api.${this.env.region}.${this.stack.urlSuffix}/`;
   }
 
-  /** Lets an IAM principal call both routes (for the default IAM authentication). */
+  /** Lets an IAM principal ask for predictions, the gateway picking the variant: `POST /invocations` only (IAM authentication). */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoute(grantee, 'invoke');
+  }
+
+  /** Lets an IAM principal ask for predictions from a variant it names: `POST /variants/{variant}/invocations` only (IAM authentication). */
+  public grantForceVariant(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoute(grantee, 'forceVariant');
+  }
+
+  /**
+   * Lets an IAM principal report outcomes: `POST /outcomes` only (IAM authentication). The first report per id and type counts,
+   * so give it to a trusted outcome source, not to every client that invokes.
+   */
+  public grantReportOutcomes(grantee: iam.IGrantable): iam.Grant {
+    return this.grantRoute(grantee, 'reportOutcomes');
+  }
+
+  /** `execute-api:Invoke` on the route of one permission, in the gateway's stage (a path parameter as `*`). */
+  private grantRoute(grantee: iam.IGrantable, permission: GatewayPermission): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['execute-api:Invoke'],
-      resourceArns: ['/invocations', '/outcomes'].map((path) => this.stack.formatArn({
+      resourceArns: [this.stack.formatArn({
         service: 'execute-api',
         account: this.env.account,
         region: this.env.region,
         resource: this.apiId,
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-        resourceName: `*/POST${path}`,
-      })),
+        resourceName: `${STAGE}/POST${GATEWAY_ROUTES[permission].replace(/\{[^}]+\}/g, '*')}`,
+      })],
     });
   }
 
@@ -347,8 +374,9 @@ const MAX_RECORDED_BODY_KIB = 100;
 /**
  * An authenticated HTTPS entry point in front of a SageMaker endpoint that records every
  * prediction and every business outcome per variant: `POST /invocations` (the gateway picks
- * every request's variant: sticky by unit id, a caller's override, or a weighted draw; a signed
- * inference id) and `POST /outcomes` (counted once per id and type), EMF metrics per endpoint
+ * every request's variant: sticky by unit id or a weighted draw; a signed inference id),
+ * `POST /variants/{variant}/invocations` (a variant the caller forces, a permission of its own)
+ * and `POST /outcomes` (counted once per id and type), EMF metrics per endpoint
  * and variant, experiment metrics per unit bucket for sticky requests (outcomes attributed to
  * the prediction's time), and one record per prediction and outcome shipped to an encrypted
  * S3 log store.
@@ -375,7 +403,7 @@ export class InferenceGateway extends InferenceGatewayBase {
   public readonly api: apigwv2.HttpApi;
   /** The HTTP API's id. */
   public readonly apiId: string;
-  /** The function behind `POST /invocations`. */
+  /** The function behind `POST /invocations` and `POST /variants/{variant}/invocations`. */
   public readonly invokeFunction: lambda.Function;
   /** The function behind `POST /outcomes`. */
   public readonly outcomeFunction: lambda.Function;
@@ -393,7 +421,7 @@ export class InferenceGateway extends InferenceGatewayBase {
   public readonly accessLog: logs.LogGroup;
   /** The endpoint behind the gateway. */
   public readonly endpoint: IModelEndpoint;
-  /** Outcome types the gateway publishes experiment metrics for. */
+  /** Outcome types the gateway accepts and publishes experiment metrics for. */
   public readonly outcomeTypes: readonly string[];
   /** How long after a prediction its outcomes are accepted. */
   public readonly outcomeWindow: Duration;
@@ -401,7 +429,7 @@ export class InferenceGateway extends InferenceGatewayBase {
   constructor(scope: Construct, id: string, props: InferenceGatewayProps) {
     super(scope, id, { physicalName: props.gatewayName });
     this.endpoint = props.endpoint;
-    this.outcomeTypes = props.outcomeTypes ?? [];
+    this.outcomeTypes = props.outcomeTypes ?? DEFAULT_OUTCOME_TYPES;
     this.outcomeWindow = props.outcomeWindow ?? DEFAULT_OUTCOME_WINDOW;
     this.validate(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -481,15 +509,16 @@ export class InferenceGateway extends InferenceGatewayBase {
     this.logStore.addSource(`${id}Outcomes`, outcomeHandler.logGroup);
 
     this.accessLog = new logs.LogGroup(this, 'AccessLog', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
+    const auth = props.auth ?? GatewayAuth.iam();
     this.api = new apigwv2.HttpApi(this, 'Api', {
       apiName: props.gatewayName ?? Names.uniqueResourceName(this, { maxLength: 128 }),
       description: `Inference gateway of ${props.endpoint.endpointName}`,
       createDefaultStage: false,
-      defaultAuthorizer: (props.auth ?? GatewayAuth.iam()).authorizer(),
+      defaultAuthorizer: auth.authorizer(),
     });
     this.apiId = this.api.apiId;
     this.api.addStage('Stage', {
-      stageName: '$default',
+      stageName: STAGE,
       autoDeploy: true,
       throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
       accessLogSettings: {
@@ -507,16 +536,23 @@ export class InferenceGateway extends InferenceGatewayBase {
         })),
       },
     });
-    this.api.addRoutes({
-      path: '/invocations',
-      methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Invoke', this.invokeFunction),
-    });
-    this.api.addRoutes({
-      path: '/outcomes',
-      methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Outcome', this.outcomeFunction),
-    });
+    // One route per permission: API Gateway authorises per route (IAM grants, JWT scopes).
+    // The invoke function serves two routes, one with a path parameter: its permission names the API, not a route
+    // (CDK's route-scoped permission would name `{variant}` literally, where a request's source ARN names the variant).
+    const invokeIntegration = new HttpLambdaIntegration('Invoke', this.invokeFunction, { scopePermissionToRoute: false });
+    const routes: Record<GatewayPermission, apigwv2.HttpRouteIntegration> = {
+      invoke: invokeIntegration,
+      forceVariant: invokeIntegration,
+      reportOutcomes: new HttpLambdaIntegration('Outcome', this.outcomeFunction),
+    };
+    for (const [permission, integration] of Object.entries(routes) as [GatewayPermission, apigwv2.HttpRouteIntegration][]) {
+      this.api.addRoutes({
+        path: GATEWAY_ROUTES[permission],
+        methods: [apigwv2.HttpMethod.POST],
+        integration,
+        authorizationScopes: auth.scopesFor(permission),
+      });
+    }
   }
 
   private grantHandlers(): void {

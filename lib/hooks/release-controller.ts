@@ -543,7 +543,7 @@ function attributionProblems(policy: PolicySpec, gateway: IInferenceGateway | un
   const problems: string[] = [];
   const types = gateway.outcomeTypes;
   if (types !== undefined && !types.includes(policy.metric.outcomeType)) {
-    problems.push(`'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' (${types.length > 0 ? types.map((t) => `'${t}'`).join(', ') : 'none'}), `
+    problems.push(`'policy.metric.outcomeType' must be one of the gateway's 'outcomeTypes' (${types.map((t) => `'${t}'`).join(', ')}), `
       + `or its experiment series never exists and the rollout holds as incomplete, got ${formatValue(policy.metric.outcomeType)}`);
   }
   if (gateway.outcomeWindow.isUnresolved()) {

@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { EndpointModel, InferenceInstanceType, ModelEndpoint, ModelRegistry } from '../../lib';
 import { GatewayAuth } from '../../lib/hooks/gateway-auth';
-import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
+import { DEFAULT_OUTCOME_TYPES, GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
+import { policyOf, TemplateJson } from '../cli/granted-policy';
 import { InferenceGateway, InferenceGatewayProps } from '../../lib/hooks/inference-gateway';
 import { ReleaseController } from '../../lib/hooks/release-controller';
 import { ModelshipError } from '../../lib/runtime/errors';
@@ -40,12 +41,25 @@ describe('InferenceGateway with default settings', () => {
   const { stack, gateway } = fixture();
   const template = Template.fromStack(stack);
 
-  test('has an HTTP API whose two POST routes require IAM authentication', () => {
+  test('has an HTTP API with one POST route per permission, each requiring IAM authentication and no scope', () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
-    for (const route of ['POST /invocations', 'POST /outcomes']) {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: route, AuthorizationType: 'AWS_IAM' });
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    expect(Object.keys(routes)).toHaveLength(3);
+    expect(Object.values(routes).map((r) => r.Properties.RouteKey).sort()).toEqual(['POST /outcomes', 'POST /invocations', 'POST /variants/{variant}/invocations'].sort());
+    for (const route of Object.values(routes)) {
+      expect(route.Properties).toMatchObject({ AuthorizationType: 'AWS_IAM' });
+      expect(route.Properties.AuthorizationScopes).toBeUndefined();
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+  });
+
+  test('lets API Gateway invoke each function from any route of its own API only', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'apigateway.amazonaws.com' } }));
+    expect(permissions).toHaveLength(2);
+    const apiId = stack.getLogicalId(gateway.api.node.defaultChild as never);
+    const sourceOf = (fn: lambda.Function) => JSON.stringify(permissions.find((p) => p.Properties.FunctionName['Fn::GetAtt'][0] === stack.getLogicalId(fn.node.defaultChild as never))!.Properties.SourceArn);
+    // Both invocation routes, one with a path parameter, reach the invoke function: its permission covers the API.
+    expect(sourceOf(gateway.invokeFunction)).toContain(`{"Ref":"${apiId}"},"/*/*/*"`);
+    expect(sourceOf(gateway.outcomeFunction)).toContain(`{"Ref":"${apiId}"},"/*/*/outcomes"`);
   });
 
   test('throttles and logs access on its stage', () => {
@@ -61,11 +75,13 @@ describe('InferenceGateway with default settings', () => {
     const json = settingsOf(stack, gateway.invokeFunction);
     for (const expected of ['"endpointName":"churn-ab"', '"variants":["baseline","candidate"]', `"baseline":"${PACKAGE}/1"`, `"candidate":"${PACKAGE}/2"`,
       '"maxPayloadBytes":1048576', '"weightsTtlSeconds":10', '"assignmentSalt":"churn-ab"', '"bodySampleRate":0.1', '"redactFields":[]',
-      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800', '"outcomeTypes":[]', '"maxOutcomeValue":1000000000']) {
+      '"maxRecordedBodyBytes":65536', '"outcomeWindowSeconds":604800', '"outcomeTypes":["purchase"]', '"maxOutcomeValue":1000000000']) {
       expect(json).toContain(expected);
     }
     expect(settingsOf(stack, gateway.outcomeFunction)).toEqual(json);
-    expect(gateway.outcomeTypes).toEqual([]);
+    // A finite list even when the props name none: the documented default, which the handlers enforce.
+    expect(gateway.outcomeTypes).toEqual(DEFAULT_OUTCOME_TYPES);
+    expect(DEFAULT_OUTCOME_TYPES).toEqual(['purchase']);
   });
 
   test('keeps the signing key in an encrypted secret and counts outcomes in an encrypted table with a TTL', () => {
@@ -114,13 +130,23 @@ describe('InferenceGateway with default settings', () => {
     ]);
   });
 
-  test('grants callers execute-api:Invoke on its two routes', () => {
+  test('grants callers execute-api:Invoke on the route of each permission, in its stage, and nothing else', () => {
     const { stack, gateway } = fixture();
-    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
-    gateway.grantInvoke(caller);
-    const statement = stack.resolve((caller.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement[0];
-    expect(statement.Action).toBe('execute-api:Invoke');
-    expect(JSON.stringify(statement.Resource)).toMatch(/\/\*\/POST\/invocations".*\/\*\/POST\/outcomes"/);
+    const apiRef = { Ref: stack.getLogicalId(gateway.api.node.defaultChild as never) };
+    const grants: [string, (grantee: iam.IGrantable) => iam.Grant, string][] = [
+      ['Invoker', (g) => gateway.grantInvoke(g), '/$default/POST/invocations'],
+      ['Forcer', (g) => gateway.grantForceVariant(g), '/$default/POST/variants/*/invocations'],
+      ['Reporter', (g) => gateway.grantReportOutcomes(g), '/$default/POST/outcomes'],
+    ];
+    for (const [id, grant, resource] of grants) {
+      const caller = new iam.Role(stack, id, { assumedBy: new iam.AccountRootPrincipal() });
+      grant(caller);
+      const statements = stack.resolve((caller.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement;
+      expect(statements).toEqual([{
+        Effect: 'Allow', Action: 'execute-api:Invoke',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', apiRef, resource]] },
+      }]);
+    }
   });
 
   test('names the HTTP API uniquely in the app', () => {
@@ -163,16 +189,47 @@ describe('InferenceGateway with default settings', () => {
 });
 
 describe('InferenceGateway options', () => {
-  test('authenticates with a JWT issuer when asked', () => {
-    const { stack } = fixture({ auth: GatewayAuth.jwt({ issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', audience: ['client'] }) });
+  const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc';
+  /** Each route's scopes, by route key. */
+  const scopesOf = (stack: Stack) => Object.fromEntries(Object.values(Template.fromStack(stack).findResources('AWS::ApiGatewayV2::Route'))
+    .map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationScopes]));
+
+  test('authenticates with a JWT issuer when asked, each route needing its own default scope', () => {
+    const { stack } = fixture({ auth: GatewayAuth.jwt({ issuer: ISSUER, audience: ['client'] }) });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
-      JwtConfiguration: { Issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', Audience: ['client'] },
+      JwtConfiguration: { Issuer: ISSUER, Audience: ['client'] },
     });
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
     template.allResourcesProperties('AWS::ApiGatewayV2::Route', { AuthorizationType: 'JWT' });
+    expect(scopesOf(stack)).toEqual({
+      'POST /invocations': ['modelship/invoke'],
+      'POST /variants/{variant}/invocations': ['modelship/force-variant'],
+      'POST /outcomes': ['modelship/outcomes'],
+    });
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('takes the scopes it is given, keeping the default of a scope left out', () => {
+    const { stack } = fixture({ auth: GatewayAuth.jwt({ issuer: ISSUER, audience: ['client'], scopes: { invoke: 'churn/predict', reportOutcomes: 'churn/outcomes' } }) });
+    expect(scopesOf(stack)).toEqual({
+      'POST /invocations': ['churn/predict'],
+      'POST /variants/{variant}/invocations': ['modelship/force-variant'],
+      'POST /outcomes': ['churn/outcomes'],
+    });
+  });
+
+  test('rejects a malformed or repeated scope, naming the scope, the rule and the value', () => {
+    expect(problemsOf(() => GatewayAuth.jwt({ issuer: ISSUER, audience: ['client'], scopes: { invoke: 'has space', forceVariant: '', reportOutcomes: 'x'.repeat(129) } }))).toEqual([
+      "'scopes.invoke' must be 1-128 printable ASCII characters without spaces, '\"' or '\\', got 'has space'",
+      "'scopes.forceVariant' must be 1-128 printable ASCII characters without spaces, '\"' or '\\', got ''",
+      `'scopes.reportOutcomes' must be 1-128 printable ASCII characters without spaces, '"' or '\\', got '${'x'.repeat(129)}'`,
+    ]);
+    expect(problemsOf(() => GatewayAuth.jwt({ issuer: ISSUER, audience: ['client'], scopes: { reportOutcomes: 'modelship/invoke' } }))).toEqual([
+      "'scopes.reportOutcomes' must differ from 'scopes.invoke': each route is a permission of its own, got 'modelship/invoke' for both",
+    ]);
+    expect(problemsOf(() => GatewayAuth.jwt({ issuer: ISSUER, audience: ['client'], scopes: { invoke: 'a/b"c', forceVariant: 'a\\b' } }))).toHaveLength(2);
   });
 
   test('passes sampling, redaction, limits and the outcome window to the handlers', () => {
@@ -204,7 +261,7 @@ describe('InferenceGateway options', () => {
     expect(gateway.outcomeTypes).toEqual(['purchase', 'churn.30d', 'app:open']);
   });
 
-  test('rejects outcome types the outcome route would refuse, more than 10 of them, or a repeated one, naming each', () => {
+  test('rejects outcome types the outcome route would refuse, none or more than 10 of them, or a repeated one, naming each', () => {
     expect(problemsOf(() => fixture({ outcomeTypes: ['purchase', 'has space', '', 'x'.repeat(65), 'purchase'] }))).toEqual([
       "'outcomeTypes[1]' must be 1-64 letters, digits or _.:-, got 'has space'",
       "'outcomeTypes[2]' must be 1-64 letters, digits or _.:-, got ''",
@@ -212,7 +269,8 @@ describe('InferenceGateway options', () => {
       "'outcomeTypes' must not repeat a type, got [\"purchase\"] more than once",
     ]);
     const eleven = Array.from({ length: 11 }, (_, i) => `type-${i}`);
-    expect(problemsOf(() => fixture({ outcomeTypes: eleven }))).toEqual(["'outcomeTypes' must name at most 10 outcome types, got 11"]);
+    expect(problemsOf(() => fixture({ outcomeTypes: eleven }))).toEqual(["'outcomeTypes' must name 1 to 10 outcome types (the gateway refuses any other type), got 11"]);
+    expect(problemsOf(() => fixture({ outcomeTypes: [] }))).toEqual(["'outcomeTypes' must name 1 to 10 outcome types (the gateway refuses any other type), got 0"]);
     expect(fixture({ outcomeTypes: eleven.slice(0, 10) }).gateway.outcomeTypes).toHaveLength(10);
   });
 
@@ -227,7 +285,7 @@ describe('InferenceGateway options', () => {
     const endpoint = ModelEndpoint.fromModelEndpointAttributes(stack, 'Imported', { endpointName: 'legacy', variantNames: ['a', 'b'] });
     const gateway = new InferenceGateway(stack, 'Gateway', {
       endpoint,
-      auth: GatewayAuth.jwt({ issuer: parameter('Issuer', 'String').valueAsString, audience: ['client'] }),
+      auth: GatewayAuth.jwt({ issuer: parameter('Issuer', 'String').valueAsString, audience: ['client'], scopes: { reportOutcomes: parameter('OutcomeScope', 'String').valueAsString } }),
       throttle: { rateLimit: parameter('Rate').valueAsNumber, burstLimit: parameter('Burst').valueAsNumber },
       bodySampleRate: parameter('SampleRate').valueAsNumber,
       memorySize: parameter('Memory').valueAsNumber,
@@ -241,6 +299,7 @@ describe('InferenceGateway options', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: { Ref: 'Rate' }, ThrottlingBurstLimit: { Ref: 'Burst' } } });
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: { Ref: 'Issuer' }, Audience: ['client'] } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /outcomes', AuthorizationScopes: [{ Ref: 'OutcomeScope' }] });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: { Ref: 'Memory' } });
     const json = settingsOf(stack, gateway.invokeFunction);
     for (const [setting, parameterId] of [['bodySampleRate', 'SampleRate'], ['maxPayloadBytes', 'MaxPayload'], ['maxRecordedBodyBytes', 'MaxRecorded'],
@@ -318,12 +377,27 @@ describe('InferenceGateway imported from another stack', () => {
     expect(stack.resolve(gateway.url)).toEqual({ 'Fn::Join': ['', ['https://abc123.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/']] });
   });
 
-  test('grants callers execute-api:Invoke on its two routes', () => {
-    const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
-    gateway.grantInvoke(caller);
-    const statement = stack.resolve((caller.node.tryFindChild('DefaultPolicy')!.node.defaultChild as iam.CfnPolicy).policyDocument).Statement[0];
-    const arn = (path: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:abc123/*/POST${path}`]] });
-    expect(statement).toEqual({ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [arn('/invocations'), arn('/outcomes')] });
+  test('grants each permission on its own route, as a created gateway does: what IAM lets each caller call', () => {
+    const at = { partition: 'aws', region: 'eu-west-1', account: '111111111111' };
+    const callers = {
+      invoke: new iam.Role(stack, 'Invoker', { assumedBy: new iam.AccountRootPrincipal() }),
+      forceVariant: new iam.Role(stack, 'Forcer', { assumedBy: new iam.AccountRootPrincipal() }),
+      reportOutcomes: new iam.Role(stack, 'Reporter', { assumedBy: new iam.AccountRootPrincipal() }),
+    };
+    gateway.grantInvoke(callers.invoke);
+    gateway.grantForceVariant(callers.forceVariant);
+    gateway.grantReportOutcomes(callers.reportOutcomes);
+    const template = Template.fromStack(stack).toJSON() as TemplateJson;
+    // The request ARNs API Gateway checks: the routes a created gateway has, a variant named 'POST' among them.
+    const request = (path: string) => `arn:aws:execute-api:eu-west-1:111111111111:abc123/$default/POST${path}`;
+    const requests = { invoke: request('/invocations'), forceVariant: request('/variants/candidate/invocations'), forcePost: request('/variants/POST/invocations'), reportOutcomes: request('/outcomes') };
+    const allowed = Object.fromEntries(Object.entries(callers).map(([permission, role]) => {
+      const policy = policyOf(role, template, at);
+      return [permission, Object.entries(requests).filter(([, arn]) => policy.allows('execute-api:Invoke', arn)).map(([name]) => name)];
+    }));
+    // 3 grants × 4 requests: 4 allowed, 8 refused (a report or a forced variant by an invoker among them).
+    expect(Object.values(allowed).flat()).toHaveLength(4);
+    expect(allowed).toEqual({ invoke: ['invoke'], forceVariant: ['forceVariant', 'forcePost'], reportOutcomes: ['reportOutcomes'] });
   });
 
   test("measures the endpoint's variants like the gateway it imports", () => {
@@ -368,7 +442,8 @@ describe('InferenceGateway, endpoint and release controller imported from anothe
     // The gateway's invoke, and the controller's table, key, endpoint, endpoint configs, models, metrics (and endpoints) and alarms.
     expect(statements).toHaveLength(8);
     const resources = JSON.stringify(statements.map((s: { Resource: unknown }) => s.Resource));
-    expect(resources).toContain(':execute-api:us-east-1:222222222222:abc123/*/POST/invocations');
+    expect(resources).toContain(':execute-api:us-east-1:222222222222:abc123/$default/POST/invocations');
+    expect(resources).not.toContain('/POST/outcomes');
     expect(resources).toContain(':dynamodb:us-east-1:222222222222:table/modelship-rollouts-churn-ab');
     expect(resources).toContain(':sagemaker:us-east-1:222222222222:endpoint/churn-ab');
     expect(resources).toContain(':sagemaker:us-east-1:222222222222:endpoint-config/*');

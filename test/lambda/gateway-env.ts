@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
+import { GatewayKey, GatewayKeyRing, parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
+import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 
 /** The settings the gateway handlers under test run with. Imported before the handlers, which read them at load. */
 export const SETTINGS: GatewaySettings = {
@@ -27,7 +29,21 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 /** The signing key the mocked Secrets Manager returns. */
 export const KEY = 'k'.repeat(64);
 
-/** An HTTP API (payload 2.0) POST with a JSON body. */
+/** A sticky prediction's cohort, in unit bucket 5. */
+export const STICKY: Cohort = { assignment: 'sticky', unitBucket: 5 };
+
+/**
+ * An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort, for `endpointName`,
+ * signed with a version of the key secret: a rotated version, or a generated value (key version 0) given as its text.
+ */
+export function issued(variant: string, ageSeconds = 60, key: string | GatewayKey = KEY, cohort: Cohort = STICKY, endpointName = SETTINGS.endpointName) {
+  const issuedAtSeconds = Math.floor(Date.now() / 1000 - ageSeconds);
+  const signer = new GatewayKeyRing(typeof key === 'string' ? parseGatewayKey(key) : key).signing;
+  const captureId = captureIdOf(signer.keyVersion, issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
+  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(signer.key, endpointName, variant, captureId) };
+}
+
+/** An HTTP API (payload 2.0) POST with a JSON body, to a route without path parameters. */
 export function post(path: string, body: unknown, contentType = 'application/json'): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -41,19 +57,39 @@ export function post(path: string, body: unknown, contentType = 'application/jso
   };
 }
 
-/** Everything written to standard output while `run` ran, split into record lines and EMF lines. */
-export async function captureOutput<T>(run: () => Promise<T>): Promise<{ result: T; records: Record<string, unknown>[]; emf: Record<string, unknown>[] }> {
+/** A POST to the forcing route, `POST /variants/{variant}/invocations`, as API Gateway hands it over (the path parameter decoded). */
+export function forced(variant: string, body: unknown): APIGatewayProxyEventV2 {
+  return {
+    ...post(`/variants/${encodeURIComponent(variant)}/invocations`, body),
+    routeKey: 'POST /variants/{variant}/invocations',
+    pathParameters: { variant },
+  };
+}
+
+/** What a handler wrote while `run` ran: record lines and EMF lines (standard output), and log lines (the rest, either stream). */
+export interface CapturedOutput<T> {
+  readonly result: T;
+  readonly records: Record<string, unknown>[];
+  readonly emf: Record<string, unknown>[];
+  readonly logs: Record<string, unknown>[];
+}
+
+/** Everything written to standard output and standard error while `run` ran, split into record, EMF and log lines. */
+export async function captureOutput<T>(run: () => Promise<T>): Promise<CapturedOutput<T>> {
   const lines: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+  const capture = (chunk: string | Uint8Array) => {
     lines.push(...String(chunk).split('\n').filter(Boolean));
     return true;
-  });
+  };
+  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
   try {
     const result = await run();
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { result, records: parsed.filter((l) => typeof l.recordType === 'string'), emf: parsed.filter((l) => '_aws' in l) };
+    const records = parsed.filter((l) => typeof l.recordType === 'string');
+    const emf = parsed.filter((l) => '_aws' in l);
+    return { result, records, emf, logs: parsed.filter((l) => !records.includes(l) && !emf.includes(l)) };
   } finally {
-    spy.mockRestore();
+    spies.forEach((spy) => spy.mockRestore());
   }
 }
 

@@ -4,7 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
-import { captureOutput, emfOf, KEY, post, SETTINGS } from './gateway-env';
+import { captureOutput, emfOf, forced, KEY, post, SETTINGS } from './gateway-env';
 import { invoke } from '../../lambda/gateway-invoke';
 import { GatewayKeyRing, parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
 import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
@@ -133,9 +133,9 @@ describe('POST /invocations', () => {
     expect(Math.abs(candidate.requests / n - 0.1)).toBeLessThan(5 * Math.sqrt(0.1 * 0.9 / n));
   });
 
-  test('honours a caller\'s override to a known variant, keeping the request out of the experiment metrics', async () => {
+  test('sends a request to the variant the forcing route names, keeping it out of the experiment metrics', async () => {
     modelAnswers('candidate');
-    const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1, unitId: 'u', variant: 'candidate' })));
+    const { result, records, emf } = await captureOutput(() => invoke(forced('candidate', { input: 1, unitId: 'u' })));
     expect(runtime).toHaveReceivedCommandWith(InvokeEndpointCommand, { TargetVariant: 'candidate', InferenceId: expect.stringMatching(/\.o$/) });
     expect(result.statusCode).toBe(200);
     expect(verify(bodyOf(result).inferenceId)).toMatchObject({ ok: true, variant: 'candidate', cohort: { assignment: 'override' } });
@@ -192,9 +192,10 @@ describe('POST /invocations', () => {
     [post('/invocations', { input: 1 }, 'text/plain'), 415, "'Content-Type' must be application/json, got 'text/plain'"],
     [post('/invocations', '{"input":'), 400, 'The body must be JSON'],
     [post('/invocations', { input: 'x'.repeat(5000) }), 413, 'The body must be at most 4096 bytes'],
-    [post('/invocations', { input: 1, variant: 'challenger' }), 400, "'variant' must be one of 'baseline', 'candidate', got 'challenger'"],
+    [forced('challenger', { input: 1 }), 400, "The path's variant must be one of 'baseline', 'candidate', got 'challenger'"],
+    [post('/invocations', { input: 1, variant: 'candidate' }), 403, 'Forcing a variant needs POST /variants/{variant}/invocations and its permission'],
     [post('/invocations', `{"input":${'['.repeat(1000)}${']'.repeat(1000)}}`), 400, 'The body must nest arrays and objects at most 32 levels deep'],
-    [post('/invocations', { input: 1, variant: 'v'.repeat(1000) }), 400, `got '${'v'.repeat(63)}… (938 more characters)`],
+    [forced('v'.repeat(1000), { input: 1 }), 400, `got '${'v'.repeat(63)}… (938 more characters)`],
   ])('refuses bad input with a 4xx, invoking nothing and counting nothing: %#', async (event, status, message) => {
     const { result, records, emf } = await captureOutput(() => invoke(event));
     expect(result.statusCode).toBe(status);

@@ -3,10 +3,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { randomBytes } from 'crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { captureOutput, emfOf, KEY, post, SETTINGS } from './gateway-env';
+import { captureOutput, emfOf, issued, KEY, post, SETTINGS } from './gateway-env';
 import { report } from '../../lambda/gateway-outcome';
-import { GatewayKey, GatewayKeyRing, parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
-import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
+import { NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { ROTATION_STEPS, rotationStep } from '../../lib/hooks/runtime/key-rotation';
 import { MAX_ATTRIBUTION_SECONDS } from '../../lib/release/metric-queries';
 import { FakeSecret } from './fake-secret';
@@ -15,20 +15,11 @@ const dynamodb = mockClient(DynamoDBClient);
 const secrets = mockClient(SecretsManagerClient);
 const bodyOf = (result: { body?: string }) => JSON.parse(result.body ?? '');
 
-const STICKY: Cohort = { assignment: 'sticky', unitBucket: 5 };
 const OPERATIONAL = ['service', 'EndpointName', 'VariantName', 'OutcomeType'];
 const EXPERIMENT = ['service', 'EndpointName', 'VariantName', 'UnitBucket', 'OutcomeType'];
 
 /** The signing key's version the mocked Secrets Manager returns: the generated value. */
 const V0 = parseGatewayKey(KEY);
-
-/** An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort, with the key version given. */
-function issued(variant: string, ageSeconds = 60, key: GatewayKey = V0, cohort: Cohort = STICKY) {
-  const issuedAtSeconds = Math.floor(Date.now() / 1000 - ageSeconds);
-  const signer = new GatewayKeyRing(key).signing;
-  const captureId = captureIdOf(signer.keyVersion, issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
-  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(signer.key, 'churn-ab', variant, captureId) };
-}
 
 /** An id issued before ids carried a key version (version m2), signed with the generated value's text. */
 function issuedM2(variant: string, ageSeconds = 60) {

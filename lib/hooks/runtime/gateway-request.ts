@@ -48,18 +48,37 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
 
 /** An HTTP request as API Gateway hands it to the handler (headers in lower case). */
 export interface GatewayRequest {
-  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded: boolean;
+  /** The route's path parameters: `variant` on the forcing route. */
+  readonly pathParameters?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A request the gateway refuses. */
 export interface ClientError {
   readonly ok: false;
-  readonly status: 400 | 413 | 415;
-  readonly code: 'InvalidRequest' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'UnknownOutcomeType';
+  readonly status: 400 | 403 | 413 | 415;
+  readonly code: 'InvalidRequest' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'UnknownOutcomeType' | 'ForceNotAllowed';
   readonly message: string;
 }
+
+/**
+ * The gateway's routes, by the permission each needs: invoking (the gateway picks the variant),
+ * forcing a variant (the path names it) and reporting outcomes. One route per permission, as
+ * API Gateway authorises per route (IAM's `execute-api:Invoke` on the route, a JWT's scopes).
+ */
+export const GATEWAY_ROUTES = {
+  invoke: '/invocations',
+  forceVariant: '/variants/{variant}/invocations',
+  reportOutcomes: '/outcomes',
+} as const;
+
+/** A permission of the gateway's callers: one per route. */
+export type GatewayPermission = keyof typeof GATEWAY_ROUTES;
+
+/** The header SageMaker reads a forced variant from: the gateway never forwards it, and refuses it rather than ignore a caller's intent. */
+export const TARGET_VARIANT_HEADER = 'x-amzn-sagemaker-target-variant';
 
 /** A parsed request. */
 export interface Parsed<T> {
@@ -73,7 +92,7 @@ export interface InvocationRequest {
   readonly input: unknown;
   /** The unit (user, session, account) to keep on one variant. */
   readonly unitId?: string;
-  /** A variant to send this request to, bypassing assignment. */
+  /** A variant to send this request to, bypassing assignment: named in the path of the forcing route only. */
   readonly variant?: string;
 }
 
@@ -93,8 +112,12 @@ const invocation = z.strictObject({
   input: z.unknown().check(z.refine((v) => v !== undefined, { error: 'is required (any JSON value)' })),
   unitId: z.optional(z.string({ error: 'must be a string of 1-256 characters' }).check(
     z.minLength(1, { error: 'must be a string of 1-256 characters' }), z.maxLength(256, { error: 'must be a string of 1-256 characters' }))),
-  variant: z.optional(z.string({ error: 'must be a variant name' }).check(z.minLength(1, { error: 'must be a variant name' }))),
+  // Known only to be refused (see parseInvocation): the path of the forcing route names a forced variant.
+  variant: z.optional(z.unknown()),
 });
+
+/** The body of an invocation as the schema reads it. */
+type InvocationBody = Omit<InvocationRequest, 'variant'> & { readonly variant?: unknown };
 
 /** What an outcome type may be, in `POST /outcomes` and in the gateway's `outcomeTypes`. */
 export const OUTCOME_TYPE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -113,7 +136,7 @@ function fail(status: ClientError['status'], code: ClientError['code'], message:
 }
 
 function readJson(request: GatewayRequest, maxBytes: number): Parsed<unknown> | ClientError {
-  const contentType = request.headers['content-type'];
+  const contentType = request.headers?.['content-type'];
   if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType)) {
     return fail(415, 'UnsupportedMediaType', `'Content-Type' must be application/json, got ${formatEchoed(contentType)}`);
   }
@@ -154,14 +177,32 @@ function parse<T>(request: GatewayRequest, maxBytes: number, schema: z.ZodMiniTy
   }).join('; '));
 }
 
-/** Parses `POST /invocations`. */
+/**
+ * Parses `POST /invocations` and `POST /variants/{variant}/invocations`, and decides whether
+ * the request forces a variant: only the path of the forcing route may name one. A variant in
+ * the body or in SageMaker's target-variant header is refused, 403 `ForceNotAllowed` on the
+ * plain route (forcing needs its own permission), 400 on the forcing route (the path names it).
+ */
 export function parseInvocation(request: GatewayRequest, maxBytes: number): Parsed<InvocationRequest> | ClientError {
-  return parse(request, maxBytes, invocation as z.ZodMiniType<InvocationRequest>);
+  const parsed = parse(request, maxBytes, invocation as z.ZodMiniType<InvocationBody>);
+  if (!parsed.ok) {
+    return parsed;
+  }
+  const { variant, ...body } = parsed.value;
+  const forced = request.pathParameters?.variant;
+  const elsewhere = variant !== undefined ? "'variant' in the body"
+    : request.headers?.[TARGET_VARIANT_HEADER] !== undefined ? `the '${TARGET_VARIANT_HEADER}' header` : undefined;
+  if (elsewhere !== undefined) {
+    return forced === undefined
+      ? fail(403, 'ForceNotAllowed', `Forcing a variant needs POST ${GATEWAY_ROUTES.forceVariant} and its permission; ${elsewhere} is refused on POST ${GATEWAY_ROUTES.invoke}`)
+      : fail(400, 'InvalidRequest', `The path names the variant: ${elsewhere} is refused on POST ${GATEWAY_ROUTES.forceVariant}`);
+  }
+  return { ok: true, value: forced === undefined ? body : { ...body, variant: forced } };
 }
 
 /** What a gateway accepts of an outcome beyond its form. */
 export interface OutcomeRules {
-  /** The types accepted; empty: every type. */
+  /** The types accepted: every gateway names at least one, and any other type is refused. */
   readonly outcomeTypes: readonly string[];
   /** The largest `value` accepted, in absolute terms. */
   readonly maxValue: number;
@@ -174,7 +215,7 @@ export function parseOutcome(request: GatewayRequest, maxBytes: number, rules: O
     return parsed;
   }
   const { type, value } = parsed.value;
-  if (rules.outcomeTypes.length > 0 && !rules.outcomeTypes.includes(type)) {
+  if (!rules.outcomeTypes.includes(type)) {
     return fail(400, 'UnknownOutcomeType', `'type' must be one of ${rules.outcomeTypes.map((t) => `'${t}'`).join(', ')}, got ${formatEchoed(type)}`);
   }
   if (value !== undefined && Math.abs(value) > rules.maxValue) {

@@ -5,6 +5,13 @@ import { OUTCOME_TYPE } from './gateway-request';
 /** How many outcome types a gateway publishes experiment metrics for, at most. */
 export const MAX_OUTCOME_TYPES = 10;
 
+/**
+ * The outcome types a gateway accepts when its props name none: the example app's and the
+ * release policies' usual type. Every gateway has a finite list, as each type is new metric
+ * dimensions; one type keeps the experiment metrics' zeros to two series per unit bucket.
+ */
+export const DEFAULT_OUTCOME_TYPES: readonly string[] = ['purchase'];
+
 /** The largest outcome value a gateway accepts unless told otherwise, in absolute terms. */
 export const DEFAULT_MAX_OUTCOME_VALUE = 1_000_000_000;
 
@@ -54,8 +61,8 @@ const schema = z.object({
   outcomeWindowSeconds: z.number().check(z.int(), z.positive()),
   /** The DynamoDB table that counts each outcome once. */
   outcomeTableName: z.string().check(z.minLength(1)),
-  /** The outcome types the gateway publishes experiment metrics for (sticky requests only). */
-  outcomeTypes: z.array(z.string().check(z.regex(OUTCOME_TYPE))).check(z.maxLength(MAX_OUTCOME_TYPES)),
+  /** The outcome types the gateway accepts and publishes experiment metrics for (sticky requests only): at least one, others are refused. */
+  outcomeTypes: z.array(z.string().check(z.regex(OUTCOME_TYPE))).check(z.minLength(1), z.maxLength(MAX_OUTCOME_TYPES)),
   /** The largest outcome value accepted, in absolute terms. */
   maxOutcomeValue: z.number().check(z.positive()),
 });

@@ -1,14 +1,15 @@
 import fc from 'fast-check';
 import {
-  ECHO_LIMIT, formatEchoed, GatewayRequest, jsonDepth, MAX_JSON_DEPTH, OutcomeRules, parseInvocation, parseOutcome,
+  ECHO_LIMIT, formatEchoed, GATEWAY_ROUTES, GatewayRequest, jsonDepth, MAX_JSON_DEPTH, OutcomeRules, parseInvocation, parseOutcome, TARGET_VARIANT_HEADER,
 } from '../../../lib/hooks/runtime/gateway-request';
 
 const json = (body: unknown, contentType = 'application/json'): GatewayRequest =>
   ({ headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body), isBase64Encoded: false });
 
 describe('POST /invocations parsing', () => {
-  test('accepts any JSON input with an optional unit id and variant', () => {
-    expect(parseInvocation(json({ input: [1, 2], unitId: 'u-1', variant: 'candidate' }), 1000))
+  test('accepts any JSON input with an optional unit id, and the variant the forcing route names', () => {
+    expect(parseInvocation(json({ input: [1, 2], unitId: 'u-1' }), 1000)).toEqual({ ok: true, value: { input: [1, 2], unitId: 'u-1' } });
+    expect(parseInvocation({ ...json({ input: [1, 2], unitId: 'u-1' }), pathParameters: { variant: 'candidate' } }, 1000))
       .toEqual({ ok: true, value: { input: [1, 2], unitId: 'u-1', variant: 'candidate' } });
     expect(parseInvocation(json({ input: null }), 1000)).toEqual({ ok: true, value: { input: null } });
     expect(parseInvocation(json({ input: 'x' }, 'application/json; charset=utf-8'), 1000).ok).toBe(true);
@@ -27,12 +28,28 @@ describe('POST /invocations parsing', () => {
     [json({}), 400, "'input' is required (any JSON value), got nothing"],
     [json({ input: 1, unitId: 42 }), 400, "'unitId' must be a string of 1-256 characters, got 42"],
     [json({ input: 1, unitId: 'x'.repeat(257) }), 400, "'unitId' must be a string of 1-256 characters, got 'xxx"],
-    [json({ input: 1, variant: '' }), 400, "'variant' must be a variant name, got ''"],
     [json({ input: 1, unitID: 'u' }), 400, "Unknown field(s) 'unitID'"],
   ])('refuses a bad request: %#', (request, status, message) => {
     const result = parseInvocation(request as GatewayRequest, 1000);
     expect(result).toMatchObject({ ok: false, status });
     expect(result.ok ? '' : result.message).toContain(message);
+  });
+
+  test('refuses a variant forced anywhere but the forcing route\'s path: 403 on the plain route, 400 on the forcing route', () => {
+    const plain = [
+      [json({ input: 1, variant: 'candidate' }), "'variant' in the body"],
+      [json({ input: 1, variant: null }), "'variant' in the body"],
+      [{ ...json({ input: 1 }), headers: { 'content-type': 'application/json', [TARGET_VARIANT_HEADER]: 'candidate' } }, `the '${TARGET_VARIANT_HEADER}' header`],
+    ] as const;
+    for (const [request, where] of plain) {
+      expect(parseInvocation(request, 1000)).toEqual({
+        ok: false, status: 403, code: 'ForceNotAllowed',
+        message: `Forcing a variant needs POST ${GATEWAY_ROUTES.forceVariant} and its permission; ${where} is refused on POST ${GATEWAY_ROUTES.invoke}`,
+      });
+      expect(parseInvocation({ ...request, pathParameters: { variant: 'candidate' } }, 1000)).toEqual({
+        ok: false, status: 400, code: 'InvalidRequest', message: `The path names the variant: ${where} is refused on POST ${GATEWAY_ROUTES.forceVariant}`,
+      });
+    }
   });
 
   test('refuses a body over the limit with 413, naming the limit and the size', () => {
@@ -76,8 +93,8 @@ describe('hostile bodies', () => {
   });
 });
 
-/** Any type, a generous bound: the form alone decides. */
-const ANY: OutcomeRules = { outcomeTypes: [], maxValue: 1e9 };
+/** The types these tests report, a generous bound: the form alone decides. */
+const ANY: OutcomeRules = { outcomeTypes: ['purchase', 'click', 'revenue'], maxValue: 1e9 };
 
 describe('POST /outcomes parsing', () => {
   test('accepts a conversion, a value, or both', () => {
