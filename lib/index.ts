@@ -30,7 +30,7 @@ export type {
 export { DeploymentStrategy, TrafficSize } from './serving/deployment-strategy';
 export type { AllAtOnceOptions, CanaryOptions, LinearOptions, RollingOptions, StrategyOptions, StrategyTarget } from './serving/deployment-strategy';
 export { EndpointModel } from './serving/endpoint-model';
-export type { ArtifactModelOptions, BoundModel, ModelPackageOptions } from './serving/endpoint-model';
+export type { ArtifactModelOptions, BoundModel, ModelBindOptions, ModelPackageOptions } from './serving/endpoint-model';
 export { InferenceInstanceType } from './serving/inference-instance-type';
 export { ModelEndpoint, ModelEndpointBase } from './serving/model-endpoint';
 export type {

@@ -7,11 +7,12 @@ import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagema
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
 import { observeRollout } from '../../lib/hooks/runtime/rollout-observation';
+import { deliverOutbox, DeliveryReport, OutboxConsumer } from '../../lib/hooks/runtime/rollout-outbox';
 import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { ACTIVE_PHASES, applyManualAction, decide } from '../../lib/release/decide';
 import { HookAnswer, HookPayload, hookPayload } from '../../lib/release/hook-payload';
-import { AuditAction, AuditEntry, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
+import { afterHookOf, AuditAction, AuditEntry, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { Decision, RolloutState } from '../../lib/release/rollout-types';
 import { percentages, sameWeights } from '../../lib/release/weights';
@@ -39,6 +40,8 @@ export interface TickResult {
   readonly action: AuditAction | 'conflict';
   readonly state: RolloutState;
   readonly weightsApplied: boolean;
+  /** What its pass over the outbox delivered, what failed and what is still owed. */
+  readonly deliveries: DeliveryReport;
 }
 
 /** Candidate versions by endpoint config name: configs and models never change once created. */
@@ -115,21 +118,53 @@ async function beforeStepFailure(payload: HookPayload): Promise<string | undefin
   return undefined;
 }
 
-async function notify(entry: AuditEntry): Promise<void> {
-  const detail = JSON.stringify({ ...entry, baseline: policy.baseline, candidate: policy.candidate });
-  await events.send(new PutEventsCommand({
-    Entries: [{ Source: RELEASE_EVENT_SOURCE, DetailType: `Rollout ${entry.action}`, Detail: detail, EventBusName: settings.eventBusName, Resources: [] }],
-  }));
-  if (settings.topicArn) {
-    await sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: `modelship ${settings.endpointName}: ${entry.action}`.slice(0, 99), Message: detail }));
+/** The event, notification and after-hook payload of an entry carry its delivery id, so consumers drop repeats. */
+const consumers: readonly OutboxConsumer[] = [
+  {
+    id: 'events',
+    takes: () => true,
+    deliver: async (entry, deliveryId) => {
+      const out = await events.send(new PutEventsCommand({
+        Entries: [{ Source: RELEASE_EVENT_SOURCE, DetailType: `Rollout ${entry.action}`, Detail: announcement(entry, deliveryId), EventBusName: settings.eventBusName, Resources: [] }],
+      }));
+      if (out.FailedEntryCount) {
+        throw new Error(`EventBridge refused the event: ${out.Entries?.[0]?.ErrorCode ?? 'no error code'}`);
+      }
+    },
+  },
+  ...(settings.topicArn ? [{
+    id: 'sns',
+    takes: () => true,
+    deliver: async (entry: AuditEntry, deliveryId: string) => {
+      await sns.send(new PublishCommand({
+        TopicArn: settings.topicArn, Subject: `modelship ${settings.endpointName}: ${entry.action}`.slice(0, 99), Message: announcement(entry, deliveryId),
+        MessageAttributes: { deliveryId: { DataType: 'String', StringValue: deliveryId } },
+      }));
+    },
+  }] : []),
+  // After-hooks hear of a promotion or an abort itself, not of later entries of a finished rollout.
+  ...settings.afterHooks.map((functionName): OutboxConsumer => ({
+    id: `hook:${functionName}`,
+    takes: (entry) => afterHookOf(entry.action) !== undefined,
+    deliver: async (entry, deliveryId) => {
+      const payload: HookPayload = { ...hookPayload(afterHookOf(entry.action)!, settings.endpointName, policy, entry), deliveryId };
+      await lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }));
+    },
+  })),
+];
+
+/** An entry as the event's detail and the notification's message. */
+function announcement(entry: AuditEntry, deliveryId: string): string {
+  return JSON.stringify({ ...entry, deliveryId, baseline: policy.baseline, candidate: policy.candidate });
+}
+
+/** Delivers what the outbox owes (this tick's entries, an earlier tick's, the CLI's), logging what failed. */
+async function deliver(): Promise<DeliveryReport> {
+  const report = await deliverOutbox(store, settings.endpointName, consumers);
+  for (const failure of report.failures) {
+    logger.warn('a delivery failed; it stays in the outbox for the next tick', { ...failure });
   }
-  // After-hooks hear of the promotion or abort itself, not of later entries of a finished rollout.
-  if (entry.action === 'promote' || entry.action === 'abort') {
-    const payload = hookPayload(entry.action === 'promote' ? 'after-promotion' : 'after-abort', settings.endpointName, policy, entry);
-    await Promise.all(settings.afterHooks.map((functionName) => lambda.send(new InvokeCommand({
-      FunctionName: functionName, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)),
-    }))));
-  }
+  return report;
 }
 
 /**
@@ -144,9 +179,14 @@ export type TickTrigger = 'schedule' | 'endpoint-change';
  * the candidate variant (a rollout per candidate version: its counts start with it; its first
  * tick only applies its first weights); honour a phase a person set with the CLI, take a policy
  * change from a deploy, decide from the metrics (on the schedule only), run the before-step
- * hooks, then commit the change (`commitRolloutChange`: conditional write, weights, audit), so a CLI action and a
- * tick never overwrite each other and a duplicate tick changes nothing. Weights are applied only
- * while the endpoint is InService; a later tick applies what an earlier one could not.
+ * hooks, then commit the change (`commitRolloutChange`: the state, its audit entries and outbox in
+ * one conditional transaction, then the weights), so a CLI action and a tick never overwrite each
+ * other and a duplicate tick changes nothing; then deliver what the outbox owes. Every tick, in
+ * every phase, compares the endpoint's weights with the rollout's: while InService a difference
+ * (a change whose weights failed to apply, or a change made outside modelship) is recorded as
+ * `weights-restored` and the rollout's weights are put back, and a running rollout decides at the
+ * next tick, on counts made at its weights.
+ * @throws the weight update's error, after the change was recorded and the outbox delivered (the next tick puts the weights in place)
  */
 export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 'schedule'): Promise<TickResult> {
   const read = await store.read(settings.endpointName);
@@ -167,7 +207,7 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
     })
     : undefined;
   if (!started && trigger === 'endpoint-change') {
-    return { action: 'hold', state: read!.state, weightsApplied: false };
+    return { action: 'hold', state: read!.state, weightsApplied: false, deliveries: await deliver() };
   }
   const current = started?.record ?? read!;
   let state = current.state;
@@ -180,7 +220,8 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
     });
   }
   const inService = endpoint.status === 'InService';
-  if (state.phase !== 'running' && inService && !sameWeights(endpoint.weights, state.weights)) {
+  const drifted = !started && inService && !sameWeights(endpoint.weights, state.weights);
+  if (drifted) {
     // The endpoint's weights are not the rollout's (a change whose weights failed to apply, or a
     // change made outside modelship): put the rollout's back, on the record.
     entries.push({
@@ -190,10 +231,10 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
   }
   if (entries.length === 0 && state.phase !== 'running' && (endpoint.candidateVersion === undefined || read?.candidateVersion === endpoint.candidateVersion)) {
     // Paused, waiting for approval or finished, with nothing to apply or record: no write, no audit entry.
-    return { action: 'hold', state, weightsApplied: false };
+    return { action: 'hold', state, weightsApplied: false, deliveries: await deliver() };
   }
-  // A rollout's first tick applies its first weights; deciding waits for counts made at them.
-  if (state.phase === 'running' && !started) {
+  // A rollout's first tick applies its first weights, as does a tick that restores them; deciding waits for counts made at them.
+  if (state.phase === 'running' && !started && !drifted) {
     if (!inService) {
       entries.push({ atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', reason: `endpoint is ${endpoint.status}, not InService: holding until the next tick`, phase: state.phase, fromWeights: state.weights, toWeights: state.weights });
     } else {
@@ -238,17 +279,30 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
   });
   if (!outcome.committed) {
     logger.info('the rollout changed while this tick ran; leaving it to the next tick', { endpointName: settings.endpointName });
-    return { action: 'conflict', state: read?.state ?? state, weightsApplied: false };
+    return { action: 'conflict', state: read?.state ?? state, weightsApplied: false, deliveries: await deliver() };
   }
-  const weightsApplied = outcome.weightsApplied;
-  for (const entry of audit.filter((e) => e.action !== 'hold')) {
-    await notify(entry);
-  }
+  const { weightsApplied, weightsError } = outcome;
+  const deliveries = await deliver();
   const last = audit.at(-1);
-  logger.info('tick', { endpointName: settings.endpointName, action: last?.action, reason: last?.reason, weights: state.weights, weightsApplied, version });
-  return { action: last?.action ?? 'hold', state, weightsApplied };
+  logger.info('tick', { endpointName: settings.endpointName, action: last?.action, reason: last?.reason, weights: state.weights, weightsApplied, version, deliveries });
+  if (weightsError) {
+    // Recorded and announced; the next tick finds the weights are not the rollout's and puts them in place.
+    logger.error('the change is recorded but its weights were not applied; the next tick restores them', { error: weightsError.message });
+    throw weightsError;
+  }
+  return { action: last?.action ?? 'hold', state, weightsApplied, deliveries };
 }
 
-/** The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`). */
-export const handler = (event?: { readonly source?: string }): Promise<TickResult> =>
-  tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');
+/**
+ * The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`).
+ * A tick whose deliveries failed fails once its work is done, so the invocation is retried and
+ * `failureAlarm` sees deliveries that keep failing; what they owe stays in the outbox.
+ */
+export const handler = async (event?: { readonly source?: string }): Promise<TickResult> => {
+  const result = await tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');
+  const { failures, pending } = result.deliveries;
+  if (failures.length > 0) {
+    throw new Error(`deliveries failed: ${failures.length} (${[...new Set(failures.map((f) => f.consumer))].join(', ')}); outbox items owed to the next tick: ${pending}`);
+  }
+  return result;
+};

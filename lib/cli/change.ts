@@ -91,9 +91,11 @@ function changesSomething(change: PlannedChange, after: Readonly<Record<string, 
 
 /**
  * Shows a change and makes it: asks for a reason and a confirmation on production endpoints,
- * commits it as the controller does (`commitRolloutChange`: the rollout written conditionally,
- * stopping with what changed if the controller or someone else wrote since it was read; the
- * weights; an audit entry of who, when, why and what), then waits for InService.
+ * commits it as the controller does (`commitRolloutChange`: the rollout, an audit entry of who,
+ * when, why and what, and its outbox written in one conditional transaction, stopping with what
+ * changed if the controller or someone else wrote since it was read; then the weights), then
+ * waits for InService. The CLI delivers nothing itself: the controller's next tick publishes the
+ * entry's event and notification and runs its after-hooks, so the CLI needs no permission for them.
  */
 export async function commitChange(change: PlannedChange, options: ChangeSettings, io: Io, aws: AwsClients): Promise<number> {
   const before = change.endpoint.weights;
@@ -164,6 +166,10 @@ export async function commitChange(change: PlannedChange, options: ChangeSetting
   });
   if (!outcome.committed) {
     throw await conflict(change);
+  }
+  if (outcome.weightsError) {
+    throw new CliError(EXIT.FAILED, `the change is recorded (version ${audit.version}, by ${actor}) but SageMaker did not apply the weights: ${outcome.weightsError.message}; `
+      + (change.record || change.start ? 'the release controller puts them in place at its next tick' : 'run the command again to apply them'));
   }
   const final = outcome.weightsApplied ? await waitInService(aws, io, change.endpoint.name, options.timeoutSeconds) : change.endpoint;
   if (options.json) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isPinnedImageReference, PINNED_IMAGE_RULE } from '../training/container-image';
 
 /** The cdk.json context key that holds every environment's settings. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'modelship:environments';
@@ -69,9 +70,11 @@ const trainingSchema = section({
   /** An EventBridge schedule expression for retraining, e.g. `rate(7 days)`. */
   schedule: withRule("must be an EventBridge schedule expression such as 'rate(7 days)' or 'cron(0 2 ? * SUN *)'",
     (e) => z.string(e).regex(/^(rate|cron)\(.+\)$/, e)).optional(),
-  /** The training image's tag in the example repository. */
-  imageTag: withRule('must be an image tag of 1-128 letters, digits, ".", "_" and "-"',
-    (e) => z.string(e).regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, e)).default('latest'),
+  /** The training image's tag or digest in the example repository, whose tags are immutable: required, so every run can be reproduced. */
+  imageTag: withRule(`must be ${PINNED_IMAGE_RULE}`,
+    (e) => z.string(e).refine(isPinnedImageReference, e)),
+  /** How many images the training repository keeps (the oldest expire first); a registered version whose image expired cannot be served again. */
+  maxImageCount: integerBetween(1, 10000).default(100),
   /** Thresholds a trained model must meet to be registered, e.g. `validation:auc >= 0.85`. */
   qualityGate: z.array(z.string({ error: 'must be a list of thresholds' }), { error: 'must be a list of thresholds' }).default([]),
 }).superRefine((training, ctx) => {
@@ -127,6 +130,18 @@ const gatewaySchema = section({
   analytics: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
+const networkSchema = section({
+  /** Run training jobs and endpoints in a VPC of private isolated subnets, with an S3 gateway endpoint. */
+  vpc: z.boolean({ error: 'must be true or false' }).default(false),
+  /** The VPC's IPv4 range, a /16 to /24 block. */
+  cidr: withRule("must be an IPv4 CIDR block from /16 to /24 such as '10.0.0.0/16'",
+    (e) => z.string(e).regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(1[6-9]|2[0-4])$/, e)).default('10.0.0.0/16'),
+  /** Availability zones the VPC spans. */
+  maxAzs: integerBetween(2, 3).default(2),
+  /** Cut training and model containers off the network (with or without the VPC). */
+  networkIsolation: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
 const percent = (min: number) => integerBetween(min, 100);
 
 const releaseSchema = section({
@@ -160,6 +175,12 @@ const releaseSchema = section({
   nonInferiorityMargin: withRule('must be a number greater than 0 and less than 1', (e) => z.number(e).gt(0, e).lt(1, e)).optional(),
 });
 
+/**
+ * An absent section, parsed like an empty one: every key takes its default, and a required key
+ * (`training.imageTag`) is reported missing under its own name.
+ */
+const NO_SETTINGS = {} as z.input<typeof trainingSchema>;
+
 const environmentSchema = section({
   /** What the environment is for, shown in stack descriptions. */
   description: z.string({ error: 'must be a string' }).optional(),
@@ -172,13 +193,15 @@ const environmentSchema = section({
   /** Model registry settings. */
   registry: registrySchema.prefault({}),
   /** Training pipeline settings. */
-  training: trainingSchema.prefault({}),
+  training: trainingSchema.prefault(NO_SETTINGS),
   /** Endpoint settings. */
   serving: servingSchema.prefault({}),
   /** Inference gateway and logging hooks. */
   gateway: gatewaySchema.prefault({}),
   /** Release controller on the A/B endpoint. */
   release: releaseSchema.prefault({}),
+  /** Where training jobs and endpoints run on the network. */
+  network: networkSchema.prefault({}),
 }).superRefine((env, ctx) => {
   if (env.release.enabled && !(env.serving.abTest && env.gateway.enabled)) {
     reject(ctx, ['release', 'enabled'], env.release.enabled,

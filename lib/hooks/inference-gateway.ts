@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
 import { wholeSecondsProblems } from '../private/duration-problems';
@@ -115,6 +116,11 @@ export interface InferenceGatewayProps {
    * @default - 30 days, or the shortest interval allowed when that is longer
    */
   readonly signingKeyRotation?: Duration;
+  /**
+   * The topic the alarms of the log store the gateway creates notify (a `logStore` you pass keeps its own).
+   * @default - no alarm action
+   */
+  readonly alarmTopic?: sns.ITopic;
   /**
    * Encrypts the signing key and the outcome table.
    * @default - a new key with rotation
@@ -469,7 +475,7 @@ export class InferenceGateway extends InferenceGatewayBase {
       timeToLiveAttribute: 'expiresAt',
       removalPolicy,
     });
-    this.logStore = props.logStore ?? new InferenceLogStore(this, 'LogStore', { removalPolicy });
+    this.logStore = props.logStore ?? new InferenceLogStore(this, 'LogStore', { removalPolicy, alarmTopic: props.alarmTopic });
 
     const settings: GatewaySettings = {
       endpointName: props.endpoint.endpointName,

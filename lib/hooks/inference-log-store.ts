@@ -1,5 +1,6 @@
 import { Aws, Duration, IResource, Names, PhysicalName, RemovalPolicy, Resource, Size, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -9,14 +10,17 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards, escapeRegExp } from '../private/acknowledge-wildcards';
+import { notifyAlarmTopic } from '../private/alarm-topic';
 import { accessLogsBucket, encryptedBucket } from '../private/buckets';
 import { MAX_RETENTION_DAYS, wholeDaysProblems, wholeMebibytesProblems, wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { InferenceRecord, OutcomeRecord, RECORD_FILTER_PATTERN } from './runtime/inference-record';
+import { LEDGER_ATTRIBUTES } from './runtime/delivery-ledger';
 import { LOG_SHIPPER_METRICS } from './runtime/record-delivery';
 
 /** Where records land in the bucket: one folder per UTC day and hour of arrival in Firehose. */
@@ -25,6 +29,13 @@ const RECORDS_PREFIX = 'records/';
 const ERRORS_PREFIX = 'errors/';
 /** The Glue table's name, with analytics. */
 const RECORDS_TABLE_NAME = 'records';
+/** How long the queues keep messages: SQS's longest. */
+const QUEUE_RETENTION = Duration.days(14);
+/**
+ * How long the delivery ledger remembers a line: longer than the failed-event queue keeps an
+ * event, so replaying one from it never delivers a line again.
+ */
+const LEDGER_TTL = QUEUE_RETENTION.plus(Duration.days(1));
 
 /** The Glue columns of a record, one per field of either record type (request and response as JSON text). */
 const RECORD_COLUMNS: { readonly [K in keyof InferenceRecord | keyof OutcomeRecord]: string } = {
@@ -73,7 +84,7 @@ export interface InferenceLogStoreProps {
   readonly bucketName?: string;
 
   /**
-   * The KMS key that encrypts the records bucket, the delivery stream and the dead-letter queue.
+   * The KMS key that encrypts the records bucket, the delivery stream, the delivery ledger and the queues.
    * @default - a new customer-managed key with yearly rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -104,7 +115,7 @@ export interface InferenceLogStoreProps {
   readonly bufferingSize?: Size;
 
   /**
-   * What happens to the buckets, the key and the dead-letter queue when they leave the stack.
+   * What happens to the buckets, the key, the delivery ledger and the queues when they leave the stack.
    * CloudFormation deletes only empty buckets.
    * @default RemovalPolicy.RETAIN
    */
@@ -116,6 +127,12 @@ export interface InferenceLogStoreProps {
    * @default false - no Glue resources
    */
   readonly analytics?: boolean | InferenceLogAnalyticsOptions;
+
+  /**
+   * The topic the store's alarms (dead letters, failed events) notify, going into ALARM and back to OK.
+   * @default - no alarm actions: watch the alarms yourself
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
@@ -216,6 +233,23 @@ export abstract class InferenceLogStoreBase extends Resource implements IInferen
     return this.shipperMetric(LOG_SHIPPER_METRICS.retries, props);
   }
 
+  /**
+   * Records the shipper sent again after a send whose answer was lost (a timeout, a short
+   * answer, an invocation that died): the store may hold them twice.
+   * @default - sum over 5 minutes
+   */
+  public metricRecordsPossiblyDuplicated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.shipperMetric(LOG_SHIPPER_METRICS.possibleDuplicates, props);
+  }
+
+  /**
+   * Delivery-ledger writes after a delivery that failed every attempt: a retry of that event would send those lines again.
+   * @default - sum over 5 minutes
+   */
+  public metricLedgerWriteFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.shipperMetric(LOG_SHIPPER_METRICS.ledgerFailures, props);
+  }
+
   private shipperMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: LOG_SHIPPER_METRICS.namespace,
@@ -231,8 +265,10 @@ export abstract class InferenceLogStoreBase extends Resource implements IInferen
 /**
  * Stores the inference gateway's records: a subscription filter ships record lines to a Lambda
  * that delivers them to Firehose, which writes GZIP JSON Lines to a KMS-encrypted, versioned,
- * TLS-only, access-logged bucket under `records/dt=YYYY-MM-DD/hour=HH/`. Records Firehose will
- * not take after retries go to a KMS-encrypted dead-letter queue with an alarm.
+ * TLS-only, access-logged bucket under `records/dt=YYYY-MM-DD/hour=HH/`. A delivery ledger
+ * (DynamoDB) keeps retried invocations from delivering a line twice. Records Firehose will not
+ * take after retries go to a dead-letter queue; events the shipper failed on after Lambda's
+ * retries go to a separate failed-event queue; each queue has an alarm.
  */
 export class InferenceLogStore extends InferenceLogStoreBase {
   /** Imports a log store defined in another stack or app, to ship a gateway's records to it or to grant analysts access. */
@@ -248,16 +284,22 @@ export class InferenceLogStore extends InferenceLogStoreBase {
 
   /** The bucket that holds records under `records/` and Firehose error output under `errors/`. */
   public readonly bucket: s3.Bucket;
-  /** The key that encrypts the bucket, the stream and the dead-letter queue. */
+  /** The key that encrypts the bucket, the stream, the ledger and the queues. */
   public readonly encryptionKey: kms.IKey;
   /** The bucket that receives the records bucket's server access logs. */
   public readonly accessLogsBucket: s3.IBucket;
   /** The Firehose stream that writes records to the bucket. */
   public readonly deliveryStream: firehose.CfnDeliveryStream;
-  /** Records that could not be delivered, and events the shipper failed on. */
+  /** Record lines that could not be delivered, malformed or too large, as `{ reason, error?, records, failedAt }`. */
   public readonly deadLetterQueue: sqs.Queue;
   /** In alarm while the dead-letter queue holds messages. */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** Subscription events the shipper failed on after Lambda's retries (Lambda's on-failure destination): replay them through the shipper. */
+  public readonly failedEventQueue: sqs.Queue;
+  /** In alarm while the failed-event queue holds messages. */
+  public readonly failedEventAlarm: cloudwatch.Alarm;
+  /** Which record lines the shipper has delivered or dead-lettered, so a retried or replayed event sends none twice; entries expire after 15 days. */
+  public readonly deliveryLedger: dynamodb.Table;
   /** The Lambda function that ships record lines from log groups to the stream. */
   public readonly shipper: lambda.Function;
   /** The Glue database, with `analytics`. */
@@ -308,24 +350,22 @@ export class InferenceLogStore extends InferenceLogStoreBase {
 
     this.deliveryStream = this.createDeliveryStream(bufferingInterval, bufferingSize);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: this.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = this.queue('DeadLetterQueue', removalPolicy, 'the log shipper sends the record lines it cannot deliver to it');
+    this.deadLetterAlarm = this.queueAlarm('DeadLetterAlarm', this.deadLetterQueue, `Inference records in ${this.node.path} could not be delivered: see the dead-letter queue`, props.alarmTopic);
+    this.failedEventQueue = this.queue('FailedEventQueue', removalPolicy, 'Lambda sends the subscription events the log shipper failed on to it');
+    this.failedEventAlarm = this.queueAlarm('FailedEventAlarm', this.failedEventQueue, `The log shipper of ${this.node.path} failed on events after retries: replay them from the failed-event queue`, props.alarmTopic);
+
+    this.deliveryLedger = new dynamodb.Table(this, 'DeliveryLedger', {
+      partitionKey: { name: LEDGER_ATTRIBUTES.id, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.encryptionKey,
+      timeToLiveAttribute: LEDGER_ATTRIBUTES.expiresAt,
       removalPolicy,
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue: the log shipper sends undeliverable records to it, and Lambda sends events the shipper failed on',
-    });
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `Inference records in ${this.node.path} could not be delivered: see the dead-letter queue`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    Validations.of(this.deliveryLedger).acknowledge({
+      id: 'AwsSolutions-DDB3',
+      reason: 'The ledger holds only delivery markers that expire within 15 days; losing it can cause re-deliveries, never a loss, so point-in-time recovery would buy nothing',
     });
 
     const shipper = new HandlerFunction(this, 'Shipper', {
@@ -336,12 +376,16 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       environment: {
         DELIVERY_STREAM_NAME: this.deliveryStream.ref,
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        LEDGER_TABLE_NAME: this.deliveryLedger.tableName,
+        LEDGER_TTL_SECONDS: String(LEDGER_TTL.toSeconds()),
       },
     });
     this.shipper = shipper.function;
     iam.Grant.addToPrincipal({ grantee: shipper.role, actions: ['firehose:PutRecordBatch'], resourceArns: [this.deliveryStream.attrArn] });
     this.deadLetterQueue.grantSendMessages(shipper.role);
-    this.shipper.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.deadLetterQueue) });
+    // Conditional puts claim a line before it is sent; batch writes confirm or release claims.
+    iam.Grant.addToPrincipal({ grantee: shipper.role, actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resourceArns: [this.deliveryLedger.tableArn] });
+    this.shipper.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.failedEventQueue) });
 
     if (databaseName !== undefined) {
       this.databaseName = databaseName;
@@ -372,6 +416,9 @@ export class InferenceLogStore extends InferenceLogStoreBase {
    */
   private createDeliveryStream(bufferingInterval: Duration, bufferingSize: Size): firehose.CfnDeliveryStream {
     const scope = new Construct(this, 'DeliveryStream');
+    // The S3 destination grants its role read-write on the whole bucket, s3:DeleteObject* included,
+    // even a role passed in: it gets an immutable view, and the role only what Firehose documents.
+    const role = new iam.Role(scope, 'S3 Destination Role', { assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com') });
     const destination = new firehose.S3Bucket(this.bucket, {
       dataOutputPrefix: `${RECORDS_PREFIX}dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/`,
       errorOutputPrefix: `${ERRORS_PREFIX}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
@@ -379,27 +426,63 @@ export class InferenceLogStore extends InferenceLogStoreBase {
       bufferingInterval,
       bufferingSize,
       encryptionKey: this.encryptionKey,
+      role: role.withoutPolicyUpdates(),
     }).bind(scope, {});
+    const grants = [
+      iam.Grant.addToPrincipal({
+        grantee: role,
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resourceArns: [this.bucket.bucketArn],
+      }),
+      iam.Grant.addToPrincipal({
+        grantee: role,
+        actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        resourceArns: [RECORDS_PREFIX, ERRORS_PREFIX].map((prefix) => this.bucket.arnForObjects(`${prefix}*`)),
+      }),
+      iam.Grant.addToPrincipal({ grantee: role, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resourceArns: [this.encryptionKey.keyArn] }),
+      (scope.node.findChild('LogGroup') as logs.ILogGroup).grantWrite(role),
+    ];
     const stream = new firehose.CfnDeliveryStream(scope, 'Resource', {
       deliveryStreamType: 'DirectPut',
       // Firehose creates its grant on the key with the deploying principal's permissions: no role takes part.
       deliveryStreamEncryptionConfigurationInput: { keyType: 'CUSTOMER_MANAGED_CMK', keyArn: this.encryptionKey.keyArn },
       extendedS3DestinationConfiguration: destination.extendedS3DestinationConfiguration,
     });
-    destination.dependables?.forEach((dependable) => stream.node.addDependency(dependable));
-    // The only policy below this scope is the destination role's; its object wildcard is on the records bucket only.
+    [...grants, ...destination.dependables ?? []].forEach((dependable) => stream.node.addDependency(dependable));
+    // The only policy below this scope is the destination role's; its object wildcards are the two prefixes of the records bucket.
     const bucketId = (this.stack.resolve(this.bucket.bucketArn) as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-    acknowledgeExpectedWildcards(scope, [
-      {
-        finding: /^Action::(s3:(GetObject|GetBucket|List|DeleteObject|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,
-        reason: "Firehose's S3 destination role writes, lists and cleans up multipart uploads of the objects it generates, with the store key, in the records bucket only",
-      },
-      {
-        finding: new RegExp(`^Resource::<${escapeRegExp(bucketId)}\\.Arn>/\\*$`),
-        reason: 'Firehose generates object names under the records and errors prefixes, whose date parts are only known at delivery; the grant is limited to the records bucket',
-      },
-    ]);
+    acknowledgeExpectedWildcards(scope, [{
+      finding: new RegExp(`^Resource::<${escapeRegExp(bucketId)}\\.Arn>/(${RECORDS_PREFIX}|${ERRORS_PREFIX})\\*$`),
+      reason: 'Firehose generates object names under the records and errors prefixes, whose date parts are only known at delivery; it may put, read back and abort uploads there, and delete nothing',
+    }]);
     return stream;
+  }
+
+  /** A queue encrypted with the store key, TLS only, keeping messages 14 days. */
+  private queue(id: string, removalPolicy: RemovalPolicy, whatItHolds: string): sqs.Queue {
+    const queue = new sqs.Queue(this, id, {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: QUEUE_RETENTION,
+      removalPolicy,
+    });
+    Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is a dead-letter queue: ${whatItHolds}` });
+    return queue;
+  }
+
+  /** An alarm on the first visible message of a queue, notifying the topic if there is one. */
+  private queueAlarm(id: string, queue: sqs.IQueue, description: string, topic?: sns.ITopic): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    notifyAlarmTopic(topic, [alarm]);
+    return alarm;
   }
 
   /** The Glue table over `records/`: JSON SerDe, date and hour partitions projected over the retention. */

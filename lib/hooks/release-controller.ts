@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards, ExpectedWildcard } from '../private/acknowledge-wildcards';
+import { notifyAlarmTopic } from '../private/alarm-topic';
 import { wholeSecondsProblems } from '../private/duration-problems';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
@@ -98,6 +99,11 @@ export interface ReleaseControllerProps {
    */
   readonly topic?: sns.ITopic;
   /**
+   * The topic the controller's alarm (failing ticks) notifies, going into ALARM and back to OK.
+   * @default - no alarm action
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
    * The bus decisions are published to.
    * @default - the account's default event bus
    */
@@ -122,8 +128,8 @@ export interface ReleaseControllerProps {
 /** Which of a controller's decisions a rule routes, and where. */
 export interface DecisionRuleOptions extends events.OnEventOptions {
   /**
-   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'promote']`.
-   * @default - every entry the controller publishes: all but holds (the CLI's manual actions publish no events)
+   * The actions to route (`detail-type` `Rollout <action>`), e.g. `['abort', 'manual-abort', 'promote', 'manual-promote']`.
+   * @default - every entry the controller publishes: all but holds, the CLI's manual actions (`manual-<action>`) included
    */
   readonly actions?: AuditAction[];
 }
@@ -219,7 +225,9 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
    * Lets a release manager run every CLI command on the endpoint: what `grantRead` allows, and
    * what the changing commands (`shift`, `promote`, `abort`, `pause`, `resume`, `retry`, `undo`,
    * `rollout start`) call:
-   * `dynamodb:PutItem` on the rollout table (with encryption on its key), and
+   * `dynamodb:PutItem` on the rollout table (with encryption on its key: a change is one
+   * `TransactWriteItems` of puts, the state, its audit entry and its outbox item, which IAM checks
+   * as `PutItem`; the controller delivers the outbox, so no events, SNS or Lambda permission), and
    * `sagemaker:ListTags` (the production check) and `sagemaker:UpdateEndpointWeightsAndCapacities`
    * on the endpoint.
    *
@@ -314,7 +322,8 @@ export abstract class ReleaseControllerBase extends Resource implements IRelease
  * on a schedule reads the gateway's per-variant metrics, decides with a sequential test that
  * stays valid however often it looks, and applies weights while the endpoint is InService. The
  * rollout and an append-only audit trail live in DynamoDB, changed only by conditional writes
- * (the CLI's manual actions use the same records); every decision is published to EventBridge.
+ * (the CLI's manual actions use the same records); every decision but holds, the CLI's too, is
+ * published to EventBridge from an outbox written with it (at least once, with a delivery id).
  */
 export class ReleaseController extends ReleaseControllerBase {
   /**
@@ -438,6 +447,7 @@ export class ReleaseController extends ReleaseControllerBase {
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    notifyAlarmTopic(props.alarmTopic, [this.failureAlarm]);
   }
 
   /** The guardrail alarms of the controller's policy, which `status` reads: none when the policy names none. */
@@ -447,7 +457,9 @@ export class ReleaseController extends ReleaseControllerBase {
 
   private grantController(props: ReleaseControllerProps): void {
     const fn = this.function;
-    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // A change is one TransactWriteItems of puts (IAM checks each as dynamodb:PutItem); the outbox
+    // is read with Query, acknowledged with UpdateItem and settled with DeleteItem.
+    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
     this.table.encryptionKey?.grantEncryptDecrypt(fn);
     fn.addToRolePolicy(new iam.PolicyStatement({
       actions: ['sagemaker:DescribeEndpoint', 'sagemaker:UpdateEndpointWeightsAndCapacities'],

@@ -31,6 +31,12 @@ export interface HookPayload {
   readonly reason: string;
   /** The numbers behind the decision. @default - absent when the change has no evidence behind it */
   readonly evidence?: Evidence;
+  /**
+   * The after-hook call's delivery id (`<endpoint>/rollout-<n>/v<version>/<sequence>`), the same
+   * on every attempt: after-hooks are called at least once, so a hook drops an id it has seen.
+   * @default - absent for before-step hooks, which are called once per decision and answered
+   */
+  readonly deliveryId?: string;
 }
 
 /** What a before-step hook answers: `pass: true` lets the step happen. */

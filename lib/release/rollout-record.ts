@@ -8,7 +8,10 @@ import type { Action, Evidence, Phase, PolicySpec, RolloutState } from './rollou
  * CLI: one item per endpoint for its current rollout (`sk = ROLLOUT`) changed only by conditional
  * writes on `version` (by the controller's ticks and the CLI's manual actions alike), one for
  * manual changes of an endpoint without a rollout (`sk = MANUAL`, the same conditional writes),
- * and append-only audit items (`sk = AUDIT#<time>#<version>`). A rollout belongs to one candidate
+ * and append-only audit items (`sk = AUDIT#<time>#<version>`), written in one transaction with the
+ * state they describe, as is one outbox item (`sk = OUTBOX#<time>#<version>`) per announced entry:
+ * the deliveries (event, notification, after-hooks) the controller still owes, removed once every
+ * consumer acknowledged its delivery. A rollout belongs to one candidate
  * version: when another version reaches the candidate variant, the item is replaced by rollout
  * `rolloutId + 1`; finished rollouts live on in the audit trail, each entry naming its rollout and
  * version. Pure: items are plain objects shaped like DynamoDB's attribute values, so neither side
@@ -108,7 +111,7 @@ export interface AuditEntry {
 }
 
 /** A DynamoDB attribute value, as far as these items use them. */
-export type Attribute = { S: string } | { N: string };
+export type Attribute = { S: string } | { N: string } | { SS: string[] };
 /** A DynamoDB item. */
 export type Item = Record<string, Attribute>;
 
@@ -118,6 +121,8 @@ export const ROLLOUT_KEY = 'ROLLOUT';
 export const MANUAL_KEY = 'MANUAL';
 /** The prefix of audit items' sort keys. */
 export const AUDIT_PREFIX = 'AUDIT#';
+/** The prefix of outbox items' sort keys. */
+export const OUTBOX_PREFIX = 'OUTBOX#';
 
 /** The rollout table of an endpoint's controller, by name, so the CLI finds it from the endpoint. */
 export function rolloutTableName(endpointName: string): string {
@@ -236,6 +241,66 @@ export function auditFromItem(item: Item): AuditEntry {
     policyHash: text(item, 'policyHash'),
     ...(item.evidence ? { evidence: JSON.parse(text(item, 'evidence')) } : {}),
     ...(item.sequence ? { sequence: number(item, 'sequence') } : {}),
+  };
+}
+
+/**
+ * Whether an entry is announced: published as an event, sent to the topic and, for a promotion
+ * or an abort, to the after-hooks. Every entry but holds, whoever made it (the controller or the CLI).
+ */
+export function isAnnounced(entry: Pick<AuditEntry, 'action'>): boolean {
+  return entry.action !== 'hold';
+}
+
+/** The after-hook an entry's action runs (a promotion or an abort, the controller's or a person's), or undefined. */
+export function afterHookOf(action: AuditAction): 'after-promotion' | 'after-abort' | undefined {
+  if (action === 'promote' || action === 'manual-promote') {
+    return 'after-promotion';
+  }
+  return action === 'abort' || action === 'manual-abort' ? 'after-abort' : undefined;
+}
+
+/**
+ * The id every delivery of an entry carries (in the event's detail, the notification and the
+ * hook's payload), the same on every attempt, so a consumer drops repeats:
+ * `<endpoint>/rollout-<n>/v<version>/<sequence>`, or `<endpoint>/manual/v<version>/<sequence>` for
+ * a change of an endpoint without a rollout (its versions count on their own).
+ */
+export function deliveryId(entry: Pick<AuditEntry, 'endpointName' | 'rolloutId' | 'version' | 'sequence'>): string {
+  const rollout = entry.rolloutId !== undefined ? `rollout-${entry.rolloutId}` : 'manual';
+  return `${entry.endpointName}/${rollout}/v${entry.version}/${entry.sequence ?? 0}`;
+}
+
+/** An announced entry whose deliveries are owed: its outbox item, read back. */
+export interface PendingDelivery {
+  /** The outbox item's sort key. */
+  readonly sortKey: string;
+  /** The entry to announce. */
+  readonly entry: AuditEntry;
+  /** The id its deliveries carry (`deliveryId`). */
+  readonly deliveryId: string;
+  /** The consumers that acknowledged their delivery (`events`, `sns`, `hook:<function>`). */
+  readonly delivered: readonly string[];
+}
+
+/** The sort key of an entry's outbox item: its audit item's, under `OUTBOX#`. */
+export function outboxSortKey(entry: Pick<AuditEntry, 'atMs' | 'version' | 'sequence'>): string {
+  return `${OUTBOX_PREFIX}${auditSortKey(entry.atMs, entry.version, entry.sequence).slice(AUDIT_PREFIX.length)}`;
+}
+
+/** The outbox item of an announced entry, written with it: nothing delivered yet. */
+export function outboxToItem(entry: AuditEntry): Item {
+  return { pk: s(entry.endpointName), sk: s(outboxSortKey(entry)), deliveryId: s(deliveryId(entry)), entry: s(JSON.stringify(entry)) };
+}
+
+/** A stored outbox item, read back. */
+export function outboxFromItem(item: Item): PendingDelivery {
+  const delivered = item.delivered;
+  return {
+    sortKey: text(item, 'sk'),
+    entry: JSON.parse(text(item, 'entry')),
+    deliveryId: text(item, 'deliveryId'),
+    delivered: delivered && 'SS' in delivered ? [...delivered.SS].sort() : [],
   };
 }
 

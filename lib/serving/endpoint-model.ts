@@ -54,6 +54,28 @@ export interface ArtifactModelOptions {
   readonly environment?: Record<string, string>;
 }
 
+/** Where a bound model's containers sit on the network: the endpoint's settings, the same for each of its models. */
+export interface ModelBindOptions {
+  /**
+   * The VPC placement of the model's containers.
+   * @default - no VPC
+   */
+  readonly vpcConfig?: sagemaker.CfnModel.VpcConfigProperty;
+  /**
+   * Cut the model's containers off the network.
+   * @default false
+   */
+  readonly networkIsolation?: boolean;
+}
+
+/**
+ * The network properties of a model. Isolation is only written when on, so models of
+ * endpoints that do not use it keep their templates (a changed model is a replaced model).
+ */
+function networkOf(options: ModelBindOptions): Pick<sagemaker.CfnModelProps, 'vpcConfig' | 'enableNetworkIsolation'> {
+  return { vpcConfig: options.vpcConfig, enableNetworkIsolation: options.networkIsolation || undefined };
+}
+
 /** A model bound to an endpoint: the SageMaker model and what the strategy must know of it. */
 export interface BoundModel {
   /** The `AWS::SageMaker::Model`. */
@@ -122,8 +144,8 @@ export abstract class EndpointModel {
     public readonly registry: IModelRegistry,
   ) {}
 
-  /** Creates the SageMaker model under `scope`, run by `role`, and grants the role what it needs. */
-  public abstract bind(scope: Construct, id: string, role: iam.IRole): BoundModel;
+  /** Creates the SageMaker model under `scope`, run by `role` and placed on the network as `options` say, and grants the role what it needs. */
+  public abstract bind(scope: Construct, id: string, role: iam.IRole, options?: ModelBindOptions): BoundModel;
 }
 
 class PackageModel extends EndpointModel {
@@ -135,13 +157,14 @@ class PackageModel extends EndpointModel {
     super(registry);
   }
 
-  public bind(scope: Construct, id: string, role: iam.IRole): BoundModel {
+  public bind(scope: Construct, id: string, role: iam.IRole, options: ModelBindOptions = {}): BoundModel {
     this.registry.grantRead(role);
     this.options.image?.grantPull(role);
     const version = this.packageArn(scope, id);
     const model = new sagemaker.CfnModel(scope, id, {
       executionRoleArn: role.roleArn,
       primaryContainer: { modelPackageName: version },
+      ...networkOf(options),
     });
     model.node.addDependency(role);
     return { model, fromMarketplace: this.options.marketplace ?? false, version };
@@ -153,7 +176,7 @@ class ArtifactModel extends EndpointModel {
     super(registry);
   }
 
-  public bind(scope: Construct, id: string, role: iam.IRole): BoundModel {
+  public bind(scope: Construct, id: string, role: iam.IRole, options: ModelBindOptions = {}): BoundModel {
     const location = this.registry.artifactLocation(this.options.model, this.options.version);
     this.registry.grantRead(role, location.key);
     this.options.image.grantPull(role);
@@ -164,6 +187,7 @@ class ArtifactModel extends EndpointModel {
         modelDataUrl: location.s3Uri,
         environment: this.options.environment,
       },
+      ...networkOf(options),
     });
     model.node.addDependency(role);
     return { model, fromMarketplace: false, version: `${this.options.model}/${this.options.version}` };

@@ -1,20 +1,24 @@
 import { Annotations, ArnFormat, CustomResource, Duration, IResource, Lazy, Names, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeExpectedWildcards } from '../private/acknowledge-wildcards';
+import { notifyAlarmTopic } from '../private/alarm-topic';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
+import { networkProblems, placeInVpc } from '../private/vpc-placement';
 import { DeploymentStrategy } from './deployment-strategy';
-import { BoundModel, EndpointModel } from './endpoint-model';
+import { BoundModel, EndpointModel, ModelBindOptions } from './endpoint-model';
 import { InferenceInstanceType } from './inference-instance-type';
 import { TrafficOwnership } from './traffic-ownership';
 import { PRODUCTION_TAG } from '../release/rollout-record';
@@ -176,6 +180,36 @@ export interface ModelEndpointProps {
    * @default true
    */
   readonly postDeployCheck?: boolean;
+  /**
+   * The VPC the models' containers reach your resources in; not for serverless variants.
+   * @default - no VPC
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets of `vpc` the models use: 1-16 private subnets (public ones are refused: SageMaker
+   * gives its network interfaces no public address). Without a NAT gateway, the VPC needs an S3
+   * gateway endpoint for the model artifacts.
+   * @default - the VPC's private subnets with egress, else its isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * The security groups of the models: 1-5; needs `vpc`.
+   * @default - a new security group with all outbound traffic allowed
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /**
+   * Cut the models' containers off the network: they can make no outbound call, not even to AWS
+   * services; SageMaker still downloads the artifacts. Works with or without `vpc`; not for
+   * serverless variants.
+   * @default false
+   */
+  readonly networkIsolation?: boolean;
+  /**
+   * The topic the endpoint's alarms (the default rollback alarms) notify, going into ALARM and
+   * back to OK. Alarms passed in `rollbackAlarms` keep their own actions.
+   * @default - no alarm action
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** One variant of an endpoint, for its metrics: from `endpoint.findVariant(name)`. */
@@ -395,6 +429,8 @@ export class ModelEndpoint extends ModelEndpointBase {
   public readonly variantNames: string[];
   /** The model version each production variant serves (a model package ARN, or `<model>/<version>`). */
   public readonly modelVersions: Record<string, string>;
+  /** The security groups of the models, when they run in a VPC. */
+  public readonly securityGroups: ec2.ISecurityGroup[];
   /** The shadow variant's name, when there is one. */
   private readonly shadowVariantName?: string;
 
@@ -418,9 +454,17 @@ export class ModelEndpoint extends ModelEndpointBase {
       description: `Runs the models of the modelship endpoint ${this.endpointName}`,
     });
     this.grantModelTelemetry();
+    const placement = props.vpc
+      ? placeInVpc(this, props.vpc, props, this.role, { description: `Models of the modelship endpoint ${this.endpointName}`, selfIngress: false })
+      : undefined;
+    this.securityGroups = placement?.securityGroups ?? [];
+    const network: ModelBindOptions = {
+      vpcConfig: placement && { securityGroupIds: placement.securityGroups.map((sg) => sg.securityGroupId), subnets: placement.subnetIds },
+      networkIsolation: props.networkIsolation,
+    };
 
     const all = [...variants, ...(props.shadowVariant ? [props.shadowVariant] : [])];
-    const bound = new Map<string, BoundModel>(all.map((v) => [v.variantName, v.model.bind(this, `Model${v.variantName}`, this.role)]));
+    const bound = new Map<string, BoundModel>(all.map((v) => [v.variantName, v.model.bind(this, `Model${v.variantName}`, this.role, network)]));
     this.warnAboutIgnoredGuardrails(all, bound, strategy);
     this.modelVersions = Object.fromEntries(this.variantNames.map((v) => [v, bound.get(v)!.version]));
 
@@ -446,10 +490,9 @@ export class ModelEndpoint extends ModelEndpointBase {
     });
     grantVolumeKey(props.volumeEncryptionKey, this.role);
 
-    this.rollbackAlarms = [
-      ...(props.defaultAlarms ?? true ? this.createDefaultAlarms(props.latencyThreshold) : []),
-      ...(props.rollbackAlarms ?? []),
-    ];
+    const defaultAlarms = props.defaultAlarms ?? true ? this.createDefaultAlarms(props.latencyThreshold) : [];
+    notifyAlarmTopic(props.alarmTopic, defaultAlarms);
+    this.rollbackAlarms = [...defaultAlarms, ...(props.rollbackAlarms ?? [])];
 
     this.resource = new sagemaker.CfnEndpoint(this, 'Resource', {
       endpointName: this.endpointName,
@@ -506,6 +549,12 @@ export class ModelEndpoint extends ModelEndpointBase {
         problems.push(`'volumeEncryptionKey' is not allowed with variant '${v.variantName}' (${v.serverless ? 'serverless' : v.instanceType?.name}): its storage takes no volume key`);
       }
     }
+    const serverless = all.filter((v) => v.serverless).map((v) => `'${v.variantName}'`);
+    const networked = [...(props.vpc ? ["'vpc'"] : []), ...(props.networkIsolation ? ["'networkIsolation'"] : [])];
+    if (serverless.length > 0 && networked.length > 0) {
+      problems.push(`${networked.join(' and ')} ${networked.length > 1 ? 'are' : 'is'} not allowed with serverless variants (SageMaker Serverless Inference supports neither a VPC nor network isolation), got serverless variant${serverless.length > 1 ? 's' : ''} ${serverless.join(', ')}`);
+    }
+    problems.push(...networkProblems(props));
     if (props.latencyThreshold?.isUnresolved()) {
       problems.push(`'latencyThreshold' must be known at synthesis: the alarm threshold is in microseconds, which a token cannot be converted to, got a token`);
     }

@@ -1,8 +1,11 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Stage, StageProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
 import { InferenceGateway } from '../hooks/inference-gateway';
@@ -29,6 +32,12 @@ export interface ModelshipStageProps extends StageProps {
  * from the environment's settings. Deploy it with `cdk deploy '<id>/*'`.
  */
 export class ModelshipStage extends Stage {
+  /** The stack that holds the environment's alarm topic and, when configured, its VPC. */
+  public readonly sharedStack: Stack;
+  /** The topic every alarm of the environment notifies (KMS-encrypted, TLS only); subscribe to it. */
+  public readonly alarmTopic: sns.Topic;
+  /** The VPC of private isolated subnets training jobs and endpoints run in, when configured. */
+  public readonly vpc?: ec2.Vpc;
   /** The stack that holds the model registry. */
   public readonly registryStack: Stack;
   /** The environment's model registry. */
@@ -68,6 +77,16 @@ export class ModelshipStage extends Stage {
       `modelship ${what} (${environment.name}${environment.description ? `: ${environment.description}` : ''})`;
     const destroy = environment.registry.removal === 'destroy';
 
+    this.sharedStack = new Stack(this, 'Shared', { description: describe('alarm topic and network') });
+    this.alarmTopic = alarmTopic(this.sharedStack, describe('alarms'), destroy);
+    new CfnOutput(this.sharedStack, 'AlarmTopicArn', {
+      description: `Subscribe to this topic to hear of every alarm of ${environment.name}`,
+      value: this.alarmTopic.topicArn,
+    });
+    const network = environment.network;
+    this.vpc = network.vpc ? isolatedVpc(this.sharedStack, network.cidr, network.maxAzs) : undefined;
+    const placement = { vpc: this.vpc, networkIsolation: network.networkIsolation };
+
     this.registryStack = new Stack(this, 'Registry', { description: describe('model registry') });
     this.registry = new ModelRegistry(this.registryStack, 'ModelRegistry', {
       readerAccounts: environment.registry.readerAccounts,
@@ -91,6 +110,12 @@ export class ModelshipStage extends Stage {
     const images = new ecr.Repository(this.trainingStack, 'TrainingImages', {
       repositoryName: `modelship/${environment.name}/${training.model}`,
       imageScanOnPush: true,
+      // A tag names one image for good, so a run and a registered version can be reproduced.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      lifecycleRules: [
+        { description: 'Untagged images (failed or superseded pushes) expire after 14 days', tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(14) },
+        { description: `Keep the ${training.maxImageCount} newest images`, tagStatus: ecr.TagStatus.ANY, maxImageCount: training.maxImageCount },
+      ],
       encryption: ecr.RepositoryEncryption.KMS,
       removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
       emptyOnDelete: destroy,
@@ -119,6 +144,8 @@ export class ModelshipStage extends Stage {
       approvalStatus: training.approval,
       schedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
       retrainOnNewData: { bucket: datasets, prefix: dataPrefix },
+      ...placement,
+      alarmTopic: this.alarmTopic,
     });
 
     const serving = environment.serving;
@@ -138,6 +165,8 @@ export class ModelshipStage extends Stage {
       strategy: strategyFor(serving.strategy, Duration.minutes(serving.waitMinutes)),
       latencyThreshold: serving.latencyThresholdMs ? Duration.millis(serving.latencyThresholdMs) : undefined,
       production: environment.production,
+      ...placement,
+      alarmTopic: this.alarmTopic,
     });
     const latest = () => EndpointModel.latestApproved(this.registry);
     const baseline = () => EndpointModel.fromModelPackageVersion(this.registry, serving.baselineVersion!);
@@ -163,7 +192,7 @@ export class ModelshipStage extends Stage {
         outcomeWindow: Duration.days(gateway.outcomeWindowDays),
         outcomeTypes: [environment.release.outcomeType],
         throttle: { rateLimit: gateway.rateLimit, burstLimit: gateway.burstLimit },
-        logStore: new InferenceLogStore(this.servingStack, 'InferenceLogs', { analytics: gateway.analytics, removalPolicy }),
+        logStore: new InferenceLogStore(this.servingStack, 'InferenceLogs', { analytics: gateway.analytics, removalPolicy, alarmTopic: this.alarmTopic }),
         removalPolicy,
       });
       if (environment.release.enabled) {
@@ -172,6 +201,7 @@ export class ModelshipStage extends Stage {
           policy: policyFor(environment),
           production: environment.production,
           removalPolicy,
+          alarmTopic: this.alarmTopic,
         });
         this.releaseManagers = new iam.Role(this.servingStack, 'ReleaseManagers', {
           assumedBy: new iam.AccountRootPrincipal(),
@@ -185,6 +215,43 @@ export class ModelshipStage extends Stage {
       }
     }
   }
+}
+
+/**
+ * The environment's alarm topic: encrypted with its own key, which CloudWatch may use to publish
+ * alarms (an encrypted topic hears nothing from CloudWatch otherwise), and reachable over TLS only.
+ */
+function alarmTopic(scope: Construct, description: string, destroy: boolean): sns.Topic {
+  const key = new kms.Key(scope, 'AlarmTopicKey', {
+    description: `Encrypts the ${description} topic`,
+    enableKeyRotation: true,
+    removalPolicy: destroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  });
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+  }));
+  return new sns.Topic(scope, 'AlarmTopic', { displayName: description, masterKey: key, enforceSSL: true });
+}
+
+/**
+ * A VPC of private isolated subnets (no route to the internet either way) with an S3 gateway
+ * endpoint, through which SageMaker reads datasets and artifacts and writes checkpoints and
+ * models, and flow logs. Training jobs and models need nothing else from it: SageMaker pulls
+ * images and ships logs and metrics outside the VPC.
+ */
+function isolatedVpc(scope: Construct, cidr: string, maxAzs: number): ec2.Vpc {
+  const prefix = Number(cidr.split('/')[1]);
+  return new ec2.Vpc(scope, 'Vpc', {
+    ipAddresses: ec2.IpAddresses.cidr(cidr),
+    maxAzs,
+    natGateways: 0,
+    // Two bits for up to three zones' subnets.
+    subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: prefix + 2 }],
+    gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.ALL } },
+  });
 }
 
 /** The example's strategies: one canary instance, or 25% steps, each watched for `wait`. */

@@ -2,7 +2,6 @@ import {
   Annotations, Arn, ArnFormat, Duration, IResource, PhysicalName, RemovalPolicy, Resource, Size, SizeRoundingBehavior, Stack, Token, Validations,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cw_actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -16,8 +15,10 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { formatValue, ModelshipError, throwIfProblems } from '../runtime/errors';
 import { acknowledgeExpectedWildcards, escapeRegExp, ExpectedWildcard } from '../private/acknowledge-wildcards';
+import { notifyAlarmTopic } from '../private/alarm-topic';
 import { HandlerFunction } from '../private/handler-function';
 import { grantVolumeKey, hasNvmeStorage } from '../private/instance-storage';
+import { networkProblems, placeInVpc, VpcPlacement } from '../private/vpc-placement';
 import { checkpointPrefix, modelPrefix, nameProblems } from '../registry/artifact-layout';
 import { IModelRegistry } from '../registry/model-registry';
 import { ContainerImage } from './container-image';
@@ -235,17 +236,21 @@ export interface TrainingPipelineProps {
    */
   readonly vpc?: ec2.IVpc;
   /**
-   * The subnets of `vpc` the jobs use.
-   * @default - the VPC's private subnets
+   * The subnets of `vpc` the jobs use: 1-16 private subnets (public ones are refused: SageMaker
+   * gives its network interfaces no public address). Without a NAT gateway, the VPC needs an S3
+   * gateway endpoint for the inputs, artifact and checkpoints.
+   * @default - the VPC's private subnets with egress, else its isolated subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
-   * The security groups of the jobs; needs `vpc`.
-   * @default - a new security group (open between the job's instances)
+   * The security groups of the jobs: 1-5; needs `vpc`.
+   * @default - a new security group with all outbound traffic allowed (and open to itself when the job has several instances)
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
   /**
-   * Cut the training container off the network.
+   * Cut the training container off the network: it can make no outbound call, not even to AWS
+   * services; SageMaker still reads the inputs and writes the artifact and checkpoints. Works
+   * with or without `vpc`.
    * @default false
    */
   readonly networkIsolation?: boolean;
@@ -265,10 +270,15 @@ export interface TrainingPipelineProps {
    */
   readonly retrainOnNewData?: NewDataTrigger;
   /**
-   * Also announce each run's outcome, and the failure alarm, on this topic.
+   * Also announce each run's outcome on this topic.
    * @default - EventBridge events only
    */
   readonly notificationTopic?: sns.ITopic;
+  /**
+   * The topic the pipeline's alarms notify, going into ALARM and back to OK.
+   * @default - `notificationTopic`; no alarm action without either
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** A training pipeline: the workflow that trains a model and registers each version. */
@@ -502,7 +512,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
   public readonly stateMachineRole: iam.IRole;
   /** The alarm that fires when a run fails. */
   public readonly failureAlarm: cloudwatch.Alarm;
-  /** The security group of the training job, when it runs in a VPC. */
+  /** The security groups of the training jobs, when they run in a VPC. */
   public readonly securityGroups: ec2.ISecurityGroup[];
   /** Training job names start with this, followed by a hash of the execution. */
   public readonly jobNamePrefix: string;
@@ -531,10 +541,10 @@ export class TrainingPipeline extends TrainingPipelineBase {
     grantVolumeKey(props.volumeEncryptionKey, this.trainingRole);
     this.grantTrainingTelemetry(this.trainingRole);
 
-    this.securityGroups = props.vpc ? (props.securityGroups ?? [this.createSecurityGroup(props.vpc, settings.distributed)]) : [];
-    if (props.vpc) {
-      this.grantVpcAccess(this.trainingRole);
-    }
+    const placement = props.vpc
+      ? placeInVpc(this, props.vpc, props, this.trainingRole, { description: `Training jobs of ${this.node.path}`, selfIngress: settings.distributed })
+      : undefined;
+    this.securityGroups = placement?.securityGroups ?? [];
 
     const trainingJobArns = stack.formatArn({
       service: 'sagemaker',
@@ -557,7 +567,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
         Type: 'Task',
         Comment: 'Runs the SageMaker training job and waits for it to end',
         Resource: `arn:${stack.partition}:states:::sagemaker:createTrainingJob.sync`,
-        Parameters: this.trainingJobParameters(props, settings),
+        Parameters: this.trainingJobParameters(props, settings, placement),
       },
     });
 
@@ -690,9 +700,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (props.notificationTopic) {
-      this.failureAlarm.addAlarmAction(new cw_actions.SnsAction(props.notificationTopic));
-    }
+    notifyAlarmTopic(props.alarmTopic ?? props.notificationTopic, [this.failureAlarm]);
 
     this.addTriggers(props);
   }
@@ -795,9 +803,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
       ...listProblems('entryPoint', props.entryPoint),
       ...listProblems('arguments', props.arguments),
     );
-    if (props.securityGroups && !props.vpc) {
-      problems.push("'securityGroups' needs 'vpc'");
-    }
+    problems.push(...networkProblems(props));
     throwIfProblems(`Invalid TrainingPipeline '${this.node.path}'`, problems);
 
     /** Whether jobs may run on several instances, which then talk to each other. */
@@ -816,7 +822,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
     };
   }
 
-  private trainingJobParameters(props: TrainingPipelineProps, settings: ReturnType<TrainingPipeline['validate']>) {
+  private trainingJobParameters(props: TrainingPipelineProps, settings: ReturnType<TrainingPipeline['validate']>, placement: VpcPlacement | undefined) {
     const { registry } = props;
     const outputKey = props.outputEncryptionKey ?? registry.encryptionKey;
     return {
@@ -865,11 +871,8 @@ export class TrainingPipeline extends TrainingPipelineBase {
       'CheckpointConfig': settings.checkpoints
         ? { 'S3Uri.$': '$.run.checkpointUri', 'LocalPath': LOCAL_CHECKPOINTS }
         : undefined,
-      'VpcConfig': props.vpc
-        ? {
-          SecurityGroupIds: this.securityGroups.map((sg) => sg.securityGroupId),
-          Subnets: props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds,
-        }
+      'VpcConfig': placement
+        ? { SecurityGroupIds: placement.securityGroups.map((sg) => sg.securityGroupId), Subnets: placement.subnetIds }
         : undefined,
       'EnableNetworkIsolation': props.networkIsolation ?? false,
       'EnableInterContainerTrafficEncryption': settings.interContainerTrafficEncryption,
@@ -946,18 +949,6 @@ export class TrainingPipeline extends TrainingPipelineBase {
     }));
   }
 
-  private createSecurityGroup(vpc: ec2.IVpc, distributed: boolean): ec2.SecurityGroup {
-    const sg = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc,
-      description: `Training jobs of ${this.node.path}`,
-      allowAllOutbound: true,
-    });
-    if (distributed) {
-      sg.addIngressRule(sg, ec2.Port.allTraffic(), 'Distributed training between the job\'s instances');
-    }
-    return sg;
-  }
-
   /** What a training container needs to write logs and metrics (SageMaker's documented minimum). */
   private grantTrainingTelemetry(role: iam.Role): void {
     const stack = Stack.of(this);
@@ -972,18 +963,6 @@ export class TrainingPipeline extends TrainingPipelineBase {
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
       conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
-    }));
-  }
-
-  /** The ENI actions SageMaker needs to attach a job to the VPC (none supports resource scoping). */
-  private grantVpcAccess(role: iam.Role): void {
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: [
-        'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
-        'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeDhcpOptions', 'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs',
-      ],
-      resources: ['*'],
     }));
   }
 
@@ -1029,7 +1008,7 @@ export class TrainingPipeline extends TrainingPipelineBase {
       },
       {
         finding: /^Resource::\*$/,
-        reason: 'Actions without resource-level permissions: X-Ray and log delivery for the state machine, cloudwatch:PutMetricData (held to the SageMaker namespace by a condition), ecr:GetAuthorizationToken and the VPC network-interface actions',
+        reason: 'Actions without resource-level permissions: X-Ray and log delivery for the state machine, cloudwatch:PutMetricData (held to the SageMaker namespace by a condition), ecr:GetAuthorizationToken',
       },
       {
         finding: /^Action::(s3:(GetObject|GetBucket|List|Abort)|kms:(GenerateDataKey|ReEncrypt))\*$/,

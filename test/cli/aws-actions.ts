@@ -111,8 +111,32 @@ function actionOf(clientName: string, command: unknown): string {
 }
 
 /**
+ * IAM has no action for a transaction: each of its items is checked as the single-item call it
+ * stands for (AWS's "Using IAM with DynamoDB transactions").
+ */
+const TRANSACT_ITEM_ACTIONS: Readonly<Record<string, string>> = {
+  Put: 'dynamodb:PutItem', Update: 'dynamodb:UpdateItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem',
+};
+
+/** The single-item calls a `TransactWriteItems` call stands for, as IAM checks them. */
+function transactionCalls(input: Input, at: CallEnvironment): AwsCall[] {
+  const items = input.TransactItems;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new Error(`dynamodb:TransactWriteItems was called without items, got ${JSON.stringify(items)}`);
+  }
+  return items.flatMap((item: Readonly<Record<string, Input>>) => Object.entries(item).map(([kind, request]) => {
+    const action = TRANSACT_ITEM_ACTIONS[kind];
+    if (action === undefined) {
+      throw new Error(`no IAM action for a transaction item '${kind}': add it to TRANSACT_ITEM_ACTIONS in test/cli/aws-actions.ts`);
+    }
+    return { action, resources: tableArn(request, at, action) };
+  }));
+}
+
+/**
  * Every call the commands made on the mocked clients, in each client's order, as IAM actions with
- * the resources they touch; calls in `NO_PERMISSION_NEEDED` are left out.
+ * the resources they touch (a transaction as the single-item calls IAM checks); calls in
+ * `NO_PERMISSION_NEEDED` are left out.
  * @throws Error for a client without a service prefix or an action without a rule for its resources
  */
 export function awsCalls(mocks: MockedAws, at: CallEnvironment): AwsCall[] {
@@ -124,6 +148,10 @@ export function awsCalls(mocks: MockedAws, at: CallEnvironment): AwsCall[] {
       const [command] = call.args;
       const action = actionOf(clientName, command);
       if (action in NO_PERMISSION_NEEDED) {
+        continue;
+      }
+      if (action === 'dynamodb:TransactWriteItems') {
+        calls.push(...transactionCalls((command as { input: Input }).input, at));
         continue;
       }
       const resources = RESOURCES[action];

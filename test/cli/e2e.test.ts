@@ -102,16 +102,25 @@ class Stub {
           json(200, item ? { Item: item } : {}, 'application/x-amz-json-1.0');
           return;
         }
-        case 'DynamoDB_20120810.PutItem': {
-          const key = `${input.Item.pk.S}|${input.Item.sk.S}`;
-          const existing = this.items.get(key);
-          const expected = input.ExpressionAttributeValues?.[':expected']?.N;
-          const ok = input.ConditionExpression?.startsWith('attribute_not_exists') ? !existing : existing?.version && 'N' in existing.version && existing.version.N === expected;
-          if (input.ConditionExpression && !ok) {
-            json(400, { __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException', message: 'The conditional request failed' }, 'application/x-amz-json-1.0');
+        case 'DynamoDB_20120810.TransactWriteItems': {
+          // All or nothing: every put's condition holds, or none is written.
+          const puts = input.TransactItems.map((t: { Put: { Item: Item; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, { N: string }> } }) => t.Put);
+          const codes = puts.map((put: { Item: Item; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, { N: string }> }) => {
+            const existing = this.items.get(`${(put.Item.pk as { S: string }).S}|${(put.Item.sk as { S: string }).S}`);
+            const expected = put.ExpressionAttributeValues?.[':expected']?.N;
+            const ok = put.ConditionExpression?.startsWith('attribute_not_exists') ? !existing : existing?.version && 'N' in existing.version && existing.version.N === expected;
+            return !put.ConditionExpression || ok ? 'None' : 'ConditionalCheckFailed';
+          });
+          if (codes.some((c: string) => c !== 'None')) {
+            json(400, {
+              __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException', message: 'Transaction cancelled',
+              CancellationReasons: codes.map((Code: string) => ({ Code })),
+            }, 'application/x-amz-json-1.0');
             return;
           }
-          this.items.set(key, input.Item);
+          for (const put of puts) {
+            this.items.set(`${put.Item.pk.S}|${put.Item.sk.S}`, put.Item);
+          }
           json(200, {}, 'application/x-amz-json-1.0');
           return;
         }
@@ -217,8 +226,9 @@ describe('the built modelship CLI, run as a user would against a local stub of A
     expect(rolloutFromItem(stub.items.get('churn-ab|ROLLOUT')!)).toMatchObject({ version: 4, updatedBy: 'arn:aws:iam::111111111111:user/ana', state: { phase: 'paused', weights: { baseline: 75, candidate: 25 } } });
     const audit = [...stub.items.entries()].filter(([k]) => k.includes('|AUDIT#')).map(([, item]) => auditFromItem(item));
     expect(audit).toEqual([expect.objectContaining({ action: 'manual-shift', actor: 'arn:aws:iam::111111111111:user/ana', reason: 'canary looks healthy', version: 4, phase: 'paused' })]);
-    // The write came before the weights moved.
-    expect(stub.calls.indexOf('PutItem')).toBeLessThan(stub.calls.indexOf('UpdateEndpointWeightsAndCapacities'));
+    // The write (the rollout, its audit entry and its outbox item, in one transaction) came before the weights moved.
+    expect(stub.calls.indexOf('TransactWriteItems')).toBeLessThan(stub.calls.indexOf('UpdateEndpointWeightsAndCapacities'));
+    expect([...stub.items.keys()].filter((k) => k.includes('|OUTBOX#'))).toHaveLength(1);
   }, 30_000); // the CLI looks again after 5 s, as it does against SageMaker
 
   test('walks a second model version: promoted, deployed, rollout #2 started, advanced, undone; the history shows both', async () => {

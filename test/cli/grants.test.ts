@@ -23,7 +23,7 @@
  * here (`train`, from the training pipeline's grants: ./train-grants.test.ts).
  */
 import { DescribeAlarmsCommand, DescribeAlarmsCommandInput, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { GetItemCommand, PutItemCommand, PutItemCommandInput, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, TransactWriteItemsCommand, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import {
   DescribeEndpointCommand, DescribeEndpointCommandInput, DescribeEndpointConfigCommand, DescribeModelCommand, ListEndpointsCommand, ListTagsCommand,
   UpdateEndpointWeightsAndCapacitiesCommand, UpdateEndpointWeightsAndCapacitiesCommandInput,
@@ -283,12 +283,15 @@ function world(options: WorldOptions = {}): MockedAws {
   mocks.sts.on(GetCallerIdentityCommand).resolves({ Arn: ACTOR, Account: AT.account, UserId: 'AROAEXAMPLE:ana' });
 
   mocks.dynamodb.on(GetItemCommand).callsFake(() => (record ? { Item: rolloutToItem(record) } : {}));
-  mocks.dynamodb.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
-    const item = input.Item as Item;
-    if ((item.sk as { S?: string }).S === 'ROLLOUT') {
-      record = rolloutFromItem(item);
-    } else {
-      audit.unshift(item);
+  mocks.dynamodb.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => {
+    for (const { Put } of input.TransactItems ?? []) {
+      const item = Put!.Item as Item;
+      const key = (item.sk as { S: string }).S;
+      if (key === 'ROLLOUT') {
+        record = rolloutFromItem(item);
+      } else if (key.startsWith('AUDIT#')) {
+        audit.unshift(item);
+      }
     }
     return {};
   });

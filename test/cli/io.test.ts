@@ -1,5 +1,5 @@
 import { DescribeEndpointCommand, ListTagsCommand, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { shift } from '../../lib/cli/commands/shift';
 import { Io, processIo } from '../../lib/cli/io';
@@ -52,7 +52,7 @@ describe('the process io', () => {
     mocks.sagemaker.on(ListTagsCommand).resolves({ Tags: [{ Key: 'modelship:production', Value: 'true' }] });
     mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
     mocks.dynamodb.on(GetItemCommand).resolves({});
-    mocks.dynamodb.on(PutItemCommand).resolves({});
+    mocks.dynamodb.on(TransactWriteItemsCommand).resolves({});
     mocks.sts.on(GetCallerIdentityCommand).resolves({ Arn: 'arn:aws:iam::111111111111:user/ana' });
     const questions: string[] = [];
     const lines: string[] = [];

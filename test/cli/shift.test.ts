@@ -1,7 +1,7 @@
 import {
   DescribeEndpointCommand, DescribeEndpointConfigCommand, DescribeModelCommand, ListTagsCommand, UpdateEndpointWeightsAndCapacitiesCommand,
 } from '@aws-sdk/client-sagemaker';
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, TransactWriteItemsCommand, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { ManualActionOptions, manualAction } from '../../lib/cli/commands/manual-action';
 import { shift, ShiftOptions } from '../../lib/cli/commands/shift';
@@ -11,6 +11,7 @@ import { auditFromItem, Item, manualFromItem, RolloutRecord, rolloutFromItem, ro
 import { RolloutPolicy } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
 import { callOrder } from '../call-order';
+import { cancelled, putsOf } from '../hooks/runtime/rollout-table';
 import { fakeIo, mockedAws, MockedAws, NOW, serviceError } from './fakes';
 import 'aws-sdk-client-mock-jest';
 
@@ -59,13 +60,12 @@ function world(options: {
     };
     mocks.dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
   }
-  mocks.dynamodb.on(PutItemCommand).resolves({});
+  mocks.dynamodb.on(TransactWriteItemsCommand).resolves({});
   return mocks;
 }
 
-const puts = (mocks: MockedAws) => mocks.dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
-const rolloutWrite = (mocks: MockedAws) => puts(mocks).find((i) => i.Item!.sk.S === 'ROLLOUT');
-const auditWrite = (mocks: MockedAws) => puts(mocks).filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => auditFromItem(i.Item as Item));
+const rolloutWrite = (mocks: MockedAws) => putsOf(mocks.dynamodb, 'ROLLOUT')[0];
+const auditWrite = (mocks: MockedAws) => putsOf(mocks.dynamodb, 'AUDIT#').map((i) => auditFromItem(i.Item as Item));
 const shiftWith = (mocks: MockedAws, options: Partial<ShiftOptions>, io = fakeIo()) => shift({ endpoint: 'churn-ab', timeout: '60', ...options }, io, mocks.aws);
 
 describe('modelship shift', () => {
@@ -88,15 +88,27 @@ describe('modelship shift', () => {
     expect(io.sleeps).toEqual([5000]);
   });
 
-  test('changes in the controller\'s order: the rollout written, then the weights applied, then the audit entry', async () => {
+  test('changes in the controller\'s order: the rollout, its audit entry and outbox in one transaction, then the weights', async () => {
     const mocks = world();
     await shiftWith(mocks, { to: 'candidate', weight: '25', reason: 'healthy' });
-    const puts = mocks.dynamodb.commandCalls(PutItemCommand);
     expect(callOrder([
-      ['write', puts.filter((c) => c.args[0].input.Item!.sk.S === 'ROLLOUT')],
-      ['audit', puts.filter((c) => c.args[0].input.Item!.sk.S !== 'ROLLOUT')],
+      ['write', mocks.dynamodb.commandCalls(TransactWriteItemsCommand)],
       ['weights', mocks.sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)],
-    ])).toEqual(['write', 'weights', 'audit']);
+    ])).toEqual(['write', 'weights']);
+    const transaction = mocks.dynamodb.commandCalls(TransactWriteItemsCommand)[0].args[0].input.TransactItems!;
+    expect(transaction.map((t) => t.Put!.Item!.sk.S!.replace(/#.*/, '#'))).toEqual(['ROLLOUT', 'AUDIT#', 'OUTBOX#']);
+    // The controller delivers the outbox: the CLI sends no event, notification or hook call.
+    expect(putsOf(mocks.dynamodb, 'OUTBOX#')[0].Item!.deliveryId).toEqual({ S: 'churn-ab/rollout-1/v8/0' });
+  });
+
+  test('a change SageMaker refuses to apply stays recorded, and the error says the controller applies it', async () => {
+    const mocks = world();
+    mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(serviceError('ValidationException', 'Cannot update in-progress endpoint'));
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '25', reason: 'healthy' })).rejects.toMatchObject({
+      exitCode: 1,
+      message: `the change is recorded (version 8, by ${ANA}) but SageMaker did not apply the weights: Cannot update in-progress endpoint; the release controller puts them in place at its next tick`,
+    });
+    expect(auditWrite(mocks).map((e) => e.action)).toEqual(['manual-shift']);
   });
 
   test('keeps the automation running with --keep-automation, and says so', async () => {
@@ -113,7 +125,7 @@ describe('modelship shift', () => {
     const io = fakeIo();
     await expect(shiftWith(mocks, { to: 'candidate', weight: '50', dryRun: true, json: true }, io)).resolves.toBe(0);
     expect(JSON.parse(io.lines.at(-1)!)).toMatchObject({ dryRun: true, before: { baseline: 95, candidate: 5 }, after: { candidate: 50, baseline: 50 } });
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
     expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
@@ -145,7 +157,7 @@ describe('modelship shift', () => {
     const mocks = world();
     await expect(shiftWith(mocks, options)).rejects.toMatchObject({ exitCode: 2, message });
     expect(mocks.sagemaker).toHaveReceivedCommandTimes(DescribeEndpointCommand, 1);
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
     expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
@@ -160,7 +172,7 @@ describe('modelship shift', () => {
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({
       exitCode: 3, message: `endpoint 'churn-ab' is ${status}; weights can change only while it is InService`,
     });
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 
   test('stops on a conflict and says what changed, without touching the endpoint', async () => {
@@ -170,7 +182,7 @@ describe('modelship shift', () => {
       state: { ...running, step: 1, weights: { baseline: 75, candidate: 25 } },
     };
     mocks.dynamodb.on(GetItemCommand).resolvesOnce({ Item: rolloutToItem({ ...moved, version: 7, state: running }) as never }).resolves({ Item: rolloutToItem(moved) as never });
-    mocks.dynamodb.on(PutItemCommand).rejects(serviceError('ConditionalCheckFailedException', 'The conditional request failed'));
+    mocks.dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None']));
     const result = shiftWith(mocks, { to: 'candidate', weight: '50' });
     await expect(result).rejects.toMatchObject({ exitCode: 4 });
     await expect(result).rejects.toThrow(/changed since it was read \(version 7 → 8, by release-controller at .*: phase running → running, weights \{"baseline":95,"candidate":5\} → \{"baseline":75,"candidate":25\}\); nothing changed/);
@@ -188,7 +200,7 @@ describe('modelship shift', () => {
     const declined = fakeIo({ interactive: true, answers: [false] });
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10', reason: 'r' }, declined)).rejects.toMatchObject({ exitCode: 3, message: 'not confirmed; nothing changed' });
     expect(declined.questions).toEqual(["Apply this change to production endpoint 'churn-ab'?"]);
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
 
     mocks = world({ production: true });
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10', reason: 'r' }, fakeIo({ interactive: true, answers: [true] }))).resolves.toBe(0);
@@ -210,7 +222,7 @@ describe('modelship shift', () => {
     const mocks = world({ state: { ...running, phase: 'paused' } });
     const io = fakeIo();
     await expect(shiftWith(mocks, { weights: 'baseline=95,candidate=5' }, io)).resolves.toBe(0);
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
     expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
     expect(io.output()).toBe('churn-ab: nothing to change (baseline 95%, candidate 5%, rollout paused); nothing written');
   });
@@ -221,11 +233,15 @@ describe('modelship shift', () => {
     let manual: Record<string, unknown> | undefined;
     let manualReads = 0;
     mocks.dynamodb.on(GetItemCommand, { Key: { pk: { S: 'churn-ab' }, sk: { S: 'MANUAL' } } }).callsFake(() => (manualReads++ < 2 ? {} : { Item: manual }));
-    mocks.dynamodb.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk)' }).callsFake((input: { Item: Record<string, unknown> }) => {
+    const recorded: string[] = [];
+    mocks.dynamodb.on(TransactWriteItemsCommand).callsFake((input: TransactWriteItemsCommandInput) => {
+      const [state, entry] = input.TransactItems!.map((t) => t.Put!);
+      expect(state.ConditionExpression).toBe('attribute_not_exists(pk)');
       if (manual) {
-        throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+        throw cancelled(['ConditionalCheckFailed', 'None', 'None']);
       }
-      manual = input.Item;
+      manual = state.Item;
+      recorded.push(auditFromItem(entry.Item as Item).reason);
       return {};
     });
     const [first, second] = [fakeIo(), fakeIo()];
@@ -240,7 +256,7 @@ describe('modelship shift', () => {
     );
     expect(manualFromItem(manual as Item)).toMatchObject({ version: 1, weights: { baseline: 70, candidate: 30 } });
     expect(mocks.sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, 1);
-    expect(auditWrite(mocks).map((e) => [e.reason, e.version])).toEqual([['ana', 1]]);
+    expect(recorded).toEqual(['ana']);
   });
 
   test('gives up waiting after the timeout with exit 5, the change made', async () => {
@@ -302,7 +318,7 @@ describe('modelship promote, abort, pause, resume', () => {
       exitCode: 3,
       message: "'candidate' of 'churn-ab' serves churn/4, but rollout #1 is of churn/3: the controller starts its rollout at its next tick, or run 'modelship rollout start'; nothing changed",
     });
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
     mocks = world({ serving: V4 });
     await expect(act(mocks, 'abort')).resolves.toBe(0);
   });
@@ -314,7 +330,7 @@ describe('modelship promote, abort, pause, resume', () => {
       endpointName: 'churn-ab', rolloutId: 1, candidateVersion: V3, policyHash: experiment.hash, policy: experiment.spec, state: running, version: 7, updatedAtMs: NOW, updatedBy: 'release-controller',
     }) as never });
     await expect(shiftWith(mocks, { to: 'candidate', weight: '20', keepAutomation: true })).rejects.toMatchObject({ exitCode: 3 });
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 
   test('a shift then a resume never lowers the candidate at the next promote', async () => {
@@ -354,7 +370,7 @@ describe('modelship promote, abort, pause, resume', () => {
     await expect(act(mocks, 'resume')).rejects.toMatchObject({ exitCode: 3, message: "cannot resume the rollout of 'churn-ab': 'resume' applies to a rollout that is paused, got 'promoted'" });
     mocks = world({ state: null });
     await expect(act(mocks, 'promote')).rejects.toMatchObject({ exitCode: 3, message: "'churn-ab' has no rollout to promote; use 'modelship shift' to move its weights" });
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 
   test('refuses to promote while the endpoint is updating', async () => {
@@ -388,7 +404,7 @@ describe('modelship rollout start', () => {
     await expect(start(mocks)).rejects.toMatchObject({ exitCode: 3, message: "rollout #1 of churn/3 is already running on 'churn-ab'; nothing changed" });
     mocks = world({ state: null });
     await expect(start(mocks)).rejects.toMatchObject({ exitCode: 3 });
-    expect(mocks.dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(mocks.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 });
 

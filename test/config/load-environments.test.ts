@@ -1,11 +1,21 @@
 import { parseEnvironments, selectEnvironments } from '../../lib/config/load-environments';
 import { cdkJsonContext, problemsOf } from '../helpers';
 
-const problemsOfConfig = (raw: unknown) => problemsOf(() => parseEnvironments(raw));
+/** The environments with the one required key (`training.imageTag`) set, so that each test sees only the problems it is about. */
+function withImageTag(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return raw;
+  }
+  return Object.fromEntries(Object.entries(raw).map(([name, env]: [string, unknown]) =>
+    [name, typeof env === 'object' && env !== null ? { ...env, training: { imageTag: 'v1', ...(env as { training?: object }).training } } : env]));
+}
+
+const parse = (raw: unknown) => parseEnvironments(withImageTag(raw));
+const problemsOfConfig = (raw: unknown) => problemsOf(() => parse(raw));
 
 describe('parseEnvironments', () => {
   test('applies defaults to an empty environment', () => {
-    expect(parseEnvironments({ dev: {} })).toEqual([{
+    expect(parse({ dev: {} })).toEqual([{
       name: 'dev',
       production: false,
       registry: { removal: 'retain', noncurrentVersionExpirationDays: 90, readerAccounts: [] },
@@ -16,7 +26,8 @@ describe('parseEnvironments', () => {
         maxRuntimeHours: 16,
         spot: true,
         approval: 'PendingManualApproval',
-        imageTag: 'latest',
+        imageTag: 'v1',
+        maxImageCount: 100,
         qualityGate: [],
       },
       serving: {
@@ -32,6 +43,7 @@ describe('parseEnvironments', () => {
         enabled: false, policy: 'progressive', metric: 'rate', outcomeType: 'purchase', minimumDetectableEffect: 0.05, steps: [5, 10, 25, 50, 100],
         candidateWeight: 50, floorPercent: 10, evaluationIntervalMinutes: 15, minStepMinutes: 60, maxDurationHours: 336,
       },
+      network: { vpc: false, cidr: '10.0.0.0/16', maxAzs: 2, networkIsolation: false },
     }]);
   });
 
@@ -42,7 +54,7 @@ describe('parseEnvironments', () => {
   });
 
   test('keeps account and region when given', () => {
-    const [dev] = parseEnvironments({ dev: { account: '123456789012', region: 'eu-west-1' } });
+    const [dev] = parse({ dev: { account: '123456789012', region: 'eu-west-1' } });
     expect(dev).toMatchObject({ account: '123456789012', region: 'eu-west-1' });
   });
 
@@ -80,7 +92,7 @@ describe('parseEnvironments', () => {
 
   test('rejects unknown keys and lists the allowed ones', () => {
     expect(problemsOfConfig({ dev: { colour: 'blue' } })).toEqual([
-      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving', 'gateway', 'release')",
+      "environment 'dev' has unknown key 'colour' (allowed: 'description', 'account', 'region', 'production', 'registry', 'training', 'serving', 'gateway', 'release', 'network')",
     ]);
     expect(problemsOfConfig({ dev: { registry: { retention: 3 } } })).toEqual([
       "environment 'dev': 'registry' has unknown key 'retention' (allowed: 'removal', 'noncurrentVersionExpirationDays', 'readerAccounts')",
@@ -102,8 +114,33 @@ describe('parseEnvironments', () => {
       "environment 'dev': 'training.instanceCount' must be an integer between 1 and 100, got 0",
       "environment 'dev': 'training.maxRuntimeHours' must be an integer between 1 and 672, got 700",
       "environment 'dev': 'training.schedule' must be an EventBridge schedule expression such as 'rate(7 days)' or 'cron(0 2 ? * SUN *)', got 'weekly'",
-      "environment 'dev': 'training.imageTag' must be an image tag of 1-128 letters, digits, \".\", \"_\" and \"-\", got 'a b'",
+      "environment 'dev': 'training.imageTag' must be an immutable tag (1-128 letters, digits, '.', '_' and '-', not 'latest') or a digest ('sha256:' and 64 hex digits), got 'a b'",
     ]);
+  });
+
+  test('requires a training image tag or digest that pins one image, and no other key', () => {
+    const rule = "must be an immutable tag (1-128 letters, digits, '.', '_' and '-', not 'latest') or a digest ('sha256:' and 64 hex digits)";
+    expect(problemsOf(() => parseEnvironments({ dev: {}, prod: { training: { imageTag: 'latest' } } }))).toEqual([
+      `environment 'dev': 'training.imageTag' ${rule}, got nothing`,
+      `environment 'prod': 'training.imageTag' ${rule}, got 'latest'`,
+    ]);
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    expect(parseEnvironments({ dev: { training: { imageTag: digest } } })[0].training.imageTag).toBe(digest);
+  });
+
+  test('rejects network settings out of range, naming each', () => {
+    expect(problemsOfConfig({ prod: { network: { vpc: 'yes', cidr: '10.0.0.0/8', maxAzs: 4, networkIsolation: 1 } } })).toEqual([
+      "environment 'prod': 'network.vpc' must be true or false, got 'yes'",
+      "environment 'prod': 'network.cidr' must be an IPv4 CIDR block from /16 to /24 such as '10.0.0.0/16', got '10.0.0.0/8'",
+      "environment 'prod': 'network.maxAzs' must be an integer between 2 and 3, got 4",
+      "environment 'prod': 'network.networkIsolation' must be true or false, got 1",
+    ]);
+    expect(problemsOfConfig({ prod: { network: { cidr: '300.0.0.0/16', subnets: [] } } })).toEqual([
+      "environment 'prod': 'network.cidr' must be an IPv4 CIDR block from /16 to /24 such as '10.0.0.0/16', got '300.0.0.0/16'",
+      "environment 'prod': 'network' has unknown key 'subnets' (allowed: 'vpc', 'cidr', 'maxAzs', 'networkIsolation')",
+    ]);
+    expect(parse({ prod: { network: { vpc: true, cidr: '172.16.0.0/20', maxAzs: 3, networkIsolation: true } } })[0].network)
+      .toEqual({ vpc: true, cidr: '172.16.0.0/20', maxAzs: 3, networkIsolation: true });
   });
 
   test('rejects a spot wait shorter than the runtime', () => {
@@ -175,13 +212,13 @@ describe('parseEnvironments', () => {
   });
 
   test('reports every problem at once, in one error', () => {
-    expect(() => parseEnvironments({ dev: { production: 1, registry: { removal: 'x' } } }))
+    expect(() => parse({ dev: { production: 1, registry: { removal: 'x' } } }))
       .toThrow(/Invalid environment config:\n {2}- environment 'dev': 'production'.*\n {2}- environment 'dev': 'registry.removal'/);
   });
 });
 
 describe('selectEnvironments', () => {
-  const environments = parseEnvironments({ dev: {}, staging: {}, prod: {} });
+  const environments = parse({ dev: {}, staging: {}, prod: {} });
 
   test('selects every environment without a selector', () => {
     expect(selectEnvironments(environments).map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);

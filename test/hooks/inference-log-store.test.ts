@@ -1,9 +1,11 @@
 import { CfnParameter, Duration, Lazy, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { InferenceLogStore, InferenceLogStoreProps } from '../../lib/hooks/inference-log-store';
 import { RECORD_FILTER_PATTERN } from '../../lib/hooks/runtime/inference-record';
 import { acknowledgeExpectedWildcards } from '../../lib/private/acknowledge-wildcards';
@@ -33,9 +35,9 @@ const getAtt = (prefix: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [Match.st
 const att = (prefix: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${prefix}[0-9A-F]{8}$`)), attribute] });
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'];
 
-/** The deletion policy of each bucket, key and queue, by type. */
+/** The deletion policy of each bucket, key, queue and table, by type. */
 function deletionPolicies(template: Template): Record<string, unknown[]> {
-  return Object.fromEntries(['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue']
+  return Object.fromEntries(['AWS::S3::Bucket', 'AWS::KMS::Key', 'AWS::SQS::Queue', 'AWS::DynamoDB::Table']
     .map((type) => [type, Object.values(template.findResources(type)).map((resource) => resource.DeletionPolicy)]));
 }
 
@@ -82,41 +84,65 @@ describe('InferenceLogStore with default settings', () => {
     });
   });
 
-  test('dead-letters to a KMS-encrypted, TLS-only queue kept 14 days, with an alarm on the first message', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: getAtt('StoreKey'), MessageRetentionPeriod: 14 * 24 * 3600 });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Statistic: 'Maximum', Period: 300,
-      Dimensions: [{ Name: 'QueueName', Value: getAtt('StoreDeadLetterQueue', 'QueueName') }],
-      Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
-    });
-    expect(store.deadLetterAlarm.node.path).toBe('TestStack/Store/DeadLetterAlarm');
+  test('has two KMS-encrypted, TLS-only queues kept 14 days, dead letters and failed events, each with an alarm on the first message', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    expect(Object.keys(queues).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['StoreDeadLetterQueue', 'StoreFailedEventQueue']);
+    Object.values(queues).forEach((queue) => expect(queue.Properties).toEqual({ KmsMasterKeyId: att('StoreKey'), MessageRetentionPeriod: 14 * 24 * 3600 }));
+    const queuePolicies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(queuePolicies).toHaveLength(2);
+    queuePolicies.forEach((policy) => expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]));
+    for (const [queue, alarm] of [['StoreDeadLetterQueue', store.deadLetterAlarm], ['StoreFailedEventQueue', store.failedEventAlarm]] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Statistic: 'Maximum', Period: 300,
+        Dimensions: [{ Name: 'QueueName', Value: getAtt(queue, 'QueueName') }],
+        Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+      });
+      expect(stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmActions)).toBeUndefined();
+    }
+    expect([store.deadLetterAlarm.node.path, store.failedEventAlarm.node.path]).toEqual(['TestStack/Store/DeadLetterAlarm', 'TestStack/Store/FailedEventAlarm']);
   });
 
-  test('runs the shipper for 60 s with the stream and queue in its environment; Lambda retries twice, then dead-letters the event', () => {
+  test('keeps a delivery ledger: on-demand, encrypted with the store key, entries expiring by TTL', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt('StoreKey') },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    expect(store.deliveryLedger.node.path).toBe('TestStack/Store/DeliveryLedger');
+  });
+
+  test('runs the shipper for 60 s with the stream, queue and ledger in its environment; Lambda retries twice, then sends the event to the failed-event queue', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x', Timeout: 60, MemorySize: 256,
       Environment: { Variables: Match.objectLike({
         DELIVERY_STREAM_NAME: { Ref: Match.stringLikeRegexp('^StoreDeliveryStream[0-9A-F]{8}$') },
         DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('^StoreDeadLetterQueue[0-9A-F]{8}$') },
+        LEDGER_TABLE_NAME: { Ref: Match.stringLikeRegexp('^StoreDeliveryLedger[0-9A-F]{8}$') },
+        // Longer than the failed-event queue keeps an event (14 days), so a replay sends no line twice.
+        LEDGER_TTL_SECONDS: String(15 * 86_400),
       }) },
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: Match.stringLikeRegexp('^StoreShipperFunction') },
       Qualifier: '$LATEST',
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: getAtt('StoreDeadLetterQueue') } },
+      DestinationConfig: { OnFailure: { Destination: getAtt('StoreFailedEventQueue') } },
     });
   });
 
-  test('lets the shipper write its logs, put record batches on its stream and send to its queue, nothing more', () => {
+  test('lets the shipper write its logs, put record batches on its stream, send to its queues and claim and settle ledger entries, nothing more', () => {
     expect(policyOf(template, 'StoreShipperRole')).toEqual([
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: att('StoreShipperLogs') },
       { Effect: 'Allow', Action: 'firehose:PutRecordBatch', Resource: att('StoreDeliveryStream') },
-      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: att('StoreDeadLetterQueue') },
+      // The failed-event queue: Lambda sends to it with the function's role.
+      { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: [att('StoreDeadLetterQueue'), att('StoreFailedEventQueue')] },
       { Effect: 'Allow', Action: KEY_ACTIONS, Resource: att('StoreKey') },
+      { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], Resource: att('StoreDeliveryLedger') },
     ]);
     template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
@@ -126,7 +152,7 @@ describe('InferenceLogStore with default settings', () => {
     expect(template.toJSON().Mappings).toBeUndefined();
   });
 
-  test("gives Firehose one role, limited to the store's bucket, key and error log", () => {
+  test("gives Firehose one role, limited to putting, listing and multipart uploads under the store's prefixes, the key and its error log", () => {
     const firehoseRoles = template.findResources('AWS::IAM::Role', {
       Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'firehose.amazonaws.com' } })] } },
     });
@@ -136,19 +162,32 @@ describe('InferenceLogStore with default settings', () => {
     expect(streams[0].DependsOn).toEqual([expect.stringMatching(/^StoreDeliveryStreamS3DestinationRoleDefaultPolicy[0-9A-F]{8}$/)]);
     const bucketArn = att('StoreBucket');
     expect(policyOf(template, 'StoreDeliveryStreamS3DestinationRole')).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: bucketArn },
       {
         Effect: 'Allow',
-        Action: ['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*', 's3:PutObject', 's3:PutObjectLegalHold',
-          's3:PutObjectRetention', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
-        Resource: [bucketArn, { 'Fn::Join': ['', [bucketArn, '/*']] }],
+        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        Resource: [{ 'Fn::Join': ['', [bucketArn, '/errors/*']] }, { 'Fn::Join': ['', [bucketArn, '/records/*']] }],
       },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'], Resource: att('StoreKey') },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: att('StoreKey') },
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: att('StoreDeliveryStreamLogGroup') },
     ]);
   });
 
-  test('retains the buckets, key and queue when they leave the stack', () => {
-    expect(deletionPolicies(template)).toEqual({ 'AWS::S3::Bucket': ['Retain', 'Retain'], 'AWS::KMS::Key': ['Retain'], 'AWS::SQS::Queue': ['Retain'] });
+  test('lets no principal delete objects of the records bucket: no statement on it allows an s3:Delete action', () => {
+    const onBucket = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')).map((p) => p.Properties.PolicyDocument.Statement),
+      ...Object.values(template.findResources('AWS::S3::BucketPolicy')).map((p) => p.Properties.PolicyDocument.Statement),
+    ].flat().filter((statement) => JSON.stringify(statement.Resource).includes('StoreBucket'));
+    expect(onBucket.length).toBeGreaterThanOrEqual(3);
+    const allowed = onBucket.filter((statement) => statement.Effect === 'Allow').flatMap((statement) => [statement.Action].flat() as string[]);
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed.filter((action) => /^s3:(\*|Delete|.*\*$)/.test(action))).toEqual([]);
+  });
+
+  test('retains the buckets, key, queues and ledger when they leave the stack', () => {
+    expect(deletionPolicies(template)).toEqual({
+      'AWS::S3::Bucket': ['Retain', 'Retain'], 'AWS::KMS::Key': ['Retain'], 'AWS::SQS::Queue': ['Retain', 'Retain'], 'AWS::DynamoDB::Table': ['Retain'],
+    });
   });
 
   test('creates no Glue resources without analytics', () => {
@@ -165,6 +204,8 @@ describe('InferenceLogStore with default settings', () => {
       metricName: 'RecordsDeadLettered', period: Duration.minutes(1),
     });
     expect(store.metricDeliveryRetries().metricName).toBe('DeliveryRetries');
+    expect(store.metricRecordsPossiblyDuplicated().metricName).toBe('RecordsPossiblyDuplicated');
+    expect(store.metricLedgerWriteFailures().metricName).toBe('LedgerWriteFailures');
   });
 
   test('passes the AwsSolutions checks', () => {
@@ -285,9 +326,22 @@ describe('InferenceLogStore settings', () => {
     template.hasResourceProperties('AWS::Glue::Table', { TableInput: Match.objectLike({ Parameters: Match.objectLike({ 'projection.dt.range': 'NOW-400DAYS,NOW' }) }) });
   });
 
-  test('destroys buckets, key and queue only when asked', () => {
+  test('destroys buckets, key, queues and ledger only when asked', () => {
     const { template } = fixture({ removalPolicy: RemovalPolicy.DESTROY });
-    expect(deletionPolicies(template)).toEqual({ 'AWS::S3::Bucket': ['Delete', 'Delete'], 'AWS::KMS::Key': ['Delete'], 'AWS::SQS::Queue': ['Delete'] });
+    expect(deletionPolicies(template)).toEqual({
+      'AWS::S3::Bucket': ['Delete', 'Delete'], 'AWS::KMS::Key': ['Delete'], 'AWS::SQS::Queue': ['Delete', 'Delete'], 'AWS::DynamoDB::Table': ['Delete'],
+    });
+  });
+
+  test('notifies the alarm topic from both queue alarms, into ALARM and back to OK, when given one', () => {
+    const stack = testStack();
+    const topic = new sns.Topic(stack, 'Alarms', { enforceSSL: true });
+    const store = new InferenceLogStore(stack, 'Store', { alarmTopic: topic });
+    for (const alarm of [store.deadLetterAlarm, store.failedEventAlarm]) {
+      expect(stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmActions)).toEqual([{ Ref: expect.stringMatching(/^Alarms[0-9A-F]{8}$/) }]);
+      expect(stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).okActions)).toEqual([{ Ref: expect.stringMatching(/^Alarms[0-9A-F]{8}$/) }]);
+    }
+    expect(nagFindings(stack)).toEqual([]);
   });
 
   test('rejects every invalid setting at once, naming the property, the range and the value', () => {

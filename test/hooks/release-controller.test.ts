@@ -98,7 +98,7 @@ describe('ReleaseController', () => {
     })]);
     expect(JSON.stringify(byAction('cloudwatch:DescribeAlarms')[0].Resource)).toContain(':alarm:churn-ab-5xx');
     expect(byAction('cloudwatch:GetMetricData')[0].Resource).toBe('*');
-    expect(byAction('dynamodb:PutItem')[0].Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(byAction('dynamodb:PutItem')[0].Action).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(byAction('sns:Publish')).toHaveLength(1);
     expect(byAction('events:PutEvents')).toHaveLength(1);
   });
@@ -124,6 +124,25 @@ describe('ReleaseController', () => {
   });
 
   test('leaves no cdk-nag finding unacknowledged', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('ReleaseController, gateway and log store with an alarm topic', () => {
+  test('the controller\'s alarm and the alarms of the log store the gateway creates notify the topic, into ALARM and back to OK', () => {
+    let topic: sns.Topic | undefined;
+    const alarmTopic = (s: Stack) => (topic ??= new sns.Topic(s, 'Alarms', { enforceSSL: true, masterKey: new kms.Key(s, 'AlarmKey', { enableKeyRotation: true }) }));
+    const { stack } = fixture(({ stack: s }) => ({ alarmTopic: alarmTopic(s) }), ({ stack: s }) => ({ alarmTopic: alarmTopic(s) }));
+    const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
+    // The endpoint's four (two variants, two alarms each), which have no topic here, the log store's two and the controller's.
+    expect(Object.keys(alarms)).toHaveLength(7);
+    const notifying = Object.entries(alarms).filter(([id]) => !id.startsWith('Churn'));
+    expect(notifying.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort())
+      .toEqual(['GatewayLogStoreDeadLetterAlarm', 'GatewayLogStoreFailedEventAlarm', 'ReleaseFailures']);
+    for (const [, alarm] of notifying) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
+    }
     expect(nagFindings(stack)).toEqual([]);
   });
 });

@@ -1,15 +1,19 @@
-import { gzipSync } from 'zlib';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { BatchWriteItemCommand, BatchWriteItemCommandInput, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient, PutRecordBatchCommand, PutRecordBatchCommandInput, ResourceNotFoundException, ServiceUnavailableException } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler, ship, ShipperSettings } from '../../lambda/log-shipper';
+import { lineKey } from '../../lib/hooks/runtime/delivery-ledger';
 import { seededRandom as prng } from '../../lib/release/random';
+import { ledgerTable, logsEvent, memoryLedger } from './log-shipper-world';
 
 const firehose = mockClient(FirehoseClient);
 const sqs = mockClient(SQSClient);
+const dynamodb = mockClient(DynamoDBClient);
+let ledger = memoryLedger(dynamodb);
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/dead-letters';
 const FAILED_AT = '2026-11-02T10:00:00.000Z';
 const context = { getRemainingTimeInMillis: () => 60_000 };
@@ -20,18 +24,12 @@ const settings: ShipperSettings = {
   sleep: async (ms) => { sleeps.push(ms); },
   random: () => 0.5,
   now: () => new Date(FAILED_AT),
+  ledgerTableName: 'delivery-ledger',
+  ledgerTtlSeconds: 15 * 86_400,
 };
+const NOTHING_SKIPPED = { skipped: 0, possibleDuplicates: 0 };
 
 const record = (i: number) => JSON.stringify({ recordType: 'modelship.inference', schemaVersion: 1, recordId: `inf-${i}`, status: 200 });
-
-/** A subscription delivery as CloudWatch Logs sends it: gzipped JSON in base64. */
-function logsEvent(messages: string[], messageType = 'DATA_MESSAGE'): CloudWatchLogsEvent {
-  const data = {
-    messageType, owner: '111111111111', logGroup: '/aws/lambda/gateway', logStream: '2026/11/02/[$LATEST]abc',
-    subscriptionFilters: ['records'], logEvents: messages.map((message, i) => ({ id: `${i}`, timestamp: 1_700_000_000_000 + i, message })),
-  };
-  return { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } };
-}
 
 const data = (line: string) => ({ Data: Buffer.from(`${line}\n`, 'utf8') });
 const ok = (n: number) => ({ FailedPutCount: 0, RequestResponses: Array.from({ length: n }, (_, i) => ({ RecordId: `id-${i}` })) });
@@ -41,6 +39,8 @@ const sentLines = (input: unknown) => ((input as PutRecordBatchCommandInput).Rec
 beforeEach(() => {
   firehose.reset();
   sqs.reset();
+  dynamodb.reset();
+  ledger = memoryLedger(dynamodb);
   sleeps.length = 0;
   sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }));
 });
@@ -49,7 +49,7 @@ describe('the log shipper handler', () => {
   test('sends each record line, with a newline, to the delivery stream in one PutRecordBatch', async () => {
     firehose.on(PutRecordBatchCommand).resolves(ok(3));
     const lines = [record(1), record(2), record(3)];
-    await expect(ship(logsEvent(lines), context, settings)).resolves.toEqual({ received: 3, delivered: 3, deadLettered: 0, retries: 0 });
+    await expect(ship(logsEvent(lines), context, settings)).resolves.toEqual({ received: 3, delivered: 3, deadLettered: 0, retries: 0, ...NOTHING_SKIPPED });
     expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
     expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { DeliveryStreamName: 'inference-records', Records: lines.map(data) });
     expect(sqs).not.toHaveReceivedAnyCommand();
@@ -74,7 +74,7 @@ describe('the log shipper handler', () => {
       })
       .resolvesOnce(ok(2));
     const lines = [record(0), record(1), record(2), record(3)];
-    await expect(ship(logsEvent(lines), context, settings)).resolves.toEqual({ received: 4, delivered: 4, deadLettered: 0, retries: 2 });
+    await expect(ship(logsEvent(lines), context, settings)).resolves.toEqual({ received: 4, delivered: 4, deadLettered: 0, retries: 2, ...NOTHING_SKIPPED });
     expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 2);
     expect(firehose).toHaveReceivedNthCommandWith(2, PutRecordBatchCommand, { DeliveryStreamName: 'inference-records', Records: [data(record(1)), data(record(3))] });
     expect(sleeps).toEqual([50]);
@@ -95,7 +95,7 @@ describe('the log shipper handler', () => {
       RequestResponses: (input.Records ?? []).map((_, i) => (i === 0 && input.Records!.length === 2 ? { RecordId: 'id-0' } : { ErrorCode: 'ServiceUnavailableException' })),
     }));
     const lines = [record(1), record(2)];
-    await expect(ship(logsEvent(lines), context, { ...settings, maxAttempts: 3 })).resolves.toEqual({ received: 2, delivered: 1, deadLettered: 1, retries: 2 });
+    await expect(ship(logsEvent(lines), context, { ...settings, maxAttempts: 3 })).resolves.toEqual({ received: 2, delivered: 1, deadLettered: 1, retries: 2, ...NOTHING_SKIPPED });
     expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 3);
     expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
@@ -117,7 +117,7 @@ describe('the log shipper handler', () => {
   test('dead-letters lines that are not records, as malformed, and delivers the rest', async () => {
     firehose.on(PutRecordBatchCommand).resolves(ok(1));
     const junk = ['not json', '{"recordType":"other"}'];
-    await expect(ship(logsEvent([junk[0], record(1), junk[1]]), context, settings)).resolves.toEqual({ received: 3, delivered: 1, deadLettered: 2, retries: 0 });
+    await expect(ship(logsEvent([junk[0], record(1), junk[1]]), context, settings)).resolves.toEqual({ received: 3, delivered: 1, deadLettered: 2, retries: 0, ...NOTHING_SKIPPED });
     expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { Records: [data(record(1))] });
     expect(sqs).toHaveReceivedCommandWith(SendMessageBatchCommand, {
       QueueUrl: QUEUE_URL,
@@ -140,13 +140,16 @@ describe('the log shipper handler', () => {
     sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
       Successful: [], Failed: (input.Entries ?? []).map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError' })),
     }));
-    await expect(ship(logsEvent(['bad line']), context, settings)).rejects.toThrow('Could not send 1 dead-letter message(s) after retries: InternalError');
+    await expect(ship(logsEvent(['bad line']), context, settings))
+      .rejects.toThrow('1 line(s) neither delivered nor dead-lettered: Could not send 1 dead-letter message(s) after retries: InternalError');
     expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 6);
+    // The queue answered every time, so the line surely is not in it: its claim is released.
+    expect(ledger.size).toBe(0);
   });
 
   test('ignores the control message CloudWatch Logs sends when a subscription is created', async () => {
-    await expect(ship(logsEvent(['CWL CONTROL MESSAGE: Checking health of destination Lambda.'], 'CONTROL_MESSAGE'), context, settings))
-      .resolves.toEqual({ received: 0, delivered: 0, deadLettered: 0, retries: 0 });
+    await expect(ship(logsEvent(['CWL CONTROL MESSAGE: Checking health of destination Lambda.'], { messageType: 'CONTROL_MESSAGE' }), context, settings))
+      .resolves.toEqual({ received: 0, delivered: 0, deadLettered: 0, retries: 0, ...NOTHING_SKIPPED });
     expect(firehose).not.toHaveReceivedAnyCommand();
     expect(sqs).not.toHaveReceivedAnyCommand();
   });
@@ -161,7 +164,10 @@ describe('the log shipper handler', () => {
     const addMetric = jest.spyOn(Metrics.prototype, 'addMetric');
     firehose.on(PutRecordBatchCommand).rejectsOnce(throttled()).resolves(ok(2));
     await ship(logsEvent([record(1), record(2), 'junk']), context, settings);
-    expect(addMetric.mock.calls).toEqual([['RecordsDelivered', 'Count', 2], ['RecordsDeadLettered', 'Count', 1], ['DeliveryRetries', 'Count', 2]]);
+    expect(addMetric.mock.calls).toEqual([
+      ['RecordsDelivered', 'Count', 2], ['RecordsDeadLettered', 'Count', 1], ['DeliveryRetries', 'Count', 2],
+      ['RecordsPossiblyDuplicated', 'Count', 0], ['LedgerWriteFailures', 'Count', 0],
+    ]);
     addMetric.mockRestore();
   });
 
@@ -169,14 +175,111 @@ describe('the log shipper handler', () => {
     const saved = { ...process.env };
     delete process.env.DELIVERY_STREAM_NAME;
     await expect(handler(logsEvent([record(1)]), context as never)).rejects.toThrow("Invalid environment: expected 'DELIVERY_STREAM_NAME'");
-    Object.assign(process.env, { DELIVERY_STREAM_NAME: 'from-env', DEAD_LETTER_QUEUE_URL: QUEUE_URL, MAX_ATTEMPTS: '2' });
+    Object.assign(process.env, { DELIVERY_STREAM_NAME: 'from-env', DEAD_LETTER_QUEUE_URL: QUEUE_URL, LEDGER_TABLE_NAME: 'ledger', LEDGER_TTL_SECONDS: '1296000', MAX_ATTEMPTS: '2' });
     firehose.on(PutRecordBatchCommand).resolves(ok(1));
     await handler(logsEvent([record(1)]), context as never);
     expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { DeliveryStreamName: 'from-env' });
+    expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, { TableName: 'ledger' });
     process.env = saved;
   });
 });
 
+describe('the log shipper across invocations', () => {
+  const lines = [record(1), record(2), 'junk'];
+  const refusingQueue = (input: SendMessageBatchCommandInput) => ({
+    Successful: [], Failed: (input.Entries ?? []).map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError' })),
+  });
+
+  test('claims each line with a conditional put carrying a lease and a TTL, then records where it went', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(2));
+    await ship(logsEvent(lines), context, settings);
+    const now = Date.parse(FAILED_AT);
+    const key = lineKey('/aws/lambda/gateway', '0');
+    expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'delivery-ledger',
+      Item: { id: { S: key }, state: { S: 'sending' }, leaseUntil: { N: String(now + 60_000) }, expiresAt: { N: String(now / 1000 + 15 * 86_400) } },
+      ConditionExpression: 'attribute_not_exists(#id) OR (#state = :sending AND #lease < :now)',
+      ExpressionAttributeValues: { ':sending': { S: 'sending' }, ':now': { N: String(now) } },
+    });
+    expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 3);
+    expect(Object.fromEntries([...ledger].map(([k, item]) => [k, item.state.S]))).toEqual({
+      [key]: 'delivered', [lineKey('/aws/lambda/gateway', '1')]: 'delivered', [lineKey('/aws/lambda/gateway', '2')]: 'dead-lettered',
+    });
+    expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 2);
+  });
+
+  test('a retry after the dead-letter queue refused sends no delivered line again, and dead-letters the rest once', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(2));
+    sqs.on(SendMessageBatchCommand).callsFake(refusingQueue);
+    await expect(ship(logsEvent(lines), context, settings)).rejects.toThrow('neither delivered nor dead-lettered');
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }));
+    const retried = { ...settings, now: () => new Date(Date.parse(FAILED_AT) + 120_000) };
+    await expect(ship(logsEvent(lines), context, retried)).resolves.toEqual({ received: 3, delivered: 0, deadLettered: 1, retries: 0, skipped: 2, possibleDuplicates: 0 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+    // A third delivery of the same event (a replay from the failed-event queue) sends nothing at all.
+    await expect(ship(logsEvent(lines), context, retried)).resolves.toMatchObject({ delivered: 0, deadLettered: 0, skipped: 3 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+    expect(sqs).toHaveReceivedCommandTimes(SendMessageBatchCommand, 7);
+  });
+
+  test('takes over a line whose lease ran out, sends it, and counts it as a possible duplicate', async () => {
+    const stale = Date.parse(FAILED_AT) - 1;
+    ledger.set(lineKey('/aws/lambda/gateway', '0'), { id: { S: lineKey('/aws/lambda/gateway', '0') }, state: { S: 'sending' }, leaseUntil: { N: String(stale) } });
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    await expect(ship(logsEvent([record(1)]), context, settings)).resolves.toMatchObject({ delivered: 1, possibleDuplicates: 1 });
+  });
+
+  test('leaves a line leased by an invocation that may still run, and fails so Lambda retries the event', async () => {
+    const live = Date.parse(FAILED_AT) + 30_000;
+    ledger.set(lineKey('/aws/lambda/gateway', '0'), { id: { S: lineKey('/aws/lambda/gateway', '0') }, state: { S: 'sending' }, leaseUntil: { N: String(live) } });
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    await expect(ship(logsEvent([record(1), record(2)]), context, settings)).rejects.toThrow('1 line(s) neither delivered nor dead-lettered: 1 not claimable');
+    expect(firehose).toHaveReceivedCommandWith(PutRecordBatchCommand, { Records: [data(record(2))] });
+  });
+
+  test('sends nothing it could not claim while the ledger fails, and fails so Lambda retries the event', async () => {
+    dynamodb.on(PutItemCommand).rejects(Object.assign(new Error('Throughput exceeded'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' }));
+    await expect(ship(logsEvent([record(1)]), context, { ...settings, maxAttempts: 2 })).rejects.toThrow('1 line(s) neither delivered nor dead-lettered');
+    expect(firehose).not.toHaveReceivedAnyCommand();
+  });
+
+  test('before failing anyway, tries once more to record deliveries, so the retry does not send them again', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    sqs.on(SendMessageBatchCommand).callsFake(refusingQueue);
+    const table = ledgerTable();
+    let writes = 0;
+    // The three attempts to record the delivery fail; the release of the junk line's claim and the second round succeed.
+    dynamodb.on(PutItemCommand).callsFake(table.put);
+    dynamodb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => {
+      if (++writes <= 3) {
+        throw Object.assign(new Error('Internal'), { name: 'InternalServerError', $fault: 'server' });
+      }
+      return table.write(input);
+    });
+    const addMetric = jest.spyOn(Metrics.prototype, 'addMetric');
+    await expect(ship(logsEvent([record(1), 'junk']), context, settings)).rejects.toThrow('1 line(s) neither delivered nor dead-lettered');
+    expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 5);
+    expect(table.items.get(lineKey('/aws/lambda/gateway', '0'))?.state.S).toBe('delivered');
+    expect(addMetric).toHaveBeenCalledWith('LedgerWriteFailures', 'Count', 0);
+    addMetric.mockRestore();
+
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }));
+    const retried = { ...settings, now: () => new Date(Date.parse(FAILED_AT) + 120_000) };
+    await expect(ship(logsEvent([record(1), 'junk']), context, retried)).resolves.toMatchObject({ delivered: 0, deadLettered: 1, skipped: 1, possibleDuplicates: 0 });
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+  });
+
+  test('returns normally when only the ledger write after delivery fails, so Lambda does not resend', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    dynamodb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('Internal'), { name: 'InternalServerError', $fault: 'server' }));
+    const addMetric = jest.spyOn(Metrics.prototype, 'addMetric');
+    await expect(ship(logsEvent([record(1)]), context, settings)).resolves.toMatchObject({ delivered: 1 });
+    expect(addMetric).toHaveBeenCalledWith('LedgerWriteFailures', 'Count', 1);
+    addMetric.mockRestore();
+  });
+});
 
 describe('the log shipper under random failures', () => {
   test.each([1, 2, 3])('5,000 records with ~30%% per-record failures and thrown calls (seed %i): each delivered once or dead-lettered once', async (seed) => {
@@ -200,7 +303,7 @@ describe('the log shipper under random failures', () => {
       return { FailedPutCount: responses.filter((r) => r.ErrorCode).length, RequestResponses: responses };
     });
     const lines = Array.from({ length: 5000 }, (_, i) => record(i));
-    const events = [lines.slice(0, 2500), lines.slice(2500)].map((part) => logsEvent(part));
+    const events = [lines.slice(0, 2500), lines.slice(2500)].map((part, i) => logsEvent(part, { idPrefix: `e${i}-` }));
 
     let delivered = 0;
     for (const event of events) {

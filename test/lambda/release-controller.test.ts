@@ -1,5 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -9,11 +9,12 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { callOrder } from '../call-order';
+import { cancelled, RolloutTable, transactPuts } from '../hooks/runtime/rollout-table';
 import { POLICY, SETTINGS } from './release-env';
 import { CONTROLLER_ACTOR, handler, tick } from '../../lambda/release-controller';
 import type { HookPayload } from '../../lib/release/hook-payload';
 import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
-import { auditFromItem, Item, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { AuditEntry, auditFromItem, Item, outboxToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
 
@@ -37,7 +38,7 @@ function stored(state: RolloutState, extra: Partial<RolloutRecord> = {}): void {
     endpointName: 'churn-ab', rolloutId: 1, candidateVersion: V3, policyHash: policyHash(POLICY), policy: POLICY, state, version: 7,
     updatedAtMs: NOW - HOUR, updatedBy: CONTROLLER_ACTOR, ...extra,
   };
-  dynamodb.on(GetItemCommand).resolves({ Item: rolloutToItem(record) as never });
+  table.put(rolloutToItem(record));
 }
 
 /**
@@ -82,15 +83,19 @@ function metricsAre(counts: Record<'v0' | 'v1', { invocations?: number; conversi
 
 const isCohortRead = (input: GetMetricDataCommandInput) => input.MetricDataQueries!.every((q) => q.Id!.startsWith('c'));
 
-const written = () => dynamodb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+/** The rollout table the controller reads and writes (served on the mocked client). */
+let table: RolloutTable;
+const written = () => transactPuts(dynamodb);
 const rolloutWrites = () => written().filter((i) => i.Item!.sk.S === 'ROLLOUT');
-const auditWrites = () => written().filter((i) => i.Item!.sk.S!.startsWith('AUDIT#')).map((i) => auditFromItem(i.Item as Item));
+/** The audit entries in the table, oldest first: what committed transactions wrote. */
+const auditWrites = () => table.withPrefix('AUDIT#').map((i) => auditFromItem(i));
 
 beforeEach(() => {
   for (const mock of [dynamodb, sagemaker, cloudwatch, eventbridge, sns, lambda]) {
     mock.reset();
   }
-  dynamodb.on(PutItemCommand).resolves({});
+  table = new RolloutTable();
+  table.serve(dynamodb);
   cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'OK' }] });
   eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
   sns.on(PublishCommand).resolves({});
@@ -99,7 +104,6 @@ beforeEach(() => {
 
 describe('the release controller tick', () => {
   test('starts a rollout at the policy\'s split, with a conditional create, and applies it to the endpoint', async () => {
-    dynamodb.on(GetItemCommand).resolves({});
     endpointIs('InService', { baseline: 90, candidate: 10 });
     metricsAre({ v0: {}, v1: {} });
     const result = await tick(NOW);
@@ -121,14 +125,21 @@ describe('the release controller tick', () => {
     expect(auditWrites().map((e) => [e.rolloutId, e.atMs])).toEqual([[1, NOW]]);
     expect(result.weightsApplied).toBe(true);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
-    // The shared order of a change (the CLI's too), then the events.
-    const puts = dynamodb.commandCalls(PutItemCommand);
+    // The shared order of a change (the CLI's too): state, audit and outbox in one transaction, the
+    // weights; then the outbox's deliveries, each acknowledged, and the delivered item removed.
+    expect(written().map((p) => p.Item!.sk.S!.replace(/#.*/, '#'))).toEqual(['ROLLOUT', 'AUDIT#', 'OUTBOX#']);
     expect(callOrder([
-      ['write', puts.filter((c) => c.args[0].input.Item!.sk.S === 'ROLLOUT')],
-      ['audit', puts.filter((c) => c.args[0].input.Item!.sk.S !== 'ROLLOUT')],
+      ['write', dynamodb.commandCalls(TransactWriteItemsCommand)],
       ['weights', sagemaker.commandCalls(UpdateEndpointWeightsAndCapacitiesCommand)],
       ['event', eventbridge.commandCalls(PutEventsCommand)],
-    ])).toEqual(['write', 'weights', 'audit', 'event']);
+      ['ack', dynamodb.commandCalls(UpdateItemCommand)],
+      ['sns', sns.commandCalls(PublishCommand)],
+      ['settle', dynamodb.commandCalls(DeleteItemCommand)],
+    ])).toEqual(['write', 'weights', 'event', 'ack', 'sns', 'ack', 'settle']);
+    expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!)).toMatchObject({ deliveryId: 'churn-ab/rollout-1/v1/0' });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { MessageAttributes: { deliveryId: { DataType: 'String', StringValue: 'churn-ab/rollout-1/v1/0' } } });
+    expect(table.withPrefix('OUTBOX#')).toEqual([]);
+    expect(result.deliveries).toEqual({ delivered: 2, failures: [], pending: 0 });
     // Where and how it reads its metrics, recorded so the CLI reads the same windows.
     expect(rolloutFromItem(rolloutWrites()[0].Item as Item).metricLagSeconds).toBe(180);
   });
@@ -261,17 +272,89 @@ describe('the release controller tick', () => {
     expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
   });
 
-  test('a retried audit entry that an earlier attempt wrote counts as written, and the tick goes on to its events', async () => {
-    dynamodb.on(GetItemCommand).resolves({});
+  test('delivers what an earlier tick or the CLI left in the outbox, oldest first, on a tick that writes nothing', async () => {
+    stored({ ...running, phase: 'paused' });
     endpointIs('InService', { baseline: 50, candidate: 50 });
-    metricsAre({ v0: {}, v1: {} });
-    dynamodb.on(PutItemCommand, { Item: { sk: { S: 'ROLLOUT' } } } as never).resolves({});
-    dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
-    dynamodb.on(PutItemCommand, { ConditionExpression: 'attribute_not_exists(pk)' }).resolves({});
+    const entry = (version: number, action: AuditEntry['action']): AuditEntry => ({
+      endpointName: 'churn-ab', rolloutId: 1, atMs: NOW - HOUR + version, version, actor: 'arn:aws:iam::111111111111:user/ana', action, reason: 'r', phase: 'paused',
+      fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
+    });
+    table.put(outboxToItem(entry(6, 'manual-pause')));
+    // The promotion's event went out before, but its notification and hook did not.
+    table.put({ ...outboxToItem(entry(5, 'manual-promote')), delivered: { SS: ['events'] } });
     const result = await tick(NOW);
-    expect(result.action).toBe('started');
-    expect(auditWrites().map((e) => e.action)).toEqual(['started']);
+    expect(result).toMatchObject({ action: 'hold', deliveries: { delivered: 4, failures: [], pending: 0 } });
+    expect(transactPuts(dynamodb)).toEqual([]);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual(['churn-ab/rollout-1/v6/0']);
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes!.deliveryId.StringValue)).toEqual(['churn-ab/rollout-1/v5/0', 'churn-ab/rollout-1/v6/0']);
+    // A person's promotion runs the after-promotion hooks, with the delivery id.
+    const hooks = lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()));
+    expect(hooks).toEqual([expect.objectContaining({ hook: 'after-promotion', deliveryId: 'churn-ab/rollout-1/v5/0' })]);
+    expect(table.withPrefix('OUTBOX#')).toEqual([]);
+  });
+
+  test('a failed delivery stays owed and blocks only its consumer; the next tick delivers it with the same id', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'ALARM' }] });
+    eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
+    const first = await tick(NOW);
+    expect(first).toMatchObject({ action: 'abort', weightsApplied: true, deliveries: { delivered: 2, pending: 1 } });
+    expect(first.deliveries.failures).toEqual([{ deliveryId: 'churn-ab/rollout-1/v8/0', consumer: 'events', error: 'EventBridge refused the event: InternalFailure' }]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+
+    eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '2' }] });
+    endpointIs('InService', { baseline: 100, candidate: 0 });
+    const second = await tick(NOW + HOUR);
+    expect(second).toMatchObject({ action: 'hold', deliveries: { delivered: 1, failures: [], pending: 0 } });
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual(['churn-ab/rollout-1/v8/0', 'churn-ab/rollout-1/v8/0']);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+  });
+
+  test('the handler fails an invocation whose deliveries failed, once its work is done, so it is retried and alarmed on', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 80, candidate: 20 });
+    sns.on(PublishCommand).rejects(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }));
+    await expect(handler({ source: 'aws.events' })).rejects.toThrow('deliveries failed: 1 (sns); outbox items owed to the next tick: 1');
+    expect(auditWrites().map((e) => e.action)).toEqual(['weights-restored']);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(sagemaker).toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('records a change whose weights SageMaker refused, announces it, fails the tick, and the next tick restores the weights on the record', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'ALARM' }] });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejectsOnce(Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }));
+    await expect(tick(NOW)).rejects.toThrow('Cannot update in-progress endpoint');
+    expect(auditWrites().map((e) => e.action)).toEqual(['abort']);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
+    const next = await tick(NOW + 60_000);
+    expect(next).toMatchObject({ action: 'weights-restored', weightsApplied: true, state: { phase: 'aborted', weights: { baseline: 100, candidate: 0 } } });
+    expect(auditWrites().map((e) => [e.action, e.fromWeights, e.toWeights])).toEqual([
+      ['abort', { baseline: 50, candidate: 50 }, { baseline: 100, candidate: 0 }],
+      ['weights-restored', { baseline: 50, candidate: 50 }, { baseline: 100, candidate: 0 }],
+    ]);
+    // The abort's after-hook ran once, with the abort.
+    expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+  });
+
+  test('restores drifted weights of a running rollout on the record, and decides at the next tick', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 80, candidate: 20 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    const result = await tick(NOW);
+    expect(result).toMatchObject({ action: 'weights-restored', weightsApplied: true });
+    expect(auditWrites()).toEqual([expect.objectContaining({ action: 'weights-restored', phase: 'running', fromWeights: { baseline: 80, candidate: 20 }, toWeights: { baseline: 50, candidate: 50 } })]);
+    expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
   });
 
   test('continues from the current weights when a deploy changed the policy, and records it', async () => {
@@ -287,7 +370,7 @@ describe('the release controller tick', () => {
     stored(running);
     endpointIs('InService', { baseline: 90, candidate: 10 });
     metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
-    dynamodb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: 'changed', $metadata: {} }));
+    dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['ConditionalCheckFailed', 'None', 'None']));
     const result = await tick(NOW);
     expect(result.action).toBe('conflict');
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
@@ -299,7 +382,7 @@ describe('the release controller tick', () => {
     stored(running);
     sagemaker.on(DescribeEndpointCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     await expect(tick(NOW)).rejects.toThrow('Rate exceeded');
-    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
@@ -343,8 +426,7 @@ describe('the release controller tick', () => {
         // Two days on, the second rollout decides on its own predictions: the first candidate's
         // terrible counts (errors, conversions) are in no window it reads.
         const second = rolloutFromItem(rolloutWrites()[0].Item as Item);
-        dynamodb.reset();
-        dynamodb.on(PutItemCommand).resolves({});
+        dynamodb.resetHistory();
         stored(second.state, { ...second });
         cloudwatch.resetHistory();
         sagemaker.resetHistory();
@@ -371,7 +453,7 @@ describe('the release controller tick', () => {
       stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } });
       endpointIs('InService', { baseline: 0, candidate: 100 });
       await tick(NOW);
-      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+      expect(dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
     });
 
     test('records the version on a rollout in progress an earlier controller wrote without one, and goes on with it', async () => {
@@ -417,7 +499,7 @@ describe('the release controller tick', () => {
       const same = await tick(NOW, 'endpoint-change');
       expect(same).toMatchObject({ action: 'hold', weightsApplied: false });
       expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
-      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+      expect(dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
       expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
 
       endpointIs('InService', { baseline: 50, candidate: 50 }, V4);
@@ -431,7 +513,7 @@ describe('the release controller tick', () => {
       endpointIs('InService', { baseline: 50, candidate: 50 });
       metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
       await handler({ source: 'aws.sagemaker' });
-      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+      expect(dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
       await handler({ source: 'aws.events' });
       expect(auditWrites().map((e) => e.action)).toEqual(['hold']);
     });
@@ -452,6 +534,6 @@ describe('the release controller tick', () => {
     endpointIs('InService', { baseline: 50, candidate: 50 });
     const result = await tick(NOW);
     expect(result).toMatchObject({ action: 'hold', weightsApplied: false });
-    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    expect(dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { countsByPeriod, countsFromResults, gatewayMetrics, MAX_ATTRIBUTION_SECONDS, metricQueries, windowPeriodSeconds } from '../../lib/release/metric-queries';
 import {
-  AuditEntry, auditFromItem, auditSortKey, auditToItem, manualFromItem, manualToItem, RolloutRecord, rolloutFromItem, rolloutToItem, shortVersion, startRollout,
+  afterHookOf, AuditAction, AuditEntry, auditFromItem, auditSortKey, auditToItem, deliveryId, isAnnounced, manualFromItem, manualToItem, outboxFromItem, outboxSortKey,
+  outboxToItem, RolloutRecord, rolloutFromItem, rolloutToItem, shortVersion, startRollout,
 } from '../../lib/release/rollout-record';
 import type { PolicySpec } from '../../lib/release/rollout-types';
 
@@ -72,6 +73,34 @@ describe('rollout records', () => {
 
   test('name the attribute a damaged item lacks', () => {
     expect(() => rolloutFromItem({ pk: { S: 'x' } })).toThrow("Stored item is missing the string attribute 'policyHash'");
+  });
+});
+
+describe('the outbox of announced entries', () => {
+  const entry: AuditEntry = {
+    endpointName: 'churn-ab', rolloutId: 2, atMs: Date.parse('2026-11-22T12:00:00Z'), version: 13, actor: 'release-controller', action: 'promote', reason: 'better',
+    phase: 'promoted', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 }, policyHash: 'h', sequence: 1,
+  };
+
+  test('a delivery id names the endpoint, the rollout (or manual), the version and the place in the write', () => {
+    expect(deliveryId(entry)).toBe('churn-ab/rollout-2/v13/1');
+    expect(deliveryId({ endpointName: 'churn-ab', version: 4 })).toBe('churn-ab/manual/v4/0');
+    // Unique per entry, as the audit sort key is.
+    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 9 }),
+      (r1, v1, s1, r2, v2, s2) => (deliveryId({ endpointName: 'e', rolloutId: r1, version: v1, sequence: s1 }) === deliveryId({ endpointName: 'e', rolloutId: r2, version: v2, sequence: s2 }))
+        === (r1 === r2 && v1 === v2 && s1 === s2)));
+  });
+
+  test('an outbox item survives the round trip with its acknowledgements, under its audit item\'s key', () => {
+    expect(outboxSortKey(entry)).toBe(`OUTBOX#${auditSortKey(entry.atMs, entry.version, entry.sequence).slice('AUDIT#'.length)}`);
+    expect(outboxFromItem(outboxToItem(entry))).toEqual({ sortKey: outboxSortKey(entry), entry, deliveryId: 'churn-ab/rollout-2/v13/1', delivered: [] });
+    expect(outboxFromItem({ ...outboxToItem(entry), delivered: { SS: ['sns', 'events'] } }).delivered).toEqual(['events', 'sns']);
+  });
+
+  test('every entry but holds is announced; promotions and aborts, the controller\'s or a person\'s, run the after-hooks', () => {
+    const actions: AuditAction[] = ['hold', 'advance', 'promote', 'abort', 'manual-promote', 'manual-abort', 'manual-shift', 'weights-restored'];
+    expect(actions.filter((action) => isAnnounced({ action }))).toEqual(actions.slice(1));
+    expect(actions.map(afterHookOf)).toEqual([undefined, undefined, 'after-promotion', 'after-abort', 'after-promotion', 'after-abort', undefined, undefined]);
   });
 });
 

@@ -1,9 +1,11 @@
 import { CfnParameter, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import {
   ContainerImage, DeploymentStrategy, EndpointModel, InferenceInstanceType, ModelEndpoint, ModelEndpointProps,
   ModelRegistry, TrafficOwnership, TrafficSize, VariantProps,
@@ -416,8 +418,144 @@ describe('ModelEndpoint options', () => {
   });
 });
 
+const isolatedVpc = (stack: Stack) => new ec2.Vpc(stack, 'Vpc', {
+  maxAzs: 2, natGateways: 0, flowLogs: { all: {} },
+  subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+  gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+});
+
+describe('ModelEndpoint in a VPC, cut off the network', () => {
+  const { stack, endpoint, template } = fixture(({ stack: s, registry }) => ({
+    variants: [variant(registry, 'a'), variant(registry, 'b', {
+      model: EndpointModel.fromArtifact(registry, { model: 'churn', version: '1', image: ContainerImage.fromImageUri('123456789012.dkr.ecr.eu-west-1.amazonaws.com/serve:1') }),
+    })],
+    vpc: isolatedVpc(s),
+    networkIsolation: true,
+  }));
+
+  test('places every model in the isolated subnets with the endpoint\'s own security group', () => {
+    const models = Object.values(template.findResources('AWS::SageMaker::Model'));
+    expect(models).toHaveLength(2);
+    const subnets = Object.keys(template.findResources('AWS::EC2::Subnet')).map((id) => ({ Ref: id }));
+    expect(subnets).toHaveLength(2);
+    for (const model of models) {
+      expect(model.Properties.EnableNetworkIsolation).toBe(true);
+      expect(model.Properties.VpcConfig).toEqual({
+        SecurityGroupIds: [{ 'Fn::GetAtt': [expect.stringMatching(/^ChurnSecurityGroup/), 'GroupId'] }],
+        Subnets: subnets,
+      });
+    }
+    expect(endpoint.securityGroups).toHaveLength(1);
+    template.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+    template.resourcePropertiesCountIs('AWS::EC2::SecurityGroup', { SecurityGroupIngress: Match.anyValue() }, 0);
+  });
+
+  test('lets the model role manage its network interfaces, in a policy of its own that the models wait for', () => {
+    const found = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^ChurnRoleVpcAccess') } });
+    const policies = Object.values(found);
+    expect(policies).toHaveLength(1);
+    // The endpoint is created (and its network interfaces) only once the role may create them.
+    const models = Object.values(template.findResources('AWS::SageMaker::Model'));
+    expect(models).toHaveLength(2);
+    for (const model of models) {
+      expect(model.DependsOn).toContain(Object.keys(found)[0]);
+    }
+    expect(policies[0].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ChurnRole/) }]);
+    expect(policies[0].Properties.PolicyDocument.Statement).toEqual([{
+      Effect: 'Allow', Resource: '*',
+      Action: [
+        'ec2:CreateNetworkInterface', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+        'ec2:DeleteNetworkInterfacePermission', 'ec2:DescribeDhcpOptions', 'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets', 'ec2:DescribeVpcs',
+      ],
+    }]);
+  });
+
+  test('passes the AwsSolutions checks, acknowledging the network-interface wildcard by its actions', () => {
+    expect(nagFindings(stack)).toEqual([]);
+    const acknowledged = JSON.stringify(stack.node.findAll().filter((c) => c.node.path.endsWith('VpcAccess/Resource')).map((c) => c.node.metadata));
+    expect(acknowledged).toContain('ec2:CreateNetworkInterface, ec2:CreateNetworkInterfacePermission');
+  });
+
+  test('uses the security groups and subnets given', () => {
+    const { template: t, endpoint: e } = fixture(({ stack: s, registry }) => {
+      const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 3, natGateways: 1 });
+      return {
+        variants: [variant(registry)], vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: [vpc.availabilityZones[0]] },
+        securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(s, 'Given', 'sg-0123456789abcdef0')],
+      };
+    });
+    t.hasResourceProperties('AWS::SageMaker::Model', {
+      VpcConfig: { SecurityGroupIds: ['sg-0123456789abcdef0'], Subnets: [{ Ref: Match.stringLikeRegexp('^VpcPrivateSubnet1') }] },
+      EnableNetworkIsolation: Match.absent(),
+    });
+    expect(e.securityGroups.map((g) => g.securityGroupId)).toEqual(['sg-0123456789abcdef0']);
+    t.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+  });
+
+  test('isolates the models without a VPC too, and leaves other endpoints\' models as they were', () => {
+    const isolated = single({ networkIsolation: true }).template;
+    isolated.hasResourceProperties('AWS::SageMaker::Model', { EnableNetworkIsolation: true, VpcConfig: Match.absent() });
+    isolated.resourcePropertiesCountIs('AWS::IAM::Policy', { PolicyName: Match.stringLikeRegexp('VpcAccess') }, 0);
+    isolated.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    const plain = Object.values(single().template.findResources('AWS::SageMaker::Model'));
+    expect(plain).toHaveLength(1);
+    expect(Object.keys(plain[0].Properties).sort()).toEqual(['ExecutionRoleArn', 'PrimaryContainer']);
+  });
+});
+
+describe('ModelEndpoint with an alarm topic', () => {
+  test('every alarm it creates notifies the topic, rollback alarms included; alarms passed in keep their actions', () => {
+    const { stack, template } = fixture(({ stack: s, registry }) => ({
+      variants: [variant(registry, 'a'), variant(registry, 'b')],
+      latencyThreshold: Duration.millis(200),
+      strategy: DeploymentStrategy.linear({ step: TrafficSize.percent(50), wait: Duration.minutes(5) }),
+      rollbackAlarms: [new cloudwatch.Alarm(s, 'Business', { metric: new cloudwatch.Metric({ namespace: 'Shop', metricName: 'Orders' }), threshold: 1, evaluationPeriods: 1 })],
+      alarmTopic: new sns.Topic(s, 'Alarms', { enforceSSL: true, masterKey: new kms.Key(s, 'AlarmKey', { enableKeyRotation: true }) }),
+    }));
+    const alarms = template.findResources('AWS::CloudWatch::Alarm');
+    expect(Object.keys(alarms)).toHaveLength(7);
+    const topic = { Ref: expect.stringMatching(/^Alarms/) };
+    const created = Object.entries(alarms).filter(([id]) => id.startsWith('Churn'));
+    expect(created).toHaveLength(6);
+    for (const [, alarm] of created) {
+      expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      expect(alarm.Properties.OKActions).toEqual([topic]);
+    }
+    const rollback = template.findResources('AWS::SageMaker::Endpoint');
+    expect(Object.values(rollback)[0].Properties.DeploymentConfig.AutoRollbackConfiguration.Alarms).toHaveLength(7);
+    expect(Object.entries(alarms).find(([id]) => id.startsWith('Business'))![1].Properties.AlarmActions).toBeUndefined();
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
 describe('ModelEndpoint validation', () => {
   test.each<[string, Parameters<typeof fixture>[0], string[]]>([
+    ['public subnets', ({ stack, registry }) => ({
+      variants: [variant(registry)], vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    }), ["'vpcSubnets' must select private subnets (PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS): SageMaker gives its network interfaces no public address, got 2 public subnets"]],
+    ['a VPC of public subnets only', ({ stack, registry }) => ({
+      variants: [variant(registry)], vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }] }),
+    }), ["'vpcSubnets' must select private subnets (PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS): SageMaker gives its network interfaces no public address, got 2 public subnets (the VPC has no private subnets to default to)"]],
+    ['a subnet group the VPC does not have', ({ stack, registry }) => ({
+      variants: [variant(registry)], vpc: isolatedVpc(stack), vpcSubnets: { subnetGroupName: 'models' },
+    }), [expect.stringMatching(/^'vpcSubnets' must select subnets of the VPC, got a selection it cannot make: .*models/) as unknown as string]],
+    ['security groups and subnets without a VPC', ({ stack, registry }) => ({
+      variants: [variant(registry)], vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1')],
+    }), [
+      "'securityGroups' needs 'vpc': security groups apply to network interfaces in a VPC",
+      "'vpcSubnets' needs 'vpc': it selects subnets of the VPC",
+    ]],
+    ['six security groups', ({ stack, registry }) => ({
+      variants: [variant(registry)], vpc: isolatedVpc(stack),
+      securityGroups: Array.from({ length: 6 }, (_, i) => ec2.SecurityGroup.fromSecurityGroupId(stack, `Sg${i}`, `sg-${i}`)),
+    }), ["'securityGroups' must have between 1 and 5 security groups, got 6"]],
+    ['a VPC and network isolation with a serverless variant', ({ stack, registry }) => ({
+      variants: [variant(registry, 'a', { instanceType: undefined, serverless: { memorySize: Size.gibibytes(2), maxConcurrency: 5 } })],
+      vpc: isolatedVpc(stack), networkIsolation: true,
+    }), ["'vpc' and 'networkIsolation' are not allowed with serverless variants (SageMaker Serverless Inference supports neither a VPC nor network isolation), got serverless variant 'a'"]],
     ['no variants', () => ({ variants: [] }), ["'variants' must have between 1 and 10 production variants, got 0"]],
     ['duplicate variant names', ({ registry }) => ({ variants: [variant(registry, 'a'), variant(registry, 'a')] }),
       ["'variantName' must be unique, got 'a' more than once"]],

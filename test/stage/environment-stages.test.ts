@@ -13,11 +13,11 @@ describe('the example app built from cdk.json', () => {
   const stages = addEnvironmentStages(app);
   const byName = Object.fromEntries(stages.map((s) => [s.stageName, s]));
 
-  test('has one stage per declared environment, each with its registry, training and serving stacks', () => {
+  test('has one stage per declared environment, each with its shared, registry, training and serving stacks', () => {
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
     for (const stage of stages) {
       expect(stacksOf(stage).map((s) => s.stackName))
-        .toEqual([`${stage.stageName}-Registry`, `${stage.stageName}-Training`, `${stage.stageName}-Serving`]);
+        .toEqual([`${stage.stageName}-Shared`, `${stage.stageName}-Registry`, `${stage.stageName}-Training`, `${stage.stageName}-Serving`]);
     }
   });
 
@@ -103,6 +103,87 @@ describe('the example app built from cdk.json', () => {
     Template.fromStack(byName.dev.trainingStack).resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: Match.anyValue() }, 0);
   });
 
+  test('runs prod\'s training jobs and models in private isolated subnets, cut off the network; dev\'s outside any VPC', () => {
+    const shared = Template.fromStack(byName.prod.sharedStack);
+    const subnets = shared.findResources('AWS::EC2::Subnet');
+    expect(Object.keys(subnets)).toHaveLength(2);
+    for (const subnet of Object.values(subnets)) {
+      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+    }
+    shared.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    shared.resourceCountIs('AWS::EC2::NatGateway', 0);
+    shared.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway', ServiceName: Match.objectLike({}) });
+    shared.resourceCountIs('AWS::EC2::FlowLog', 1);
+
+    const models = Object.values(Template.fromStack(byName.prod.servingStack).findResources('AWS::SageMaker::Model'));
+    expect(models).toHaveLength(5);
+    for (const model of models) {
+      expect(model.Properties.EnableNetworkIsolation).toBe(true);
+      expect(model.Properties.VpcConfig.Subnets).toHaveLength(2);
+      expect(model.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    }
+    const definition = JSON.stringify(Template.fromStack(byName.prod.trainingStack).findResources('AWS::StepFunctions::StateMachine'));
+    expect(definition).toMatch(/EnableNetworkIsolation\\":true/);
+    expect(definition).toMatch(/VpcConfig\\":\{\\"SecurityGroupIds/);
+
+    expect(byName.dev.vpc).toBeUndefined();
+    const devModels = Object.values(Template.fromStack(byName.dev.servingStack).findResources('AWS::SageMaker::Model'));
+    expect(devModels).toHaveLength(3);
+    for (const model of devModels) {
+      expect(model.Properties.VpcConfig).toBeUndefined();
+      expect(model.Properties.EnableNetworkIsolation).toBeUndefined();
+    }
+  });
+
+  test('keeps training images under immutable tags, expiring untagged ones and all but the newest 100', () => {
+    for (const stage of stages) {
+      const repositories = Object.values(Template.fromStack(stage.trainingStack).findResources('AWS::ECR::Repository'));
+      expect(repositories).toHaveLength(1);
+      const [repository] = repositories;
+      expect(repository.Properties.ImageTagMutability).toBe('IMMUTABLE');
+      expect(JSON.parse(repository.Properties.LifecyclePolicy.LifecyclePolicyText).rules).toEqual([
+        expect.objectContaining({ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 14, countUnit: 'days' } }),
+        expect.objectContaining({ rulePriority: 2, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 100 } }),
+      ]);
+    }
+  });
+
+  test('every alarm of every stack notifies the environment\'s encrypted, TLS-only alarm topic, whose ARN is an output', () => {
+    const alarmsPerStack: Record<string, number> = {};
+    for (const stage of stages) {
+      const shared = Template.fromStack(stage.sharedStack);
+      const topics = shared.findResources('AWS::SNS::Topic');
+      expect(Object.keys(topics)).toHaveLength(1);
+      const [topicId] = Object.keys(topics);
+      expect(topics[topicId].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^AlarmTopicKey/), 'Arn'] });
+      shared.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: [
+        Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ] } });
+      shared.hasResourceProperties('AWS::KMS::Key', { KeyPolicy: { Statement: Match.arrayWith([
+        Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+      ]) } });
+      shared.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+      for (const stack of stacksOf(stage)) {
+        const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+        alarmsPerStack[stack.stackName] = alarms.length;
+        // Another stack reads the topic's ARN from the shared stack's output of it.
+        const topic = stack === stage.sharedStack ? `{"Ref":"${topicId}"}` : `OutputRef${topicId}`;
+        for (const alarm of alarms) {
+          for (const actions of [alarm.Properties.AlarmActions, alarm.Properties.OKActions]) {
+            expect(actions).toHaveLength(1);
+            expect(JSON.stringify(actions[0])).toContain(topic);
+          }
+        }
+      }
+    }
+    // Serving: the endpoints' variants x 2 alarms (3 with a latency threshold), the controller's and the log store's two.
+    expect(alarmsPerStack).toEqual({
+      'dev-Shared': 0, 'dev-Registry': 0, 'dev-Training': 1, 'dev-Serving': 3 * 2 + 3,
+      'staging-Shared': 0, 'staging-Registry': 0, 'staging-Training': 1, 'staging-Serving': 3 * 3 + 3,
+      'prod-Shared': 0, 'prod-Registry': 0, 'prod-Training': 1, 'prod-Serving': 4 * 3 + 3,
+    });
+  });
+
   test('synthesizes environment-agnostic stacks when no account is configured', () => {
     expect(stages).toHaveLength(3);
     for (const stage of stages) {
@@ -119,7 +200,7 @@ describe('the example app built from cdk.json', () => {
 
   test('has no unacknowledged AwsSolutions findings in any stack', () => {
     const stacks = stages.flatMap(stacksOf);
-    expect(stacks).toHaveLength(9);
+    expect(stacks).toHaveLength(12);
     expect(stacks.flatMap(nagFindings)).toEqual([]);
   });
 
@@ -149,8 +230,8 @@ describe('the example app built from cdk.json', () => {
 
 describe('environment selection and settings', () => {
   const environments = {
-    dev: { registry: { removal: 'destroy' } },
-    prod: { account: '123456789012', region: 'eu-west-1', production: true, registry: { readerAccounts: ['210987654321'] } },
+    dev: { registry: { removal: 'destroy' }, training: { imageTag: 'v1' } },
+    prod: { account: '123456789012', region: 'eu-west-1', production: true, registry: { readerAccounts: ['210987654321'] }, training: { imageTag: 'v1' } },
   };
 
   test('builds only the environments named by -c env', () => {
@@ -175,10 +256,10 @@ describe('environment selection and settings', () => {
   });
 
   test('composes a stage of any id from a parsed environment', () => {
-    const [sandbox] = parseEnvironments({ sandbox: { registry: { removal: 'destroy' } } });
+    const [sandbox] = parseEnvironments({ sandbox: { registry: { removal: 'destroy' }, training: { imageTag: 'v1' } } });
     const stage = new ModelshipStage(testApp(), 'Sandbox', { environment: sandbox });
     expect(stage.stageName).toBe('Sandbox');
-    expect(stacksOf(stage).map((s) => s.stackName)).toEqual(['Sandbox-Registry', 'Sandbox-Training', 'Sandbox-Serving']);
+    expect(stacksOf(stage).map((s) => s.stackName)).toEqual(['Sandbox-Shared', 'Sandbox-Registry', 'Sandbox-Training', 'Sandbox-Serving']);
     Template.fromStack(stage.registryStack).resourceCountIs('Custom::S3AutoDeleteObjects', 2);
   });
 

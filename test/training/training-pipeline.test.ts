@@ -377,6 +377,37 @@ describe('TrainingPipeline options', () => {
     expect(nagFindings(stack)).toEqual([]);
   });
 
+  test('in a VPC of isolated subnets, runs in them and lets its role manage the network interfaces', () => {
+    const { stack, pipeline } = pipelineFixture(({ stack: s }) => ({
+      vpc: new ec2.Vpc(s, 'Vpc', {
+        maxAzs: 2, natGateways: 0, flowLogs: { all: {} },
+        subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+        gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+      }),
+      networkIsolation: true,
+    }));
+    const template = Template.fromStack(stack);
+    const subnets = Object.keys(template.findResources('AWS::EC2::Subnet'));
+    expect(subnets).toHaveLength(2);
+    expect(trainState(stack).Parameters).toMatchObject({
+      EnableNetworkIsolation: true,
+      VpcConfig: { SecurityGroupIds: [expect.stringMatching(/^<ChurnSecurityGroup[0-9A-F]{8}\.GroupId>$/)], Subnets: subnets.map((id) => `<${id}>`) },
+    });
+    // One instance: the group is not opened to itself.
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    expect(pipeline.securityGroups).toHaveLength(1);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^ChurnTrainingRoleVpcAccess') } }));
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ChurnTrainingRole/) }]);
+    expect(policies[0].Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({
+      Resource: '*', Action: expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeVpcs']),
+    })]);
+    const defaults = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^ChurnTrainingRoleDefaultPolicy') } }));
+    expect(defaults).toHaveLength(1);
+    expect(JSON.stringify(defaults[0])).not.toContain('ec2:');
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
   test('encrypts the volume with a key on an instance type without NVMe storage', () => {
     const { stack } = pipelineFixture(({ stack: s }) => ({
       instanceType: TrainingInstanceType.P3_2XLARGE,
@@ -414,7 +445,21 @@ describe('TrainingPipeline options', () => {
     expect(definition.States.PublishSucceeded.Next).toBe('NotifySucceeded');
     expect(definition.States.PublishFailed.Next).toBe('NotifyFailed');
     expect(definition.States.NotifyFailed).toMatchObject({ Resource: 'arn:<AWS::Partition>:states:::sns:publish', Next: 'RunFailed' });
-    Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0].Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
+  });
+
+  test('alarms to its own alarm topic, going into ALARM and back to OK, when given one', () => {
+    const { stack } = pipelineFixture(({ stack: s }) => {
+      const topic = (id: string) => new sns.Topic(s, id, { enforceSSL: true, masterKey: new kms.Key(s, `${id}Key`, { enableKeyRotation: true }) });
+      return { notificationTopic: topic('Runs'), alarmTopic: topic('Alarms') };
+    });
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0].Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
+    expect(alarms[0].Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
+    expect(nagFindings(stack)).toEqual([]);
   });
 
   test('retrains on a schedule', () => {
@@ -486,6 +531,17 @@ describe('TrainingPipeline validation', () => {
     expect(problems({ maxRuntime: Duration.days(29), spot: undefined })).toEqual([
       "'maxRuntime' must be between 1 second and 28 days, got '29 days'",
     ]);
+  });
+
+  test('rejects public subnets, and security groups without a VPC', () => {
+    expect(problemsOf(() => pipelineFixture(({ stack }) => ({
+      vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2 }), vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    })))).toEqual([
+      "'vpcSubnets' must select private subnets (PRIVATE_ISOLATED or PRIVATE_WITH_EGRESS): SageMaker gives its network interfaces no public address, got 2 public subnets",
+    ]);
+    expect(problemsOf(() => pipelineFixture(({ stack }) => ({
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-1')],
+    })))).toEqual(["'securityGroups' needs 'vpc': security groups apply to network interfaces in a VPC"]);
   });
 
   test('rejects spot without checkpoints, and a pipeline without a registry', () => {

@@ -4,8 +4,11 @@
  * environment, no clock; sending, sleeping, randomness and the time left are passed in.
  *
  * The guarantee: every line given to `deliverRecords` comes back exactly once, either in
- * `delivered` or in `deadLettered`. A record that Firehose accepted is never sent again.
+ * `delivered` or in `deadLettered`. A record that Firehose accepted is never sent again; one
+ * whose call went unanswered (a timeout, a short response) may have been stored, is sent again
+ * so it cannot be lost, and comes back marked `uncertain`.
  */
+import type { KeyedLine } from './delivery-ledger';
 
 /** Names shared by the log shipper's EMF output and the construct's `metric*` methods. */
 export const LOG_SHIPPER_METRICS = {
@@ -14,6 +17,8 @@ export const LOG_SHIPPER_METRICS = {
   delivered: 'RecordsDelivered',
   deadLettered: 'RecordsDeadLettered',
   retries: 'DeliveryRetries',
+  possibleDuplicates: 'RecordsPossiblyDuplicated',
+  ledgerFailures: 'LedgerWriteFailures',
 } as const;
 
 const KIB = 1024;
@@ -39,11 +44,18 @@ export type DeadLetterReason =
   | 'delivery-failed';
 
 /** A line that was not delivered, and why. */
-export interface DeadLetter {
-  readonly line: string;
+export interface DeadLetter extends KeyedLine {
   readonly reason: DeadLetterReason;
   /** The last error code (or thrown error name) Firehose answered with, for `delivery-failed`. */
   readonly error?: string;
+  /** Set when a call that carried the line went unanswered: Firehose may have stored it. */
+  readonly uncertain?: boolean;
+}
+
+/** A line Firehose accepted. */
+export interface DeliveredLine extends KeyedLine {
+  /** Set when an earlier call that carried the line went unanswered: Firehose may hold it twice. */
+  readonly uncertain: boolean;
 }
 
 /** Firehose's answer for one record of a call, in the call's order (like `RequestResponses`). */
@@ -72,6 +84,8 @@ export interface DeliveryDeps {
   readonly random: () => number;
   /** Milliseconds left before the function times out. */
   readonly remainingMs: () => number;
+  /** Called with the lines of each batch Firehose accepted, once the batch is done. @default - nothing is called */
+  readonly onBatchDelivered?: (delivered: readonly DeliveredLine[]) => Promise<void>;
 }
 
 /** Settings of the delivery loop. */
@@ -89,7 +103,7 @@ export interface DeliveryOptions extends RetryOptions {
 /** What became of the lines given to `deliverRecords`. */
 export interface DeliveryOutcome {
   /** The lines Firehose accepted, each once. */
-  readonly delivered: readonly string[];
+  readonly delivered: readonly DeliveredLine[];
   /** The lines that were not delivered, each once. */
   readonly deadLettered: readonly DeadLetter[];
   /** Calls to `send`. */
@@ -157,12 +171,11 @@ function groupWithin<T>(items: readonly T[], sizeOf: (item: T) => number, maxCou
  * Splits lines, in order, into batches within the limits. A line whose record data is larger
  * than one record may be is set aside, not batched.
  */
-export function batchRecords(lines: readonly string[], limits: BatchLimits = FIREHOSE_LIMITS): { batches: string[][]; tooLarge: string[] } {
-  const size = (line: string) => utf8Bytes(recordData(line));
-  const fits = lines.filter((line) => size(line) <= limits.maxRecordBytes);
+export function batchRecords<T extends KeyedLine>(lines: readonly T[], limits: BatchLimits = FIREHOSE_LIMITS): { batches: T[][]; tooLarge: T[] } {
+  const size = (item: T) => utf8Bytes(recordData(item.line));
   return {
-    batches: groupWithin(fits, size, limits.maxRecords, limits.maxBatchBytes),
-    tooLarge: lines.filter((line) => size(line) > limits.maxRecordBytes),
+    batches: groupWithin(lines.filter((item) => size(item) <= limits.maxRecordBytes), size, limits.maxRecords, limits.maxBatchBytes),
+    tooLarge: lines.filter((item) => size(item) > limits.maxRecordBytes),
   };
 }
 
@@ -183,15 +196,27 @@ function errorName(error: unknown): string {
 }
 
 /**
+ * Whether a thrown SDK error carries the service's answer, so the call surely took no effect:
+ * a modelled service error has `$fault`, an HTTP answer a status code. A timeout or a lost
+ * connection has neither: the call may have taken effect.
+ */
+export function serviceAnswered(error: unknown): boolean {
+  const e = error as { $fault?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  return e?.$fault !== undefined || e?.$metadata?.httpStatusCode !== undefined;
+}
+
+/**
  * Sends one batch, then only its failed records again with backoff until all are accepted, the
  * attempts run out, the error is permanent or the time left is too short.
  */
 async function deliverBatch(
-  batch: readonly string[], deps: DeliveryDeps, options: DeliveryOptions, outcome: { delivered: string[]; deadLettered: DeadLetter[]; attempts: number; retries: number },
+  batch: readonly KeyedLine[], deps: DeliveryDeps, options: DeliveryOptions, outcome: { delivered: DeliveredLine[]; deadLettered: DeadLetter[]; attempts: number; retries: number },
 ): Promise<void> {
   const maxAttempts = options.maxAttempts ?? 6;
   const reserveMs = options.reserveMs ?? 10_000;
-  let pending: { line: string; error?: string }[] = batch.map((line) => ({ line }));
+  type Pending = { readonly item: KeyedLine; readonly error?: string; readonly uncertain: boolean };
+  let pending: Pending[] = batch.map((item) => ({ item, uncertain: false }));
+  const delivered: DeliveredLine[] = [];
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) {
       const delay = backoffDelay(attempt - 1, deps.random, options);
@@ -208,24 +233,33 @@ async function deliverBatch(
     outcome.attempts++;
     let results: readonly RecordResult[];
     try {
-      results = await deps.send(pending.map((p) => recordData(p.line)));
+      results = await deps.send(pending.map((p) => recordData(p.item.line)));
     } catch (error) {
-      pending = pending.map((p) => ({ line: p.line, error: errorName(error) }));
+      const unanswered = !serviceAnswered(error);
+      pending = pending.map((p) => ({ item: p.item, error: errorName(error), uncertain: p.uncertain || unanswered }));
       continue;
     }
-    const failed: { line: string; error: string }[] = [];
+    const failed: Pending[] = [];
     pending.forEach((p, i) => {
-      // A missing answer counts as a failure: resending risks a duplicate, not a loss.
+      // A missing answer counts as an unanswered send: resending risks a duplicate, not a loss.
       const result = results[i];
-      if (result === undefined || result.errorCode) {
-        failed.push({ line: p.line, error: result?.errorCode ?? 'NoResult' });
+      if (result === undefined) {
+        failed.push({ item: p.item, error: 'NoResult', uncertain: true });
+      } else if (result.errorCode) {
+        failed.push({ item: p.item, error: result.errorCode, uncertain: p.uncertain });
       } else {
-        outcome.delivered.push(p.line);
+        delivered.push({ ...p.item, uncertain: p.uncertain });
       }
     });
     pending = failed;
   }
-  outcome.deadLettered.push(...pending.map((p) => ({ line: p.line, reason: 'delivery-failed' as const, error: p.error })));
+  outcome.delivered.push(...delivered);
+  outcome.deadLettered.push(...pending.map((p): DeadLetter => ({
+    ...p.item, reason: 'delivery-failed', error: p.error, ...(p.uncertain ? { uncertain: true } : {}),
+  })));
+  if (delivered.length > 0) {
+    await deps.onBatchDelivered?.(delivered);
+  }
 }
 
 /**
@@ -233,11 +267,11 @@ async function deliverBatch(
  * exponential backoff and full jitter. Each line ends up exactly once in `delivered` or in
  * `deadLettered`: too large, or still failing when attempts or time run out.
  */
-export async function deliverRecords(lines: readonly string[], deps: DeliveryDeps, options: DeliveryOptions = {}): Promise<DeliveryOutcome> {
+export async function deliverRecords(lines: readonly KeyedLine[], deps: DeliveryDeps, options: DeliveryOptions = {}): Promise<DeliveryOutcome> {
   const { batches, tooLarge } = batchRecords(lines, options.limits ?? FIREHOSE_LIMITS);
   const outcome = {
-    delivered: [] as string[],
-    deadLettered: tooLarge.map((line): DeadLetter => ({ line, reason: 'too-large' })),
+    delivered: [] as DeliveredLine[],
+    deadLettered: tooLarge.map((item): DeadLetter => ({ ...item, reason: 'too-large' })),
     attempts: 0,
     retries: 0,
   };
@@ -279,15 +313,6 @@ function messageBody(message: DeadLetterMessage): string {
   return JSON.stringify(ordered).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
-/** FNV-1a of a line, to tie its fragments together. */
-function fragmentKey(line: string, failedAt: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < line.length; i++) {
-    hash = Math.imul(hash ^ line.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return `${failedAt}-${line.length}-${hash.toString(16).padStart(8, '0')}`;
-}
-
 /** The longest prefix of `text` (not splitting a surrogate pair) whose message fits. */
 function fittingPrefix(text: string, fits: (prefix: string) => boolean): number {
   let low = 1;
@@ -304,8 +329,7 @@ function fittingPrefix(text: string, fits: (prefix: string) => boolean): number 
   return low > 1 && low < text.length && code >= 0xd800 && code <= 0xdbff ? low - 1 : low;
 }
 
-function fragmentsOf(line: string, base: Omit<DeadLetterMessage, 'records' | 'fragment'>, limits: QueueLimits): string[] {
-  const key = fragmentKey(line, base.failedAt);
+function fragmentsOf(line: string, key: string, base: Omit<DeadLetterMessage, 'records' | 'fragment'>, limits: QueueLimits): string[] {
   const texts: string[] = [];
   let rest = line;
   // Fragment counts are at most a few digits: reserve room for them when measuring.
@@ -318,37 +342,45 @@ function fragmentsOf(line: string, base: Omit<DeadLetterMessage, 'records' | 'fr
   return texts.map((text, index) => messageBody({ ...base, records: [], fragment: { key, index, count: texts.length, text } }));
 }
 
+/** One dead-letter message body and the keys of the lines it carries (or carries a fragment of). */
+export interface DeadLetterBody {
+  readonly body: string;
+  readonly keys: readonly string[];
+}
+
 /**
  * Groups dead-lettered lines into message bodies of at most `maxMessageBytes`, one reason (and
- * error) per message, in order. A line too long for a message of its own is split into fragments.
+ * error) per message, in order. A line too long for a message of its own is split into
+ * fragments, tied together by the line's key (the same on every attempt).
  */
-export function deadLetterMessages(deadLetters: readonly DeadLetter[], failedAt: string, limits: QueueLimits = SQS_LIMITS): string[] {
-  const groups = new Map<string, { base: Omit<DeadLetterMessage, 'records' | 'fragment'>; lines: string[] }>();
+export function deadLetterMessages(deadLetters: readonly DeadLetter[], failedAt: string, limits: QueueLimits = SQS_LIMITS): DeadLetterBody[] {
+  const groups = new Map<string, { base: Omit<DeadLetterMessage, 'records' | 'fragment'>; items: KeyedLine[] }>();
   for (const d of deadLetters) {
     const id = `${d.reason}\u0000${d.error ?? ''}`;
-    const group = groups.get(id) ?? { base: d.error === undefined ? { reason: d.reason, failedAt } : { reason: d.reason, error: d.error, failedAt }, lines: [] };
-    group.lines.push(d.line);
+    const group = groups.get(id) ?? { base: d.error === undefined ? { reason: d.reason, failedAt } : { reason: d.reason, error: d.error, failedAt }, items: [] };
+    group.items.push(d);
     groups.set(id, group);
   }
-  const bodies: string[] = [];
-  for (const { base, lines } of groups.values()) {
-    let records: string[] = [];
+  const bodies: DeadLetterBody[] = [];
+  for (const { base, items } of groups.values()) {
+    let records: KeyedLine[] = [];
+    const fits = (candidate: readonly KeyedLine[]) => utf8Bytes(messageBody({ ...base, records: candidate.map((r) => r.line) })) <= limits.maxMessageBytes;
     const flush = () => {
       if (records.length > 0) {
-        bodies.push(messageBody({ ...base, records }));
+        bodies.push({ body: messageBody({ ...base, records: records.map((r) => r.line) }), keys: records.map((r) => r.key) });
         records = [];
       }
     };
-    for (const line of lines) {
-      if (utf8Bytes(messageBody({ ...base, records: [...records, line] })) <= limits.maxMessageBytes) {
-        records.push(line);
+    for (const item of items) {
+      if (fits([...records, item])) {
+        records.push(item);
         continue;
       }
       flush();
-      if (utf8Bytes(messageBody({ ...base, records: [line] })) <= limits.maxMessageBytes) {
-        records.push(line);
+      if (fits([item])) {
+        records.push(item);
       } else {
-        bodies.push(...fragmentsOf(line, base, limits));
+        bodies.push(...fragmentsOf(item.line, item.key, base, limits).map((body) => ({ body, keys: [item.key] })));
       }
     }
     flush();
@@ -357,8 +389,8 @@ export function deadLetterMessages(deadLetters: readonly DeadLetter[], failedAt:
 }
 
 /** Groups message bodies, in order, into `SendMessageBatch` calls within the limits. */
-export function messageBatches(bodies: readonly string[], limits: QueueLimits = SQS_LIMITS): string[][] {
-  return groupWithin(bodies, utf8Bytes, limits.maxEntries, limits.maxBatchBytes);
+export function messageBatches<T extends { readonly body: string }>(bodies: readonly T[], limits: QueueLimits = SQS_LIMITS): T[][] {
+  return groupWithin(bodies, (b) => utf8Bytes(b.body), limits.maxEntries, limits.maxBatchBytes);
 }
 
 /** One `SendMessageBatch` entry. */
@@ -376,6 +408,20 @@ export interface DeadLetterDeps {
   readonly random: () => number;
 }
 
+/** What became of the dead-letter messages. */
+export interface DeadLetterOutcome {
+  /** Calls to `send`. */
+  readonly calls: number;
+  /** The messages the queue took. */
+  readonly sent: readonly DeadLetterBody[];
+  /** The messages it still refused after `maxAttempts`. */
+  readonly unsent: readonly DeadLetterBody[];
+  /** Messages carried by a call that went unanswered: the queue may hold them (once more, if sent later). */
+  readonly uncertain: ReadonlySet<DeadLetterBody>;
+  /** The last error code or thrown error name. */
+  readonly lastError: string;
+}
+
 /** The dead-letter queue refused messages on every attempt: the caller's retries take over. */
 export class DeadLetterError extends Error {
   /** How many messages were not sent. */
@@ -387,33 +433,31 @@ export class DeadLetterError extends Error {
   }
 }
 
-/**
- * Sends dead-letter message bodies in batches, resending only failed entries with backoff.
- * Throws `DeadLetterError` when some still fail after `maxAttempts`. Returns the number of calls.
- */
-export async function sendDeadLetters(bodies: readonly string[], deps: DeadLetterDeps, options: RetryOptions & { limits?: QueueLimits } = {}): Promise<number> {
+/** Sends dead-letter message bodies in batches, resending only failed entries with backoff, up to `maxAttempts` per batch. */
+export async function sendDeadLetters(bodies: readonly DeadLetterBody[], deps: DeadLetterDeps, options: RetryOptions & { limits?: QueueLimits } = {}): Promise<DeadLetterOutcome> {
   const maxAttempts = options.maxAttempts ?? 6;
-  let calls = 0;
+  const outcome = { calls: 0, sent: [] as DeadLetterBody[], unsent: [] as DeadLetterBody[], uncertain: new Set<DeadLetterBody>(), lastError: '' };
   for (const batch of messageBatches(bodies, options.limits ?? SQS_LIMITS)) {
-    let pending: QueueEntry[] = batch.map((body, i) => ({ id: `m${i}`, body }));
-    let lastError = '';
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      if (attempt > maxAttempts) {
-        throw new DeadLetterError(pending.length, lastError);
-      }
+    let pending = batch.map((message, i) => ({ id: `m${i}`, message }));
+    for (let attempt = 1; pending.length > 0 && attempt <= maxAttempts; attempt++) {
       if (attempt > 1) {
         await deps.sleep(backoffDelay(attempt - 1, deps.random, options));
       }
-      calls++;
+      outcome.calls++;
       try {
-        const failed = await deps.send(pending);
+        const failed = await deps.send(pending.map((p) => ({ id: p.id, body: p.message.body })));
         const failedIds = new Map(failed.map((f) => [f.id, f.code ?? 'Unknown']));
-        lastError = [...new Set(failedIds.values())].join(', ');
-        pending = pending.filter((entry) => failedIds.has(entry.id));
+        outcome.lastError = [...new Set(failedIds.values())].join(', ');
+        outcome.sent.push(...pending.filter((p) => !failedIds.has(p.id)).map((p) => p.message));
+        pending = pending.filter((p) => failedIds.has(p.id));
       } catch (error) {
-        lastError = errorName(error);
+        outcome.lastError = errorName(error);
+        if (!serviceAnswered(error)) {
+          pending.forEach((p) => outcome.uncertain.add(p.message));
+        }
       }
     }
+    outcome.unsent.push(...pending.map((p) => p.message));
   }
-  return calls;
+  return outcome;
 }

@@ -1,44 +1,47 @@
 import { SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
-import type { AuditEntry, ManualRecord, RolloutRecord } from '../../release/rollout-record';
-import type { RolloutStore } from './rollout-store';
+import type { AuditEntry } from '../../release/rollout-record';
+import type { RolloutStore, StateWrite } from './rollout-store';
 
 /** A change of an endpoint's rollout and weights, as a controller tick or a CLI command makes it. */
 export interface RolloutChange {
   readonly endpointName: string;
-  /**
-   * What the change writes, only if the stored item still has `expectedVersion` (undefined: only
-   * if there is none yet): the rollout after the change, or for an endpoint without a rollout its
-   * manual-change record.
-   */
-  readonly write:
-  | { readonly rollout: RolloutRecord; readonly expectedVersion: number | undefined }
-  | { readonly manual: ManualRecord; readonly expectedVersion: number | undefined };
+  /** What the change writes, and the version it expects to find (`RolloutStore.commit`). */
+  readonly write: StateWrite;
   /** The weights to set, in whole percent per variant; omitted when the endpoint keeps its weights. */
   readonly weights?: Readonly<Record<string, number>>;
-  /** What the change records in the audit trail. */
+  /** What the change records in the audit trail; each announced entry also goes to the outbox. */
   readonly audit: readonly AuditEntry[];
 }
 
-/** What became of a change: nothing (another writer came first), or written and recorded. */
-export type ChangeOutcome = { readonly committed: false } | { readonly committed: true; readonly weightsApplied: boolean };
+/**
+ * What became of a change: nothing (another writer came first), or written with its audit entries
+ * and outbox, its weights applied or not (`weightsError`: SageMaker refused them; the controller's
+ * next tick finds the endpoint's weights are not the rollout's and puts them in place, on the record).
+ */
+export type ChangeOutcome =
+  | { readonly committed: false }
+  | { readonly committed: true; readonly weightsApplied: boolean; readonly weightsError?: Error };
 
 /**
- * Makes a change in the one order the controller and the CLI share: write the rollout
- * conditionally (a writer that lost changes nothing), apply the weights, then append the audit
- * entries, each of which names the rollout version the change produced.
+ * Makes a change in the one order the controller and the CLI share: write the state, its audit
+ * entries and its outbox in one conditional transaction (a writer that lost changes nothing; a
+ * change is never recorded in part), then apply the weights. The deliveries of the outbox are the
+ * controller's (`deliverOutbox`), on this tick or a later one.
  */
 export async function commitRolloutChange(store: RolloutStore, sagemaker: SageMakerClient, change: RolloutChange): Promise<ChangeOutcome> {
-  const { write } = change;
-  const written = 'rollout' in write ? await store.write(write.rollout, write.expectedVersion) : await store.writeManual(write.manual, write.expectedVersion);
-  if (!written) {
+  if (!(await store.commit(change.write, change.audit))) {
     return { committed: false };
   }
-  if (change.weights) {
+  if (!change.weights) {
+    return { committed: true, weightsApplied: false };
+  }
+  try {
     await sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
       EndpointName: change.endpointName,
       DesiredWeightsAndCapacities: Object.entries(change.weights).map(([VariantName, DesiredWeight]) => ({ VariantName, DesiredWeight })),
     }));
+  } catch (error) {
+    return { committed: true, weightsApplied: false, weightsError: error as Error };
   }
-  await store.append(change.audit);
-  return { committed: true, weightsApplied: change.weights !== undefined };
+  return { committed: true, weightsApplied: true };
 }

@@ -1,17 +1,36 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import {
-  AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, Item, manualFromItem, manualKey, ManualRecord, manualToItem, RolloutRecord, rolloutFromItem, rolloutKey,
-  rolloutToItem,
+  ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, QueryCommandOutput, TransactionCanceledException, TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  AUDIT_PREFIX, AuditEntry, auditFromItem, auditToItem, deliveryId, isAnnounced, Item, manualFromItem, manualKey, ManualRecord, manualToItem, OUTBOX_PREFIX, outboxFromItem,
+  outboxToItem, PendingDelivery, RolloutRecord, rolloutFromItem, rolloutKey, rolloutToItem,
 } from '../../release/rollout-record';
+
+/** DynamoDB's limit on the items of one transaction. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+const CONDITIONAL_FAILURE = 'ConditionalCheckFailed';
+
+/**
+ * What a change writes, only if the stored item still has `expectedVersion` (undefined: only if
+ * there is none yet): the rollout after the change, or for an endpoint without a rollout its
+ * manual-change record.
+ */
+export type StateWrite =
+  | { readonly rollout: RolloutRecord; readonly expectedVersion: number | undefined }
+  | { readonly manual: ManualRecord; readonly expectedVersion: number | undefined };
 
 function isConditionalFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
 }
 
 /**
- * The rollout table as the controller and the CLI use it: consistent reads, writes that
- * succeed only if nobody wrote since `expectedVersion` was read (or, for the first, only if the
- * item is still absent), and the audit trail.
+ * The rollout table as the controller and the CLI use it: consistent reads; changes written in
+ * one transaction with their audit entries and outbox, only if nobody wrote since
+ * `expectedVersion` was read (or, for the first, only if the item is still absent); the outbox's
+ * deliveries acknowledged and settled; and the audit trail.
  */
 export class RolloutStore {
   constructor(private readonly dynamodb: DynamoDBClient, private readonly tableName: string) {}
@@ -22,55 +41,96 @@ export class RolloutStore {
     return out.Item ? rolloutFromItem(out.Item as Item) : undefined;
   }
 
-  /** Writes the rollout unless it changed since `expectedVersion` (undefined: unless it exists); false on a conflict. */
-  public write(record: RolloutRecord, expectedVersion: number | undefined): Promise<boolean> {
-    return this.conditionalPut(rolloutToItem(record), expectedVersion);
-  }
-
   /** The manual-change record of an endpoint without a rollout, or undefined before its first change. */
   public async readManual(endpointName: string): Promise<ManualRecord | undefined> {
     const out = await this.dynamodb.send(new GetItemCommand({ TableName: this.tableName, Key: manualKey(endpointName), ConsistentRead: true }));
     return out.Item ? manualFromItem(out.Item as Item) : undefined;
   }
 
-  /** Writes the manual-change record unless it changed since `expectedVersion` (undefined: unless it exists); false on a conflict. */
-  public writeManual(record: ManualRecord, expectedVersion: number | undefined): Promise<boolean> {
-    return this.conditionalPut(manualToItem(record), expectedVersion);
-  }
-
-  private async conditionalPut(item: Item, expectedVersion: number | undefined): Promise<boolean> {
+  /**
+   * Writes a change in one transaction: the rollout (or the manual-change record) unless it
+   * changed since `expectedVersion` was read (undefined: unless it exists), its audit entries and
+   * an outbox item for each announced one, none of which may exist yet. False when the state's
+   * condition failed (another writer came first): then nothing was written. The request token is
+   * the change's hash, so the SDK's retry of a transaction whose answer was lost succeeds instead
+   * of failing on its own write.
+   * @throws Error for a change of more than `MAX_TRANSACTION_ITEMS` items, or an audit key another change already holds
+   */
+  public async commit(write: StateWrite, audit: readonly AuditEntry[]): Promise<boolean> {
+    const absent = { ConditionExpression: 'attribute_not_exists(sk)' };
+    const TransactItems = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: 'rollout' in write ? rolloutToItem(write.rollout) : manualToItem(write.manual),
+          ...(write.expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(write.expectedVersion) } } }),
+        },
+      },
+      ...audit.map((entry) => ({ Put: { TableName: this.tableName, Item: auditToItem(entry), ...absent } })),
+      ...audit.filter(isAnnounced).map((entry) => ({ Put: { TableName: this.tableName, Item: outboxToItem(entry), ...absent } })),
+    ];
+    if (TransactItems.length > MAX_TRANSACTION_ITEMS) {
+      throw new Error(`A change writes at most ${MAX_TRANSACTION_ITEMS} items (the state, its audit entries and their outbox items), got ${TransactItems.length}`);
+    }
+    const ClientRequestToken = createHash('sha256').update(JSON.stringify(TransactItems)).digest('hex').slice(0, 36);
     try {
-      await this.dynamodb.send(new PutItemCommand({
-        TableName: this.tableName,
-        Item: item,
-        ...(expectedVersion === undefined
-          ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } } }),
-      }));
+      await this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems, ClientRequestToken }));
       return true;
     } catch (error) {
-      if (isConditionalFailure(error)) {
+      const reasons = (error as Error).name === 'TransactionCanceledException' ? (error as TransactionCanceledException).CancellationReasons ?? [] : [];
+      if (reasons[0]?.Code === CONDITIONAL_FAILURE) {
         return false;
+      }
+      if (reasons.some((r) => r.Code === CONDITIONAL_FAILURE)) {
+        throw new Error(`An audit or outbox key of this change is taken by another change (${audit.map((e) => deliveryId(e)).join(', ')}); nothing was written`, { cause: error });
       }
       throw error;
     }
   }
 
+  /** The announced entries whose deliveries are still owed, oldest first (reading on through DynamoDB's 1 MB pages). */
+  public async pending(endpointName: string): Promise<PendingDelivery[]> {
+    const deliveries: PendingDelivery[] = [];
+    let ExclusiveStartKey: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const out: QueryCommandOutput = await this.dynamodb.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outbox)',
+        ExpressionAttributeValues: { ':pk': { S: endpointName }, ':outbox': { S: OUTBOX_PREFIX } },
+        ConsistentRead: true,
+        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
+      }));
+      deliveries.push(...(out.Items ?? []).map((item) => outboxFromItem(item as Item)));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return deliveries;
+  }
+
   /**
-   * Appends audit entries; an entry is never overwritten. An entry already there was written by
-   * an earlier attempt of the same change (its key holds the rollout version the change wrote),
-   * so a retry counts it as appended.
+   * Records that `consumer` received the delivery: a conditional update that adds it to the
+   * item's `delivered` set while the item exists (one that another tick settled stays settled).
    */
-  public async append(entries: readonly AuditEntry[]): Promise<void> {
-    for (const entry of entries) {
-      try {
-        await this.dynamodb.send(new PutItemCommand({ TableName: this.tableName, Item: auditToItem(entry), ConditionExpression: 'attribute_not_exists(sk)' }));
-      } catch (error) {
-        if (!isConditionalFailure(error)) {
-          throw error;
-        }
+  public async acknowledge(delivery: PendingDelivery, consumer: string): Promise<void> {
+    try {
+      await this.dynamodb.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: delivery.entry.endpointName }, sk: { S: delivery.sortKey } },
+        UpdateExpression: 'ADD delivered :consumer',
+        ConditionExpression: 'attribute_exists(sk)',
+        ExpressionAttributeValues: { ':consumer': { SS: [consumer] } },
+      }));
+    } catch (error) {
+      if (!isConditionalFailure(error)) {
+        throw error;
       }
     }
+  }
+
+  /** Removes a delivery every consumer acknowledged from the outbox (its audit entry stays). */
+  public async settle(delivery: PendingDelivery): Promise<void> {
+    await this.dynamodb.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: delivery.entry.endpointName }, sk: { S: delivery.sortKey } } }));
   }
 
   /** The newest `limit` audit entries first (reading on while DynamoDB's 1 MB pages cut the query short). */
