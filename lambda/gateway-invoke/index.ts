@@ -8,10 +8,11 @@ import { Assignment, InferenceRecord, RECORD_SCHEMA_VERSION } from '../../lib/ho
 import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
 import { isSampled, recordedBody, redactionSet, unitBucketOf, unitHashOf } from '../../lib/hooks/runtime/record-content';
+import type { GatewayKeyRing } from '../../lib/hooks/runtime/gateway-keys';
 import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
 import { assignVariant, drawVariant, VariantWeight } from '../../lib/hooks/runtime/sticky-assignment';
 import { GATEWAY_METRIC_NAMES, UNIT_BUCKET_DIMENSION } from '../../lib/release/metric-queries';
-import { guarded, logger, metrics, publishExperimentMetrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
+import { guarded, keys, logger, metrics, publishExperimentMetrics, refuse, respond, settings, writeRecord } from '../shared/gateway';
 
 const runtime = new SageMakerRuntimeClient({});
 const sagemaker = new SageMakerClient({});
@@ -126,10 +127,10 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     return refuse(parsed, event);
   }
   const { input, unitId, variant: override } = parsed.value;
-  let key: Buffer;
+  let ring: GatewayKeyRing;
   let routing: Awaited<ReturnType<typeof route>>;
   try {
-    [key, routing] = await Promise.all([signingKey(), route(unitId, override)]);
+    [ring, routing] = await Promise.all([keys.get(), route(unitId, override)]);
   } catch (error) {
     logger.error('gateway not ready', { error: error as Error });
     return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key or route by the endpoint\'s weights; retry' } }, { 'retry-after': '1' });
@@ -138,12 +139,12 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     return refuse({ status: 400, code: 'InvalidRequest', message: routing }, event);
   }
   const { target, assignment } = routing;
-  const unitHash = unitId === undefined ? undefined : unitHashOf(key, unitId);
+  const unitHash = unitId === undefined ? undefined : unitHashOf(ring.unitKey, unitId);
   const cohort: Cohort = routing.assignment === 'sticky'
-    ? { assignment: 'sticky', unitBucket: unitBucketOf(unitHash ?? unitHashOf(key, routing.unitId)) }
+    ? { assignment: 'sticky', unitBucket: unitBucketOf(unitHash ?? unitHashOf(ring.unitKey, routing.unitId)) }
     : { assignment: routing.assignment };
   const issuedAtSeconds = Math.floor(requestedAt.getTime() / 1000);
-  const captureId = captureIdOf(issuedAtSeconds, randomBytes(NONCE_BYTES), cohort);
+  const captureId = captureIdOf(ring.signing.keyVersion, issuedAtSeconds, randomBytes(NONCE_BYTES), cohort);
   const base = {
     captureId,
     endpointName: settings.endpointName,
@@ -164,7 +165,7 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     }));
     const modelLatencyMs = performance.now() - invoked;
     const variant = out.InvokedProductionVariant ?? target;
-    const inferenceId = signInferenceId(key, settings.endpointName, variant, captureId);
+    const inferenceId = signInferenceId(ring.signing.key, settings.endpointName, variant, captureId);
     const prediction = predictionOf(out);
     record({ ...base, inferenceId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: 200 }, issuedAtSeconds, started, input, prediction);
     return respond(200, { inferenceId, variant, prediction });

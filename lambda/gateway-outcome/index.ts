@@ -3,14 +3,15 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { parseOutcome } from '../../lib/hooks/runtime/gateway-request';
 import { RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
-import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { verifyWithKeys } from '../../lib/hooks/runtime/gateway-keys';
 import { GATEWAY_METRIC_NAMES, MAX_ATTRIBUTION_SECONDS, UNIT_BUCKET_DIMENSION } from '../../lib/release/metric-queries';
-import { ExperimentValue, guarded, logger, metrics, publishExperimentMetrics, refuse, respond, settings, signingKey, writeRecord } from '../shared/gateway';
+import { ExperimentValue, guarded, keys, logger, metrics, publishExperimentMetrics, refuse, respond, settings, writeRecord } from '../shared/gateway';
 
 const dynamodb = new DynamoDBClient({});
 
 const REFUSALS = {
   malformed: { status: 400, code: 'InvalidInferenceId', message: "'inferenceId' is not an id this gateway issues" },
+  'unknown-key': { status: 400, code: 'UnknownSigningKey', message: "'inferenceId' names a signing key this gateway does not hold" },
   forged: { status: 403, code: 'UnknownInferenceId', message: "'inferenceId' was not issued by this gateway for this endpoint" },
   future: { status: 403, code: 'UnknownInferenceId', message: "'inferenceId' carries a time in the future" },
   expired: { status: 410, code: 'InferenceIdExpired', message: `'inferenceId' is older than the outcome window of ${settings.outcomeWindowSeconds} seconds` },
@@ -29,20 +30,19 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     return refuse(parsed, event);
   }
   const outcome = parsed.value;
-  let key: Buffer;
+  const now = Date.now();
+  let verified: Awaited<ReturnType<typeof verifyWithKeys>>;
   try {
-    key = await signingKey();
+    verified = await verifyWithKeys(keys, outcome.inferenceId, {
+      endpointName: settings.endpointName,
+      variants: settings.variants,
+      nowSeconds: now / 1000,
+      windowSeconds: settings.outcomeWindowSeconds,
+    }, now);
   } catch (error) {
     logger.error('gateway not ready', { error: error as Error });
     return respond(503, { error: { code: 'GatewayNotReady', message: 'The gateway could not read its key; retry' } }, { 'retry-after': '1' });
   }
-  const now = Date.now();
-  const verified = verifyInferenceId(key, outcome.inferenceId, {
-    endpointName: settings.endpointName,
-    variants: settings.variants,
-    nowSeconds: now / 1000,
-    windowSeconds: settings.outcomeWindowSeconds,
-  });
   if (!verified.ok) {
     return refuse(REFUSALS[verified.reason], event);
   }

@@ -1,11 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { GATEWAY_METRICS, gatewaySettingsFrom } from '../../lib/hooks/runtime/gateway-settings';
+import { GatewayKeyRing, KEY_RELOAD_INTERVAL_MS, loadKeyRing } from '../../lib/hooks/runtime/gateway-keys';
+import { GATEWAY_METRICS, gatewaySettingsFrom, KEY_CACHE_TTL_SECONDS } from '../../lib/hooks/runtime/gateway-settings';
+import { RefreshingValue } from '../../lib/hooks/runtime/refreshing-value';
 import type { GatewayRecord } from '../../lib/hooks/runtime/inference-record';
 
-/** What both gateway handlers share: settings, logger, metrics, the signing key, the record writer and the experiment metrics. */
+/** What both gateway handlers share: settings, logger, metrics, the keys, the record writer and the experiment metrics. */
 export const settings = gatewaySettingsFrom(process.env);
 export const logger = new Logger({ serviceName: 'modelship-gateway' });
 export const metrics = new Metrics({
@@ -15,23 +17,21 @@ export const metrics = new Metrics({
 });
 
 const secrets = new SecretsManagerClient({});
-let key: Promise<Buffer> | undefined;
 
-/** The signing key, read once per container; a failed read is retried by the next request. */
-export function signingKey(): Promise<Buffer> {
-  if (!key) {
-    key = secrets.send(new GetSecretValueCommand({ SecretId: settings.signingKeySecretId })).then((out) => {
-      if (!out.SecretString) {
-        throw new Error(`The signing key secret ${settings.signingKeySecretId} has no string value`);
-      }
-      return Buffer.from(out.SecretString, 'utf8');
-    });
-    key.catch(() => {
-      key = undefined;
-    });
-  }
-  return key;
-}
+/**
+ * The gateway's keys (the secret's current and previous versions), read at the first request
+ * and again every `KEY_CACHE_TTL_SECONDS` in the background, so a rotation is picked up without
+ * a cold start; a failed first read is retried by the next request. `keys.loadedSince(t)`
+ * reads them again (shared, at most once per `KEY_RELOAD_INTERVAL_MS`) for an id signed with a
+ * key newer than those held.
+ */
+export const keys = new RefreshingValue<GatewayKeyRing>(
+  () => loadKeyRing(secrets, settings.signingKeySecretId),
+  KEY_CACHE_TTL_SECONDS * 1000,
+  Date.now,
+  (error) => logger.warn('keeping the last keys: reading them failed', { error: error as Error }),
+  { minIntervalMs: KEY_RELOAD_INTERVAL_MS },
+);
 
 /**
  * Writes a record as one line on standard output, where the log store's subscription picks

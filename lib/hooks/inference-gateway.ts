@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Size, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, IResource, Names, RemovalPolicy, Resource, Size, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -21,6 +21,7 @@ import { GatewayAuth } from './gateway-auth';
 import { GATEWAY_ROUTES, GatewayPermission, OUTCOME_TYPE, OUTCOME_TYPE_RULE } from './runtime/gateway-request';
 import {
   DEFAULT_MAX_OUTCOME_VALUE, DEFAULT_OUTCOME_TYPES, GATEWAY_METRICS, GATEWAY_SETTINGS_VARIABLE, GatewaySettings, MAX_OUTCOME_TYPES, MAX_OUTCOME_VALUE_LIMIT,
+  minKeyRotationDays,
 } from './runtime/gateway-settings';
 import { GATEWAY_METRIC_NAMES } from '../release/metric-queries';
 import { IInferenceLogStore, InferenceLogStore } from './inference-log-store';
@@ -109,6 +110,13 @@ export interface InferenceGatewayProps {
    * @default - a new `InferenceLogStore`
    */
   readonly logStore?: IInferenceLogStore;
+  /**
+   * How often the signing key rotates: whole days, at least the outcome window and 5 minutes (rounded up to days) plus a day, at
+   * most 1000 days; not a token. The previous key verifies the ids it signed until the next rotation, keys are cached for 5
+   * minutes, and a scheduled rotation may come up to a day early.
+   * @default - 30 days, or the shortest interval allowed when that is longer
+   */
+  readonly signingKeyRotation?: Duration;
   /**
    * The topic the alarms of the log store the gateway creates notify (a `logStore` you pass keeps its own).
    * @default - no alarm action
@@ -408,8 +416,10 @@ export class InferenceGateway extends InferenceGatewayBase {
   public readonly invokeFunction: lambda.Function;
   /** The function behind `POST /outcomes`. */
   public readonly outcomeFunction: lambda.Function;
-  /** The secret that signs inference ids. */
+  /** The secret that signs inference ids (and keys unit hashes), rotated every `signingKeyRotation`. */
   public readonly signingKey: secretsmanager.Secret;
+  /** The function Secrets Manager calls to rotate the signing key. */
+  public readonly keyRotationFunction: lambda.Function;
   /** Counts each outcome once per inference id and type. */
   public readonly outcomeTable: dynamodb.Table;
   /** Encrypts the signing key and the outcome table. */
@@ -444,10 +454,21 @@ export class InferenceGateway extends InferenceGatewayBase {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy,
     });
-    Validations.of(this.signingKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Rotating the signing key would invalidate every inference id still inside the outcome window; replace the secret between experiments instead',
+    const keyRotation = new HandlerFunction(this, 'KeyRotation', {
+      hook: 'gateway-key-rotation',
+      description: `Rotates the signing key of the inference gateway of ${props.endpoint.endpointName}`,
     });
+    this.keyRotationFunction = keyRotation.function;
+    this.signingKey.addRotationSchedule('Rotation', {
+      rotationLambda: keyRotation.function,
+      automaticallyAfter: signingKeyRotationOf(props, this.outcomeWindow),
+      // Rotating at every change of the schedule could drop the previous key inside the outcome window.
+      rotateImmediatelyOnUpdate: false,
+    });
+    acknowledgeExpectedWildcards(keyRotation, [{
+      finding: /^Resource::\*$/,
+      reason: 'Secrets Manager\'s rotation grant: GetRandomPassword has no resource (the function draws its own random bytes and never calls it)',
+    }]);
     this.outcomeTable = new dynamodb.Table(this, 'Outcomes', {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -579,6 +600,7 @@ export class InferenceGateway extends InferenceGatewayBase {
     if (props.outcomeWindow) {
       problems.push(...wholeSecondsProblems('outcomeWindow', props.outcomeWindow, 60, 90 * 86400));
     }
+    problems.push(...signingKeyRotationProblems(props.signingKeyRotation, this.outcomeWindow));
     const rate = props.bodySampleRate;
     if (rate !== undefined && known(rate) && !(rate >= 0 && rate <= 1)) {
       problems.push(`'bodySampleRate' must be between 0 and 1, got ${formatValue(rate)}`);
@@ -597,6 +619,35 @@ export class InferenceGateway extends InferenceGatewayBase {
     }
     throwIfProblems(`InferenceGateway ${this.node.path}`, problems);
   }
+}
+
+/** The longest rotation interval Secrets Manager schedules, in days. */
+const MAX_ROTATION_DAYS = 1000;
+
+/** The shortest rotation interval for an outcome window, in whole days (for the longest window, 90 days, when it is a token). */
+function minRotationDays(outcomeWindow: Duration): number {
+  return minKeyRotationDays((outcomeWindow.isUnresolved() ? Duration.days(90) : outcomeWindow).toSeconds({ integral: false }));
+}
+
+/** The rotation interval: the prop, or 30 days, or the shortest one allowed when that is longer. */
+function signingKeyRotationOf(props: InferenceGatewayProps, outcomeWindow: Duration): Duration {
+  return props.signingKeyRotation ?? Duration.days(Math.max(30, minRotationDays(outcomeWindow)));
+}
+
+/** The rotation interval is known, whole days, at most 1000, and at least `minKeyRotationDays` of the outcome window. */
+function signingKeyRotationProblems(rotation: Duration | undefined, outcomeWindow: Duration): string[] {
+  if (rotation === undefined) {
+    return [];
+  }
+  if (rotation.isUnresolved()) {
+    // Secrets Manager's schedule expression is written at synthesis.
+    return ["'signingKeyRotation' must be known at synthesis, got a token"];
+  }
+  const days = rotation.toDays({ integral: false });
+  const least = outcomeWindow.isUnresolved() ? 1 : minRotationDays(outcomeWindow);
+  return Number.isInteger(days) && days >= least && days <= MAX_ROTATION_DAYS
+    ? []
+    : [`'signingKeyRotation' must be a whole number of days between ${least} (the outcome window and the 5-minute key cache, in days rounded up, plus a day) and ${MAX_ROTATION_DAYS}, got ${formatValue(rotation.toHumanString())}`];
 }
 
 /** Whether a value is known at synthesis, not a token, so it can be checked. */

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { GATEWAY_SETTINGS_VARIABLE, GatewaySettings } from '../../lib/hooks/runtime/gateway-settings';
+import { GatewayKey, GatewayKeyRing, parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
 import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 
 /** The settings the gateway handlers under test run with. Imported before the handlers, which read them at load. */
@@ -31,11 +32,15 @@ export const KEY = 'k'.repeat(64);
 /** A sticky prediction's cohort, in unit bucket 5. */
 export const STICKY: Cohort = { assignment: 'sticky', unitBucket: 5 };
 
-/** An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort (signed with `key`, for `endpointName`). */
-export function issued(variant: string, ageSeconds = 60, key = KEY, cohort: Cohort = STICKY, endpointName = SETTINGS.endpointName) {
+/**
+ * An id the gateway would have issued `ageSeconds` ago for the variant, to a request of the cohort, for `endpointName`,
+ * signed with a version of the key secret: a rotated version, or a generated value (key version 0) given as its text.
+ */
+export function issued(variant: string, ageSeconds = 60, key: string | GatewayKey = KEY, cohort: Cohort = STICKY, endpointName = SETTINGS.endpointName) {
   const issuedAtSeconds = Math.floor(Date.now() / 1000 - ageSeconds);
-  const captureId = captureIdOf(issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
-  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(Buffer.from(key), endpointName, variant, captureId) };
+  const signer = new GatewayKeyRing(typeof key === 'string' ? parseGatewayKey(key) : key).signing;
+  const captureId = captureIdOf(signer.keyVersion, issuedAtSeconds, Buffer.alloc(NONCE_BYTES, 5), cohort);
+  return { captureId, issuedAtSeconds, inferenceId: signInferenceId(signer.key, endpointName, variant, captureId) };
 }
 
 /** An HTTP API (payload 2.0) POST with a JSON body, to a route without path parameters. */

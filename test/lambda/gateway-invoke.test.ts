@@ -6,6 +6,7 @@ import 'aws-sdk-client-mock-jest';
 import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
 import { captureOutput, emfOf, forced, KEY, post, SETTINGS } from './gateway-env';
 import { invoke } from '../../lambda/gateway-invoke';
+import { GatewayKeyRing, parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
 import { verifyInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { unitBucketOf, unitHashOf } from '../../lib/hooks/runtime/record-content';
 import { assignVariant } from '../../lib/hooks/runtime/sticky-assignment';
@@ -14,13 +15,13 @@ const runtime = mockClient(SageMakerRuntimeClient);
 const sagemaker = mockClient(SageMakerClient);
 const secrets = mockClient(SecretsManagerClient);
 const WEIGHTS = [{ variant: 'baseline', weight: 0.9 }, { variant: 'candidate', weight: 0.1 }];
-const CAPTURE_ID = /^m2\.[0-9a-z]+\.[A-Za-z0-9_-]{16}\.(u[0-9]+|o|w)$/;
+const CAPTURE_ID = /^m3\.0\.[0-9a-z]+\.[A-Za-z0-9_-]{16}\.(u[0-9]+|o|w)$/;
 const OPERATIONAL = ['service', 'EndpointName', 'VariantName'];
 const EXPOSURE = [...OPERATIONAL, 'UnitBucket'];
 const EXPERIMENT_OUTCOME = [...EXPOSURE, 'OutcomeType'];
 const bucketOf = (unitId: string) => unitBucketOf(unitHashOf(Buffer.from(KEY), unitId));
 /** The seconds at which the capture id says it was issued. */
-const issuedAtOf = (captureId: string) => parseInt(captureId.split('.')[1], 36);
+const issuedAtOf = (captureId: string) => parseInt(captureId.split('.')[2], 36);
 
 /** The EMF lines of one sticky request: operational metrics, then the unit's exposure and a zero per outcome type, stamped with the prediction's time. */
 function expectStickyLines(emf: Record<string, unknown>[], variant: string, unitId: string, captureId: string, operational: Record<string, number>): void {
@@ -43,7 +44,7 @@ const modelAnswers = (variant: string, body: unknown = { churn: 0.2 }) => runtim
   Body: Buffer.from(JSON.stringify(body)) as never, ContentType: 'application/json', InvokedProductionVariant: variant,
 });
 const bodyOf = (result: { body?: string }) => JSON.parse(result.body ?? '');
-const verify = (id: string) => verifyInferenceId(Buffer.from(KEY), id, { endpointName: 'churn-ab', variants: SETTINGS.variants, nowSeconds: Date.now() / 1000, windowSeconds: 60 });
+const verify = (id: string) => verifyInferenceId(new GatewayKeyRing(parseGatewayKey(KEY)), id, { endpointName: 'churn-ab', variants: SETTINGS.variants, nowSeconds: Date.now() / 1000, windowSeconds: 60 });
 
 beforeAll(() => {
   secrets.on(GetSecretValueCommand).resolves({ SecretString: KEY });
@@ -90,7 +91,7 @@ describe('POST /invocations', () => {
       });
       const body = bodyOf(result);
       expect(result.statusCode).toBe(200);
-      expect(body).toEqual({ inferenceId: `${call.InferenceId}.${body.inferenceId.split('.')[4]}`, variant: expected, prediction: { churn: 0.2 } });
+      expect(body).toEqual({ inferenceId: `${call.InferenceId}.${body.inferenceId.split('.')[5]}`, variant: expected, prediction: { churn: 0.2 } });
       expect(verify(body.inferenceId)).toMatchObject({
         ok: true, variant: expected, captureId: call.InferenceId, cohort: { assignment: 'sticky', unitBucket: bucketOf(unitId) },
       });

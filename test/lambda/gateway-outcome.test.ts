@@ -1,11 +1,15 @@
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { randomBytes } from 'crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { captureOutput, emfOf, issued, KEY, post, SETTINGS } from './gateway-env';
 import { report } from '../../lambda/gateway-outcome';
+import { parseGatewayKey } from '../../lib/hooks/runtime/gateway-keys';
 import { NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
+import { ROTATION_STEPS, rotationStep } from '../../lib/hooks/runtime/key-rotation';
 import { MAX_ATTRIBUTION_SECONDS } from '../../lib/release/metric-queries';
+import { FakeSecret } from './fake-secret';
 
 const dynamodb = mockClient(DynamoDBClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -13,6 +17,15 @@ const bodyOf = (result: { body?: string }) => JSON.parse(result.body ?? '');
 
 const OPERATIONAL = ['service', 'EndpointName', 'VariantName', 'OutcomeType'];
 const EXPERIMENT = ['service', 'EndpointName', 'VariantName', 'UnitBucket', 'OutcomeType'];
+
+/** The signing key's version the mocked Secrets Manager returns: the generated value. */
+const V0 = parseGatewayKey(KEY);
+
+/** An id issued before ids carried a key version (version m2), signed with the generated value's text. */
+function issuedM2(variant: string, ageSeconds = 60) {
+  const captureId = `m2.${Math.floor(Date.now() / 1000 - ageSeconds).toString(36)}.${Buffer.alloc(NONCE_BYTES, 7).toString('base64url')}.u9`;
+  return { captureId, inferenceId: signInferenceId(Buffer.from(KEY), 'churn-ab', variant, captureId) };
+}
 
 /** An id issued before ids carried a cohort (version m1). */
 function issuedM1(variant: string, ageSeconds = 60) {
@@ -50,7 +63,7 @@ describe('POST /outcomes', () => {
         id: { S: `${captureId}#purchase` },
         variant: { S: 'candidate' },
         reportedAt: { S: expect.any(String) },
-        expiresAt: { N: String(parseInt(captureId.split('.')[1], 36) + SETTINGS.outcomeWindowSeconds + 86400) },
+        expiresAt: { N: String(parseInt(captureId.split('.')[2], 36) + SETTINGS.outcomeWindowSeconds + 86400) },
       },
       ConditionExpression: 'attribute_not_exists(id)',
     });
@@ -84,14 +97,14 @@ describe('POST /outcomes', () => {
   test('does not stamp later metrics with an attributed prediction\'s time', async () => {
     const attributed = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline', 10 * 86400).inferenceId, type: 'purchase', converted: true })));
     expect(attributed.emf).toHaveLength(2);
-    const next = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline', 60, KEY, { assignment: 'weighted' }).inferenceId, type: 'purchase', converted: true })));
+    const next = await captureOutput(() => report(post('/outcomes', { inferenceId: issued('baseline', 60, V0, { assignment: 'weighted' }).inferenceId, type: 'purchase', converted: true })));
     expect(next.emf).toHaveLength(1);
     expect(Math.abs(emfOf(next.emf[0]).timestamp - Date.now())).toBeLessThan(60_000);
   });
 
   test.each([
-    ['an override', issued('candidate', 60, KEY, { assignment: 'override' }).inferenceId, 'purchase'],
-    ['a weighted draw', issued('candidate', 60, KEY, { assignment: 'weighted' }).inferenceId, 'purchase'],
+    ['an override', issued('candidate', 60, V0, { assignment: 'override' }).inferenceId, 'purchase'],
+    ['a weighted draw', issued('candidate', 60, V0, { assignment: 'weighted' }).inferenceId, 'purchase'],
     ['an m1 id, issued before ids carried a cohort', issuedM1('candidate').inferenceId, 'purchase'],
     ['a prediction older than CloudWatch takes datapoints for', issued('candidate', MAX_ATTRIBUTION_SECONDS + 60).inferenceId, 'purchase'],
   ])('counts the outcome of %s in the operational metrics only', async (_, inferenceId, type) => {
@@ -141,7 +154,7 @@ describe('POST /outcomes', () => {
     expect(emf).toEqual([]);
   });
 
-  const forged = issued('candidate', 60, 'x'.repeat(64)).inferenceId;
+  const forged = issued('candidate', 60, parseGatewayKey('x'.repeat(64))).inferenceId;
   const tampered = issued('candidate').inferenceId.replace(/.$/, (c) => (c === 'A' ? 'Q' : 'A'));
   test.each([
     [forged, 403, 'UnknownInferenceId'],
@@ -163,5 +176,86 @@ describe('POST /outcomes', () => {
     expect(result.statusCode).toBe(400);
     expect(bodyOf(result).error.message).toBe("'value' must be a finite number, got 'ten'");
     expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+  });
+});
+
+describe('POST /outcomes across rotations of the signing key', () => {
+  const SECRET = new FakeSecret(SETTINGS.signingKeySecretId, KEY);
+  const reads = () => secrets.commandCalls(GetSecretValueCommand).length;
+  const current = () => parseGatewayKey(SECRET.at('AWSCURRENT')!.value!);
+  async function rotateTo(token: string): Promise<void> {
+    SECRET.beginRotation(token);
+    for (const Step of ROTATION_STEPS) {
+      await rotationStep(new SecretsManagerClient({}), { SecretId: SETTINGS.signingKeySecretId, ClientRequestToken: token, Step }, () => randomBytes(32));
+    }
+  }
+  async function reported(inferenceId: string) {
+    return captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', converted: true })));
+  }
+  let before: { v0: string; m2: string };
+  beforeAll(() => {
+    // Issued by the gateway before any rotation; the handler holds key version 0 from the tests above.
+    before = { v0: issued('candidate').inferenceId, m2: issuedM2('candidate').inferenceId };
+  });
+  beforeEach(() => {
+    secrets.reset();
+    SECRET.serve(secrets);
+  });
+
+  test('reads the keys again for an id of the key version after the newest held (signed by a container that saw the rotation) and counts it', async () => {
+    await rotateTo('r1');
+    secrets.resetHistory();
+    const { result, records } = await reported(issued('candidate', 60, current()).inferenceId);
+    expect(result.statusCode).toBe(202);
+    expect(records).toHaveLength(1);
+    expect(secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.VersionStage).sort()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+    // The previous key's ids, m3 and m2, still count, without another read.
+    for (const id of [before.v0, before.m2]) {
+      expect((await reported(id)).result.statusCode).toBe(202);
+    }
+    expect(reads()).toBe(2);
+  });
+
+  test('refuses forged key versions with 400 and its own message, recording and counting nothing: one far ahead without a read, the next one after one paced read', async () => {
+    const signed = issued('candidate').inferenceId;
+    const far = signed.replace(/^m3\.0\./, 'm3.zz.');
+    const next = signed.replace(/^m3\.0\./, 'm3.2.');
+    for (const [inferenceId, maxReads] of [[far, 0], [next, 2]] as const) {
+      secrets.resetHistory();
+      const { result, records, emf } = await reported(inferenceId);
+      expect(result.statusCode).toBe(400);
+      expect(bodyOf(result).error).toEqual({ code: 'UnknownSigningKey', message: "'inferenceId' names a signing key this gateway does not hold" });
+      expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+      expect(records).toEqual([]);
+      expect(emf).toEqual([]);
+      expect(reads()).toBe(maxReads);
+    }
+  });
+
+  test('after the next rotation, counts the previous key\'s ids and refuses those of the key before it (the grace period is over)', async () => {
+    const v1 = issued('baseline', 60, current()).inferenceId;
+    await rotateTo('r2');
+    expect((await reported(issued('candidate', 60, current()).inferenceId)).result.statusCode).toBe(202);
+    expect((await reported(v1)).result.statusCode).toBe(202);
+    for (const id of [before.v0, before.m2]) {
+      const { result, records } = await reported(id);
+      expect(result.statusCode).toBe(400);
+      expect(bodyOf(result).error.code).toBe('UnknownSigningKey');
+      expect(records).toEqual([]);
+    }
+  });
+
+  test('answers 503 when the keys cannot be read for a new key version, counting nothing, and counts the outcome when the caller retries', async () => {
+    await rotateTo('r3');
+    const id = issued('candidate', 60, current()).inferenceId;
+    SECRET.fault = () => 'before';
+    const failed = await reported(id);
+    expect(failed.result.statusCode).toBe(503);
+    expect(failed.records).toEqual([]);
+    expect(dynamodb).not.toHaveReceivedCommand(PutItemCommand);
+    SECRET.fault = () => undefined;
+    const retried = await reported(id);
+    expect(retried.result.statusCode).toBe(202);
+    expect(retried.records).toHaveLength(1);
   });
 });

@@ -13,7 +13,7 @@ import { gateEvent } from '../lambda/gate-event';
 // The bundles are the ones `npm run bundle` built (jest's global setup runs it): the files the
 // package ships and every synth deploys.
 const bundleOf = (hook: string) => join(BUNDLE_DIR, hook, 'index.js');
-const ALL_HOOKS = ['endpoint-check', 'gateway-invoke', 'gateway-outcome', 'log-shipper', 'release-controller', 'training-gate', 'training-watch'];
+const ALL_HOOKS = ['endpoint-check', 'gateway-invoke', 'gateway-key-rotation', 'gateway-outcome', 'log-shipper', 'release-controller', 'training-gate', 'training-watch'];
 
 describe('the hooks\' bundles', () => {
   test('exist for every hook folder, each with its source map', () => {

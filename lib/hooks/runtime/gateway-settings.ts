@@ -18,6 +18,20 @@ export const DEFAULT_MAX_OUTCOME_VALUE = 1_000_000_000;
 /** The largest `maxOutcomeValue` a gateway may be given: squares of larger values lose precision in sums. */
 export const MAX_OUTCOME_VALUE_LIMIT = 1e15;
 
+/** How long a gateway handler keeps the keys it read before reading them again. */
+export const KEY_CACHE_TTL_SECONDS = 300;
+
+/**
+ * The shortest rotation interval of the signing key for an outcome window, in whole days: the
+ * previous key verifies the ids it signed only until the next rotation, ids are signed with it
+ * for up to `KEY_CACHE_TTL_SECONDS` after a rotation (cached keys), and a scheduled rotation may
+ * come up to a day early (anywhere in its UTC day). So: the window plus the cache's time-to-live,
+ * in whole days rounded up, plus a day.
+ */
+export function minKeyRotationDays(outcomeWindowSeconds: number): number {
+  return Math.ceil((outcomeWindowSeconds + KEY_CACHE_TTL_SECONDS) / 86400) + 1;
+}
+
 /**
  * What the gateway's handlers need to know, passed from the construct to the handlers as one
  * JSON environment variable so both sides share a single definition.
@@ -29,7 +43,7 @@ const schema = z.object({
   variants: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)),
   /** The model version each variant serves, where known. */
   modelVersions: z.record(z.string(), z.string()),
-  /** The Secrets Manager secret holding the signing key. */
+  /** The Secrets Manager secret holding the gateway's keys: its current version signs, its previous one still verifies. */
   signingKeySecretId: z.string().check(z.minLength(1)),
   /** Requests larger than this get a 413. */
   maxPayloadBytes: z.number().check(z.int(), z.positive()),

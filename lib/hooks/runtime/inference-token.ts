@@ -3,21 +3,36 @@ import { UNIT_BUCKETS } from '../../release/metric-queries';
 
 /**
  * Inference ids the gateway issues and later accepts outcomes for. An id is
- * `m2.<issued at, base-36 seconds>.<nonce>.<cohort>.<signature>`: the first four parts are the
- * `captureId` sent to SageMaker as `InferenceId` (at most 64 characters, so it also names the
- * data-capture record), and the signature is an HMAC-SHA256 (128 bits) over the endpoint, the
- * variant that served the prediction and the capture id, so it covers the cohort too. The
- * cohort is `u<bucket>` for a request assigned by its unit (the unit's bucket, 0 to
- * `UNIT_BUCKETS` - 1), `o` for a caller's override and `w` for a weighted draw.
+ * `m3.<key version>.<issued at, base-36 seconds>.<nonce>.<cohort>.<signature>`: all but the
+ * signature are the `captureId` sent to SageMaker as `InferenceId` (at most 40 of SageMaker's 64
+ * characters: 3 + 7 for the key version, 10 for the time, 17 for the nonce, 3 for the cohort, so
+ * it also names the data-capture record), and the signature is an HMAC-SHA256 (128 bits) with
+ * the id key of the key version named, over the endpoint, the variant that served the
+ * prediction and the capture id, so it covers the key version and the cohort too. The cohort is
+ * `u<bucket>` for a request assigned by its unit (the unit's bucket, 0 to `UNIT_BUCKETS` - 1),
+ * `o` for a caller's override and `w` for a weighted draw.
  *
- * Ids of the previous version, `m1.<issued at>.<nonce>.<signature>` (no cohort), still verify
- * while inside the outcome window; their cohort is `unknown`. Nothing is stored when an id is
- * issued; an outcome proves its id by the signature. Pure: the key, nonce and time come in.
+ * Ids of earlier versions, `m2.<issued at>.<nonce>.<cohort>.<signature>` and
+ * `m1.<issued at>.<nonce>.<signature>` (no cohort: `unknown`), carry no key version: they were
+ * signed with the text of the secret's first version (`legacy`) and verify while the gateway
+ * holds it and they are inside the outcome window. Nothing is stored when an id is issued; an
+ * outcome proves its id by the signature. Pure: the keys, nonce and time come in.
  */
 
-const VERSION = 'm2';
+const VERSION = 'm3';
 const SIGNATURE_BYTES = 16;
-const ID = /^(m1|m2)\.([0-9a-z]{1,9})\.([A-Za-z0-9_-]{16})(?:\.(u(?:0|[1-9][0-9]?)|o|w))?\.([A-Za-z0-9_-]{22})$/;
+const ID = /^(?:(m1|m2)|m3\.(0|[1-9a-z][0-9a-z]{0,5}))\.([0-9a-z]{1,9})\.([A-Za-z0-9_-]{16})(?:\.(u(?:0|[1-9][0-9]?)|o|w))?\.([A-Za-z0-9_-]{22})$/;
+
+/** The largest key version an id can carry: six base-36 digits. */
+export const MAX_KEY_VERSION = 36 ** 6 - 1;
+
+/** The key an id names: a key version, or `legacy` for the `m1`/`m2` ids signed before ids carried one. */
+export type KeyReference = number | 'legacy';
+
+/** The keys that verify ids: the one for a reference, or undefined when it is not held. */
+export interface VerifyingKeys {
+  verifyingKey(reference: KeyReference): Uint8Array | undefined;
+}
 
 /** The number of random bytes in a nonce. */
 export const NONCE_BYTES = 12;
@@ -59,12 +74,15 @@ function cohortOf(part: string | undefined): VerifiedCohort | undefined {
   return unitBucket < UNIT_BUCKETS ? { assignment: 'sticky', unitBucket } : undefined;
 }
 
-/** The id to send SageMaker as `InferenceId`, before the variant is known. */
-export function captureIdOf(issuedAtSeconds: number, nonce: Uint8Array, cohort: Cohort): string {
+/** The id to send SageMaker as `InferenceId`, before the variant is known, for ids signed with the key version given. */
+export function captureIdOf(keyVersion: number, issuedAtSeconds: number, nonce: Uint8Array, cohort: Cohort): string {
   if (nonce.length !== NONCE_BYTES) {
     throw new Error(`A nonce must have ${NONCE_BYTES} bytes, got ${nonce.length}`);
   }
-  return `${VERSION}.${Math.floor(issuedAtSeconds).toString(36)}.${Buffer.from(nonce).toString('base64url')}.${cohortPart(cohort)}`;
+  if (!(Number.isInteger(keyVersion) && keyVersion >= 0 && keyVersion <= MAX_KEY_VERSION)) {
+    throw new Error(`A key version must be a whole number from 0 to ${MAX_KEY_VERSION}, got ${keyVersion}`);
+  }
+  return `${VERSION}.${keyVersion.toString(36)}.${Math.floor(issuedAtSeconds).toString(36)}.${Buffer.from(nonce).toString('base64url')}.${cohortPart(cohort)}`;
 }
 
 function signature(key: Uint8Array, endpointName: string, variant: string, captureId: string): Buffer {
@@ -89,8 +107,13 @@ export interface VerifiedInference {
 /** An id the gateway refuses, and why. */
 export interface RejectedInference {
   readonly ok: false;
-  /** `malformed`: not an id at all; `forged`: no variant's signature matches; `expired`: older than the outcome window; `future`: issued later than now. */
-  readonly reason: 'malformed' | 'forged' | 'expired' | 'future';
+  /**
+   * `malformed`: not an id at all; `unknown-key`: names a key the gateway does not hold (never, or no longer);
+   * `forged`: no variant's signature matches; `expired`: older than the outcome window; `future`: issued later than now.
+   */
+  readonly reason: 'malformed' | 'unknown-key' | 'forged' | 'expired' | 'future';
+  /** For `unknown-key`: the key the id names. */
+  readonly key?: KeyReference;
 }
 
 /** Where to look for the id's variant and how long outcomes are accepted. */
@@ -104,24 +127,29 @@ export interface VerifyOptions {
   readonly skewSeconds?: number;
 }
 
-/** Checks an inference id's signature against each variant, then its age. */
-export function verifyInferenceId(key: Uint8Array, inferenceId: string, options: VerifyOptions): VerifiedInference | RejectedInference {
+/** Checks that the gateway holds the key an inference id names, then the id's signature against each variant, then its age. */
+export function verifyInferenceId(keys: VerifyingKeys, inferenceId: string, options: VerifyOptions): VerifiedInference | RejectedInference {
   const match = ID.exec(inferenceId);
-  // An m1 id carries no cohort; an m2 id always does.
-  const cohort = match && (match[1] === 'm1') === (match[4] === undefined) ? cohortOf(match[4]) : undefined;
+  // An m1 id carries no cohort; m2 and m3 ids always do.
+  const cohort = match && (match[1] === 'm1') === (match[5] === undefined) ? cohortOf(match[5]) : undefined;
   if (!match || cohort === undefined) {
     return { ok: false, reason: 'malformed' };
+  }
+  const reference: KeyReference = match[2] === undefined ? 'legacy' : parseInt(match[2], 36);
+  const key = keys.verifyingKey(reference);
+  if (key === undefined) {
+    return { ok: false, reason: 'unknown-key', key: reference };
   }
   const captureId = inferenceId.slice(0, inferenceId.lastIndexOf('.'));
   // Compared as text: base64 decoding ignores the last character's spare bits, so comparing
   // decoded bytes would accept several spellings of one signature.
-  const presented = Buffer.from(match[5]);
+  const presented = Buffer.from(match[6]);
   const variant = options.variants.find((v) =>
     timingSafeEqual(Buffer.from(signature(key, options.endpointName, v, captureId).toString('base64url')), presented));
   if (variant === undefined) {
     return { ok: false, reason: 'forged' };
   }
-  const issuedAtSeconds = parseInt(match[2], 36);
+  const issuedAtSeconds = parseInt(match[3], 36);
   if (issuedAtSeconds > options.nowSeconds + (options.skewSeconds ?? 300)) {
     return { ok: false, reason: 'future' };
   }
