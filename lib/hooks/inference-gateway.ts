@@ -457,6 +457,7 @@ export class InferenceGateway extends InferenceGatewayBase {
     const keyRotation = new HandlerFunction(this, 'KeyRotation', {
       hook: 'gateway-key-rotation',
       description: `Rotates the signing key of the inference gateway of ${props.endpoint.endpointName}`,
+      encryptionKey: this.encryptionKey,
     });
     this.keyRotationFunction = keyRotation.function;
     this.signingKey.addRotationSchedule('Rotation', {
@@ -466,7 +467,8 @@ export class InferenceGateway extends InferenceGatewayBase {
       rotateImmediatelyOnUpdate: false,
     });
     acknowledgeExpectedWildcards(keyRotation, [{
-      finding: /^Resource::\*$/,
+      actions: ['secretsmanager:GetRandomPassword'],
+      resources: ['*'],
       reason: 'Secrets Manager\'s rotation grant: GetRandomPassword has no resource (the function draws its own random bytes and never calls it)',
     }]);
     this.outcomeTable = new dynamodb.Table(this, 'Outcomes', {

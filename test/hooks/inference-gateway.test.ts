@@ -75,7 +75,7 @@ describe('InferenceGateway with default settings', () => {
     const key = { 'Fn::GetAtt': [stack.getLogicalId(gateway.encryptionKey.node.defaultChild as never), 'Arn'] };
     // The gateway's own, not its log store's (which the store's key encrypts).
     const groups = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Gateway') && !id.startsWith('GatewayLogStore'));
-    expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['GatewayAccessLog', 'GatewayInvokeLogs', 'GatewayOutcomeLogs']);
+    expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['GatewayAccessLog', 'GatewayInvokeLogs', 'GatewayKeyRotationLogs', 'GatewayOutcomeLogs']);
     expect(groups.map(([, g]) => g.Properties.KmsKeyId)).toEqual(groups.map(() => key));
     template.hasResourceProperties('AWS::KMS::Key', {
       Description: Match.stringLikeRegexp('^Encrypts the inference gateway'),
