@@ -71,7 +71,7 @@ describe('InferenceGateway with default settings', () => {
     });
   });
 
-  test('encrypts its access log and both handlers\' logs (sampled bodies land there) with its key, and lets CloudWatch Logs use the key', () => {
+  test('encrypts its access log and its handlers\' logs (the two request handlers\' hold sampled bodies) with its key, and lets CloudWatch Logs use the key', () => {
     const key = { 'Fn::GetAtt': [stack.getLogicalId(gateway.encryptionKey.node.defaultChild as never), 'Arn'] };
     // The gateway's own, not its log store's (which the store's key encrypts).
     const groups = Object.entries(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Gateway') && !id.startsWith('GatewayLogStore'));
