@@ -91,10 +91,10 @@ export async function report(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     metrics.addMetric(GATEWAY_METRIC_NAMES.outcomeValueSquared, MetricUnit.NoUnit, outcome.value * outcome.value);
   }
   metrics.publishStoredMetrics();
-  // The experiment metrics: only for a sticky prediction, an outcome type the gateway publishes
-  // them for, and a prediction young enough for CloudWatch to take a datapoint at its time.
+  // The experiment metrics: only for a sticky prediction young enough for CloudWatch to take a
+  // datapoint at its time (parseOutcome accepts only the gateway's outcome types).
   const cohort = verified.cohort;
-  if (cohort.assignment === 'sticky' && settings.outcomeTypes.includes(outcome.type) && now / 1000 - verified.issuedAtSeconds < MAX_ATTRIBUTION_SECONDS) {
+  if (cohort.assignment === 'sticky' && now / 1000 - verified.issuedAtSeconds < MAX_ATTRIBUTION_SECONDS) {
     const values: ExperimentValue[] = [
       ...(outcome.converted === undefined ? [] : [{ name: GATEWAY_METRIC_NAMES.experimentConversions, unit: MetricUnit.Count, value: outcome.converted ? 1 : 0 }]),
       ...(outcome.value === undefined ? [] : [{ name: GATEWAY_METRIC_NAMES.experimentOutcomeValue, unit: MetricUnit.NoUnit, value: outcome.value }]),
