@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, InvokeEndpointCommandOutput, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { formatEchoed, parseInvocation } from '../../lib/hooks/runtime/gateway-request';
+import { formatEchoed, jsonDepth, MAX_JSON_DEPTH, parseInvocation } from '../../lib/hooks/runtime/gateway-request';
 import { Assignment, InferenceRecord, RECORD_SCHEMA_VERSION } from '../../lib/hooks/runtime/inference-record';
 import { captureIdOf, Cohort, NONCE_BYTES, signInferenceId } from '../../lib/hooks/runtime/inference-token';
 import { invocationFailure } from '../../lib/hooks/runtime/invocation-errors';
@@ -51,9 +51,13 @@ async function route(unitId: string | undefined, override: string | undefined): 
   return unitId === undefined ? { target, assignment: 'weighted' } : { target, assignment: 'sticky', unitId };
 }
 
+/**
+ * The model's answer: parsed when it is labelled JSON and nests at most `MAX_JSON_DEPTH` levels
+ * (as requests must), otherwise its text as it is, so recording and answering it cannot overflow.
+ */
 function predictionOf(out: InvokeEndpointCommandOutput): unknown {
   const text = Buffer.from(out.Body ?? new Uint8Array()).toString('utf8');
-  if (/json/i.test(out.ContentType ?? '')) {
+  if (/json/i.test(out.ContentType ?? '') && jsonDepth(text, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH) {
     try {
       return JSON.parse(text);
     } catch {
@@ -69,17 +73,19 @@ type InferenceFacts = Omit<InferenceRecord, 'recordType' | 'schemaVersion' | 're
 
 /**
  * Publishes a request's metrics. Operational metrics, for all traffic: Invocations (every request
- * sent to the model), Errors (the failed ones), latencies. Experiment metrics, for sticky requests
+ * the model answered or failed), Errors (the failures the variant caused), latencies; a failure
+ * that is not the variant's (the caller's, SageMaker's, the gateway's setup) counts neither. Experiment metrics, for sticky requests
  * only, each set as a line of its own stamped with the prediction's time: an exposure per unit
  * bucket, and a zero conversion and outcome value per configured outcome type, so the outcome
  * series exist in every period with exposures (a missing series then means missing data).
  */
-function publishMetrics(base: InferenceFacts, issuedAtSeconds: number, latencyMs: number): void {
+function publishMetrics(base: InferenceFacts, issuedAtSeconds: number, latencyMs: number, variantError: boolean): void {
   metrics.addDimension('VariantName', base.variant);
-  metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
   if (base.status === 200) {
+    metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
     metrics.addMetric(GATEWAY_METRIC_NAMES.modelLatency, MetricUnit.Milliseconds, base.modelLatencyMs);
-  } else {
+  } else if (variantError) {
+    metrics.addMetric(GATEWAY_METRIC_NAMES.invocations, MetricUnit.Count, 1);
     metrics.addMetric(GATEWAY_METRIC_NAMES.errors, MetricUnit.Count, 1);
   }
   metrics.addMetric(GATEWAY_METRIC_NAMES.gatewayLatency, MetricUnit.Milliseconds, latencyMs);
@@ -98,7 +104,7 @@ function publishMetrics(base: InferenceFacts, issuedAtSeconds: number, latencyMs
 }
 
 /** Records a served (or failed) inference and publishes its metrics. */
-function record(base: InferenceFacts, issuedAtSeconds: number, started: number, input: unknown, output: unknown): void {
+function record(base: InferenceFacts, issuedAtSeconds: number, started: number, input: unknown, output: unknown, variantError = false): void {
   const latencyMs = performance.now() - started;
   const sampled = isSampled(base.captureId, settings.bodySampleRate);
   const request = sampled ? recordedBody(input, redactions, settings.maxRecordedBodyBytes) : undefined;
@@ -112,7 +118,7 @@ function record(base: InferenceFacts, issuedAtSeconds: number, started: number, 
     bodiesSampled: sampled,
     ...(sampled ? { bodiesTruncated: Boolean(request?.truncated || response?.truncated), request: request?.body, response: response?.body } : {}),
   });
-  publishMetrics(base, issuedAtSeconds, latencyMs);
+  publishMetrics(base, issuedAtSeconds, latencyMs, variantError);
 }
 
 /**
@@ -154,8 +160,11 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
     requestedAt: requestedAt.toISOString(),
   };
   const invoked = performance.now();
+  // Only the call is in the try: a failure after it (recording, answering) must not record the
+  // inference again, count an error or tell the caller to invoke again.
+  let out: InvokeEndpointCommandOutput;
   try {
-    const out = await runtime.send(new InvokeEndpointCommand({
+    out = await runtime.send(new InvokeEndpointCommand({
       EndpointName: settings.endpointName,
       InferenceId: captureId,
       TargetVariant: target,
@@ -163,24 +172,25 @@ export async function invoke(event: APIGatewayProxyEventV2): Promise<APIGatewayP
       Accept: 'application/json',
       Body: JSON.stringify(input),
     }));
-    const modelLatencyMs = performance.now() - invoked;
-    const variant = out.InvokedProductionVariant ?? target;
-    const inferenceId = signInferenceId(ring.signing.key, settings.endpointName, variant, captureId);
-    const prediction = predictionOf(out);
-    record({ ...base, inferenceId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: 200 }, issuedAtSeconds, started, input, prediction);
-    return respond(200, { inferenceId, variant, prediction });
   } catch (error) {
     const modelLatencyMs = performance.now() - invoked;
     const name = (error as Error).name;
-    const failure = invocationFailure(name);
+    const failure = invocationFailure(name, (error as Error).message);
     const variant = target;
-    record({ ...base, inferenceId: captureId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: failure.status, error: name }, issuedAtSeconds, started, input, undefined);
+    record({ ...base, inferenceId: captureId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: failure.status, error: name },
+      issuedAtSeconds, started, input, undefined, failure.variantError);
     logger.error('invocation failed', { captureId, variant, error: error as Error });
     const originalStatusCode = (error as { OriginalStatusCode?: number }).OriginalStatusCode;
     return respond(failure.status, {
       error: { code: failure.code, message: failure.message, retryable: failure.retryable, ...(originalStatusCode ? { originalStatusCode } : {}) },
     }, failure.retryable ? { 'retry-after': '1' } : {});
   }
+  const modelLatencyMs = performance.now() - invoked;
+  const variant = out.InvokedProductionVariant ?? target;
+  const inferenceId = signInferenceId(ring.signing.key, settings.endpointName, variant, captureId);
+  const prediction = predictionOf(out);
+  record({ ...base, inferenceId, variant, modelVersion: settings.modelVersions[variant], modelLatencyMs, status: 200 }, issuedAtSeconds, started, input, prediction);
+  return respond(200, { inferenceId, variant, prediction });
 }
 
 export const handler = guarded(invoke);

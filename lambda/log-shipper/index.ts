@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import { gunzipSync } from 'zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -89,23 +90,27 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 function entryOf(item: Record<string, AttributeValue> | undefined): LedgerEntry | undefined {
   const state = item?.[LEDGER_ATTRIBUTES.state]?.S;
   if (state === 'sending') {
-    return { state, leaseUntil: Number(item?.[LEDGER_ATTRIBUTES.leaseUntil]?.N ?? 0) };
+    return { state, leaseUntil: Number(item?.[LEDGER_ATTRIBUTES.leaseUntil]?.N ?? 0), owner: item?.[LEDGER_ATTRIBUTES.owner]?.S };
   }
   return state === 'delivered' || state === 'dead-lettered' ? { state } : undefined;
 }
 
 /** The ledger on DynamoDB: conditional puts claim, batch writes settle and release. */
 function dynamoLedger(tableName: string, sleep: (ms: number) => Promise<void>, random: () => number): LedgerTable {
-  const { id, state, leaseUntil, expiresAt } = LEDGER_ATTRIBUTES;
+  const { id, state, leaseUntil, owner, expiresAt } = LEDGER_ATTRIBUTES;
   return {
     claim: async (key, lease) => {
       try {
         const out = await dynamodb.send(new PutItemCommand({
           TableName: tableName,
-          Item: { [id]: { S: key }, [state]: { S: 'sending' }, [leaseUntil]: { N: String(lease.leaseUntil) }, [expiresAt]: { N: String(lease.expiresAt) } },
-          ConditionExpression: 'attribute_not_exists(#id) OR (#state = :sending AND #lease < :now)',
-          ExpressionAttributeNames: { '#id': id, '#state': state, '#lease': leaseUntil },
-          ExpressionAttributeValues: { ':sending': { S: 'sending' }, ':now': { N: String(lease.now) } },
+          Item: {
+            [id]: { S: key }, [state]: { S: 'sending' }, [leaseUntil]: { N: String(lease.leaseUntil) }, [owner]: { S: lease.owner },
+            [expiresAt]: { N: String(lease.expiresAt) },
+          },
+          // A claim repeated after a lost answer finds its own entry: `#owner = :me`.
+          ConditionExpression: 'attribute_not_exists(#id) OR (#state = :sending AND (#lease < :now OR #owner = :me))',
+          ExpressionAttributeNames: { '#id': id, '#state': state, '#lease': leaseUntil, '#owner': owner },
+          ExpressionAttributeValues: { ':sending': { S: 'sending' }, ':now': { N: String(lease.now) }, ':me': { S: lease.owner } },
           ReturnValues: 'ALL_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }));
@@ -149,19 +154,32 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
     return { received: 0, delivered: 0, deadLettered: 0, retries: 0, skipped: 0, possibleDuplicates: 0 };
   }
   const lines: KeyedLine[] = (data.logEvents ?? []).map((e) => ({ key: lineKey(data.logGroup, e.id), line: e.message.replace(/\r?\n$/, '') }));
+  const eventIds = new Map((data.logEvents ?? []).map((e) => [lineKey(data.logGroup, e.id), e.id]));
   const sleep = settings.sleep ?? realSleep;
   const random = settings.random ?? Math.random;
   const retry = { maxAttempts: settings.maxAttempts };
   const now = (settings.now?.() ?? new Date()).getTime();
   const ledger = dynamoLedger(settings.ledgerTableName, sleep, random);
-  const ledgerOptions = { now, leaseMs: context.getRemainingTimeInMillis(), ttlSeconds: settings.ledgerTtlSeconds };
+  // Not the request id: Lambda's retries of an asynchronous event keep it, and a retry must not
+  // take the claims of the attempt before it (which may have sent the lines) as its own.
+  const ledgerOptions = { now, leaseMs: context.getRemainingTimeInMillis(), ttlSeconds: settings.ledgerTtlSeconds, owner: randomUUID() };
 
   const claims = await claimLines(lines, ledger, ledgerOptions);
   const takenOver = new Set(claims.takenOver.map((l) => l.key));
   const uncertain = new Set(takenOver);
   const unsettled: Settlement[] = [];
   let unreleased = 0;
+  const possibleDuplicates = new Set<string>();
   const settle = async (settled: readonly Settlement[], released: readonly string[]) => {
+    // Counted before the ledger says where they went: an invocation that dies after the write
+    // would leave them settled and uncounted, and no retry would count them.
+    const flagged = settled.filter((s) => uncertain.has(s.key) && !possibleDuplicates.has(s.key)).map((s) => s.key);
+    if (flagged.length > 0) {
+      flagged.forEach((key) => possibleDuplicates.add(key));
+      logger.warn('records possibly duplicated', { logGroup: data.logGroup, eventIds: flagged.map((key) => eventIds.get(key)) });
+      metrics.addMetric(LOG_SHIPPER_METRICS.possibleDuplicates, MetricUnit.Count, flagged.length);
+      metrics.publishStoredMetrics();
+    }
     const failed = await settleLines(settled, released, ledger, ledgerOptions);
     unsettled.push(...failed.unsettled);
     unreleased += failed.unreleased;
@@ -185,9 +203,11 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
       return (out.RequestResponses ?? []).map((r) => ({ errorCode: r.ErrorCode }));
     },
     sleep, random, remainingMs: () => context.getRemainingTimeInMillis(),
-    onBatchDelivered: (delivered) => settle(delivered.map((d) => ({ key: d.key, state: 'delivered' })), []),
+    onBatchDelivered: (delivered) => {
+      delivered.forEach((d) => { if (d.uncertain) uncertain.add(d.key); });
+      return settle(delivered.map((d) => ({ key: d.key, state: 'delivered' })), []);
+    },
   }, retry);
-  outcome.delivered.forEach((d) => { if (d.uncertain) uncertain.add(d.key); });
 
   const deadLetters = [...malformed, ...outcome.deadLettered];
   deadLetters.forEach((d) => { if (d.uncertain) uncertain.add(d.key); });
@@ -213,6 +233,10 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
       sent.uncertain.forEach((body) => body.keys.forEach((key) => uncertain.add(key)));
       // A line is dead-lettered when every message that carries it (or a fragment of it) was sent.
       unsentKeys = new Set(sent.unsent.flatMap((body) => body.keys));
+      // A line split into fragments of which some were sent: its claim stays, and the retry that
+      // sends it whole counts it as a possible duplicate.
+      const sentKeys = new Set(sent.sent.flatMap((body) => body.keys));
+      unsentKeys.forEach((key) => { if (sentKeys.has(key)) uncertain.add(key); });
       if (sent.unsent.length > 0) {
         deadLetterError = new DeadLetterError(sent.unsent.length, sent.lastError).message;
       }
@@ -235,12 +259,14 @@ export async function ship(event: CloudWatchLogsEvent, context: Pick<Context, 'g
       deadLettered: deadLetters.length - unsentKeys.size,
       retries: outcome.retries,
       skipped: claims.settled.length,
-      possibleDuplicates: [...uncertain].filter((key) => !unsentKeys.has(key)).length,
+      possibleDuplicates: possibleDuplicates.size,
     };
     metrics.addMetric(LOG_SHIPPER_METRICS.delivered, MetricUnit.Count, summary.delivered);
     metrics.addMetric(LOG_SHIPPER_METRICS.deadLettered, MetricUnit.Count, summary.deadLettered);
     metrics.addMetric(LOG_SHIPPER_METRICS.retries, MetricUnit.Count, summary.retries);
-    metrics.addMetric(LOG_SHIPPER_METRICS.possibleDuplicates, MetricUnit.Count, summary.possibleDuplicates);
+    if (possibleDuplicates.size === 0) {
+      metrics.addMetric(LOG_SHIPPER_METRICS.possibleDuplicates, MetricUnit.Count, 0);
+    }
     metrics.addMetric(LOG_SHIPPER_METRICS.ledgerFailures, MetricUnit.Count, ledgerFailures);
     if (ledgerFailures > 0) {
       logger.warn('could not record deliveries in the ledger: their claims run out with the lease', { count: ledgerFailures });

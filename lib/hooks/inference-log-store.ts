@@ -389,6 +389,13 @@ export class InferenceLogStore extends InferenceLogStoreBase {
     this.deadLetterQueue.grantSendMessages(shipper.role);
     // Conditional puts claim a line before it is sent; batch writes confirm or release claims.
     iam.Grant.addToPrincipal({ grantee: shipper.role, actions: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], resourceArns: [this.deliveryLedger.tableArn] });
+    // The ledger's key, in its own right (not through the queue's grant), and only through DynamoDB.
+    iam.Grant.addToPrincipal({
+      grantee: shipper.role,
+      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      resourceArns: [this.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+    });
     this.shipper.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(this.failedEventQueue) });
 
     if (databaseName !== undefined) {

@@ -143,6 +143,11 @@ describe('InferenceLogStore with default settings', () => {
       { Effect: 'Allow', Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], Resource: [att('StoreDeadLetterQueue'), att('StoreFailedEventQueue')] },
       { Effect: 'Allow', Action: KEY_ACTIONS, Resource: att('StoreKey') },
       { Effect: 'Allow', Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], Resource: att('StoreDeliveryLedger') },
+      // The ledger's key in its own right, through DynamoDB only: the queue's grant above is not what lets it write the ledger.
+      {
+        Effect: 'Allow', Action: KEY_ACTIONS, Resource: att('StoreKey'),
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
     ]);
     template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });

@@ -30,7 +30,7 @@ const secrets = mockClient(SecretsManagerClient);
 /** The gateway's own error codes: a caller sees no other. */
 const OUR_CODES = new Set([
   'InvalidRequest', 'PayloadTooLarge', 'UnsupportedMediaType', 'UnknownOutcomeType', 'ForceNotAllowed', 'InvalidInferenceId', 'UnknownInferenceId',
-  'InferenceIdExpired', 'ModelError', 'Throttled', 'ServiceUnavailable', 'UpstreamError', 'OutcomeNotCounted',
+  'InferenceIdExpired', 'ModelError', 'Throttled', 'ServiceUnavailable', 'UpstreamError', 'GatewayMisconfigured', 'OutcomeNotCounted',
 ]);
 /** The largest answer any hostile input may get, in bytes. */
 const RESPONSE_LIMIT = 600;
@@ -182,8 +182,9 @@ const INPUTS: HostileInput[] = [
     ['a validation error', new ValidationError({ message: LEAKY, $metadata: {} }), 400, 'InvalidRequest'],
     ['throttling', Object.assign(new Error(LEAKY), { name: 'ThrottlingException' }), 429, 'Throttled'],
     ['an unavailable service', new ServiceUnavailable({ message: LEAKY, $metadata: {} }), 503, 'ServiceUnavailable'],
-    ['access denied', Object.assign(new Error(LEAKY), { name: 'AccessDeniedException' }), 502, 'UpstreamError'],
-    ['a missing endpoint', Object.assign(new Error('Endpoint churn-ab of account 111111111111 not found.'), { name: 'ValidationException' }), 502, 'UpstreamError'],
+    // The gateway's own setup: not retryable, and not the variant's error.
+    ['access denied', Object.assign(new Error(LEAKY), { name: 'AccessDeniedException' }), 500, 'GatewayMisconfigured'],
+    ['a missing endpoint', Object.assign(new Error('Endpoint churn-ab of account 111111111111 not found.'), { name: 'ValidationException' }), 500, 'GatewayMisconfigured'],
   ].flatMap(([what, error, status, code]) => [post('/invocations', { input: 1, unitId: 'u-1' }), forced('candidate', { input: 1 })].map((event) => ({
     ...invocation(`${what as string} from SageMaker`, 'leak', event, status as number, code as string),
     plant: () => runtime.on(InvokeEndpointCommand).rejects(error as Error),
@@ -248,7 +249,7 @@ describe('the hostile-input suite of both gateway routes', () => {
   const leaks = INPUTS.filter((i) => i.plant);
   test.each(leaks.map((i) => [`${i.name} (${i.route})`, i] as const))('answers %s with our own code and words, its AWS text only in our log', async (_, input) => {
     input.plant!();
-    const { result, records, logs } = await captureOutput(() => handlers[input.route](input.event));
+    const { result, records, emf, logs } = await captureOutput(() => handlers[input.route](input.event));
     expect(result.statusCode).toBe(input.status);
     const body = result.body ?? '';
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(RESPONSE_LIMIT);
@@ -261,9 +262,12 @@ describe('the hostile-input suite of both gateway routes', () => {
       expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 1);
       expect(records).toEqual([]);
     } else {
-      // The model was called: the failure is recorded and counted for its variant, as every failed invocation is.
+      // The model was called: the failure is recorded; it counts against the variant only when the model caused it.
       expect(runtime).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
       expect(records).toEqual([expect.objectContaining({ status: input.status, error: expect.any(String) })]);
+      const errors = emf.filter((line) => 'Errors' in line);
+      expect(errors).toHaveLength(input.code === 'ModelError' ? 1 : 0);
+      expect(JSON.parse(body).error.retryable).toBe(!['ModelError', 'InvalidRequest', 'GatewayMisconfigured'].includes(input.code));
     }
   });
 

@@ -156,22 +156,66 @@ describe('POST /invocations', () => {
   });
 
   test.each([
-    [new ModelError({ message: 'boom, see the log group of account 111111111111', $metadata: {}, OriginalStatusCode: 500 }), 502, 'ModelError', false],
+    [new ModelError({ message: 'boom, see the log group of account 111111111111', $metadata: {}, OriginalStatusCode: 500 }), 502, 'ModelError', false, true],
+    [new ModelNotReadyException({ message: 'model of account 111111111111 not ready', $metadata: {} }), 503, 'ModelNotReady', true, true],
+    [Object.assign(new Error('Connection timed out after 60000 ms of account 111111111111'), { name: 'TimeoutError' }), 504, 'ModelTimeout', true, true],
     // Throttling has no modelled exception in this client: it arrives as a named error.
-    [Object.assign(new Error('Rate exceeded for arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab'), { name: 'ThrottlingException' }), 429, 'Throttled', true],
-    [new ServiceUnavailable({ message: 'Endpoint churn-ab of account 111111111111 is unavailable', $metadata: {} }), 503, 'ServiceUnavailable', true],
-    [new ModelNotReadyException({ message: 'model of account 111111111111 not ready', $metadata: {} }), 503, 'ModelNotReady', true],
-    [new ValidationError({ message: 'bad payload for role arn:aws:iam::111111111111:role/gateway', $metadata: {} }), 400, 'InvalidRequest', false],
-  ])('maps a SageMaker failure to its status, records it and counts an invocation, an error and the exposure: %#', async (error, status, code, retryable) => {
+    [Object.assign(new Error('Rate exceeded for arn:aws:sagemaker:eu-west-1:111111111111:endpoint/churn-ab'), { name: 'ThrottlingException' }), 429, 'Throttled', true, false],
+    [new ServiceUnavailable({ message: 'Endpoint churn-ab of account 111111111111 is unavailable', $metadata: {} }), 503, 'ServiceUnavailable', true, false],
+    [new ValidationError({ message: 'bad payload for role arn:aws:iam::111111111111:role/gateway', $metadata: {} }), 400, 'InvalidRequest', false, false],
+    [Object.assign(new Error('User: arn:aws:sts::111111111111:assumed-role/gateway/fn is not authorized'), { name: 'AccessDeniedException' }), 500, 'GatewayMisconfigured', false, false],
+    [new ValidationError({ message: 'Endpoint churn-ab of account 111111111111 not found.', $metadata: {} }), 500, 'GatewayMisconfigured', false, false],
+    [Object.assign(new Error('Internal failure in account 111111111111'), { name: 'InternalFailure' }), 502, 'UpstreamError', true, false],
+  ])('maps a SageMaker failure to its status, records it, counts the exposure, and counts an invocation and an error only when the variant caused it: %#', async (error, status, code, retryable, variantError) => {
     runtime.on(InvokeEndpointCommand).rejects(error);
     const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1, unitId: 'user-1' })));
     const variant = assignVariant('user-1', WEIGHTS, 'churn-ab')!;
     expect(result.statusCode).toBe(status);
     // Our own words: SageMaker's text (log-group URLs, account ids) stays in our logs.
-    expect(bodyOf(result).error).toMatchObject({ code, retryable, message: invocationFailure(error.name).message });
+    expect(bodyOf(result).error).toMatchObject({ code, retryable, message: invocationFailure(error.name, error.message).message });
+    expect(result.headers?.['retry-after']).toBe(retryable ? '1' : undefined);
     expect(result.body).not.toContain('111111111111');
     expect(records).toEqual([expect.objectContaining({ status, error: error.name, variant, unitBucket: bucketOf('user-1'), inferenceId: expect.stringMatching(CAPTURE_ID) })]);
-    expectStickyLines(emf, variant, 'user-1', records[0].captureId as string, { Invocations: 1, Errors: 1 });
+    expectStickyLines(emf, variant, 'user-1', records[0].captureId as string, variantError ? { Invocations: 1, Errors: 1 } : {});
+  });
+
+  test('answers a model response nested deeper than requests may be as its text, recorded once and counted as a success', async () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    runtime.on(InvokeEndpointCommand).resolves({ Body: Buffer.from(deep) as never, ContentType: 'application/json', InvokedProductionVariant: 'baseline' });
+    const { result, records, emf } = await captureOutput(() => invoke(post('/invocations', { input: 1 })));
+    expect(result.statusCode).toBe(200);
+    expect(bodyOf(result).prediction).toBe(deep);
+    expect(records).toEqual([expect.objectContaining({ status: 200, variant: 'baseline' })]);
+    expect(emf).toEqual([expect.objectContaining({ VariantName: 'baseline', Invocations: 1, ModelLatency: expect.any(Number) })]);
+    expect(emf[0].Errors).toBeUndefined();
+    // Exactly the limit still parses.
+    modelAnswers('baseline', JSON.parse(`${'['.repeat(32)}1${']'.repeat(32)}`));
+    const limit = await captureOutput(() => invoke(post('/invocations', { input: 1 })));
+    expect(Array.isArray(bodyOf(limit.result).prediction)).toBe(true);
+  });
+
+  test('when recording fails after the model answered, records nothing twice, counts no error and does not tell the caller to invoke again', async () => {
+    modelAnswers('baseline');
+    let recordWrites = 0;
+    const { result, emf } = await captureOutput(async () => {
+      const write = process.stdout.write;
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        if (String(chunk).includes('"recordType":"modelship.inference"')) {
+          recordWrites++;
+          throw new Error('EPIPE');
+        }
+        return write.call(process.stdout, chunk);
+      });
+      try {
+        return await invoke(post('/invocations', { input: 1 })).then((r) => r, (error: Error) => ({ statusCode: 0, body: error.message }));
+      } finally {
+        spy.mockRestore();
+      }
+    });
+    expect(result).toEqual({ statusCode: 0, body: 'EPIPE' });
+    expect(recordWrites).toBe(1);
+    expect(runtime).toHaveReceivedCommandTimes(InvokeEndpointCommand, 1);
+    expect(emf).toEqual([]);
   });
 
   test('sends a request without a unit to a drawn variant, so its failure carries the variant', async () => {

@@ -62,10 +62,13 @@ describe('POST /outcomes', () => {
       Item: {
         id: { S: `${captureId}#purchase` },
         variant: { S: 'candidate' },
+        converted: { BOOL: true },
+        value: { N: '42.5' },
         reportedAt: { S: expect.any(String) },
         expiresAt: { N: String(parseInt(captureId.split('.')[2], 36) + SETTINGS.outcomeWindowSeconds + 86400) },
       },
       ConditionExpression: 'attribute_not_exists(id)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
     expect(records).toEqual([{
       recordType: 'modelship.outcome', schemaVersion: 1, recordId: `${captureId}#purchase`, inferenceId, endpointName: 'churn-ab',
@@ -135,6 +138,64 @@ describe('POST /outcomes', () => {
     expect(bodyOf(result)).toMatchObject({ counted: false });
     expect(records).toEqual([]);
     expect(emf).toEqual([]);
+  });
+
+  /** The outcome table: PutItem with `attribute_not_exists(id)`, answered as DynamoDB does (ALL_OLD on a failed condition). */
+  function outcomeTable() {
+    const items = new Map<string, Record<string, unknown>>();
+    dynamodb.on(PutItemCommand).callsFake((input) => {
+      const old = items.get(input.Item.id.S);
+      if (old) {
+        throw new ConditionalCheckFailedException({ message: 'exists', $metadata: {}, ...(input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' ? { Item: old as never } : {}) });
+      }
+      items.set(input.Item.id.S, input.Item);
+      return {};
+    });
+    return items;
+  }
+
+  test('answers the same report again, after a write whose answer was lost, as counted, emitting its record and metrics', async () => {
+    outcomeTable();
+    const { inferenceId } = issued('candidate');
+    // The write took effect, its answer was lost: the next attempt finds the same report stored.
+    await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', converted: true, value: 12.5 })));
+    const { result, records, emf } = await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', converted: true, value: 12.5 })));
+    expect(result.statusCode).toBe(202);
+    expect(bodyOf(result)).toEqual({ counted: true, variant: 'candidate' });
+    expect(records).toEqual([expect.objectContaining({ recordType: 'modelship.outcome', converted: true, value: 12.5 })]);
+    expect(emf.filter((line) => 'Outcomes' in line)).toHaveLength(1);
+  });
+
+  test('emits the record of a report stored just before the gateway failed, when the client retries it, with the first report time', async () => {
+    outcomeTable();
+    const { inferenceId } = issued('baseline');
+    const first = await captureOutput(async () => {
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation(() => { throw new Error('the function died'); });
+      try {
+        return await report(post('/outcomes', { inferenceId, type: 'purchase', converted: true })).catch((error: Error) => error.message);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+    expect(first.result).toBe('the function died');
+    expect(first.records).toEqual([]);
+    const storedAt = dynamodb.commandCalls(PutItemCommand)[0].args[0].input.Item!.reportedAt.S;
+    const retried = await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', converted: true })));
+    expect(bodyOf(retried.result)).toMatchObject({ counted: true });
+    expect(retried.records).toEqual([expect.objectContaining({ converted: true, reportedAt: storedAt })]);
+  });
+
+  test('answers a different report for an id and type already counted with counted: false, counting nothing', async () => {
+    outcomeTable();
+    const { inferenceId } = issued('baseline');
+    await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', converted: true, value: 3 })));
+    for (const body of [{ converted: false, value: 3 }, { converted: true, value: 4 }, { converted: true }, { value: 3 }]) {
+      const { result, records, emf } = await captureOutput(() => report(post('/outcomes', { inferenceId, type: 'purchase', ...body })));
+      expect(bodyOf(result)).toMatchObject({ counted: false });
+      expect(records).toEqual([]);
+      expect(emf).toEqual([]);
+    }
+    expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 5);
   });
 
   test('counts a different outcome type for the same id separately', async () => {

@@ -3,8 +3,8 @@ import { AttributeValue, BatchWriteItemCommand, BatchWriteItemCommandInput, Cond
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { AwsClientStub } from 'aws-sdk-client-mock';
 
-/** The condition the shipper claims a line with: no entry, or a lease that ran out. */
-export const CLAIM_CONDITION = 'attribute_not_exists(#id) OR (#state = :sending AND #lease < :now)';
+/** The condition the shipper claims a line with: no entry, a lease that ran out, or its own claim. */
+export const CLAIM_CONDITION = 'attribute_not_exists(#id) OR (#state = :sending AND (#lease < :now OR #owner = :me))';
 
 /** An in-memory DynamoDB table: what PutItem (with the claim condition) and BatchWriteItem do to it, answered as DynamoDB does. */
 export function ledgerTable() {
@@ -16,7 +16,8 @@ export function ledgerTable() {
     const key = input.Item!.id.S!;
     const old = items.get(key);
     const now = Number(input.ExpressionAttributeValues![':now'].N);
-    if (old && !(old.state.S === 'sending' && Number(old.leaseUntil.N) < now)) {
+    const me = input.ExpressionAttributeValues![':me'].S;
+    if (old && !(old.state.S === 'sending' && (Number(old.leaseUntil.N) < now || old.owner?.S === me))) {
       throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 }, Item: old });
     }
     items.set(key, input.Item!);

@@ -197,9 +197,12 @@ describe('the log shipper across invocations', () => {
     const key = lineKey('/aws/lambda/gateway', '0');
     expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: 'delivery-ledger',
-      Item: { id: { S: key }, state: { S: 'sending' }, leaseUntil: { N: String(now + 60_000) }, expiresAt: { N: String(now / 1000 + 15 * 86_400) } },
-      ConditionExpression: 'attribute_not_exists(#id) OR (#state = :sending AND #lease < :now)',
-      ExpressionAttributeValues: { ':sending': { S: 'sending' }, ':now': { N: String(now) } },
+      Item: {
+        id: { S: key }, state: { S: 'sending' }, leaseUntil: { N: String(now + 60_000) }, owner: { S: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+        expiresAt: { N: String(now / 1000 + 15 * 86_400) },
+      },
+      ConditionExpression: 'attribute_not_exists(#id) OR (#state = :sending AND (#lease < :now OR #owner = :me))',
+      ExpressionAttributeValues: { ':sending': { S: 'sending' }, ':now': { N: String(now) }, ':me': { S: expect.stringMatching(/^[0-9a-f-]{36}$/) } },
     });
     expect(dynamodb).toHaveReceivedCommandTimes(PutItemCommand, 3);
     expect(Object.fromEntries([...ledger].map(([k, item]) => [k, item.state.S]))).toEqual({
@@ -229,6 +232,50 @@ describe('the log shipper across invocations', () => {
     ledger.set(lineKey('/aws/lambda/gateway', '0'), { id: { S: lineKey('/aws/lambda/gateway', '0') }, state: { S: 'sending' }, leaseUntil: { N: String(stale) } });
     firehose.on(PutRecordBatchCommand).resolves(ok(1));
     await expect(ship(logsEvent([record(1)]), context, settings)).resolves.toMatchObject({ delivered: 1, possibleDuplicates: 1 });
+  });
+
+  test('repeats a claim whose answer was lost, finds its own entry, and sends the line as new, not as a possible duplicate', async () => {
+    const table = ledgerTable();
+    let claims = 0;
+    dynamodb.on(PutItemCommand).callsFake((input) => {
+      const answer = table.put(input);
+      if (++claims === 1) {
+        throw Object.assign(new Error('Connection timed out after 5000 ms'), { name: 'TimeoutError' });
+      }
+      return answer;
+    });
+    dynamodb.on(BatchWriteItemCommand).callsFake(table.write);
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    await expect(ship(logsEvent([record(1)]), context, settings)).resolves.toMatchObject({ delivered: 1, possibleDuplicates: 0 });
+    expect(claims).toBe(2);
+    expect(table.items.get(lineKey('/aws/lambda/gateway', '0'))?.state.S).toBe('delivered');
+  });
+
+  test('a retry of the invocation does not take its predecessor\'s live claim as its own', async () => {
+    firehose.on(PutRecordBatchCommand).resolves(ok(1));
+    // The delivery is not recorded: the line stays claimed by the first invocation.
+    dynamodb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('Internal'), { name: 'InternalServerError', $fault: 'server' }));
+    await expect(ship(logsEvent([record(1)]), context, settings)).resolves.toMatchObject({ delivered: 1 });
+    const retried = { ...settings, now: () => new Date(Date.parse(FAILED_AT) + 1_000) };
+    await expect(ship(logsEvent([record(1)]), context, retried)).rejects.toThrow('1 not claimable');
+    expect(firehose).toHaveReceivedCommandTimes(PutRecordBatchCommand, 1);
+  });
+
+  test('keeps the claim of a line split into dead-letter fragments of which some were sent, and the retry counts it as a possible duplicate', async () => {
+    const huge = `junk ${'x'.repeat(600 * 1024)}`;
+    let calls = 0;
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => (++calls === 1
+      ? { Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }
+      : refusingQueue(input)));
+    await expect(ship(logsEvent([huge]), context, settings)).rejects.toThrow('neither delivered nor dead-lettered');
+    expect(ledger.get(lineKey('/aws/lambda/gateway', '0'))?.state.S).toBe('sending');
+    expect(dynamodb).not.toHaveReceivedCommandWith(BatchWriteItemCommand, {
+      RequestItems: { 'delivery-ledger': [{ DeleteRequest: { Key: { id: { S: lineKey('/aws/lambda/gateway', '0') } } } }] },
+    });
+
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id })), Failed: [] }));
+    const retried = { ...settings, now: () => new Date(Date.parse(FAILED_AT) + 120_000) };
+    await expect(ship(logsEvent([huge]), context, retried)).resolves.toMatchObject({ deadLettered: 1, possibleDuplicates: 1 });
   });
 
   test('leaves a line leased by an invocation that may still run, and fails so Lambda retries the event', async () => {

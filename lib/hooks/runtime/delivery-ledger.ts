@@ -8,10 +8,12 @@
  * sink took it, its entry says where it went. A later invocation skips settled lines, leaves
  * lines leased by a live invocation alone, and takes over a lease that ran out: the invocation
  * that held it died or lost its answer, so the line may already have been sent, and is counted
- * as a possible duplicate when it is sent again.
+ * as a possible duplicate when it is sent again. A claim names its invocation (the owner), so a
+ * claim repeated after a lost answer finds its own entry and takes it as new: the line was not
+ * sent yet.
  */
 import { createHash } from 'crypto';
-import { backoffDelay, RetryOptions } from './record-delivery';
+import { backoffDelay, DEFAULT_MAX_ATTEMPTS, RetryOptions } from './record-delivery';
 
 /** The attribute names of a ledger entry; the construct keys the table and its TTL on them. */
 export const LEDGER_ATTRIBUTES = {
@@ -21,6 +23,8 @@ export const LEDGER_ATTRIBUTES = {
   state: 'state',
   /** While `sending`: the epoch milliseconds until which the claiming invocation may still run. */
   leaseUntil: 'leaseUntil',
+  /** While `sending`: the id of the claiming invocation. */
+  owner: 'owner',
   /** Epoch seconds after which DynamoDB deletes the entry (the table's TTL attribute). */
   expiresAt: 'expiresAt',
 } as const;
@@ -30,7 +34,7 @@ export type SettledState = 'delivered' | 'dead-lettered';
 
 /** A ledger entry as the table holds it. */
 export type LedgerEntry =
-  | { readonly state: 'sending'; readonly leaseUntil: number }
+  | { readonly state: 'sending'; readonly leaseUntil: number; readonly owner?: string }
   | { readonly state: SettledState };
 
 /** A log line and its stable identity. */
@@ -47,10 +51,11 @@ export function lineKey(logGroup: string, eventId: string): string {
 /** The table, as the ledger logic needs it. */
 export interface LedgerTable {
   /**
-   * Writes `{ state: 'sending', leaseUntil, expiresAt }` for the key if it has no entry or its
-   * lease ended before `now`. Answers whether it did, and the entry found (replaced or not), or throws.
+   * Writes `{ state: 'sending', leaseUntil, owner, expiresAt }` for the key if it has no entry,
+   * or its lease ended before `now`, or `owner` holds it already. Answers whether it did, and the
+   * entry found (replaced or not), or throws.
    */
-  readonly claim: (key: string, lease: { readonly now: number; readonly leaseUntil: number; readonly expiresAt: number }) =>
+  readonly claim: (key: string, lease: { readonly now: number; readonly leaseUntil: number; readonly owner: string; readonly expiresAt: number }) =>
   Promise<{ readonly claimed: boolean; readonly previous?: LedgerEntry }>;
   /**
    * Writes settled entries and deletes released claims (at most `LEDGER_WRITE_LIMIT` in all);
@@ -76,6 +81,8 @@ export interface LedgerOptions extends RetryOptions {
   readonly leaseMs: number;
   /** How long entries are kept, in seconds. */
   readonly ttlSeconds: number;
+  /** The claiming invocation's id, unique per invocation (a retried invocation gets a new one). */
+  readonly owner: string;
 }
 
 /** What the ledger said about the lines of an invocation. */
@@ -106,7 +113,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
 
 /** Calls `attempt` until it answers, with backoff, at most `maxAttempts` times; the last error is thrown. */
 async function withRetries<R>(attempt: () => Promise<R>, table: LedgerTable, options: RetryOptions): Promise<R> {
-  const maxAttempts = options.maxAttempts ?? 3;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   for (let i = 1; ; i++) {
     try {
       return await attempt();
@@ -121,7 +128,9 @@ async function withRetries<R>(attempt: () => Promise<R>, table: LedgerTable, opt
 
 /** Claims every line (retrying the table's errors) and sorts them by what the ledger holds. */
 export async function claimLines<T extends KeyedLine>(lines: readonly T[], table: LedgerTable, options: LedgerOptions): Promise<Claims<T>> {
-  const lease = { now: options.now, leaseUntil: options.now + options.leaseMs, expiresAt: Math.ceil(options.now / 1000) + options.ttlSeconds };
+  const lease = {
+    now: options.now, leaseUntil: options.now + options.leaseMs, owner: options.owner, expiresAt: Math.ceil(options.now / 1000) + options.ttlSeconds,
+  };
   const answers = await mapLimited(lines, CLAIM_CONCURRENCY, async (line) => {
     try {
       return await withRetries(() => table.claim(line.key, lease), table, options);
@@ -135,7 +144,9 @@ export async function claimLines<T extends KeyedLine>(lines: readonly T[], table
     if (answer === undefined) {
       claims.pending.push(line);
     } else if (answer.claimed) {
-      (answer.previous === undefined ? claims.fresh : claims.takenOver).push(line);
+      // Our own entry: an earlier attempt of this claim took effect but its answer was lost.
+      const own = answer.previous?.state === 'sending' && answer.previous.owner === options.owner;
+      (answer.previous === undefined || own ? claims.fresh : claims.takenOver).push(line);
     } else {
       (answer.previous?.state === 'sending' ? claims.pending : claims.settled).push(line);
     }

@@ -51,7 +51,10 @@ export interface GatewayRequest {
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded: boolean;
-  /** The route's path parameters: `variant` on the forcing route. */
+  /**
+   * The route's path parameters: `variant` on the forcing route.
+   * @default - none: the route has no path parameters
+   */
   readonly pathParameters?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -92,7 +95,10 @@ export interface InvocationRequest {
   readonly input: unknown;
   /** The unit (user, session, account) to keep on one variant. */
   readonly unitId?: string;
-  /** A variant to send this request to, bypassing assignment: named in the path of the forcing route only. */
+  /**
+   * A variant to send this request to, bypassing assignment: named in the path of the forcing route only.
+   * @default - the unit's sticky variant, or one drawn by the weights
+   */
   readonly variant?: string;
 }
 

@@ -64,9 +64,12 @@ export interface RecordResult {
   readonly errorCode?: string;
 }
 
+/** Sends (or ledger calls) per item when `RetryOptions.maxAttempts` is not given. */
+export const DEFAULT_MAX_ATTEMPTS = 6;
+
 /** Retry settings: exponential backoff with full jitter. */
 export interface RetryOptions {
-  /** Sends per record (or per dead-letter message), the first one included. @default 6 */
+  /** Attempts per record (or dead-letter message, or ledger call), the first one included. @default 6 */
   readonly maxAttempts?: number;
   /** The ceiling of the first delay, doubled for every further attempt. @default 100 */
   readonly baseDelayMs?: number;
@@ -212,7 +215,7 @@ export function serviceAnswered(error: unknown): boolean {
 async function deliverBatch(
   batch: readonly KeyedLine[], deps: DeliveryDeps, options: DeliveryOptions, outcome: { delivered: DeliveredLine[]; deadLettered: DeadLetter[]; attempts: number; retries: number },
 ): Promise<void> {
-  const maxAttempts = options.maxAttempts ?? 6;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const reserveMs = options.reserveMs ?? 10_000;
   type Pending = { readonly item: KeyedLine; readonly error?: string; readonly uncertain: boolean };
   let pending: Pending[] = batch.map((item) => ({ item, uncertain: false }));
@@ -435,7 +438,7 @@ export class DeadLetterError extends Error {
 
 /** Sends dead-letter message bodies in batches, resending only failed entries with backoff, up to `maxAttempts` per batch. */
 export async function sendDeadLetters(bodies: readonly DeadLetterBody[], deps: DeadLetterDeps, options: RetryOptions & { limits?: QueueLimits } = {}): Promise<DeadLetterOutcome> {
-  const maxAttempts = options.maxAttempts ?? 6;
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const outcome = { calls: 0, sent: [] as DeadLetterBody[], unsent: [] as DeadLetterBody[], uncertain: new Set<DeadLetterBody>(), lastError: '' };
   for (const batch of messageBatches(bodies, options.limits ?? SQS_LIMITS)) {
     let pending = batch.map((message, i) => ({ id: `m${i}`, message }));

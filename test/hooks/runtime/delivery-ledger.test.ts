@@ -1,7 +1,7 @@
 import { claimLines, LEDGER_WRITE_LIMIT, LedgerEntry, LedgerTable, lineKey, settleLines } from '../../../lib/hooks/runtime/delivery-ledger';
 
 const NOW = 1_800_000_000_000;
-const options = { now: NOW, leaseMs: 60_000, ttlSeconds: 86_400 };
+const options = { now: NOW, leaseMs: 60_000, ttlSeconds: 86_400, owner: 'invocation-1' };
 const lines = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, line: `line ${i}` }));
 
 /** A table stand-in: entries by key, the claim rule of the real condition, and a script of failures. */
@@ -16,10 +16,10 @@ function fakeTable(entries: Record<string, LedgerEntry> = {}, failures: { claims
         throw Object.assign(new Error('Throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
       }
       const previous = state.get(key);
-      if (previous && !(previous.state === 'sending' && previous.leaseUntil < lease.now)) {
+      if (previous && !(previous.state === 'sending' && (previous.leaseUntil < lease.now || previous.owner === lease.owner))) {
         return { claimed: false, previous };
       }
-      state.set(key, { state: 'sending', leaseUntil: lease.leaseUntil });
+      state.set(key, { state: 'sending', leaseUntil: lease.leaseUntil, owner: lease.owner });
       return { claimed: true, previous };
     },
     write: async (settled, released) => {
@@ -57,7 +57,24 @@ describe('the delivery ledger', () => {
       fresh: claims.fresh.map((l) => l.key), takenOver: claims.takenOver.map((l) => l.key),
       settled: claims.settled.map((l) => l.key), pending: claims.pending.map((l) => l.key),
     }).toEqual({ fresh: ['k0'], takenOver: ['k1'], settled: ['k2', 'k3'], pending: ['k4'] });
-    expect(state.get('k0')).toEqual({ state: 'sending', leaseUntil: NOW + 60_000 });
+    expect(state.get('k0')).toEqual({ state: 'sending', leaseUntil: NOW + 60_000, owner: 'invocation-1' });
+  });
+
+  test('takes its own live claim (an earlier attempt whose answer was lost) as new, and another invocation\'s as pending', async () => {
+    const { table } = fakeTable({
+      k0: { state: 'sending', leaseUntil: NOW + 60_000, owner: 'invocation-1' },
+      k1: { state: 'sending', leaseUntil: NOW + 60_000, owner: 'invocation-0' },
+    });
+    const claims = await claimLines(lines(2), table, options);
+    expect({ fresh: claims.fresh.map((l) => l.key), takenOver: claims.takenOver.length, pending: claims.pending.map((l) => l.key) })
+      .toEqual({ fresh: ['k0'], takenOver: 0, pending: ['k1'] });
+  });
+
+  test('tries a failing claim 6 times when maxAttempts is not given, as RetryOptions documents', async () => {
+    const { table, calls } = fakeTable({}, { claims: new Set(['k0']) });
+    const claims = await claimLines(lines(1), table, options);
+    expect(claims.pending).toHaveLength(1);
+    expect(calls.claims).toBe(6);
   });
 
   test('retries a failing claim, and leaves the line pending when the table keeps failing', async () => {
@@ -82,7 +99,7 @@ describe('the delivery ledger', () => {
     await expect(settleLines([{ key: 'a', state: 'dead-lettered' }], [], retried.table, options)).resolves.toEqual({ unsettled: [], unreleased: 0 });
     expect(retried.calls.writes).toHaveLength(3);
     const failing = fakeTable({}, { writes: 3 });
-    await expect(settleLines([{ key: 'a', state: 'delivered' }], ['b'], failing.table, options))
+    await expect(settleLines([{ key: 'a', state: 'delivered' }], ['b'], failing.table, { ...options, maxAttempts: 3 }))
       .resolves.toEqual({ unsettled: [{ key: 'a', state: 'delivered' }], unreleased: 1 });
   });
 });
