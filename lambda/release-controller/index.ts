@@ -5,7 +5,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
+import { applyWeights, commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
 import { observeRollout } from '../../lib/hooks/runtime/rollout-observation';
 import { deliverOutbox, DeliveryReport, OutboxConsumer } from '../../lib/hooks/runtime/rollout-outbox';
 import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
@@ -168,6 +168,16 @@ async function deliver(): Promise<DeliveryReport> {
 }
 
 /**
+ * Whether the newest audit entry is a `weights-restored` of this rollout from `endpointWeights` to
+ * `rolloutWeights`: a restore SageMaker refused, which the tick retries without recording it again.
+ */
+async function recordedRestore(rolloutId: number, endpointWeights: Readonly<Record<string, number>>, rolloutWeights: Readonly<Record<string, number>>): Promise<boolean> {
+  const [latest] = await store.history(settings.endpointName, 1);
+  return latest?.action === 'weights-restored' && latest.rolloutId === rolloutId
+    && sameWeights(latest.fromWeights, endpointWeights) && sameWeights(latest.toWeights, rolloutWeights);
+}
+
+/**
  * What woke a tick: the schedule, which decides; or SageMaker's report that the endpoint changed
  * state, which only starts a rollout for a new candidate version (a weight change of the
  * controller's own makes such reports too, and deciding on each would run at SageMaker's pace).
@@ -184,8 +194,10 @@ export type TickTrigger = 'schedule' | 'endpoint-change';
  * other and a duplicate tick changes nothing; then deliver what the outbox owes. Every tick, in
  * every phase, compares the endpoint's weights with the rollout's: while InService a difference
  * (a change whose weights failed to apply, or a change made outside modelship) is recorded as
- * `weights-restored` and the rollout's weights are put back, and a running rollout decides at the
- * next tick, on counts made at its weights.
+ * `weights-restored` and the rollout's weights are put back (once: while SageMaker refuses them,
+ * later ticks retry without recording or announcing the restore again, and fail), and a running
+ * rollout restarts its step's counts with the restore and decides at the next tick, on counts made
+ * at its weights.
  * @throws the weight update's error, after the change was recorded and the outbox delivered (the next tick puts the weights in place)
  */
 export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 'schedule'): Promise<TickResult> {
@@ -221,13 +233,36 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
   }
   const inService = endpoint.status === 'InService';
   const drifted = !started && inService && !sameWeights(endpoint.weights, state.weights);
-  if (drifted) {
+  // A restore of this very difference is on the record already (SageMaker refused it): retry it, without recording or announcing it again.
+  const restoreRecorded = drifted && (await recordedRestore(current.rolloutId, endpoint.weights, state.weights));
+  if (restoreRecorded) {
+    const refusal = await applyWeights(sagemaker, settings.endpointName, state.weights);
+    if (refusal) {
+      logger.error('SageMaker still refuses the rollout\'s weights; the restore is on the record, so this tick only retried it', {
+        endpointName: settings.endpointName, weights: state.weights, endpointWeights: endpoint.weights, error: refusal.message,
+      });
+      await deliver();
+      throw refusal;
+    }
+    if (state.phase !== 'running') {
+      return { action: 'hold', state, weightsApplied: true, deliveries: await deliver() };
+    }
+    // Unannounced: the restore was announced when it was recorded.
+    entries.push({
+      atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', phase: state.phase, fromWeights: state.weights, toWeights: state.weights,
+      reason: `the rollout's weights ${JSON.stringify(state.weights)} are in place again after SageMaker refused them: the step's counts restart now`,
+    });
+  } else if (drifted) {
     // The endpoint's weights are not the rollout's (a change whose weights failed to apply, or a
     // change made outside modelship): put the rollout's back, on the record.
     entries.push({
       atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'weights-restored', phase: state.phase, fromWeights: endpoint.weights, toWeights: state.weights,
       reason: `the endpoint's weights ${JSON.stringify(endpoint.weights)} are not the ${state.phase} rollout's: applying ${JSON.stringify(state.weights)}`,
     });
+  }
+  if (drifted && state.phase === 'running') {
+    // Counts made at the drifted weights are not the rollout's: the step's count window restarts with the restore.
+    state = { ...state, stepStartedAtMs: nowMs };
   }
   if (entries.length === 0 && state.phase !== 'running' && (endpoint.candidateVersion === undefined || read?.candidateVersion === endpoint.candidateVersion)) {
     // Paused, waiting for approval or finished, with nothing to apply or record: no write, no audit entry.
@@ -274,20 +309,24 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
       expectedVersion: read?.version,
     },
     // Weights move only while the endpoint is InService; a later tick applies what this one could not.
-    ...(inService && !sameWeights(endpoint.weights, state.weights) ? { weights: state.weights } : {}),
+    ...(inService && !restoreRecorded && !sameWeights(endpoint.weights, state.weights) ? { weights: state.weights } : {}),
     audit,
   });
   if (!outcome.committed) {
     logger.info('the rollout changed while this tick ran; leaving it to the next tick', { endpointName: settings.endpointName });
     return { action: 'conflict', state: read?.state ?? state, weightsApplied: false, deliveries: await deliver() };
   }
-  const { weightsApplied, weightsError } = outcome;
-  const deliveries = await deliver();
+  const { weightsError } = outcome;
+  const weightsApplied = outcome.weightsApplied || restoreRecorded;
   const last = audit.at(-1);
+  if (weightsError) {
+    // Logged before delivering, so a delivery that throws does not hide it. Recorded and announced;
+    // the next tick finds the weights are not the rollout's and puts them in place.
+    logger.error('the change is recorded but its weights were not applied; the next tick restores them', { endpointName: settings.endpointName, version, error: weightsError.message });
+  }
+  const deliveries = await deliver();
   logger.info('tick', { endpointName: settings.endpointName, action: last?.action, reason: last?.reason, weights: state.weights, weightsApplied, version, deliveries });
   if (weightsError) {
-    // Recorded and announced; the next tick finds the weights are not the rollout's and puts them in place.
-    logger.error('the change is recorded but its weights were not applied; the next tick restores them', { error: weightsError.message });
     throw weightsError;
   }
   return { action: last?.action ?? 'hold', state, weightsApplied, deliveries };

@@ -355,6 +355,41 @@ describe('the release controller tick', () => {
     expect(result).toMatchObject({ action: 'weights-restored', weightsApplied: true });
     expect(auditWrites()).toEqual([expect.objectContaining({ action: 'weights-restored', phase: 'running', fromWeights: { baseline: 80, candidate: 20 }, toWeights: { baseline: 50, candidate: 50 } })]);
     expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+    // The step's counts restart with the restore: the next decision counts only traffic at the rollout's weights.
+    expect(rolloutWrites().at(-1)!.Item!.state).toEqual({ S: JSON.stringify({ ...running, stepStartedAtMs: NOW }) });
+  });
+
+  test('records and announces a restore SageMaker keeps refusing once; later ticks only retry it, and fail', async () => {
+    stored({ ...running, phase: 'aborted', weights: { baseline: 100, candidate: 0 } });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }));
+    for (const minute of [0, 1, 2, 3]) {
+      await expect(handler()).rejects.toThrow('Cannot update in-progress endpoint');
+      expect(sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, minute + 1);
+    }
+    expect(auditWrites().map((e) => [e.action, e.fromWeights, e.toWeights])).toEqual([['weights-restored', { baseline: 50, candidate: 50 }, { baseline: 100, candidate: 0 }]]);
+    expect(table.withPrefix('OUTBOX#')).toHaveLength(0);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
+    expect(await tick(NOW + 5 * 60_000)).toMatchObject({ action: 'hold', weightsApplied: true });
+    expect(auditWrites()).toHaveLength(1);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
+  test('a running rollout whose restore SageMaker refused restarts its step\'s counts when the weights are back, without announcing it', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 80, candidate: 20 });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(Object.assign(new Error('Throttled for good'), { name: 'ThrottlingException' }));
+    await expect(tick(NOW)).rejects.toThrow('Throttled for good');
+    await expect(tick(NOW + 60_000)).rejects.toThrow('Throttled for good');
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
+    expect(await tick(NOW + 2 * 60_000)).toMatchObject({ action: 'hold', weightsApplied: true, state: { phase: 'running', stepStartedAtMs: NOW + 2 * 60_000 } });
+    expect(auditWrites().map((e) => e.action)).toEqual(['weights-restored', 'hold']);
+    expect(rolloutFromItem(table.get({ TableName: 't', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } } }).Item!).state.stepStartedAtMs).toBe(NOW + 2 * 60_000);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
   });
 
   test('continues from the current weights when a deploy changed the policy, and records it', async () => {
