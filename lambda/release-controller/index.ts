@@ -12,7 +12,7 @@ import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { ACTIVE_PHASES, applyManualAction, decide } from '../../lib/release/decide';
 import { HookAnswer, HookPayload, hookPayload } from '../../lib/release/hook-payload';
-import { afterHookOf, AuditAction, AuditEntry, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
+import { afterHookOf, AuditAction, AuditEntry, clipExternal, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { Decision, RolloutState } from '../../lib/release/rollout-types';
 import { percentages, sameWeights } from '../../lib/release/weights';
@@ -100,7 +100,7 @@ function startReason(read: RolloutRecord | undefined, candidateVersion: string |
   return ACTIVE_PHASES.includes(read.state.phase) ? undefined : `the finished rollout #${read.rolloutId} recorded no version, so ${shortVersion(candidateVersion)} gets its own`;
 }
 
-/** Runs the before-step hooks; the first failure's reason, or undefined when all pass. */
+/** Runs the before-step hooks; the first failure's reason (what the hook said cut by `clipExternal`), or undefined when all pass. */
 async function beforeStepFailure(payload: HookPayload): Promise<string | undefined> {
   for (const functionName of settings.beforeStepHooks) {
     try {
@@ -109,10 +109,11 @@ async function beforeStepFailure(payload: HookPayload): Promise<string | undefin
       });
       const answer: Partial<HookAnswer> | undefined = out.Payload ? JSON.parse(Buffer.from(out.Payload).toString('utf8')) : undefined;
       if (out.FunctionError || answer?.pass !== true) {
-        return `hook ${functionName} failed: ${out.FunctionError ?? answer?.reason ?? 'it did not answer { "pass": true }'}`;
+        const said = out.FunctionError ?? (typeof answer?.reason === 'string' ? answer.reason : undefined);
+        return `hook ${functionName} failed: ${said !== undefined ? clipExternal(said) : 'it did not answer { "pass": true }'}`;
       }
     } catch (error) {
-      return `hook ${functionName} failed: ${(error as Error).name === 'AbortError' ? `no answer within ${settings.hookTimeoutSeconds} s` : (error as Error).message}`;
+      return `hook ${functionName} failed: ${(error as Error).name === 'AbortError' ? `no answer within ${settings.hookTimeoutSeconds} s` : clipExternal((error as Error).message)}`;
     }
   }
   return undefined;

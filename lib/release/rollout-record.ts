@@ -132,6 +132,18 @@ export function rolloutTableName(endpointName: string): string {
 /** The endpoint tag that marks an endpoint as production (the CLI then asks for a reason and a confirmation). */
 export const PRODUCTION_TAG = 'modelship:production';
 
+/**
+ * How much of a text from outside (a hook's answer, an error message) an audit entry keeps, in
+ * characters: an entry stays far below DynamoDB's 400 KB item and the 256 KB of an event or a
+ * notification that carries it.
+ */
+export const EXTERNAL_TEXT_LIMIT = 1024;
+
+/** A text from outside as an audit entry keeps it: cut to `EXTERNAL_TEXT_LIMIT` characters, with what was left out counted. */
+export function clipExternal(text: string): string {
+  return text.length <= EXTERNAL_TEXT_LIMIT ? text : `${text.slice(0, EXTERNAL_TEXT_LIMIT)}… (${text.length - EXTERNAL_TEXT_LIMIT} more characters)`;
+}
+
 /** The key of an endpoint's rollout item. */
 export function rolloutKey(endpointName: string): Item {
   return { pk: { S: endpointName }, sk: { S: ROLLOUT_KEY } };

@@ -254,6 +254,40 @@ describe('the release controller tick', () => {
     expect(promoted).toMatchObject({ action: 'promote', state: { phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, weightsApplied: true });
   });
 
+  test('keeps 1 KB of what a before-step hook says (its reason, its error), so entries, events and notifications stay small', async () => {
+    const strong = { v0: { invocations: 20000, conversions: 2000 }, v1: { invocations: 20000, conversions: 3000 } };
+    const hostile = [
+      { Payload: Buffer.from(JSON.stringify({ pass: false, reason: 'r'.repeat(500_000) })) as never },
+      { FunctionError: 'Unhandled'.repeat(50_000) },
+      new Error('e'.repeat(300_000)),
+    ];
+    for (const [i, answer] of hostile.entries()) {
+      stored(running, { version: 7 + i * 10 });
+      endpointIs('InService', { baseline: 50, candidate: 50 });
+      metricsAre(strong);
+      lambda.reset();
+      if (answer instanceof Error) {
+        lambda.on(InvokeCommand, { FunctionName: SETTINGS.beforeStepHooks[0] }).rejects(answer);
+      } else {
+        lambda.on(InvokeCommand, { FunctionName: SETTINGS.beforeStepHooks[0] }).resolves({ StatusCode: 200, ...answer });
+      }
+      await tick(NOW + i * 60_000);
+    }
+    const failed = auditWrites().filter((e) => e.action === 'hook-failed');
+    expect(failed).toHaveLength(3);
+    for (const entry of failed) {
+      expect(entry.reason).toMatch(/… \(\d+ more characters\)$/);
+      expect(entry.reason.length).toBeLessThan(1200);
+    }
+    const puts = written();
+    expect(puts.length).toBeGreaterThan(0);
+    expect(Math.max(...puts.map((p) => JSON.stringify(p.Item).length))).toBeLessThan(8_000);
+    const details = eventbridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries![0].Detail!);
+    expect(details).toHaveLength(3);
+    expect(Math.max(...details.map((d) => d.length))).toBeLessThan(8_000);
+    expect(Math.max(...sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Message!.length))).toBeLessThan(8_000);
+  });
+
   test('honours a rollout a person promoted: it stays promoted and its weights are put back if they drifted', async () => {
     stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, { updatedBy: 'arn:aws:iam::111111111111:user/ana' });
     endpointIs('InService', { baseline: 50, candidate: 50 });
