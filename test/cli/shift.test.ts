@@ -101,6 +101,15 @@ describe('modelship shift', () => {
     expect(putsOf(mocks.dynamodb, 'OUTBOX#')[0].Item!.deliveryId).toEqual({ S: 'churn-ab/rollout-1/v8/0' });
   });
 
+  test('a transaction cancelled because a tick was writing the rollout at the same moment is a conflict too (exit 4), not AWS text', async () => {
+    const mocks = world();
+    mocks.dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['TransactionConflict', 'None', 'None']));
+    const result = shiftWith(mocks, { to: 'candidate', weight: '50' });
+    await expect(result).rejects.toMatchObject({ exitCode: 4 });
+    await expect(result).rejects.toThrow(/changed since it was read .*; nothing changed, run the command again/);
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
   test('a change SageMaker refuses to apply stays recorded, and the error says the controller applies it', async () => {
     const mocks = world();
     mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(serviceError('ValidationException', 'Cannot update in-progress endpoint'));

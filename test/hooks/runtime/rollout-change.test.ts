@@ -1,9 +1,9 @@
-import { DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionInProgressException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { commitRolloutChange, RolloutChange } from '../../../lib/hooks/runtime/rollout-change';
-import { MAX_TRANSACTION_ITEMS, RolloutStore } from '../../../lib/hooks/runtime/rollout-store';
+import { IN_PROGRESS_ATTEMPTS, MAX_TRANSACTION_ITEMS, RolloutStore } from '../../../lib/hooks/runtime/rollout-store';
 import { AuditEntry, auditFromItem, Item, outboxFromItem, RolloutRecord } from '../../../lib/release/rollout-record';
 import { callOrder } from '../../call-order';
 import { POLICY } from '../../lambda/release-env';
@@ -82,6 +82,26 @@ describe('commitRolloutChange', () => {
     expect(await commitRolloutChange(store, client, { ...change, audit: [{ ...entry, atMs: NOW + 1 }] })).toEqual({ committed: false });
     expect(table.items.size).toBe(3);
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('a transaction cancelled because another was writing the state (the CLI racing a tick) is a conflict: nothing written, no weights', async () => {
+    dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['TransactionConflict', 'None', 'None']));
+    expect(await commitRolloutChange(store, client, change)).toEqual({ committed: false });
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('a transaction still in progress is sent again with the same token, a few times, then its error surfaces', async () => {
+    const inProgress = () => new TransactionInProgressException({ message: 'Transaction is ongoing for the idempotency token', $metadata: {} });
+    dynamodb.on(TransactWriteItemsCommand).rejectsOnce(inProgress()).rejectsOnce(inProgress()).resolves({});
+    expect(await commitRolloutChange(store, client, change)).toEqual({ committed: true, weightsApplied: true });
+    const tokens = transactions().map((c) => c.args[0].input.ClientRequestToken);
+    expect(tokens).toHaveLength(3);
+    expect(new Set(tokens).size).toBe(1);
+
+    dynamodb.reset();
+    dynamodb.on(TransactWriteItemsCommand).rejects(inProgress());
+    await expect(commitRolloutChange(store, client, change)).rejects.toThrow('Transaction is ongoing');
+    expect(transactions()).toHaveLength(IN_PROGRESS_ATTEMPTS);
   });
 
   test('a transaction refused for a taken audit key is an error, not a conflict', async () => {
