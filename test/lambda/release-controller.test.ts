@@ -327,6 +327,21 @@ describe('the release controller tick', () => {
     expect(table.withPrefix('OUTBOX#')).toEqual([]);
   });
 
+  test('delivers in version order when the writers\' clocks disagree (a CLI laptop behind the controller)', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    const entry = (version: number, atMs: number, rolloutId?: number): AuditEntry => ({
+      endpointName: 'churn-ab', ...(rolloutId !== undefined ? { rolloutId } : {}), atMs, version, actor: 'arn:aws:iam::111111111111:user/ana', action: 'manual-pause', reason: 'r',
+      phase: 'paused', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
+    });
+    // Written in this order: a manual change, then the rollout's v5 by the controller, v6 by a laptop 10 minutes slow, v7 by the controller.
+    const items = [entry(3, NOW - 3 * HOUR), entry(5, NOW - HOUR, 1), entry(6, NOW - HOUR - 10 * 60_000, 1), entry(7, NOW - HOUR + 60_000, 1)];
+    items.forEach((e) => table.put(outboxToItem(e)));
+    await tick(NOW);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId))
+      .toEqual(['churn-ab/manual/v3/0', 'churn-ab/rollout-1/v5/0', 'churn-ab/rollout-1/v6/0', 'churn-ab/rollout-1/v7/0']);
+  });
+
   test('a failed delivery stays owed and blocks only its consumer; the next tick delivers it with the same id', async () => {
     stored(running);
     endpointIs('InService', { baseline: 50, candidate: 50 });

@@ -29,7 +29,22 @@ export interface DeliveryReport {
 }
 
 /**
- * Delivers what the outbox owes, oldest entry first: to each consumer that takes the entry and
+ * The outbox's deliveries in the order their changes were made. The items' keys start with the
+ * writer's clock (a controller's, or a laptop's for the CLI), which can disagree with the order of
+ * versions; within each stream of versions (the rollout's, the manual changes') the places the
+ * stream holds are refilled in version order, then place within the write.
+ */
+export function inVersionOrder(owed: readonly PendingDelivery[]): PendingDelivery[] {
+  const stream = (d: PendingDelivery) => (d.entry.rolloutId === undefined ? 'manual' : 'rollout');
+  const sorted = new Map<string, PendingDelivery[]>();
+  for (const name of new Set(owed.map(stream))) {
+    sorted.set(name, owed.filter((d) => stream(d) === name).sort((a, b) => a.entry.version - b.entry.version || (a.entry.sequence ?? 0) - (b.entry.sequence ?? 0)));
+  }
+  return owed.map((d) => sorted.get(stream(d))!.shift()!);
+}
+
+/**
+ * Delivers what the outbox owes, in the order of its changes (`inVersionOrder`): to each consumer that takes the entry and
  * has not acknowledged it, then acknowledges (a conditional update); an item every consumer
  * acknowledged is removed. A consumer whose delivery or acknowledgement fails gets nothing more
  * this pass, so it never hears of an entry before an earlier one; the others go on. Delivery is
@@ -37,7 +52,7 @@ export interface DeliveryReport {
  * function stopped between the two) is repeated, by a later pass, with the same delivery id.
  */
 export async function deliverOutbox(store: RolloutStore, endpointName: string, consumers: readonly OutboxConsumer[]): Promise<DeliveryReport> {
-  const owed: readonly PendingDelivery[] = await store.pending(endpointName);
+  const owed = inVersionOrder(await store.pending(endpointName));
   const blocked = new Set<string>();
   const failures: DeliveryFailure[] = [];
   let delivered = 0;
