@@ -275,12 +275,13 @@ export function afterHookOf(action: AuditAction): 'after-promotion' | 'after-abo
 /**
  * The id every delivery of an entry carries (in the event's detail, the notification and the
  * hook's payload), the same on every attempt, so a consumer drops repeats:
- * `<endpoint>/rollout-<n>/v<version>/<sequence>`, or `<endpoint>/manual/v<version>/<sequence>` for
- * a change of an endpoint without a rollout (its versions count on their own).
+ * `<endpoint>/rollout-<n>/v<version>/<sequence>/<atMs>`, or `<endpoint>/manual/v<version>/<sequence>/<atMs>`
+ * for a change of an endpoint without a rollout (its versions count on their own). The entry's
+ * time keeps ids apart when the table is recreated and the numbers start again.
  */
-export function deliveryId(entry: Pick<AuditEntry, 'endpointName' | 'rolloutId' | 'version' | 'sequence'>): string {
+export function deliveryId(entry: Pick<AuditEntry, 'endpointName' | 'rolloutId' | 'version' | 'sequence' | 'atMs'>): string {
   const rollout = entry.rolloutId !== undefined ? `rollout-${entry.rolloutId}` : 'manual';
-  return `${entry.endpointName}/${rollout}/v${entry.version}/${entry.sequence ?? 0}`;
+  return `${entry.endpointName}/${rollout}/v${entry.version}/${entry.sequence ?? 0}/${entry.atMs}`;
 }
 
 /** An announced entry whose deliveries are owed: its outbox item, read back. */

@@ -98,7 +98,7 @@ describe('modelship shift', () => {
     const transaction = mocks.dynamodb.commandCalls(TransactWriteItemsCommand)[0].args[0].input.TransactItems!;
     expect(transaction.map((t) => t.Put!.Item!.sk.S!.replace(/#.*/, '#'))).toEqual(['ROLLOUT', 'AUDIT#', 'OUTBOX#']);
     // The controller delivers the outbox: the CLI sends no event, notification or hook call.
-    expect(putsOf(mocks.dynamodb, 'OUTBOX#')[0].Item!.deliveryId).toEqual({ S: 'churn-ab/rollout-1/v8/0' });
+    expect(putsOf(mocks.dynamodb, 'OUTBOX#')[0].Item!.deliveryId).toEqual({ S: `churn-ab/rollout-1/v8/0/${NOW}` });
   });
 
   test('a transaction cancelled because a tick was writing the rollout at the same moment is a conflict too (exit 4), not AWS text', async () => {

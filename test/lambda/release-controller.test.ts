@@ -136,8 +136,8 @@ describe('the release controller tick', () => {
       ['sns', sns.commandCalls(PublishCommand)],
       ['settle', dynamodb.commandCalls(DeleteItemCommand)],
     ])).toEqual(['write', 'weights', 'event', 'ack', 'sns', 'ack', 'settle']);
-    expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!)).toMatchObject({ deliveryId: 'churn-ab/rollout-1/v1/0' });
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, { MessageAttributes: { deliveryId: { DataType: 'String', StringValue: 'churn-ab/rollout-1/v1/0' } } });
+    expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!)).toMatchObject({ deliveryId: `churn-ab/rollout-1/v1/0/${NOW}` });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { MessageAttributes: { deliveryId: { DataType: 'String', StringValue: `churn-ab/rollout-1/v1/0/${NOW}` } } });
     expect(table.withPrefix('OUTBOX#')).toEqual([]);
     expect(result.deliveries).toEqual({ delivered: 2, failures: [], pending: 0 });
     // Where and how it reads its metrics, recorded so the CLI reads the same windows.
@@ -319,11 +319,11 @@ describe('the release controller tick', () => {
     const result = await tick(NOW);
     expect(result).toMatchObject({ action: 'hold', deliveries: { delivered: 4, failures: [], pending: 0 } });
     expect(transactPuts(dynamodb)).toEqual([]);
-    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual(['churn-ab/rollout-1/v6/0']);
-    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes!.deliveryId.StringValue)).toEqual(['churn-ab/rollout-1/v5/0', 'churn-ab/rollout-1/v6/0']);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual([`churn-ab/rollout-1/v6/0/${NOW - HOUR + 6}`]);
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes!.deliveryId.StringValue)).toEqual([`churn-ab/rollout-1/v5/0/${NOW - HOUR + 5}`, `churn-ab/rollout-1/v6/0/${NOW - HOUR + 6}`]);
     // A person's promotion runs the after-promotion hooks, with the delivery id.
     const hooks = lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()));
-    expect(hooks).toEqual([expect.objectContaining({ hook: 'after-promotion', deliveryId: 'churn-ab/rollout-1/v5/0' })]);
+    expect(hooks).toEqual([expect.objectContaining({ hook: 'after-promotion', deliveryId: `churn-ab/rollout-1/v5/0/${NOW - HOUR + 5}` })]);
     expect(table.withPrefix('OUTBOX#')).toEqual([]);
   });
 
@@ -339,7 +339,7 @@ describe('the release controller tick', () => {
     items.forEach((e) => table.put(outboxToItem(e)));
     await tick(NOW);
     expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId))
-      .toEqual(['churn-ab/manual/v3/0', 'churn-ab/rollout-1/v5/0', 'churn-ab/rollout-1/v6/0', 'churn-ab/rollout-1/v7/0']);
+      .toEqual(items.map((e) => `churn-ab/${e.rolloutId ? 'rollout-1' : 'manual'}/v${e.version}/0/${e.atMs}`));
   });
 
   test('a failed delivery stays owed and blocks only its consumer; the next tick delivers it with the same id', async () => {
@@ -350,7 +350,7 @@ describe('the release controller tick', () => {
     eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
     const first = await tick(NOW);
     expect(first).toMatchObject({ action: 'abort', weightsApplied: true, deliveries: { delivered: 2, pending: 1 } });
-    expect(first.deliveries.failures).toEqual([{ deliveryId: 'churn-ab/rollout-1/v8/0', consumer: 'events', error: 'EventBridge refused the event: InternalFailure' }]);
+    expect(first.deliveries.failures).toEqual([{ deliveryId: `churn-ab/rollout-1/v8/0/${NOW}`, consumer: 'events', error: 'EventBridge refused the event: InternalFailure' }]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
 
@@ -358,7 +358,7 @@ describe('the release controller tick', () => {
     endpointIs('InService', { baseline: 100, candidate: 0 });
     const second = await tick(NOW + HOUR);
     expect(second).toMatchObject({ action: 'hold', deliveries: { delivered: 1, failures: [], pending: 0 } });
-    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual(['churn-ab/rollout-1/v8/0', 'churn-ab/rollout-1/v8/0']);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual([`churn-ab/rollout-1/v8/0/${NOW}`, `churn-ab/rollout-1/v8/0/${NOW}`]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
   });

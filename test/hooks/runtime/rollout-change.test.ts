@@ -50,7 +50,7 @@ describe('commitRolloutChange', () => {
     // An entry or outbox item is never overwritten: a retry cannot duplicate or replace one.
     expect([audit.ConditionExpression, outbox.ConditionExpression]).toEqual(['attribute_not_exists(sk)', 'attribute_not_exists(sk)']);
     expect(auditFromItem(audit.Item as Item)).toEqual(entry);
-    expect(outboxFromItem(outbox.Item as Item)).toEqual({ sortKey: 'OUTBOX#2026-11-22T12:00:00.000Z#0000000008#000', entry, deliveryId: 'churn-ab/rollout-1/v8/0', delivered: [] });
+    expect(outboxFromItem(outbox.Item as Item)).toEqual({ sortKey: 'OUTBOX#2026-11-22T12:00:00.000Z#0000000008#000', entry, deliveryId: `churn-ab/rollout-1/v8/0/${NOW}`, delivered: [] });
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       EndpointName: 'churn-ab',
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 80 }, { VariantName: 'candidate', DesiredWeight: 20 }],
@@ -70,7 +70,7 @@ describe('commitRolloutChange', () => {
   test('holds go to the audit trail but not to the outbox', async () => {
     await commitRolloutChange(store, client, { ...change, audit: [{ ...entry, action: 'hold' }, { ...entry, action: 'hook-failed', sequence: 1 }] });
     expect(kinds()).toEqual(['ROLLOUT', 'AUDIT#', 'AUDIT#', 'OUTBOX#']);
-    expect(transactPuts(dynamodb)[3].Item!.deliveryId).toEqual({ S: 'churn-ab/rollout-1/v8/1' });
+    expect(transactPuts(dynamodb)[3].Item!.deliveryId).toEqual({ S: `churn-ab/rollout-1/v8/1/${NOW}` });
   });
 
   test('a writer that lost changes nothing: no weights, no audit entry, no outbox', async () => {
@@ -106,7 +106,7 @@ describe('commitRolloutChange', () => {
 
   test('a transaction refused for a taken audit key is an error, not a conflict', async () => {
     dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['None', 'ConditionalCheckFailed', 'None']));
-    await expect(commitRolloutChange(store, client, change)).rejects.toThrow('An audit or outbox key of this change is taken by another change (churn-ab/rollout-1/v8/0); nothing was written');
+    await expect(commitRolloutChange(store, client, change)).rejects.toThrow(`An audit or outbox key of this change is taken by another change (churn-ab/rollout-1/v8/0/${NOW}); nothing was written`);
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
@@ -124,7 +124,7 @@ describe('commitRolloutChange', () => {
     expect(order()).toEqual(['write', 'weights']);
     expect(kinds()).toEqual(['MANUAL', 'AUDIT#', 'OUTBOX#']);
     expect(transactPuts(dynamodb)[0]).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)', Item: { sk: { S: 'MANUAL' }, version: { N: '1' } } });
-    expect(transactPuts(dynamodb)[2].Item!.deliveryId).toEqual({ S: 'churn-ab/manual/v1/0' });
+    expect(transactPuts(dynamodb)[2].Item!.deliveryId).toEqual({ S: `churn-ab/manual/v1/0/${NOW}` });
 
     // A second writer that read the same absence loses, and changes nothing.
     dynamodb.reset();
