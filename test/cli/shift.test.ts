@@ -3,6 +3,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { GetItemCommand, TransactWriteItemsCommand, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { MANUAL_WEIGHT_ATTEMPTS } from '../../lib/cli/change';
 import { ManualActionOptions, manualAction } from '../../lib/cli/commands/manual-action';
 import { shift, ShiftOptions } from '../../lib/cli/commands/shift';
 import { run } from '../../lib/cli/program';
@@ -225,6 +226,29 @@ describe('modelship shift', () => {
 
     mocks = world({ table: false });
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringContaining("no rollout table 'modelship-rollouts-churn-ab'") });
+  });
+
+  test('on an endpoint without a rollout, weights SageMaker refuses are tried again within the command, with growing pauses', async () => {
+    const refused = serviceError('ThrottlingException', 'Rate exceeded');
+    let mocks = world({ state: null });
+    mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejectsOnce(refused).rejectsOnce(refused).resolves({ EndpointArn: 'arn' });
+    const io = fakeIo();
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' }, io)).resolves.toBe(0);
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, 3);
+    expect(io.sleeps.slice(0, 2)).toEqual([2000, 4000]);
+    expect(auditWrite(mocks)).toHaveLength(1);
+
+    // Refused every time: exit 1, saying what the record shows and that a person must run it again.
+    mocks = world({ state: null });
+    mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(refused);
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({
+      exitCode: 1,
+      message: `the change is recorded and announced (audit entry manual-shift, version 1, by ${ANA}: {"baseline":95,"candidate":5} → {"baseline":90,"candidate":10}) `
+        + `but SageMaker refused the weights ${MANUAL_WEIGHT_ATTEMPTS} times: Rate exceeded; the endpoint keeps {"baseline":95,"candidate":5} and, without a rollout, nothing applies them later: `
+        + 'run the command again (it records a new change)',
+    });
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, MANUAL_WEIGHT_ATTEMPTS);
+    expect(auditWrite(mocks)).toHaveLength(1);
   });
 
   test('writes nothing for a shift to the weights the endpoint already has', async () => {
