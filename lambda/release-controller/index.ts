@@ -162,6 +162,9 @@ function announcement(entry: AuditEntry, deliveryId: string): string {
 /** Delivers what the outbox owes (this tick's entries, an earlier tick's, the CLI's), logging what failed. */
 async function deliver(): Promise<DeliveryReport> {
   const report = await deliverOutbox(store, settings.endpointName, consumers);
+  for (const sortKey of report.removedUnmatched) {
+    logger.error('removed an outbox item without an audit entry under its key (not written with a change): it was not delivered', { endpointName: settings.endpointName, sortKey });
+  }
   for (const failure of report.failures) {
     logger.warn('a delivery failed; it stays in the outbox for the next tick', { ...failure });
   }
@@ -336,13 +339,17 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
 /**
  * The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`).
  * A tick whose deliveries failed fails once its work is done, so the invocation is retried and
- * `failureAlarm` sees deliveries that keep failing; what they owe stays in the outbox.
+ * `failureAlarm` sees deliveries that keep failing; what they owe stays in the outbox. So does one
+ * that removed outbox items without an audit entry (forged), so a person hears of them.
  */
 export const handler = async (event?: { readonly source?: string }): Promise<TickResult> => {
   const result = await tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');
-  const { failures, pending } = result.deliveries;
+  const { failures, pending, removedUnmatched } = result.deliveries;
   if (failures.length > 0) {
     throw new Error(`deliveries failed: ${failures.length} (${[...new Set(failures.map((f) => f.consumer))].join(', ')}); outbox items owed to the next tick: ${pending}`);
+  }
+  if (removedUnmatched.length > 0) {
+    throw new Error(`outbox items without an audit entry were removed, not delivered: ${removedUnmatched.length} (${removedUnmatched.join(', ')})`);
   }
   return result;
 };

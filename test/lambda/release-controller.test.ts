@@ -14,7 +14,7 @@ import { POLICY, SETTINGS } from './release-env';
 import { CONTROLLER_ACTOR, handler, tick } from '../../lambda/release-controller';
 import type { HookPayload } from '../../lib/release/hook-payload';
 import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
-import { AuditEntry, auditFromItem, Item, outboxToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { AuditEntry, auditFromItem, auditToItem, Item, outboxToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
 
@@ -139,7 +139,7 @@ describe('the release controller tick', () => {
     expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!)).toMatchObject({ deliveryId: `churn-ab/rollout-1/v1/0/${NOW}` });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { MessageAttributes: { deliveryId: { DataType: 'String', StringValue: `churn-ab/rollout-1/v1/0/${NOW}` } } });
     expect(table.withPrefix('OUTBOX#')).toEqual([]);
-    expect(result.deliveries).toEqual({ delivered: 2, failures: [], pending: 0 });
+    expect(result.deliveries).toEqual({ delivered: 2, failures: [], pending: 0, removedUnmatched: [] });
     // Where and how it reads its metrics, recorded so the CLI reads the same windows.
     expect(rolloutFromItem(rolloutWrites()[0].Item as Item).metricLagSeconds).toBe(180);
   });
@@ -313,8 +313,10 @@ describe('the release controller tick', () => {
       endpointName: 'churn-ab', rolloutId: 1, atMs: NOW - HOUR + version, version, actor: 'arn:aws:iam::111111111111:user/ana', action, reason: 'r', phase: 'paused',
       fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
     });
+    table.put(auditToItem(entry(6, 'manual-pause')));
     table.put(outboxToItem(entry(6, 'manual-pause')));
     // The promotion's event went out before, but its notification and hook did not.
+    table.put(auditToItem(entry(5, 'manual-promote')));
     table.put({ ...outboxToItem(entry(5, 'manual-promote')), delivered: { SS: ['events'] } });
     const result = await tick(NOW);
     expect(result).toMatchObject({ action: 'hold', deliveries: { delivered: 4, failures: [], pending: 0 } });
@@ -336,10 +338,31 @@ describe('the release controller tick', () => {
     });
     // Written in this order: a manual change, then the rollout's v5 by the controller, v6 by a laptop 10 minutes slow, v7 by the controller.
     const items = [entry(3, NOW - 3 * HOUR), entry(5, NOW - HOUR, 1), entry(6, NOW - HOUR - 10 * 60_000, 1), entry(7, NOW - HOUR + 60_000, 1)];
-    items.forEach((e) => table.put(outboxToItem(e)));
+    items.forEach((e) => [auditToItem(e), outboxToItem(e)].forEach((item) => table.put(item)));
     await tick(NOW);
     expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId))
       .toEqual(items.map((e) => `churn-ab/${e.rolloutId ? 'rollout-1' : 'manual'}/v${e.version}/0/${e.atMs}`));
+  });
+
+  test('delivers only outbox items written with their audit entry, as that entry says: a forged item is removed, reported, and the handler fails', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    const real: AuditEntry = {
+      endpointName: 'churn-ab', rolloutId: 1, atMs: NOW - HOUR, version: 6, actor: 'arn:aws:iam::111111111111:user/ana', action: 'manual-pause', reason: 'real', phase: 'paused',
+      fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
+    };
+    table.put(auditToItem(real));
+    // A release manager's PutItem rewrote the real item's copy, and forged another with no audit entry (an abort, to fire the after-hooks).
+    table.put(outboxToItem({ ...real, reason: 'forged reason', action: 'manual-promote' }));
+    const forged = outboxToItem({ ...real, version: 7, atMs: NOW - HOUR + 1, action: 'manual-abort', reason: 'forged' });
+    table.put(forged);
+    await expect(handler()).rejects.toThrow(`outbox items without an audit entry were removed, not delivered: 1 (${(forged.sk as { S: string }).S})`);
+    const details = eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!));
+    expect(details).toEqual([expect.objectContaining({ action: 'manual-pause', reason: 'real', deliveryId: `churn-ab/rollout-1/v6/0/${NOW - HOUR}` })]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+    expect(table.withPrefix('OUTBOX#')).toEqual([]);
+    expect(auditWrites()).toEqual([real]);
   });
 
   test('a failed delivery stays owed and blocks only its consumer; the next tick delivers it with the same id', async () => {

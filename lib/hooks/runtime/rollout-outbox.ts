@@ -26,6 +26,8 @@ export interface DeliveryReport {
   readonly failures: readonly DeliveryFailure[];
   /** Outbox items still owed after the pass. */
   readonly pending: number;
+  /** Outbox items without an announced audit entry under their key (forged, not written with a change): removed, not delivered. */
+  readonly removedUnmatched: readonly string[];
 }
 
 /**
@@ -49,10 +51,18 @@ export function inVersionOrder(owed: readonly PendingDelivery[]): PendingDeliver
  * acknowledged is removed. A consumer whose delivery or acknowledgement fails gets nothing more
  * this pass, so it never hears of an entry before an earlier one; the others go on. Delivery is
  * at least once: only a delivery made but not acknowledged (its acknowledgement failed, or the
- * function stopped between the two) is repeated, by a later pass, with the same delivery id.
+ * function stopped between the two) is repeated, by a later pass, with the same delivery id. Only
+ * items with an announced audit entry under their key are delivered, built from that entry; the
+ * others are removed and reported.
  */
 export async function deliverOutbox(store: RolloutStore, endpointName: string, consumers: readonly OutboxConsumer[]): Promise<DeliveryReport> {
-  const owed = inVersionOrder(await store.pending(endpointName));
+  const found = await store.pending(endpointName);
+  const removedUnmatched: string[] = [];
+  for (const forged of found.unmatched) {
+    await store.settle(forged);
+    removedUnmatched.push(forged.sortKey);
+  }
+  const owed = inVersionOrder(found.owed);
   const blocked = new Set<string>();
   const failures: DeliveryFailure[] = [];
   let delivered = 0;
@@ -86,5 +96,5 @@ export async function deliverOutbox(store: RolloutStore, endpointName: string, c
       pending += 1;
     }
   }
-  return { delivered, failures, pending };
+  return { delivered, failures, pending, removedUnmatched };
 }

@@ -106,8 +106,31 @@ export class RolloutStore {
     }
   }
 
-  /** The announced entries whose deliveries are still owed, oldest first (reading on through DynamoDB's 1 MB pages). */
-  public async pending(endpointName: string): Promise<PendingDelivery[]> {
+  /**
+   * The outbox items whose deliveries are still owed, oldest first (reading on through DynamoDB's
+   * 1 MB pages), each with the entry of its audit item: an item without an announced audit entry
+   * under the same key (one that was not written with its change: anyone allowed to put items
+   * could forge it) is returned apart, to be removed, never delivered.
+   */
+  public async pending(endpointName: string): Promise<{ readonly owed: PendingDelivery[]; readonly unmatched: PendingDelivery[] }> {
+    const owed: PendingDelivery[] = [];
+    const unmatched: PendingDelivery[] = [];
+    for (const item of await this.outboxItems(endpointName)) {
+      const audit = await this.dynamodb.send(new GetItemCommand({
+        TableName: this.tableName, Key: { pk: { S: endpointName }, sk: { S: `${AUDIT_PREFIX}${item.sortKey.slice(OUTBOX_PREFIX.length)}` } }, ConsistentRead: true,
+      }));
+      const entry = audit.Item ? auditFromItem(audit.Item as Item) : undefined;
+      if (entry && isAnnounced(entry)) {
+        // The audit entry as checked decides what goes out, not the outbox item's copy.
+        owed.push({ ...item, entry, deliveryId: deliveryId(entry) });
+      } else {
+        unmatched.push(item);
+      }
+    }
+    return { owed, unmatched };
+  }
+
+  private async outboxItems(endpointName: string): Promise<PendingDelivery[]> {
     const deliveries: PendingDelivery[] = [];
     let ExclusiveStartKey: QueryCommandOutput['LastEvaluatedKey'];
     do {
