@@ -1,6 +1,6 @@
 import { applyWeights, commitRolloutChange, RolloutChange } from '../hooks/runtime/rollout-change';
 import type { RolloutStore } from '../hooks/runtime/rollout-store';
-import { AuditAction, AuditEntry, ManualRecord, RolloutRecord, RolloutStartSpec, startRollout } from '../release/rollout-record';
+import { AuditAction, AuditEntry, EXTERNAL_TEXT_LIMIT, ManualRecord, RolloutRecord, RolloutStartSpec, startRollout } from '../release/rollout-record';
 import type { RolloutState } from '../release/rollout-types';
 import { sameWeights } from '../release/weights';
 import type { AwsClients } from './aws';
@@ -31,9 +31,16 @@ export interface ChangeSettings {
 /** The longest `--timeout`: a day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
 
-/** Reads the options every changing command takes; a changing command calls it before any AWS call. */
+/**
+ * Reads the options every changing command takes; a changing command calls it before any AWS call.
+ * @throws CliError (exit 2) for a `--reason` longer than `EXTERNAL_TEXT_LIMIT` characters, or a bad `--timeout`
+ */
 export function changeSettings(options: ChangeOptions): ChangeSettings {
   const reason = options.reason?.trim();
+  if (reason !== undefined && reason.length > EXTERNAL_TEXT_LIMIT) {
+    // The audit entry carries it to every event and notification: a long one could not be sent.
+    throw new CliError(EXIT.USAGE, `'--reason' must be at most ${EXTERNAL_TEXT_LIMIT} characters, got ${reason.length}`);
+  }
   return {
     ...(reason ? { reason } : {}),
     yes: Boolean(options.yes),

@@ -450,6 +450,12 @@ describe('the modelship program', () => {
     const refused = fakeIo();
     await expect(run(['shift', 'churn-ab', '--to', 'candidate', '--weight', '10'], refused, () => mocks.aws)).resolves.toBe(3);
     expect(refused.errors).toEqual(["modelship: endpoint 'churn-ab' is Updating; weights can change only while it is InService"]);
+    // A reason too long to travel in an event or a notification is refused before any call.
+    const long = fakeIo();
+    const untouched = world();
+    await expect(run(['shift', 'churn-ab', '--to', 'candidate', '--weight', '10', '--reason', 'x'.repeat(300_000)], long, () => untouched.aws)).resolves.toBe(2);
+    expect(long.errors).toEqual(["modelship: '--reason' must be at most 1024 characters, got 300000"]);
+    expect(untouched.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 
   test('passes --region and --profile to the clients', async () => {
