@@ -1,5 +1,6 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -417,6 +418,24 @@ describe('the release controller tick', () => {
     // The abort's after-hook ran once, with the abort.
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+  });
+
+  test('logs the refused weights before delivering, so a delivery pass that throws does not hide them', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'ALARM' }] });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }));
+    dynamodb.on(QueryCommand).rejects(Object.assign(new Error('outbox unreadable'), { name: 'InternalServerError' }));
+    const logged = jest.spyOn(Logger.prototype, 'error');
+    try {
+      await expect(tick(NOW)).rejects.toThrow('outbox unreadable');
+      expect(logged.mock.calls.filter(([message]) => String(message).includes('its weights were not applied'))).toEqual([
+        [expect.any(String), expect.objectContaining({ error: 'Cannot update in-progress endpoint' })],
+      ]);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   test('restores drifted weights of a running rollout on the record, and decides at the next tick', async () => {
