@@ -5,14 +5,14 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
+import { applyWeights, commitRolloutChange } from '../../lib/hooks/runtime/rollout-change';
 import { observeRollout } from '../../lib/hooks/runtime/rollout-observation';
 import { deliverOutbox, DeliveryReport, OutboxConsumer } from '../../lib/hooks/runtime/rollout-outbox';
 import { RolloutStore } from '../../lib/hooks/runtime/rollout-store';
 import { controllerSettingsFrom, RELEASE_EVENT_SOURCE } from '../../lib/release/controller-settings';
 import { ACTIVE_PHASES, applyManualAction, decide } from '../../lib/release/decide';
 import { HookAnswer, HookPayload, hookPayload } from '../../lib/release/hook-payload';
-import { afterHookOf, AuditAction, AuditEntry, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
+import { afterHookOf, AuditAction, AuditEntry, clipExternal, RolloutRecord, shortVersion, startRollout } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { Decision, RolloutState } from '../../lib/release/rollout-types';
 import { percentages, sameWeights } from '../../lib/release/weights';
@@ -100,7 +100,7 @@ function startReason(read: RolloutRecord | undefined, candidateVersion: string |
   return ACTIVE_PHASES.includes(read.state.phase) ? undefined : `the finished rollout #${read.rolloutId} recorded no version, so ${shortVersion(candidateVersion)} gets its own`;
 }
 
-/** Runs the before-step hooks; the first failure's reason, or undefined when all pass. */
+/** Runs the before-step hooks; the first failure's reason (what the hook said cut by `clipExternal`), or undefined when all pass. */
 async function beforeStepFailure(payload: HookPayload): Promise<string | undefined> {
   for (const functionName of settings.beforeStepHooks) {
     try {
@@ -109,10 +109,11 @@ async function beforeStepFailure(payload: HookPayload): Promise<string | undefin
       });
       const answer: Partial<HookAnswer> | undefined = out.Payload ? JSON.parse(Buffer.from(out.Payload).toString('utf8')) : undefined;
       if (out.FunctionError || answer?.pass !== true) {
-        return `hook ${functionName} failed: ${out.FunctionError ?? answer?.reason ?? 'it did not answer { "pass": true }'}`;
+        const said = out.FunctionError ?? (typeof answer?.reason === 'string' ? answer.reason : undefined);
+        return `hook ${functionName} failed: ${said !== undefined ? clipExternal(said) : 'it did not answer { "pass": true }'}`;
       }
     } catch (error) {
-      return `hook ${functionName} failed: ${(error as Error).name === 'AbortError' ? `no answer within ${settings.hookTimeoutSeconds} s` : (error as Error).message}`;
+      return `hook ${functionName} failed: ${(error as Error).name === 'AbortError' ? `no answer within ${settings.hookTimeoutSeconds} s` : clipExternal((error as Error).message)}`;
     }
   }
   return undefined;
@@ -161,10 +162,23 @@ function announcement(entry: AuditEntry, deliveryId: string): string {
 /** Delivers what the outbox owes (this tick's entries, an earlier tick's, the CLI's), logging what failed. */
 async function deliver(): Promise<DeliveryReport> {
   const report = await deliverOutbox(store, settings.endpointName, consumers);
+  for (const sortKey of report.removedUnmatched) {
+    logger.error('removed an outbox item without an audit entry under its key (not written with a change): it was not delivered', { endpointName: settings.endpointName, sortKey });
+  }
   for (const failure of report.failures) {
     logger.warn('a delivery failed; it stays in the outbox for the next tick', { ...failure });
   }
   return report;
+}
+
+/**
+ * Whether the newest audit entry is a `weights-restored` of this rollout from `endpointWeights` to
+ * `rolloutWeights`: a restore SageMaker refused, which the tick retries without recording it again.
+ */
+async function recordedRestore(rolloutId: number, endpointWeights: Readonly<Record<string, number>>, rolloutWeights: Readonly<Record<string, number>>): Promise<boolean> {
+  const [latest] = await store.history(settings.endpointName, 1);
+  return latest?.action === 'weights-restored' && latest.rolloutId === rolloutId
+    && sameWeights(latest.fromWeights, endpointWeights) && sameWeights(latest.toWeights, rolloutWeights);
 }
 
 /**
@@ -184,8 +198,10 @@ export type TickTrigger = 'schedule' | 'endpoint-change';
  * other and a duplicate tick changes nothing; then deliver what the outbox owes. Every tick, in
  * every phase, compares the endpoint's weights with the rollout's: while InService a difference
  * (a change whose weights failed to apply, or a change made outside modelship) is recorded as
- * `weights-restored` and the rollout's weights are put back, and a running rollout decides at the
- * next tick, on counts made at its weights.
+ * `weights-restored` and the rollout's weights are put back (once: while SageMaker refuses them,
+ * later ticks retry without recording or announcing the restore again, and fail), and a running
+ * rollout restarts its step's counts with the restore and decides at the next tick, on counts made
+ * at its weights.
  * @throws the weight update's error, after the change was recorded and the outbox delivered (the next tick puts the weights in place)
  */
 export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 'schedule'): Promise<TickResult> {
@@ -221,13 +237,36 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
   }
   const inService = endpoint.status === 'InService';
   const drifted = !started && inService && !sameWeights(endpoint.weights, state.weights);
-  if (drifted) {
+  // A restore of this very difference is on the record already (SageMaker refused it): retry it, without recording or announcing it again.
+  const restoreRecorded = drifted && (await recordedRestore(current.rolloutId, endpoint.weights, state.weights));
+  if (restoreRecorded) {
+    const refusal = await applyWeights(sagemaker, settings.endpointName, state.weights);
+    if (refusal) {
+      logger.error('SageMaker still refuses the rollout\'s weights; the restore is on the record, so this tick only retried it', {
+        endpointName: settings.endpointName, weights: state.weights, endpointWeights: endpoint.weights, error: refusal.message,
+      });
+      await deliver();
+      throw refusal;
+    }
+    if (state.phase !== 'running') {
+      return { action: 'hold', state, weightsApplied: true, deliveries: await deliver() };
+    }
+    // Unannounced: the restore was announced when it was recorded.
+    entries.push({
+      atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'hold', phase: state.phase, fromWeights: state.weights, toWeights: state.weights,
+      reason: `the rollout's weights ${JSON.stringify(state.weights)} are in place again after SageMaker refused them: the step's counts restart now`,
+    });
+  } else if (drifted) {
     // The endpoint's weights are not the rollout's (a change whose weights failed to apply, or a
     // change made outside modelship): put the rollout's back, on the record.
     entries.push({
       atMs: nowMs, actor: CONTROLLER_ACTOR, action: 'weights-restored', phase: state.phase, fromWeights: endpoint.weights, toWeights: state.weights,
       reason: `the endpoint's weights ${JSON.stringify(endpoint.weights)} are not the ${state.phase} rollout's: applying ${JSON.stringify(state.weights)}`,
     });
+  }
+  if (drifted && state.phase === 'running') {
+    // Counts made at the drifted weights are not the rollout's: the step's count window restarts with the restore.
+    state = { ...state, stepStartedAtMs: nowMs };
   }
   if (entries.length === 0 && state.phase !== 'running' && (endpoint.candidateVersion === undefined || read?.candidateVersion === endpoint.candidateVersion)) {
     // Paused, waiting for approval or finished, with nothing to apply or record: no write, no audit entry.
@@ -274,20 +313,24 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
       expectedVersion: read?.version,
     },
     // Weights move only while the endpoint is InService; a later tick applies what this one could not.
-    ...(inService && !sameWeights(endpoint.weights, state.weights) ? { weights: state.weights } : {}),
+    ...(inService && !restoreRecorded && !sameWeights(endpoint.weights, state.weights) ? { weights: state.weights } : {}),
     audit,
   });
   if (!outcome.committed) {
     logger.info('the rollout changed while this tick ran; leaving it to the next tick', { endpointName: settings.endpointName });
     return { action: 'conflict', state: read?.state ?? state, weightsApplied: false, deliveries: await deliver() };
   }
-  const { weightsApplied, weightsError } = outcome;
-  const deliveries = await deliver();
+  const { weightsError } = outcome;
+  const weightsApplied = outcome.weightsApplied || restoreRecorded;
   const last = audit.at(-1);
+  if (weightsError) {
+    // Logged before delivering, so a delivery that throws does not hide it. Recorded and announced;
+    // the next tick finds the weights are not the rollout's and puts them in place.
+    logger.error('the change is recorded but its weights were not applied; the next tick restores them', { endpointName: settings.endpointName, version, error: weightsError.message });
+  }
+  const deliveries = await deliver();
   logger.info('tick', { endpointName: settings.endpointName, action: last?.action, reason: last?.reason, weights: state.weights, weightsApplied, version, deliveries });
   if (weightsError) {
-    // Recorded and announced; the next tick finds the weights are not the rollout's and puts them in place.
-    logger.error('the change is recorded but its weights were not applied; the next tick restores them', { error: weightsError.message });
     throw weightsError;
   }
   return { action: last?.action ?? 'hold', state, weightsApplied, deliveries };
@@ -296,13 +339,17 @@ export async function tick(nowMs: number = Date.now(), trigger: TickTrigger = 's
 /**
  * The entry point: the schedule, or an endpoint state change from SageMaker (`source: aws.sagemaker`).
  * A tick whose deliveries failed fails once its work is done, so the invocation is retried and
- * `failureAlarm` sees deliveries that keep failing; what they owe stays in the outbox.
+ * `failureAlarm` sees deliveries that keep failing; what they owe stays in the outbox. So does one
+ * that removed outbox items without an audit entry (forged), so a person hears of them.
  */
 export const handler = async (event?: { readonly source?: string }): Promise<TickResult> => {
   const result = await tick(Date.now(), event?.source === 'aws.sagemaker' ? 'endpoint-change' : 'schedule');
-  const { failures, pending } = result.deliveries;
+  const { failures, pending, removedUnmatched } = result.deliveries;
   if (failures.length > 0) {
     throw new Error(`deliveries failed: ${failures.length} (${[...new Set(failures.map((f) => f.consumer))].join(', ')}); outbox items owed to the next tick: ${pending}`);
+  }
+  if (removedUnmatched.length > 0) {
+    throw new Error(`outbox items without an audit entry were removed, not delivered: ${removedUnmatched.length} (${removedUnmatched.join(', ')})`);
   }
   return result;
 };

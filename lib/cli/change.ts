@@ -1,6 +1,6 @@
-import { commitRolloutChange, RolloutChange } from '../hooks/runtime/rollout-change';
+import { applyWeights, commitRolloutChange, RolloutChange } from '../hooks/runtime/rollout-change';
 import type { RolloutStore } from '../hooks/runtime/rollout-store';
-import { AuditAction, AuditEntry, ManualRecord, RolloutRecord, RolloutStartSpec, startRollout } from '../release/rollout-record';
+import { AuditAction, AuditEntry, EXTERNAL_TEXT_LIMIT, ManualRecord, RolloutRecord, RolloutStartSpec, startRollout } from '../release/rollout-record';
 import type { RolloutState } from '../release/rollout-types';
 import { sameWeights } from '../release/weights';
 import type { AwsClients } from './aws';
@@ -31,9 +31,16 @@ export interface ChangeSettings {
 /** The longest `--timeout`: a day. */
 export const MAX_TIMEOUT_SECONDS = 86_400;
 
-/** Reads the options every changing command takes; a changing command calls it before any AWS call. */
+/**
+ * Reads the options every changing command takes; a changing command calls it before any AWS call.
+ * @throws CliError (exit 2) for a `--reason` longer than `EXTERNAL_TEXT_LIMIT` characters, or a bad `--timeout`
+ */
 export function changeSettings(options: ChangeOptions): ChangeSettings {
   const reason = options.reason?.trim();
+  if (reason !== undefined && reason.length > EXTERNAL_TEXT_LIMIT) {
+    // The audit entry carries it to every event and notification: a long one could not be sent.
+    throw new CliError(EXIT.USAGE, `'--reason' must be at most ${EXTERNAL_TEXT_LIMIT} characters, got ${reason.length}`);
+  }
   return {
     ...(reason ? { reason } : {}),
     yes: Boolean(options.yes),
@@ -60,6 +67,26 @@ export interface PlannedChange {
   readonly action: AuditAction;
   /** Lines that explain the change beyond the weights (e.g. "the automation is paused"). */
   readonly notes: readonly string[];
+}
+
+/** How often the command sets the weights of an endpoint without a rollout in all, when SageMaker refuses them (nothing else would). */
+export const MANUAL_WEIGHT_ATTEMPTS = 4;
+/** The pause before the first retry, doubled for each next one, in ms. */
+const MANUAL_RETRY_DELAY_MS = 2_000;
+
+/**
+ * Sets the weights of a recorded change on an endpoint without a rollout again, with growing
+ * pauses, while SageMaker refuses them (no controller reconciles such an endpoint); the last
+ * refusal, or undefined once they are set.
+ */
+async function retryManualWeights(aws: AwsClients, io: Io, endpointName: string, weights: Readonly<Record<string, number>>, refusal: Error): Promise<Error | undefined> {
+  let last: Error | undefined = refusal;
+  for (let attempt = 2; last && attempt <= MANUAL_WEIGHT_ATTEMPTS; attempt++) {
+    io.err(`SageMaker refused the weights (${last.message}); trying again (${attempt}/${MANUAL_WEIGHT_ATTEMPTS})`);
+    await io.sleep(MANUAL_RETRY_DELAY_MS * 2 ** (attempt - 2));
+    last = await applyWeights(aws.sagemaker, endpointName, weights);
+  }
+  return last;
 }
 
 /** Explains what changed when a conditional write lost, naming who won. */
@@ -167,11 +194,18 @@ export async function commitChange(change: PlannedChange, options: ChangeSetting
   if (!outcome.committed) {
     throw await conflict(change);
   }
-  if (outcome.weightsError) {
-    throw new CliError(EXIT.FAILED, `the change is recorded (version ${audit.version}, by ${actor}) but SageMaker did not apply the weights: ${outcome.weightsError.message}; `
-      + (change.record || change.start ? 'the release controller puts them in place at its next tick' : 'run the command again to apply them'));
+  const reconciled = change.record !== undefined || change.start !== undefined;
+  const weightsError = outcome.weightsError && !reconciled ? await retryManualWeights(aws, io, change.endpoint.name, after, outcome.weightsError) : outcome.weightsError;
+  if (weightsError && reconciled) {
+    throw new CliError(EXIT.FAILED, `the change is recorded (version ${audit.version}, by ${actor}) but SageMaker did not apply the weights: ${weightsError.message}; `
+      + 'the release controller puts them in place at its next tick');
   }
-  const final = outcome.weightsApplied ? await waitInService(aws, io, change.endpoint.name, options.timeoutSeconds) : change.endpoint;
+  if (weightsError) {
+    throw new CliError(EXIT.FAILED, `the change is recorded and announced (audit entry ${audit.action}, version ${audit.version}, by ${actor}: ${JSON.stringify(before)} → ${JSON.stringify(after)}) `
+      + `but SageMaker refused the weights ${MANUAL_WEIGHT_ATTEMPTS} times: ${weightsError.message}; the endpoint keeps ${JSON.stringify(before)} and, without a rollout, nothing `
+      + 'applies them later: run the command again (it records a new change)');
+  }
+  const final = outcome.weightsApplied || outcome.weightsError ? await waitInService(aws, io, change.endpoint.name, options.timeoutSeconds) : change.endpoint;
   if (options.json) {
     io.out(JSON.stringify({ ...summary, actor, version: audit.version, status: final.status, weights: final.weights }));
   } else {

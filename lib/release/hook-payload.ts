@@ -32,7 +32,7 @@ export interface HookPayload {
   /** The numbers behind the decision. @default - absent when the change has no evidence behind it */
   readonly evidence?: Evidence;
   /**
-   * The after-hook call's delivery id (`<endpoint>/rollout-<n>/v<version>/<sequence>`), the same
+   * The after-hook call's delivery id (`<endpoint>/rollout-<n>/v<version>/<sequence>/<atMs>`), the same
    * on every attempt: after-hooks are called at least once, so a hook drops an id it has seen.
    * @default - absent for before-step hooks, which are called once per decision and answered
    */

@@ -132,6 +132,18 @@ export function rolloutTableName(endpointName: string): string {
 /** The endpoint tag that marks an endpoint as production (the CLI then asks for a reason and a confirmation). */
 export const PRODUCTION_TAG = 'modelship:production';
 
+/**
+ * How much of a text from outside (a hook's answer, an error message) an audit entry keeps, in
+ * characters: an entry stays far below DynamoDB's 400 KB item and the 256 KB of an event or a
+ * notification that carries it.
+ */
+export const EXTERNAL_TEXT_LIMIT = 1024;
+
+/** A text from outside as an audit entry keeps it: cut to `EXTERNAL_TEXT_LIMIT` characters, with what was left out counted. */
+export function clipExternal(text: string): string {
+  return text.length <= EXTERNAL_TEXT_LIMIT ? text : `${text.slice(0, EXTERNAL_TEXT_LIMIT)}… (${text.length - EXTERNAL_TEXT_LIMIT} more characters)`;
+}
+
 /** The key of an endpoint's rollout item. */
 export function rolloutKey(endpointName: string): Item {
   return { pk: { S: endpointName }, sk: { S: ROLLOUT_KEY } };
@@ -263,12 +275,13 @@ export function afterHookOf(action: AuditAction): 'after-promotion' | 'after-abo
 /**
  * The id every delivery of an entry carries (in the event's detail, the notification and the
  * hook's payload), the same on every attempt, so a consumer drops repeats:
- * `<endpoint>/rollout-<n>/v<version>/<sequence>`, or `<endpoint>/manual/v<version>/<sequence>` for
- * a change of an endpoint without a rollout (its versions count on their own).
+ * `<endpoint>/rollout-<n>/v<version>/<sequence>/<atMs>`, or `<endpoint>/manual/v<version>/<sequence>/<atMs>`
+ * for a change of an endpoint without a rollout (its versions count on their own). The entry's
+ * time keeps ids apart when the table is recreated and the numbers start again.
  */
-export function deliveryId(entry: Pick<AuditEntry, 'endpointName' | 'rolloutId' | 'version' | 'sequence'>): string {
+export function deliveryId(entry: Pick<AuditEntry, 'endpointName' | 'rolloutId' | 'version' | 'sequence' | 'atMs'>): string {
   const rollout = entry.rolloutId !== undefined ? `rollout-${entry.rolloutId}` : 'manual';
-  return `${entry.endpointName}/${rollout}/v${entry.version}/${entry.sequence ?? 0}`;
+  return `${entry.endpointName}/${rollout}/v${entry.version}/${entry.sequence ?? 0}/${entry.atMs}`;
 }
 
 /** An announced entry whose deliveries are owed: its outbox item, read back. */

@@ -3,6 +3,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { GetItemCommand, TransactWriteItemsCommand, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { MANUAL_WEIGHT_ATTEMPTS } from '../../lib/cli/change';
 import { ManualActionOptions, manualAction } from '../../lib/cli/commands/manual-action';
 import { shift, ShiftOptions } from '../../lib/cli/commands/shift';
 import { run } from '../../lib/cli/program';
@@ -98,7 +99,16 @@ describe('modelship shift', () => {
     const transaction = mocks.dynamodb.commandCalls(TransactWriteItemsCommand)[0].args[0].input.TransactItems!;
     expect(transaction.map((t) => t.Put!.Item!.sk.S!.replace(/#.*/, '#'))).toEqual(['ROLLOUT', 'AUDIT#', 'OUTBOX#']);
     // The controller delivers the outbox: the CLI sends no event, notification or hook call.
-    expect(putsOf(mocks.dynamodb, 'OUTBOX#')[0].Item!.deliveryId).toEqual({ S: 'churn-ab/rollout-1/v8/0' });
+    expect(putsOf(mocks.dynamodb, 'OUTBOX#')[0].Item!.deliveryId).toEqual({ S: `churn-ab/rollout-1/v8/0/${NOW}` });
+  });
+
+  test('a transaction cancelled because a tick was writing the rollout at the same moment is a conflict too (exit 4), not AWS text', async () => {
+    const mocks = world();
+    mocks.dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['TransactionConflict', 'None', 'None']));
+    const result = shiftWith(mocks, { to: 'candidate', weight: '50' });
+    await expect(result).rejects.toMatchObject({ exitCode: 4 });
+    await expect(result).rejects.toThrow(/changed since it was read .*; nothing changed, run the command again/);
+    expect(mocks.sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
   test('a change SageMaker refuses to apply stays recorded, and the error says the controller applies it', async () => {
@@ -216,6 +226,29 @@ describe('modelship shift', () => {
 
     mocks = world({ table: false });
     await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringContaining("no rollout table 'modelship-rollouts-churn-ab'") });
+  });
+
+  test('on an endpoint without a rollout, weights SageMaker refuses are tried again within the command, with growing pauses', async () => {
+    const refused = serviceError('ThrottlingException', 'Rate exceeded');
+    let mocks = world({ state: null });
+    mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejectsOnce(refused).rejectsOnce(refused).resolves({ EndpointArn: 'arn' });
+    const io = fakeIo();
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' }, io)).resolves.toBe(0);
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, 3);
+    expect(io.sleeps.slice(0, 2)).toEqual([2000, 4000]);
+    expect(auditWrite(mocks)).toHaveLength(1);
+
+    // Refused every time: exit 1, saying what the record shows and that a person must run it again.
+    mocks = world({ state: null });
+    mocks.sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(refused);
+    await expect(shiftWith(mocks, { to: 'candidate', weight: '10' })).rejects.toMatchObject({
+      exitCode: 1,
+      message: `the change is recorded and announced (audit entry manual-shift, version 1, by ${ANA}: {"baseline":95,"candidate":5} → {"baseline":90,"candidate":10}) `
+        + `but SageMaker refused the weights ${MANUAL_WEIGHT_ATTEMPTS} times: Rate exceeded; the endpoint keeps {"baseline":95,"candidate":5} and, without a rollout, nothing applies them later: `
+        + 'run the command again (it records a new change)',
+    });
+    expect(mocks.sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, MANUAL_WEIGHT_ATTEMPTS);
+    expect(auditWrite(mocks)).toHaveLength(1);
   });
 
   test('writes nothing for a shift to the weights the endpoint already has', async () => {
@@ -417,6 +450,12 @@ describe('the modelship program', () => {
     const refused = fakeIo();
     await expect(run(['shift', 'churn-ab', '--to', 'candidate', '--weight', '10'], refused, () => mocks.aws)).resolves.toBe(3);
     expect(refused.errors).toEqual(["modelship: endpoint 'churn-ab' is Updating; weights can change only while it is InService"]);
+    // A reason too long to travel in an event or a notification is refused before any call.
+    const long = fakeIo();
+    const untouched = world();
+    await expect(run(['shift', 'churn-ab', '--to', 'candidate', '--weight', '10', '--reason', 'x'.repeat(300_000)], long, () => untouched.aws)).resolves.toBe(2);
+    expect(long.errors).toEqual(["modelship: '--reason' must be at most 1024 characters, got 300000"]);
+    expect(untouched.dynamodb).not.toHaveReceivedCommand(TransactWriteItemsCommand);
   });
 
   test('passes --region and --profile to the clients', async () => {

@@ -1,5 +1,6 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
@@ -14,7 +15,7 @@ import { POLICY, SETTINGS } from './release-env';
 import { CONTROLLER_ACTOR, handler, tick } from '../../lambda/release-controller';
 import type { HookPayload } from '../../lib/release/hook-payload';
 import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
-import { AuditEntry, auditFromItem, Item, outboxToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
+import { AuditEntry, auditFromItem, auditToItem, Item, outboxToItem, RolloutRecord, rolloutFromItem, rolloutToItem } from '../../lib/release/rollout-record';
 import { policyHash } from '../../lib/release/rollout-policy';
 import type { RolloutState } from '../../lib/release/rollout-types';
 
@@ -136,10 +137,10 @@ describe('the release controller tick', () => {
       ['sns', sns.commandCalls(PublishCommand)],
       ['settle', dynamodb.commandCalls(DeleteItemCommand)],
     ])).toEqual(['write', 'weights', 'event', 'ack', 'sns', 'ack', 'settle']);
-    expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!)).toMatchObject({ deliveryId: 'churn-ab/rollout-1/v1/0' });
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, { MessageAttributes: { deliveryId: { DataType: 'String', StringValue: 'churn-ab/rollout-1/v1/0' } } });
+    expect(JSON.parse(eventbridge.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!)).toMatchObject({ deliveryId: `churn-ab/rollout-1/v1/0/${NOW}` });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { MessageAttributes: { deliveryId: { DataType: 'String', StringValue: `churn-ab/rollout-1/v1/0/${NOW}` } } });
     expect(table.withPrefix('OUTBOX#')).toEqual([]);
-    expect(result.deliveries).toEqual({ delivered: 2, failures: [], pending: 0 });
+    expect(result.deliveries).toEqual({ delivered: 2, failures: [], pending: 0, removedUnmatched: [] });
     // Where and how it reads its metrics, recorded so the CLI reads the same windows.
     expect(rolloutFromItem(rolloutWrites()[0].Item as Item).metricLagSeconds).toBe(180);
   });
@@ -254,6 +255,40 @@ describe('the release controller tick', () => {
     expect(promoted).toMatchObject({ action: 'promote', state: { phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, weightsApplied: true });
   });
 
+  test('keeps 1 KB of what a before-step hook says (its reason, its error), so entries, events and notifications stay small', async () => {
+    const strong = { v0: { invocations: 20000, conversions: 2000 }, v1: { invocations: 20000, conversions: 3000 } };
+    const hostile = [
+      { Payload: Buffer.from(JSON.stringify({ pass: false, reason: 'r'.repeat(500_000) })) as never },
+      { FunctionError: 'Unhandled'.repeat(50_000) },
+      new Error('e'.repeat(300_000)),
+    ];
+    for (const [i, answer] of hostile.entries()) {
+      stored(running, { version: 7 + i * 10 });
+      endpointIs('InService', { baseline: 50, candidate: 50 });
+      metricsAre(strong);
+      lambda.reset();
+      if (answer instanceof Error) {
+        lambda.on(InvokeCommand, { FunctionName: SETTINGS.beforeStepHooks[0] }).rejects(answer);
+      } else {
+        lambda.on(InvokeCommand, { FunctionName: SETTINGS.beforeStepHooks[0] }).resolves({ StatusCode: 200, ...answer });
+      }
+      await tick(NOW + i * 60_000);
+    }
+    const failed = auditWrites().filter((e) => e.action === 'hook-failed');
+    expect(failed).toHaveLength(3);
+    for (const entry of failed) {
+      expect(entry.reason).toMatch(/… \(\d+ more characters\)$/);
+      expect(entry.reason.length).toBeLessThan(1200);
+    }
+    const puts = written();
+    expect(puts.length).toBeGreaterThan(0);
+    expect(Math.max(...puts.map((p) => JSON.stringify(p.Item).length))).toBeLessThan(8_000);
+    const details = eventbridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries![0].Detail!);
+    expect(details).toHaveLength(3);
+    expect(Math.max(...details.map((d) => d.length))).toBeLessThan(8_000);
+    expect(Math.max(...sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Message!.length))).toBeLessThan(8_000);
+  });
+
   test('honours a rollout a person promoted: it stays promoted and its weights are put back if they drifted', async () => {
     stored({ ...running, phase: 'promoted', weights: { baseline: 0, candidate: 100 } }, { updatedBy: 'arn:aws:iam::111111111111:user/ana' });
     endpointIs('InService', { baseline: 50, candidate: 50 });
@@ -279,18 +314,56 @@ describe('the release controller tick', () => {
       endpointName: 'churn-ab', rolloutId: 1, atMs: NOW - HOUR + version, version, actor: 'arn:aws:iam::111111111111:user/ana', action, reason: 'r', phase: 'paused',
       fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
     });
+    table.put(auditToItem(entry(6, 'manual-pause')));
     table.put(outboxToItem(entry(6, 'manual-pause')));
     // The promotion's event went out before, but its notification and hook did not.
+    table.put(auditToItem(entry(5, 'manual-promote')));
     table.put({ ...outboxToItem(entry(5, 'manual-promote')), delivered: { SS: ['events'] } });
     const result = await tick(NOW);
     expect(result).toMatchObject({ action: 'hold', deliveries: { delivered: 4, failures: [], pending: 0 } });
     expect(transactPuts(dynamodb)).toEqual([]);
-    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual(['churn-ab/rollout-1/v6/0']);
-    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes!.deliveryId.StringValue)).toEqual(['churn-ab/rollout-1/v5/0', 'churn-ab/rollout-1/v6/0']);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual([`churn-ab/rollout-1/v6/0/${NOW - HOUR + 6}`]);
+    expect(sns.commandCalls(PublishCommand).map((c) => c.args[0].input.MessageAttributes!.deliveryId.StringValue)).toEqual([`churn-ab/rollout-1/v5/0/${NOW - HOUR + 5}`, `churn-ab/rollout-1/v6/0/${NOW - HOUR + 6}`]);
     // A person's promotion runs the after-promotion hooks, with the delivery id.
     const hooks = lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()));
-    expect(hooks).toEqual([expect.objectContaining({ hook: 'after-promotion', deliveryId: 'churn-ab/rollout-1/v5/0' })]);
+    expect(hooks).toEqual([expect.objectContaining({ hook: 'after-promotion', deliveryId: `churn-ab/rollout-1/v5/0/${NOW - HOUR + 5}` })]);
     expect(table.withPrefix('OUTBOX#')).toEqual([]);
+  });
+
+  test('delivers in version order when the writers\' clocks disagree (a CLI laptop behind the controller)', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    const entry = (version: number, atMs: number, rolloutId?: number): AuditEntry => ({
+      endpointName: 'churn-ab', ...(rolloutId !== undefined ? { rolloutId } : {}), atMs, version, actor: 'arn:aws:iam::111111111111:user/ana', action: 'manual-pause', reason: 'r',
+      phase: 'paused', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
+    });
+    // Written in this order: a manual change, then the rollout's v5 by the controller, v6 by a laptop 10 minutes slow, v7 by the controller.
+    const items = [entry(3, NOW - 3 * HOUR), entry(5, NOW - HOUR, 1), entry(6, NOW - HOUR - 10 * 60_000, 1), entry(7, NOW - HOUR + 60_000, 1)];
+    items.forEach((e) => [auditToItem(e), outboxToItem(e)].forEach((item) => table.put(item)));
+    await tick(NOW);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId))
+      .toEqual(items.map((e) => `churn-ab/${e.rolloutId ? 'rollout-1' : 'manual'}/v${e.version}/0/${e.atMs}`));
+  });
+
+  test('delivers only outbox items written with their audit entry, as that entry says: a forged item is removed, reported, and the handler fails', async () => {
+    stored({ ...running, phase: 'paused' });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    const real: AuditEntry = {
+      endpointName: 'churn-ab', rolloutId: 1, atMs: NOW - HOUR, version: 6, actor: 'arn:aws:iam::111111111111:user/ana', action: 'manual-pause', reason: 'real', phase: 'paused',
+      fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 50, candidate: 50 }, policyHash: 'h',
+    };
+    table.put(auditToItem(real));
+    // A release manager's PutItem rewrote the real item's copy, and forged another with no audit entry (an abort, to fire the after-hooks).
+    table.put(outboxToItem({ ...real, reason: 'forged reason', action: 'manual-promote' }));
+    const forged = outboxToItem({ ...real, version: 7, atMs: NOW - HOUR + 1, action: 'manual-abort', reason: 'forged' });
+    table.put(forged);
+    await expect(handler()).rejects.toThrow(`outbox items without an audit entry were removed, not delivered: 1 (${(forged.sk as { S: string }).S})`);
+    const details = eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!));
+    expect(details).toEqual([expect.objectContaining({ action: 'manual-pause', reason: 'real', deliveryId: `churn-ab/rollout-1/v6/0/${NOW - HOUR}` })]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
+    expect(table.withPrefix('OUTBOX#')).toEqual([]);
+    expect(auditWrites()).toEqual([real]);
   });
 
   test('a failed delivery stays owed and blocks only its consumer; the next tick delivers it with the same id', async () => {
@@ -301,7 +374,7 @@ describe('the release controller tick', () => {
     eventbridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
     const first = await tick(NOW);
     expect(first).toMatchObject({ action: 'abort', weightsApplied: true, deliveries: { delivered: 2, pending: 1 } });
-    expect(first.deliveries.failures).toEqual([{ deliveryId: 'churn-ab/rollout-1/v8/0', consumer: 'events', error: 'EventBridge refused the event: InternalFailure' }]);
+    expect(first.deliveries.failures).toEqual([{ deliveryId: `churn-ab/rollout-1/v8/0/${NOW}`, consumer: 'events', error: 'EventBridge refused the event: InternalFailure' }]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
 
@@ -309,7 +382,7 @@ describe('the release controller tick', () => {
     endpointIs('InService', { baseline: 100, candidate: 0 });
     const second = await tick(NOW + HOUR);
     expect(second).toMatchObject({ action: 'hold', deliveries: { delivered: 1, failures: [], pending: 0 } });
-    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual(['churn-ab/rollout-1/v8/0', 'churn-ab/rollout-1/v8/0']);
+    expect(eventbridge.commandCalls(PutEventsCommand).map((c) => JSON.parse(c.args[0].input.Entries![0].Detail!).deliveryId)).toEqual([`churn-ab/rollout-1/v8/0/${NOW}`, `churn-ab/rollout-1/v8/0/${NOW}`]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(lambda).toHaveReceivedCommandTimes(InvokeCommand, 1);
   });
@@ -347,6 +420,24 @@ describe('the release controller tick', () => {
     expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 2);
   });
 
+  test('logs the refused weights before delivering, so a delivery pass that throws does not hide them', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    metricsAre({ v0: { invocations: 5000, conversions: 500 }, v1: { invocations: 5000, conversions: 500 } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'churn-ab-candidate-5xx', StateValue: 'ALARM' }] });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }));
+    dynamodb.on(QueryCommand).rejects(Object.assign(new Error('outbox unreadable'), { name: 'InternalServerError' }));
+    const logged = jest.spyOn(Logger.prototype, 'error');
+    try {
+      await expect(tick(NOW)).rejects.toThrow('outbox unreadable');
+      expect(logged.mock.calls.filter(([message]) => String(message).includes('its weights were not applied'))).toEqual([
+        [expect.any(String), expect.objectContaining({ error: 'Cannot update in-progress endpoint' })],
+      ]);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
   test('restores drifted weights of a running rollout on the record, and decides at the next tick', async () => {
     stored(running);
     endpointIs('InService', { baseline: 80, candidate: 20 });
@@ -354,6 +445,41 @@ describe('the release controller tick', () => {
     const result = await tick(NOW);
     expect(result).toMatchObject({ action: 'weights-restored', weightsApplied: true });
     expect(auditWrites()).toEqual([expect.objectContaining({ action: 'weights-restored', phase: 'running', fromWeights: { baseline: 80, candidate: 20 }, toWeights: { baseline: 50, candidate: 50 } })]);
+    expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
+    // The step's counts restart with the restore: the next decision counts only traffic at the rollout's weights.
+    expect(rolloutWrites().at(-1)!.Item!.state).toEqual({ S: JSON.stringify({ ...running, stepStartedAtMs: NOW }) });
+  });
+
+  test('records and announces a restore SageMaker keeps refusing once; later ticks only retry it, and fail', async () => {
+    stored({ ...running, phase: 'aborted', weights: { baseline: 100, candidate: 0 } });
+    endpointIs('InService', { baseline: 50, candidate: 50 });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(Object.assign(new Error('Cannot update in-progress endpoint'), { name: 'ValidationException' }));
+    for (const minute of [0, 1, 2, 3]) {
+      await expect(handler()).rejects.toThrow('Cannot update in-progress endpoint');
+      expect(sagemaker).toHaveReceivedCommandTimes(UpdateEndpointWeightsAndCapacitiesCommand, minute + 1);
+    }
+    expect(auditWrites().map((e) => [e.action, e.fromWeights, e.toWeights])).toEqual([['weights-restored', { baseline: 50, candidate: 50 }, { baseline: 100, candidate: 0 }]]);
+    expect(table.withPrefix('OUTBOX#')).toHaveLength(0);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
+    expect(await tick(NOW + 5 * 60_000)).toMatchObject({ action: 'hold', weightsApplied: true });
+    expect(auditWrites()).toHaveLength(1);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
+  test('a running rollout whose restore SageMaker refused restarts its step\'s counts when the weights are back, without announcing it', async () => {
+    stored(running);
+    endpointIs('InService', { baseline: 80, candidate: 20 });
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).rejects(Object.assign(new Error('Throttled for good'), { name: 'ThrottlingException' }));
+    await expect(tick(NOW)).rejects.toThrow('Throttled for good');
+    await expect(tick(NOW + 60_000)).rejects.toThrow('Throttled for good');
+    sagemaker.on(UpdateEndpointWeightsAndCapacitiesCommand).resolves({});
+    expect(await tick(NOW + 2 * 60_000)).toMatchObject({ action: 'hold', weightsApplied: true, state: { phase: 'running', stepStartedAtMs: NOW + 2 * 60_000 } });
+    expect(auditWrites().map((e) => e.action)).toEqual(['weights-restored', 'hold']);
+    expect(rolloutFromItem(table.get({ TableName: 't', Key: { pk: { S: 'churn-ab' }, sk: { S: 'ROLLOUT' } } }).Item!).state.stepStartedAtMs).toBe(NOW + 2 * 60_000);
+    expect(eventbridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
     expect(cloudwatch).not.toHaveReceivedCommand(GetMetricDataCommand);
   });
 

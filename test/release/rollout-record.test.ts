@@ -82,18 +82,19 @@ describe('the outbox of announced entries', () => {
     phase: 'promoted', fromWeights: { baseline: 50, candidate: 50 }, toWeights: { baseline: 0, candidate: 100 }, policyHash: 'h', sequence: 1,
   };
 
-  test('a delivery id names the endpoint, the rollout (or manual), the version and the place in the write', () => {
-    expect(deliveryId(entry)).toBe('churn-ab/rollout-2/v13/1');
-    expect(deliveryId({ endpointName: 'churn-ab', version: 4 })).toBe('churn-ab/manual/v4/0');
-    // Unique per entry, as the audit sort key is.
-    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 9 }),
-      (r1, v1, s1, r2, v2, s2) => (deliveryId({ endpointName: 'e', rolloutId: r1, version: v1, sequence: s1 }) === deliveryId({ endpointName: 'e', rolloutId: r2, version: v2, sequence: s2 }))
-        === (r1 === r2 && v1 === v2 && s1 === s2)));
+  test('a delivery id names the endpoint, the rollout (or manual), the version, the place in the write and the time', () => {
+    expect(deliveryId(entry)).toBe(`churn-ab/rollout-2/v13/1/${entry.atMs}`);
+    expect(deliveryId({ endpointName: 'churn-ab', version: 4, atMs: 5 })).toBe('churn-ab/manual/v4/0/5');
+    // Unique per entry, as the audit sort key is; and a table recreated, whose numbers start again, gives its entries new ids.
+    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 3 }),
+      (r1, v1, s1, t1, r2, v2, s2, t2) => (deliveryId({ endpointName: 'e', rolloutId: r1, version: v1, sequence: s1, atMs: t1 }) === deliveryId({ endpointName: 'e', rolloutId: r2, version: v2, sequence: s2, atMs: t2 }))
+        === (r1 === r2 && v1 === v2 && s1 === s2 && t1 === t2)));
   });
 
   test('an outbox item survives the round trip with its acknowledgements, under its audit item\'s key', () => {
     expect(outboxSortKey(entry)).toBe(`OUTBOX#${auditSortKey(entry.atMs, entry.version, entry.sequence).slice('AUDIT#'.length)}`);
-    expect(outboxFromItem(outboxToItem(entry))).toEqual({ sortKey: outboxSortKey(entry), entry, deliveryId: 'churn-ab/rollout-2/v13/1', delivered: [] });
+    expect(outboxFromItem(outboxToItem(entry))).toEqual({ sortKey: outboxSortKey(entry), entry, deliveryId: `churn-ab/rollout-2/v13/1/${entry.atMs}`, delivered: [] });
     expect(outboxFromItem({ ...outboxToItem(entry), delivered: { SS: ['sns', 'events'] } }).delivered).toEqual(['events', 'sns']);
   });
 

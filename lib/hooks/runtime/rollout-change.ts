@@ -7,7 +7,10 @@ export interface RolloutChange {
   readonly endpointName: string;
   /** What the change writes, and the version it expects to find (`RolloutStore.commit`). */
   readonly write: StateWrite;
-  /** The weights to set, in whole percent per variant; omitted when the endpoint keeps its weights. */
+  /**
+   * The weights to set, in whole percent per variant.
+   * @default - none: the endpoint keeps its weights
+   */
   readonly weights?: Readonly<Record<string, number>>;
   /** What the change records in the audit trail; each announced entry also goes to the outbox. */
   readonly audit: readonly AuditEntry[];
@@ -20,7 +23,29 @@ export interface RolloutChange {
  */
 export type ChangeOutcome =
   | { readonly committed: false }
-  | { readonly committed: true; readonly weightsApplied: boolean; readonly weightsError?: Error };
+  | {
+    readonly committed: true;
+    /** Whether the change's weights were set on the endpoint. */
+    readonly weightsApplied: boolean;
+    /**
+     * SageMaker's refusal of the weights.
+     * @default - none: the weights were applied, or the change had none
+     */
+    readonly weightsError?: Error;
+  };
+
+/** Sets an endpoint's weights (whole percent per variant); SageMaker's refusal, or undefined when they were set. */
+export async function applyWeights(sagemaker: SageMakerClient, endpointName: string, weights: Readonly<Record<string, number>>): Promise<Error | undefined> {
+  try {
+    await sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
+      EndpointName: endpointName,
+      DesiredWeightsAndCapacities: Object.entries(weights).map(([VariantName, DesiredWeight]) => ({ VariantName, DesiredWeight })),
+    }));
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
 
 /**
  * Makes a change in the one order the controller and the CLI share: write the state, its audit
@@ -35,13 +60,6 @@ export async function commitRolloutChange(store: RolloutStore, sagemaker: SageMa
   if (!change.weights) {
     return { committed: true, weightsApplied: false };
   }
-  try {
-    await sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({
-      EndpointName: change.endpointName,
-      DesiredWeightsAndCapacities: Object.entries(change.weights).map(([VariantName, DesiredWeight]) => ({ VariantName, DesiredWeight })),
-    }));
-  } catch (error) {
-    return { committed: true, weightsApplied: false, weightsError: error as Error };
-  }
-  return { committed: true, weightsApplied: true };
+  const weightsError = await applyWeights(sagemaker, change.endpointName, change.weights);
+  return weightsError ? { committed: true, weightsApplied: false, weightsError } : { committed: true, weightsApplied: true };
 }

@@ -26,18 +26,43 @@ export interface DeliveryReport {
   readonly failures: readonly DeliveryFailure[];
   /** Outbox items still owed after the pass. */
   readonly pending: number;
+  /** Outbox items without an announced audit entry under their key (forged, not written with a change): removed, not delivered. */
+  readonly removedUnmatched: readonly string[];
 }
 
 /**
- * Delivers what the outbox owes, oldest entry first: to each consumer that takes the entry and
+ * The outbox's deliveries in the order their changes were made. The items' keys start with the
+ * writer's clock (a controller's, or a laptop's for the CLI), which can disagree with the order of
+ * versions; within each stream of versions (the rollout's, the manual changes') the places the
+ * stream holds are refilled in version order, then place within the write.
+ */
+export function inVersionOrder(owed: readonly PendingDelivery[]): PendingDelivery[] {
+  const stream = (d: PendingDelivery) => (d.entry.rolloutId === undefined ? 'manual' : 'rollout');
+  const sorted = new Map<string, PendingDelivery[]>();
+  for (const name of new Set(owed.map(stream))) {
+    sorted.set(name, owed.filter((d) => stream(d) === name).sort((a, b) => a.entry.version - b.entry.version || (a.entry.sequence ?? 0) - (b.entry.sequence ?? 0)));
+  }
+  return owed.map((d) => sorted.get(stream(d))!.shift()!);
+}
+
+/**
+ * Delivers what the outbox owes, in the order of its changes (`inVersionOrder`): to each consumer that takes the entry and
  * has not acknowledged it, then acknowledges (a conditional update); an item every consumer
  * acknowledged is removed. A consumer whose delivery or acknowledgement fails gets nothing more
  * this pass, so it never hears of an entry before an earlier one; the others go on. Delivery is
  * at least once: only a delivery made but not acknowledged (its acknowledgement failed, or the
- * function stopped between the two) is repeated, by a later pass, with the same delivery id.
+ * function stopped between the two) is repeated, by a later pass, with the same delivery id. Only
+ * items with an announced audit entry under their key are delivered, built from that entry; the
+ * others are removed and reported.
  */
 export async function deliverOutbox(store: RolloutStore, endpointName: string, consumers: readonly OutboxConsumer[]): Promise<DeliveryReport> {
-  const owed: readonly PendingDelivery[] = await store.pending(endpointName);
+  const found = await store.pending(endpointName);
+  const removedUnmatched: string[] = [];
+  for (const forged of found.unmatched) {
+    await store.settle(forged);
+    removedUnmatched.push(forged.sortKey);
+  }
+  const owed = inVersionOrder(found.owed);
   const blocked = new Set<string>();
   const failures: DeliveryFailure[] = [];
   let delivered = 0;
@@ -71,5 +96,5 @@ export async function deliverOutbox(store: RolloutStore, endpointName: string, c
       pending += 1;
     }
   }
-  return { delivered, failures, pending };
+  return { delivered, failures, pending, removedUnmatched };
 }

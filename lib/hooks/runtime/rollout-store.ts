@@ -12,6 +12,12 @@ import {
 export const MAX_TRANSACTION_ITEMS = 100;
 
 const CONDITIONAL_FAILURE = 'ConditionalCheckFailed';
+/** A cancellation because another transaction was writing the same item (the CLI racing a tick). */
+const TRANSACTION_CONFLICT = 'TransactionConflict';
+/** How often a transaction DynamoDB reports still in progress (an SDK retry while the first attempt runs) is sent again, with its token. */
+export const IN_PROGRESS_ATTEMPTS = 4;
+/** The pause before the first of those, doubled for each next one, in ms. */
+const IN_PROGRESS_DELAY_MS = 100;
 
 /**
  * What a change writes, only if the stored item still has `expectedVersion` (undefined: only if
@@ -51,7 +57,9 @@ export class RolloutStore {
    * Writes a change in one transaction: the rollout (or the manual-change record) unless it
    * changed since `expectedVersion` was read (undefined: unless it exists), its audit entries and
    * an outbox item for each announced one, none of which may exist yet. False when the state's
-   * condition failed (another writer came first): then nothing was written. The request token is
+   * condition failed (another writer came first) or another transaction was writing the state
+   * (`TransactionConflict`): then nothing was written. A transaction DynamoDB reports in progress
+   * is sent again with the same token, up to `IN_PROGRESS_ATTEMPTS` times in all. The request token is
    * the change's hash, so the SDK's retry of a transaction whose answer was lost succeeds instead
    * of failing on its own write.
    * @throws Error for a change of more than `MAX_TRANSACTION_ITEMS` items, or an audit key another change already holds
@@ -75,23 +83,54 @@ export class RolloutStore {
       throw new Error(`A change writes at most ${MAX_TRANSACTION_ITEMS} items (the state, its audit entries and their outbox items), got ${TransactItems.length}`);
     }
     const ClientRequestToken = createHash('sha256').update(JSON.stringify(TransactItems)).digest('hex').slice(0, 36);
-    try {
-      await this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems, ClientRequestToken }));
-      return true;
-    } catch (error) {
-      const reasons = (error as Error).name === 'TransactionCanceledException' ? (error as TransactionCanceledException).CancellationReasons ?? [] : [];
-      if (reasons[0]?.Code === CONDITIONAL_FAILURE) {
-        return false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dynamodb.send(new TransactWriteItemsCommand({ TransactItems, ClientRequestToken }));
+        return true;
+      } catch (error) {
+        if ((error as Error).name === 'TransactionInProgressException' && attempt < IN_PROGRESS_ATTEMPTS) {
+          // The same token: DynamoDB answers for the attempt in progress once it is done, and writes nothing twice.
+          await new Promise((resolve) => setTimeout(resolve, IN_PROGRESS_DELAY_MS * 2 ** (attempt - 1)));
+          continue;
+        }
+        const reasons = (error as Error).name === 'TransactionCanceledException' ? (error as TransactionCanceledException).CancellationReasons ?? [] : [];
+        // Another writer came first (its write is done) or is writing the state now: nothing of this change was written.
+        if (reasons[0]?.Code === CONDITIONAL_FAILURE || reasons[0]?.Code === TRANSACTION_CONFLICT) {
+          return false;
+        }
+        if (reasons.some((r) => r.Code === CONDITIONAL_FAILURE)) {
+          throw new Error(`An audit or outbox key of this change is taken by another change (${audit.map((e) => deliveryId(e)).join(', ')}); nothing was written`, { cause: error });
+        }
+        throw error;
       }
-      if (reasons.some((r) => r.Code === CONDITIONAL_FAILURE)) {
-        throw new Error(`An audit or outbox key of this change is taken by another change (${audit.map((e) => deliveryId(e)).join(', ')}); nothing was written`, { cause: error });
-      }
-      throw error;
     }
   }
 
-  /** The announced entries whose deliveries are still owed, oldest first (reading on through DynamoDB's 1 MB pages). */
-  public async pending(endpointName: string): Promise<PendingDelivery[]> {
+  /**
+   * The outbox items whose deliveries are still owed, oldest first (reading on through DynamoDB's
+   * 1 MB pages), each with the entry of its audit item: an item without an announced audit entry
+   * under the same key (one that was not written with its change: anyone allowed to put items
+   * could forge it) is returned apart, to be removed, never delivered.
+   */
+  public async pending(endpointName: string): Promise<{ readonly owed: PendingDelivery[]; readonly unmatched: PendingDelivery[] }> {
+    const owed: PendingDelivery[] = [];
+    const unmatched: PendingDelivery[] = [];
+    for (const item of await this.outboxItems(endpointName)) {
+      const audit = await this.dynamodb.send(new GetItemCommand({
+        TableName: this.tableName, Key: { pk: { S: endpointName }, sk: { S: `${AUDIT_PREFIX}${item.sortKey.slice(OUTBOX_PREFIX.length)}` } }, ConsistentRead: true,
+      }));
+      const entry = audit.Item ? auditFromItem(audit.Item as Item) : undefined;
+      if (entry && isAnnounced(entry)) {
+        // The audit entry as checked decides what goes out, not the outbox item's copy.
+        owed.push({ ...item, entry, deliveryId: deliveryId(entry) });
+      } else {
+        unmatched.push(item);
+      }
+    }
+    return { owed, unmatched };
+  }
+
+  private async outboxItems(endpointName: string): Promise<PendingDelivery[]> {
     const deliveries: PendingDelivery[] = [];
     let ExclusiveStartKey: QueryCommandOutput['LastEvaluatedKey'];
     do {

@@ -1,9 +1,9 @@
-import { DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionInProgressException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { SageMakerClient, UpdateEndpointWeightsAndCapacitiesCommand } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { commitRolloutChange, RolloutChange } from '../../../lib/hooks/runtime/rollout-change';
-import { MAX_TRANSACTION_ITEMS, RolloutStore } from '../../../lib/hooks/runtime/rollout-store';
+import { IN_PROGRESS_ATTEMPTS, MAX_TRANSACTION_ITEMS, RolloutStore } from '../../../lib/hooks/runtime/rollout-store';
 import { AuditEntry, auditFromItem, Item, outboxFromItem, RolloutRecord } from '../../../lib/release/rollout-record';
 import { callOrder } from '../../call-order';
 import { POLICY } from '../../lambda/release-env';
@@ -50,7 +50,7 @@ describe('commitRolloutChange', () => {
     // An entry or outbox item is never overwritten: a retry cannot duplicate or replace one.
     expect([audit.ConditionExpression, outbox.ConditionExpression]).toEqual(['attribute_not_exists(sk)', 'attribute_not_exists(sk)']);
     expect(auditFromItem(audit.Item as Item)).toEqual(entry);
-    expect(outboxFromItem(outbox.Item as Item)).toEqual({ sortKey: 'OUTBOX#2026-11-22T12:00:00.000Z#0000000008#000', entry, deliveryId: 'churn-ab/rollout-1/v8/0', delivered: [] });
+    expect(outboxFromItem(outbox.Item as Item)).toEqual({ sortKey: 'OUTBOX#2026-11-22T12:00:00.000Z#0000000008#000', entry, deliveryId: `churn-ab/rollout-1/v8/0/${NOW}`, delivered: [] });
     expect(sagemaker).toHaveReceivedCommandWith(UpdateEndpointWeightsAndCapacitiesCommand, {
       EndpointName: 'churn-ab',
       DesiredWeightsAndCapacities: [{ VariantName: 'baseline', DesiredWeight: 80 }, { VariantName: 'candidate', DesiredWeight: 20 }],
@@ -70,7 +70,7 @@ describe('commitRolloutChange', () => {
   test('holds go to the audit trail but not to the outbox', async () => {
     await commitRolloutChange(store, client, { ...change, audit: [{ ...entry, action: 'hold' }, { ...entry, action: 'hook-failed', sequence: 1 }] });
     expect(kinds()).toEqual(['ROLLOUT', 'AUDIT#', 'AUDIT#', 'OUTBOX#']);
-    expect(transactPuts(dynamodb)[3].Item!.deliveryId).toEqual({ S: 'churn-ab/rollout-1/v8/1' });
+    expect(transactPuts(dynamodb)[3].Item!.deliveryId).toEqual({ S: `churn-ab/rollout-1/v8/1/${NOW}` });
   });
 
   test('a writer that lost changes nothing: no weights, no audit entry, no outbox', async () => {
@@ -84,9 +84,29 @@ describe('commitRolloutChange', () => {
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
+  test('a transaction cancelled because another was writing the state (the CLI racing a tick) is a conflict: nothing written, no weights', async () => {
+    dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['TransactionConflict', 'None', 'None']));
+    expect(await commitRolloutChange(store, client, change)).toEqual({ committed: false });
+    expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
+  });
+
+  test('a transaction still in progress is sent again with the same token, a few times, then its error surfaces', async () => {
+    const inProgress = () => new TransactionInProgressException({ message: 'Transaction is ongoing for the idempotency token', $metadata: {} });
+    dynamodb.on(TransactWriteItemsCommand).rejectsOnce(inProgress()).rejectsOnce(inProgress()).resolves({});
+    expect(await commitRolloutChange(store, client, change)).toEqual({ committed: true, weightsApplied: true });
+    const tokens = transactions().map((c) => c.args[0].input.ClientRequestToken);
+    expect(tokens).toHaveLength(3);
+    expect(new Set(tokens).size).toBe(1);
+
+    dynamodb.reset();
+    dynamodb.on(TransactWriteItemsCommand).rejects(inProgress());
+    await expect(commitRolloutChange(store, client, change)).rejects.toThrow('Transaction is ongoing');
+    expect(transactions()).toHaveLength(IN_PROGRESS_ATTEMPTS);
+  });
+
   test('a transaction refused for a taken audit key is an error, not a conflict', async () => {
     dynamodb.on(TransactWriteItemsCommand).rejects(cancelled(['None', 'ConditionalCheckFailed', 'None']));
-    await expect(commitRolloutChange(store, client, change)).rejects.toThrow('An audit or outbox key of this change is taken by another change (churn-ab/rollout-1/v8/0); nothing was written');
+    await expect(commitRolloutChange(store, client, change)).rejects.toThrow(`An audit or outbox key of this change is taken by another change (churn-ab/rollout-1/v8/0/${NOW}); nothing was written`);
     expect(sagemaker).not.toHaveReceivedCommand(UpdateEndpointWeightsAndCapacitiesCommand);
   });
 
@@ -104,7 +124,7 @@ describe('commitRolloutChange', () => {
     expect(order()).toEqual(['write', 'weights']);
     expect(kinds()).toEqual(['MANUAL', 'AUDIT#', 'OUTBOX#']);
     expect(transactPuts(dynamodb)[0]).toMatchObject({ ConditionExpression: 'attribute_not_exists(pk)', Item: { sk: { S: 'MANUAL' }, version: { N: '1' } } });
-    expect(transactPuts(dynamodb)[2].Item!.deliveryId).toEqual({ S: 'churn-ab/manual/v1/0' });
+    expect(transactPuts(dynamodb)[2].Item!.deliveryId).toEqual({ S: `churn-ab/manual/v1/0/${NOW}` });
 
     // A second writer that read the same absence loses, and changes nothing.
     dynamodb.reset();
