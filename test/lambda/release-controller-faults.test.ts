@@ -28,6 +28,7 @@ import { tick, TickTrigger } from '../../lambda/release-controller';
 import type { AwsClients } from '../../lib/cli/aws';
 import { run } from '../../lib/cli/program';
 import { UNIT_BUCKETS } from '../../lib/release/metric-queries';
+import { seededRandom } from '../../lib/release/random';
 import { afterHookOf, AuditEntry, auditFromItem, deliveryId, isAnnounced, Item, manualFromItem, rolloutFromItem } from '../../lib/release/rollout-record';
 import { sameWeights } from '../../lib/release/weights';
 import { fakeIo } from '../cli/fakes';
@@ -62,18 +63,6 @@ const CLI_CONFIG = { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDTEST'
 const CLI_CLIENTS: AwsClients = {
   sagemaker: new SageMakerClient(CLI_CONFIG), dynamodb: new DynamoDBClient(CLI_CONFIG), cloudwatch: new CloudWatchClient(CLI_CONFIG), sts: new STSClient(CLI_CONFIG), sfn: new SFNClient(CLI_CONFIG),
 };
-
-/** A small seeded generator (mulberry32), so every schedule can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The counts a run ends with. */
 interface Counts {
@@ -439,7 +428,7 @@ describe('the release controller under faults', () => {
     let commands = 0;
     for (let seed = 1; seed <= SEEDS; seed += 1) {
       world = new World();
-      const rand = random(seed);
+      const rand = seededRandom(seed);
       const pick = <T>(options: readonly T[]): T => options[Math.floor(rand() * options.length)];
       const faulty: World['plan'] = () => (rand() < P_FAULT ? pick(MODES) : undefined);
       let now = START;
