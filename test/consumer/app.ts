@@ -25,8 +25,8 @@ const location: string = registry.artifactLocation('churn', '1.0.0').key;
 const assembly = app.synth();
 const resources = Object.values(assembly.getStackByName('ConsumerStack').template.Resources as Record<string, { Type: string }>);
 const count = (type: string) => resources.filter((r) => r.Type === type).length;
-// Two training handlers, the gateway's two and the log shipper.
-if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== 5 || count('AWS::ApiGatewayV2::Api') !== 1
+// Two training handlers, the gateway's two, its key rotation and the log shipper.
+if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== 6 || count('AWS::ApiGatewayV2::Api') !== 1
   || location !== 'models/churn/1.0.0/output/model.tar.gz') {
   throw new Error(`consumer app synthesized unexpected resources: ${resources.map((r) => r.Type).join(', ')}`);
 }
