@@ -26,7 +26,8 @@ const assembly = app.synth();
 const resources = Object.values(assembly.getStackByName('ConsumerStack').template.Resources as Record<string, { Type: string }>);
 const count = (type: string) => resources.filter((r) => r.Type === type).length;
 // Two training handlers, the gateway's two, its key rotation and the log shipper.
-if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== 6 || count('AWS::ApiGatewayV2::Api') !== 1
+const FUNCTIONS = 6;
+if (count('AWS::SageMaker::ModelPackageGroup') !== 1 || count('AWS::Lambda::Function') !== FUNCTIONS || count('AWS::ApiGatewayV2::Api') !== 1
   || location !== 'models/churn/1.0.0/output/model.tar.gz') {
   throw new Error(`consumer app synthesized unexpected resources: ${resources.map((r) => r.Type).join(', ')}`);
 }
@@ -36,7 +37,7 @@ const bundles = new Set(readdirSync(bundleDir).map((hook) => readFileSync(join(b
 const staged = readdirSync(assembly.directory).filter((name) => name.startsWith('asset.'))
   .filter((name) => readdirSync(join(assembly.directory, name)).includes('index.js'))
   .map((name) => readFileSync(join(assembly.directory, name, 'index.js'), 'utf8'));
-if (staged.length !== 5 || !staged.every((code) => bundles.has(code))) {
-  throw new Error(`expected the 5 functions' code to be 5 of the package's ${bundles.size} bundles, found ${staged.length} code assets`);
+if (staged.length !== FUNCTIONS || !staged.every((code) => bundles.has(code))) {
+  throw new Error(`expected the ${FUNCTIONS} functions' code to be ${FUNCTIONS} of the package's ${bundles.size} bundles, found ${staged.length} code assets`);
 }
 process.stdout.write(`consumer check: synthesized ${resources.length} resources from 'modelship', the handlers from its ready bundles\n`);
