@@ -132,19 +132,31 @@ export class RolloutStore {
 
   private async outboxItems(endpointName: string): Promise<PendingDelivery[]> {
     const deliveries: PendingDelivery[] = [];
+    for await (const items of this.queryPages(endpointName, { name: ':outbox', value: OUTBOX_PREFIX }, { ConsistentRead: true })) {
+      deliveries.push(...items.map(outboxFromItem));
+    }
+    return deliveries;
+  }
+
+  /**
+   * The items of one endpoint whose sort key begins with `prefix` (its value under its placeholder name), a page at a time (DynamoDB
+   * cuts a query at 1 MB); `limit` asks each page for at most that many more.
+   */
+  private async *queryPages(endpointName: string, prefix: { readonly name: string; readonly value: string }, options: { ConsistentRead?: boolean; ScanIndexForward?: boolean; limit?: () => number }): AsyncGenerator<Item[]> {
     let ExclusiveStartKey: QueryCommandOutput['LastEvaluatedKey'];
     do {
       const out: QueryCommandOutput = await this.dynamodb.send(new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outbox)',
-        ExpressionAttributeValues: { ':pk': { S: endpointName }, ':outbox': { S: OUTBOX_PREFIX } },
-        ConsistentRead: true,
+        KeyConditionExpression: `pk = :pk AND begins_with(sk, ${prefix.name})`,
+        ExpressionAttributeValues: { ':pk': { S: endpointName }, [prefix.name]: { S: prefix.value } },
+        ...(options.ConsistentRead ? { ConsistentRead: true } : {}),
+        ...(options.ScanIndexForward === false ? { ScanIndexForward: false } : {}),
+        ...(options.limit ? { Limit: options.limit() } : {}),
         ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
       }));
-      deliveries.push(...(out.Items ?? []).map((item) => outboxFromItem(item as Item)));
+      yield (out.Items ?? []) as Item[];
       ExclusiveStartKey = out.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    return deliveries;
   }
 
   /**
@@ -175,19 +187,12 @@ export class RolloutStore {
   /** The newest `limit` audit entries first (reading on while DynamoDB's 1 MB pages cut the query short). */
   public async history(endpointName: string, limit: number): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = [];
-    let ExclusiveStartKey: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const out: QueryCommandOutput = await this.dynamodb.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
-        ExpressionAttributeValues: { ':pk': { S: endpointName }, ':audit': { S: AUDIT_PREFIX } },
-        ScanIndexForward: false,
-        Limit: limit - entries.length,
-        ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}),
-      }));
-      entries.push(...(out.Items ?? []).map((item) => auditFromItem(item as Item)));
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey && entries.length < limit);
+    for await (const items of this.queryPages(endpointName, { name: ':audit', value: AUDIT_PREFIX }, { ScanIndexForward: false, limit: () => limit - entries.length })) {
+      entries.push(...items.map(auditFromItem));
+      if (entries.length >= limit) {
+        break;
+      }
+    }
     return entries;
   }
 }
